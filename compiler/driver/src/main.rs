@@ -1,0 +1,2 @@
+//! `pare` command-line entry point.
+fn main() {}

@@ -1,0 +1,25 @@
+//! pare-ir: the graph IR every front end builds and every pass and target consumes.
+
+pub mod attrs;
+mod dtype;
+mod error;
+mod graph;
+mod ids;
+pub mod infer;
+pub mod interp;
+pub mod ops;
+mod tensor;
+pub mod text;
+mod types;
+pub mod verify;
+mod weights;
+
+pub use attrs::{Attr, AttrError};
+pub use dtype::DType;
+pub use error::IrError;
+pub use graph::{Graph, ModelMeta, Node, Value, ValueDef};
+pub use ids::{NodeId, ValueId, WeightId};
+pub use ops::Op;
+pub use tensor::{checked_count, Element, Tensor, TensorData, MAX_ELEMENTS};
+pub use types::{Dim, QParams, TensorType};
+pub use weights::{Weight, WeightBytes};

@@ -1,0 +1,97 @@
+//! Core IR behaviour: op attribute tables, graph editing and compaction, tensors.
+
+use pare_ir::{Attr, DType, Graph, Op, Tensor, TensorType, Weight};
+use std::collections::BTreeMap;
+
+#[test]
+fn op_table_round_trips_attributes() {
+    let op = Op::Conv {
+        auto_pad: pare_ir::ops::AutoPad::NotSet,
+        kernel_shape: vec![3, 3],
+        strides: vec![1, 1],
+        pads: vec![1, 1, 1, 1],
+        dilations: vec![1, 1],
+        group: 1,
+    };
+    let attrs: BTreeMap<String, Attr> = op
+        .attrs()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    assert_eq!(Op::from_attrs("conv", attrs).unwrap(), op);
+    for name in Op::ALL_NAMES {
+        // Every name is unique.
+        assert_eq!(
+            Op::ALL_NAMES.iter().filter(|n| *n == name).count(),
+            1,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn op_table_rejects_bad_attributes() {
+    let mut attrs = BTreeMap::new();
+    attrs.insert("axis".to_string(), Attr::Str("x".into()));
+    attrs.insert("coerce_2d".to_string(), Attr::Bool(false));
+    assert!(Op::from_attrs("softmax", attrs).is_err());
+    assert!(Op::from_attrs("no_such_op", BTreeMap::new()).is_err());
+    let mut extra = BTreeMap::new();
+    extra.insert("bogus".to_string(), Attr::Int(1));
+    assert!(Op::from_attrs("relu", extra).is_err());
+}
+
+#[test]
+fn compact_renumbers_and_drops_dead_nodes() {
+    let mut g = Graph::new("g");
+    let x = g
+        .add_input("x", TensorType::fixed(DType::F32, &[2]))
+        .unwrap();
+    let w = g
+        .add_weight(
+            "w",
+            Weight::from_tensor(&Tensor::from_vec(vec![2], vec![1f32, 2.0]).unwrap()),
+        )
+        .unwrap();
+    let (dead, _) = g
+        .add_node(
+            "dead",
+            Op::Relu {},
+            vec![Some(x)],
+            vec![("d".into(), TensorType::fixed(DType::F32, &[2]))],
+        )
+        .unwrap();
+    let (_, outs) = g
+        .add_node(
+            "add",
+            Op::Add {},
+            vec![Some(x), Some(w)],
+            vec![("y".into(), TensorType::fixed(DType::F32, &[2]))],
+        )
+        .unwrap();
+    g.outputs.push(outs[0]);
+    let before = g.clone();
+    g.remove_node(dead);
+    assert_ne!(g.order().len(), before.order().len());
+    let mut c = g.clone();
+    c.compact();
+    assert_eq!(c.order().len(), 1);
+    assert_eq!(c.value_count(), 3);
+    assert_eq!(c, g);
+}
+
+#[test]
+fn tensor_bytes_are_checked() {
+    assert!(Tensor::from_le_bytes(DType::F32, vec![2, 2], &[0u8; 15]).is_err());
+    let t = Tensor::from_le_bytes(
+        DType::I64,
+        vec![2],
+        &[
+            1, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255,
+        ],
+    )
+    .unwrap();
+    assert_eq!(t.to_i64_vec(), vec![1, -1]);
+    assert_eq!(t.cast(DType::F32).to_f32_vec(), vec![1.0, -1.0]);
+    assert!(Tensor::zeros(DType::F32, vec![1 << 20, 1 << 20]).is_err());
+}
