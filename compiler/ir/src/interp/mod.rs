@@ -1,5 +1,55 @@
-//! Reference interpreter: evaluates ops on concrete [`crate::Tensor`]s.
+//! Reference interpreter: evaluates ops on concrete [`crate::Tensor`]s, f32 plus the
+//! integer and bool dtypes shape computations need. Correct before fast.
 //!
-//! Contract (to be implemented):
-//! * `pub fn eval_op(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> Result<Vec<Tensor>, InterpError>`
-//! * `pub fn run(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError>`
+//! `eval_op` evaluates one op; `run` evaluates a whole graph, binding symbolic dims
+//! from the inputs and freeing each intermediate after its last use.
+//!
+//! The kernels are split in two families: `nn` (convolution, pooling, normalization,
+//! matrix products, resize, recurrent) and `core_ops` (everything else: element-wise,
+//! reductions, softmax, shape and data movement, generators, quantization).
+
+mod core_ops;
+mod nn;
+
+use crate::{Op, Tensor};
+
+/// An evaluation failure, naming the op and what was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum InterpError {
+    #[error("{op}: {msg}")]
+    Op { op: &'static str, msg: String },
+    #[error("node `{node}` ({op}): {source}")]
+    Node {
+        node: String,
+        op: &'static str,
+        #[source]
+        source: Box<InterpError>,
+    },
+    #[error("{0}")]
+    Run(String),
+    #[error(transparent)]
+    Ir(#[from] crate::IrError),
+}
+
+impl InterpError {
+    /// An error about op `op`.
+    pub fn op(op: &Op, msg: impl Into<String>) -> InterpError {
+        InterpError::Op {
+            op: op.name(),
+            msg: msg.into(),
+        }
+    }
+}
+
+/// Evaluates `op` on `inputs` (positional; `None` for an absent optional input),
+/// producing `num_outputs` tensors.
+pub fn eval_op(
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    num_outputs: usize,
+) -> Result<Vec<Tensor>, InterpError> {
+    if let Some(result) = nn::eval(op, inputs, num_outputs) {
+        return result;
+    }
+    core_ops::eval(op, inputs, num_outputs)
+}
