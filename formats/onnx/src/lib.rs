@@ -3,6 +3,7 @@
 //! (always opset 21).
 
 mod error;
+mod export;
 mod external;
 mod import;
 mod tensor;
@@ -15,6 +16,9 @@ pub mod proto {
 }
 
 pub use error::{ErrorKind, OnnxError, UnsupportedNode};
+pub use export::{
+    export_file, export_model, ExportOptions, ExternalDataOptions, EXPORT_IR_VERSION, EXPORT_OPSET,
+};
 pub use import::{
     import_bytes, import_file, read_tensor_pb, tensor_from_bytes, IR_VERSIONS, OPSETS,
 };

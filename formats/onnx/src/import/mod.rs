@@ -5,6 +5,8 @@ mod attrs;
 mod ops;
 mod support;
 
+pub(crate) use support::since_version;
+
 use crate::error::{ErrorKind, OnnxError, UnsupportedNode};
 use crate::external::ExternalFiles;
 use crate::proto::{GraphProto, ModelProto, NodeProto, TensorProto};
