@@ -5,6 +5,7 @@ mod attrs;
 mod ops;
 mod support;
 
+#[cfg(test)]
 pub(crate) use support::since_version;
 
 use crate::error::{ErrorKind, OnnxError, UnsupportedNode};

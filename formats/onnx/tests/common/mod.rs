@@ -1,6 +1,8 @@
 //! Shared test helpers: locating the fixture models and counting ops and parameters.
 #![allow(dead_code)]
 
+pub mod build;
+
 use pare_ir::Graph;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
