@@ -102,6 +102,7 @@ fn build(g: &Graph, opts: &ExportOptions) -> Result<(ModelProto, Vec<u8>), Error
         g,
         names: vec![None; g.value_count()],
         used: HashSet::new(),
+        node_names: HashSet::new(),
         fresh: 0,
         nodes: Vec::new(),
         initializers: Vec::new(),
@@ -178,6 +179,8 @@ struct Exporter<'g> {
     /// ONNX name given to each value (by arena index), once named.
     names: Vec<Option<String>>,
     used: HashSet<String>,
+    /// Node names already written (ONNX runtimes require non-empty ones to be unique).
+    node_names: HashSet<String>,
     fresh: u32,
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
@@ -254,6 +257,21 @@ impl Exporter<'_> {
         Ok(())
     }
 
+    /// `want`, or a fresh variant of it when a node already has that name.
+    fn node_name(&mut self, want: &str) -> String {
+        if want.is_empty() {
+            return String::new();
+        }
+        let mut name = want.to_string();
+        let mut k = 0;
+        while self.node_names.contains(&name) {
+            name = format!("{want}_{k}");
+            k += 1;
+        }
+        self.node_names.insert(name.clone());
+        name
+    }
+
     /// A helper value name for rewrites (never clashes with a model name).
     fn tmp(&mut self, base: &str) -> String {
         let n = self.fresh_name(&format!("{base}__pare"));
@@ -292,15 +310,16 @@ impl Exporter<'_> {
             | Op::Hardmax { axis, coerce_2d } => (*axis, *coerce_2d),
             _ => (0, false),
         };
+        let node_name = self.node_name(&n.name);
         let rank = n.input(0).map_or(0, |x| self.g.ty(x).rank() as i64);
         let last_axis = axis == -1 || (rank > 0 && axis == rank - 1);
         if coerce && !last_axis {
-            return self.coerced_softmax(n, axis, inputs, outputs);
+            return self.coerced_softmax(n, &node_name, axis, inputs, outputs);
         }
         self.nodes.push(NodeProto {
             input: inputs,
             output: outputs,
-            name: Some(n.name.clone()),
+            name: Some(node_name),
             op_type: Some(onnx_op_type(&n.op)),
             attribute: onnx_attributes(&n.op, &n.name)?,
             ..NodeProto::default()
@@ -313,6 +332,7 @@ impl Exporter<'_> {
     fn coerced_softmax(
         &mut self,
         n: &Node,
+        node_name: &str,
         axis: i64,
         inputs: Vec<String>,
         outputs: Vec<String>,
@@ -320,37 +340,57 @@ impl Exporter<'_> {
         let x = inputs.first().cloned().unwrap_or_default();
         let y = outputs.first().cloned().unwrap_or_default();
         let (shape, flat, normed) = (self.tmp(&y), self.tmp(&y), self.tmp(&y));
-        let node = |suffix: &str, op: &str, i: Vec<String>, o: String, attrs| NodeProto {
-            input: i,
-            output: vec![o],
-            name: Some(format!("{}{suffix}", n.name)),
-            op_type: Some(op.into()),
-            attribute: attrs,
-            ..NodeProto::default()
+        // The helper nodes are named after the node (or its output when unnamed).
+        let base = if node_name.is_empty() {
+            y.as_str()
+        } else {
+            node_name
         };
-        self.nodes.push(node(
-            "/shape",
-            "Shape",
-            vec![x.clone()],
-            shape.clone(),
-            vec![],
-        ));
-        self.nodes.push(node(
-            "/flatten",
-            "Flatten",
-            vec![x],
-            flat.clone(),
-            vec![int_attr("axis", axis)],
-        ));
-        self.nodes.push(node(
-            "",
-            &onnx_op_type(&n.op),
-            vec![flat],
-            normed.clone(),
-            vec![int_attr("axis", -1)],
-        ));
-        self.nodes
-            .push(node("/reshape", "Reshape", vec![normed, shape], y, vec![]));
+        let steps = [
+            (
+                "/shape",
+                "Shape".to_string(),
+                vec![x.clone()],
+                shape.clone(),
+                vec![],
+            ),
+            (
+                "/flatten",
+                "Flatten".to_string(),
+                vec![x],
+                flat.clone(),
+                vec![int_attr("axis", axis)],
+            ),
+            (
+                "",
+                onnx_op_type(&n.op),
+                vec![flat],
+                normed.clone(),
+                vec![int_attr("axis", -1)],
+            ),
+            (
+                "/reshape",
+                "Reshape".to_string(),
+                vec![normed, shape],
+                y.clone(),
+                vec![],
+            ),
+        ];
+        for (suffix, op, input, output, attribute) in steps {
+            let name = if suffix.is_empty() && !node_name.is_empty() {
+                node_name.to_string()
+            } else {
+                self.node_name(&format!("{base}{suffix}"))
+            };
+            self.nodes.push(NodeProto {
+                input,
+                output: vec![output],
+                name: Some(name),
+                op_type: Some(op),
+                attribute,
+                ..NodeProto::default()
+            });
+        }
         Ok(())
     }
 }

@@ -22,6 +22,13 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
     let mut ins = imp.inputs(n)?;
     let opset = imp.opset;
     let node_name = n.name.clone().unwrap_or_default();
+    // Helper nodes and weights pare adds are named after the node, or after its first
+    // output when the node is unnamed, so they stay distinct.
+    let base = match (&n.name, n.output.first()) {
+        (Some(name), _) if !name.is_empty() => name.clone(),
+        (_, Some(out)) => out.clone(),
+        _ => String::new(),
+    };
     let outputs = n
         .output
         .iter()
@@ -211,7 +218,7 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
         "Max" | "Min" | "Sum" | "Mean" => {
             arity(&a, &ins, 1, usize::MAX)?;
             a.finish()?;
-            return variadic(imp, n, op_type, ins, &node_name);
+            return variadic(imp, n, op_type, ins, &base);
         }
         "MatMul" => simple!(2, 2, Op::MatMul {}),
         "Gemm" => simple!(
@@ -317,7 +324,7 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
             };
             if opset < 21 {
                 // Opsets 18-20 scale and bias per group; opset 21 per channel.
-                per_group_to_per_channel(imp, &mut ins, num_groups, &node_name)?;
+                per_group_to_per_channel(imp, &mut ins, num_groups, &base)?;
             }
             op
         }
@@ -410,7 +417,7 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
             } else {
                 arity(&a, &ins, 1, 1)?;
                 if let Some(axes) = a.ints("axes")? {
-                    ins.push(Some(imp.add_i64s(format!("{node_name}__axes"), &axes)?));
+                    ins.push(Some(imp.add_i64s(format!("{base}__axes"), &axes)?));
                 }
                 false
             };
@@ -527,9 +534,7 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
             if opset < 13 {
                 arity(&a, &ins, 1, 1)?;
                 match a.ints("axes")? {
-                    Some(axes) => {
-                        ins.push(Some(imp.add_i64s(format!("{node_name}__axes"), &axes)?))
-                    }
+                    Some(axes) => ins.push(Some(imp.add_i64s(format!("{base}__axes"), &axes)?)),
                     None if op_type == "Unsqueeze" => {
                         return Err(a.err("axes", "required but missing"))
                     }
@@ -561,7 +566,7 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
             if opset < 13 {
                 arity(&a, &ins, 1, 1)?;
                 if let Some(split) = a.ints("split")? {
-                    ins.push(Some(imp.add_i64s(format!("{node_name}__split"), &split)?));
+                    ins.push(Some(imp.add_i64s(format!("{base}__split"), &split)?));
                 }
             } else {
                 arity(&a, &ins, 1, 2)?;
@@ -704,7 +709,7 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
                 saturate: a.bool_or("saturate", true)?,
                 block_size: a.int_or("block_size", 0)?,
             };
-            quantize_output_dtype(imp, &mut a, &mut ins, &node_name)?;
+            quantize_output_dtype(imp, &mut a, &mut ins, &base)?;
             op
         }
         "DequantizeLinear" => simple!(
