@@ -179,10 +179,15 @@ mod tests {
                 entry("offset", "64"),
                 entry("length", "8"),
             ],
-        )
-        .unwrap();
-        assert_eq!(ok.offset, 64);
-        assert_eq!(ok.length, Some(8));
+        );
+        assert_eq!(
+            ok.ok(),
+            Some(Location {
+                file: "sub/w.bin".into(),
+                offset: 64,
+                length: Some(8)
+            })
+        );
         assert!(parse_location("t", &[entry("location", "w"), entry("offset", "-1")]).is_err());
         assert!(parse_location("t", &[entry("location", "w"), entry("bogus", "1")]).is_err());
     }
