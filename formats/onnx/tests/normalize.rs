@@ -278,7 +278,7 @@ fn spatial_defaults_are_explicit() {
         ],
         vec![
             f32_tensor("w", &[2, 1, 3, 3], &[0.5; 18]),
-            f32_tensor("fw", &[18, 3], &[0.0; 54]),
+            f32_tensor("fw", &[50, 3], &[0.0; 150]),
         ],
         vec![vi("x", &[1, 1, 8, 8])],
         vec![vi("z", &[1, 3])],

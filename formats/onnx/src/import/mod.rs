@@ -178,7 +178,8 @@ fn check_supported(graph: &GraphProto, opsets: &BTreeMap<String, i64>) -> Result
 /// importer does not depend on how inference is wired.
 fn infer(_g: &mut Graph) -> Result<(), ErrorKind> {
     // `pare_ir::infer::infer_graph` is being written on another branch; until it lands
-    // node outputs keep the types the model declares (or the placeholder).
+    // node outputs keep the types the model declares (or the placeholder). Once it has:
+    //     pare_ir::infer::infer_graph(g).map_err(|e| ErrorKind::Infer(e.to_string()))
     Ok(())
 }
 
