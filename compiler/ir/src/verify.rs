@@ -187,7 +187,7 @@ impl Verifier<'_> {
         // ---- rules 2 and 3: defs agree, no value defined twice ----
         let mut holder: Vec<Option<Holder>> = vec![None; g.value_count()];
         let mut def_ok = vec![true; g.node_slots()];
-        for &v in g.inputs.iter().filter(|v| self.value_ok(**v)) {
+        for &v in g.inputs.iter().filter(|v| v.index() < g.value_count()) {
             if holder[v.index()].replace(Holder::Input).is_some() {
                 self.report("unique", format!("value %{} is a graph input twice", v.0));
             }

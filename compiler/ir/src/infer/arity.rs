@@ -45,7 +45,7 @@ const fn variadic(name: &'static [&'static str], min_inputs: usize) -> Signature
 const ONE: (usize, usize) = (1, 1);
 const X: &[&str] = &["x"];
 const AB: &[&str] = &["a", "b"];
-const CONV: &[&str] = &["x", "w", "b"];
+const CONV: &[&str] = &["x", "weight", "bias"];
 const RNN: &[&str] = &["x", "w", "r", "b", "sequence_lens", "initial_h"];
 const LSTM: &[&str] = &[
     "x",
