@@ -70,7 +70,8 @@ fn check_params(cx: &Cx, x: &TensorType, axis: i64, block_size: i64) -> R<()> {
         }
         match t.rank() {
             0 => {}
-            1 if t.shape[0] == crate::Dim::Fixed(1) && x.rank() == 0 => {}
+            // A one-element vector is per-tensor (as onnxruntime accepts).
+            1 if t.shape[0] == crate::Dim::Fixed(1) => {}
             1 => {
                 let a = cx.axis(axis, x.rank(), "attribute `axis`")?;
                 if dims::unify(&t.shape[0], &x.shape[a]).is_none() {
