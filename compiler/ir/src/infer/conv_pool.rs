@@ -95,8 +95,8 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
                     out.push(dims::fixed(cx, s, "output_shape entry")?);
                 }
             } else {
-                for k in 0..sp {
-                    out.push(transpose_out(cx, &x.shape[2 + k], &win, out_pad[k], k)?);
+                for (k, (d, &op)) in x.shape[2..].iter().zip(&out_pad).enumerate() {
+                    out.push(transpose_out(cx, d, &win, op, k)?);
                 }
             }
             Ok(vec![TensorType::new(x.dtype, out)])
@@ -283,39 +283,35 @@ fn window(
 }
 
 /// Output size of a conv/pool window along spatial axis `k`.
+///
+/// Computed in `i128`: attributes and dims come from files and may be huge, and
+/// `i128` cannot overflow on a few products and sums of `i64`s.
 fn window_out(cx: &Cx, input: &Dim, w: &Window, k: usize) -> R<Dim> {
     let sp = w.kernel.len();
-    let (kk, s, d) = (w.kernel[k], w.strides[k], w.dilations[k]);
-    // Small attribute values (checked <= 2^40 above), so these cannot overflow.
+    let big = |v: i64| v as i128;
+    let (kk, s, d) = (big(w.kernel[k]), big(w.strides[k]), big(w.dilations[k]));
+    let (pb, pe) = match w.auto_pad {
+        AutoPad::NotSet => (big(w.pads[k]), big(w.pads[k + sp])),
+        _ => (0, 0),
+    };
     let eff = (kk - 1) * d + 1;
-    let Some(n) = dims::as_i64(input) else {
+    let Some(n) = dims::as_i64(input).map(big) else {
         // Symbolic input: the output equals it when the window preserves size.
         let keeps = s == 1
             && match w.auto_pad {
                 AutoPad::SameUpper | AutoPad::SameLower => true,
-                AutoPad::Valid => eff == 1,
-                AutoPad::NotSet => w.pads[k] + w.pads[k + sp] == eff - 1,
+                AutoPad::Valid | AutoPad::NotSet => pb + pe == eff - 1,
             };
         return Ok(if keeps { input.clone() } else { cx.fresh() });
     };
     let out = match w.auto_pad {
         AutoPad::SameUpper | AutoPad::SameLower => (n + s - 1) / s,
         AutoPad::Valid | AutoPad::NotSet => {
-            let pb = if w.auto_pad == AutoPad::Valid {
-                0
-            } else {
-                w.pads[k]
-            };
-            let total = if w.auto_pad == AutoPad::Valid {
-                0
-            } else {
-                w.pads[k] + w.pads[k + sp]
-            };
-            let span = n + total - eff;
+            let span = n + pb + pe - eff;
             if span < 0 {
                 return Err(cx.err(format!(
                     "window {eff} (kernel {kk}, dilation {d}) exceeds padded input size {} on spatial axis {k}",
-                    n + total
+                    n + pb + pe
                 )));
             }
             if w.ceil_mode {
@@ -330,28 +326,25 @@ fn window_out(cx: &Cx, input: &Dim, w: &Window, k: usize) -> R<Dim> {
             }
         }
     };
-    dims::fixed(cx, out, "output size")
+    dims::fixed(cx, i64::try_from(out).unwrap_or(i64::MAX), "output size")
 }
 
-/// Output size of a transposed convolution along spatial axis `k`.
+/// Output size of a transposed convolution along spatial axis `k` (in `i128`, as
+/// [`window_out`]).
 fn transpose_out(cx: &Cx, input: &Dim, w: &Window, out_pad: i64, k: usize) -> R<Dim> {
     let sp = w.kernel.len();
-    let (kk, s, d) = (w.kernel[k], w.strides[k], w.dilations[k]);
-    let Some(n) = dims::as_i64(input) else {
+    let big = |v: i64| v as i128;
+    let (kk, s, d) = (big(w.kernel[k]), big(w.strides[k]), big(w.dilations[k]));
+    let Some(n) = dims::as_i64(input).map(big) else {
         return Ok(cx.fresh());
     };
     let out = match w.auto_pad {
-        AutoPad::SameUpper | AutoPad::SameLower => n.checked_mul(s),
-        _ => {
-            let total = if w.auto_pad == AutoPad::Valid {
-                0
-            } else {
-                w.pads[k] + w.pads[k + sp]
-            };
-            s.checked_mul(n - 1)
-                .and_then(|v| v.checked_add(out_pad + (kk - 1) * d + 1 - total))
+        AutoPad::SameUpper | AutoPad::SameLower => n * s,
+        AutoPad::Valid => s * (n - 1) + big(out_pad) + (kk - 1) * d + 1,
+        AutoPad::NotSet => {
+            let total = big(w.pads[k]) + big(w.pads[k + sp]);
+            s * (n - 1) + big(out_pad) + (kk - 1) * d + 1 - total
         }
     };
-    let out = out.ok_or_else(|| cx.err("transposed convolution output size overflows"))?;
-    dims::fixed(cx, out, "output size")
+    dims::fixed(cx, i64::try_from(out).unwrap_or(i64::MAX), "output size")
 }

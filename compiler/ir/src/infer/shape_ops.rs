@@ -168,7 +168,8 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
         } => same_dtype(resize(cx, x, axes.as_deref(), *keep_aspect_ratio_policy)?),
         Op::DepthToSpace { blocksize, .. } | Op::SpaceToDepth { blocksize } => {
             cx.want_rank(0, x, 4)?;
-            if *blocksize < 1 || *blocksize as u64 > dims::MAX_DIM {
+            // Capped so that `b * b` cannot overflow.
+            if !(1..=1 << 20).contains(blocksize) {
                 return Err(cx.err(format!(
                     "attribute `blocksize` is {blocksize}, expected >= 1"
                 )));
@@ -348,15 +349,12 @@ fn concat(cx: &Cx, x: &TensorType, axis: i64) -> R<Vec<TensorType>> {
         let t = cx.input(i)?;
         cx.same_dtype(0, x, i, t)?;
         cx.want_rank(i, t, x.rank())?;
-        for k in 0..x.rank() {
+        for (k, (o, d)) in out.iter_mut().zip(&t.shape).enumerate() {
             if k == a {
-                parts.push(t.shape[k].clone());
+                parts.push(d.clone());
             } else {
-                out[k] = dims::unify(&out[k], &t.shape[k]).ok_or_else(|| {
-                    cx.in_err(
-                        i,
-                        format!("has size {} at dim {k}, input 0 has {}", t.shape[k], out[k]),
-                    )
+                *o = dims::unify(o, d).ok_or_else(|| {
+                    cx.in_err(i, format!("has size {d} at dim {k}, input 0 has {o}"))
                 })?;
             }
         }

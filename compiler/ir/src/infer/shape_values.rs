@@ -302,15 +302,15 @@ pub(crate) fn slice_bounds(len: i64, start: i64, end: i64, step: i64) -> (i64, i
     }
 }
 
-/// Number of elements an ONNX slice selects.
+/// Number of elements an ONNX slice selects (`step != 0`).
 pub(crate) fn slice_len(len: i64, start: i64, end: i64, step: i64) -> i64 {
     let (s, e) = slice_bounds(len, start, end, step);
     let span = if step > 0 { e - s } else { s - e };
-    let st = step.unsigned_abs() as i64;
     if span <= 0 {
         0
     } else {
-        (span + st - 1) / st
+        // `span` is at most `len + 1`; divide in u64 so `|i64::MIN|` fits.
+        ((span as u64 - 1) / step.unsigned_abs() + 1) as i64
     }
 }
 
