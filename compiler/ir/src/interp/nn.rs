@@ -6,8 +6,11 @@
 //! hot and compute in f64, converting back to the input's dtype.
 
 mod conv;
+mod conv_transpose;
 mod gemm;
 mod matmul;
+mod norm;
+mod pool;
 mod util;
 
 use super::InterpError;
@@ -19,11 +22,24 @@ pub(super) fn eval(
     inputs: &[Option<&Tensor>],
     num_outputs: usize,
 ) -> Option<Result<Vec<Tensor>, InterpError>> {
-    let _ = num_outputs;
     let r = match op {
         Op::MatMul {} => matmul::matmul(op, inputs),
         Op::Gemm { .. } => matmul::gemm(op, inputs),
         Op::Conv { .. } => conv::conv(op, inputs),
+        Op::ConvTranspose { .. } => conv_transpose::conv_transpose(op, inputs),
+        Op::MaxPool { .. } => pool::max_pool(op, inputs, num_outputs),
+        Op::AveragePool { .. } => pool::average_pool(op, inputs),
+        Op::LpPool { .. } => pool::lp_pool(op, inputs),
+        Op::GlobalAveragePool {} | Op::GlobalMaxPool {} | Op::GlobalLpPool { .. } => {
+            pool::global_pool(op, inputs)
+        }
+        Op::BatchNormalization { .. } => norm::batch_norm(op, inputs, num_outputs),
+        Op::InstanceNormalization { .. } => norm::instance_norm(op, inputs),
+        Op::LayerNormalization { .. } => norm::layer_norm(op, inputs, num_outputs),
+        Op::GroupNormalization { .. } => norm::group_norm(op, inputs),
+        Op::LpNormalization { .. } => norm::lp_norm(op, inputs),
+        Op::Lrn { .. } => norm::lrn(op, inputs),
+        Op::MeanVarianceNormalization { .. } => norm::mvn(op, inputs),
         _ => return None,
     };
     Some(r)

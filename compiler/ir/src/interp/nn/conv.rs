@@ -18,6 +18,7 @@ pub(crate) struct Geom3 {
     pub strides: [usize; 3],
     pub dilations: [usize; 3],
     pub pad_begin: [usize; 3],
+    pub pad_end: [usize; 3],
     pub out: [usize; 3],
 }
 
@@ -41,6 +42,7 @@ impl Geom3 {
             strides: pad3(&w.strides, 1),
             dilations: pad3(&w.dilations, 1),
             pad_begin: pad3(&w.pad_begin, 0),
+            pad_end: pad3(&w.pad_end, 0),
             out: pad3(&w.out, 1),
         })
     }
