@@ -7,10 +7,13 @@
 
 mod conv;
 mod conv_transpose;
+mod einsum;
 mod gemm;
 mod matmul;
 mod norm;
 mod pool;
+mod resize;
+mod rnn;
 mod util;
 
 use super::InterpError;
@@ -40,6 +43,11 @@ pub(super) fn eval(
         Op::LpNormalization { .. } => norm::lp_norm(op, inputs),
         Op::Lrn { .. } => norm::lrn(op, inputs),
         Op::MeanVarianceNormalization { .. } => norm::mvn(op, inputs),
+        Op::Einsum { .. } => einsum::einsum(op, inputs),
+        Op::Resize { .. } => resize::resize(op, inputs),
+        Op::Lstm { .. } | Op::Gru { .. } | Op::Rnn { .. } => {
+            rnn::recurrent(op, inputs, num_outputs)
+        }
         _ => return None,
     };
     Some(r)

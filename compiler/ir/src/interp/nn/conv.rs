@@ -61,7 +61,8 @@ impl Geom3 {
     #[inline]
     pub fn src(&self, d: usize, o: usize, k: usize) -> Option<usize> {
         let p = o * self.strides[d] + k * self.dilations[d];
-        p.checked_sub(self.pad_begin[d]).filter(|&i| i < self.input[d])
+        p.checked_sub(self.pad_begin[d])
+            .filter(|&i| i < self.input[d])
     }
 
     /// Range of outputs along dim `d` whose tap `k` lands inside the input.
@@ -80,7 +81,10 @@ impl Geom3 {
 
     /// Whether im2col would be the identity (1x1 kernel, stride 1, no padding).
     fn is_pointwise(&self) -> bool {
-        self.kernel == [1; 3] && self.strides == [1; 3] && self.pad_begin == [0; 3] && self.out == self.input
+        self.kernel == [1; 3]
+            && self.strides == [1; 3]
+            && self.pad_begin == [0; 3]
+            && self.out == self.input
     }
 }
 
@@ -104,7 +108,8 @@ fn im2col<T: Float>(g: &Geom3, channels: usize, x: &[T], col: &mut [T]) {
                     for od in 0..od_n {
                         let id = g.src(0, od, kd);
                         for oh in 0..oh_n {
-                            let seg = &mut dst[(od * oh_n + oh) * ow_n..(od * oh_n + oh + 1) * ow_n];
+                            let seg =
+                                &mut dst[(od * oh_n + oh) * ow_n..(od * oh_n + oh + 1) * ow_n];
                             let (Some(id), Some(ih)) = (id, g.src(1, oh, kh)) else {
                                 seg.fill(T::ZERO);
                                 continue;
@@ -114,7 +119,8 @@ fn im2col<T: Float>(g: &Geom3, channels: usize, x: &[T], col: &mut [T]) {
                             seg[hi..].fill(T::ZERO);
                             let first = lo * g.strides[2] + kw * g.dilations[2] - g.pad_begin[2];
                             if g.strides[2] == 1 {
-                                seg[lo..hi].copy_from_slice(&xc[base + first..base + first + (hi - lo)]);
+                                seg[lo..hi]
+                                    .copy_from_slice(&xc[base + first..base + first + (hi - lo)]);
                             } else {
                                 for (j, v) in seg[lo..hi].iter_mut().enumerate() {
                                     *v = xc[base + first + j * g.strides[2]];
@@ -173,7 +179,15 @@ struct ConvShape {
 }
 
 fn conv_shape(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Res<ConvShape> {
-    let Op::Conv { auto_pad, kernel_shape, strides, pads, dilations, group } = op else {
+    let Op::Conv {
+        auto_pad,
+        kernel_shape,
+        strides,
+        pads,
+        dilations,
+        group,
+    } = op
+    else {
         return Err(InterpError::op(op, "not a Conv"));
     };
     let xs = x.shape();
@@ -198,7 +212,10 @@ fn conv_shape(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Res<ConvSh
     if c % group != 0 || ws[1] * group != c {
         return Err(InterpError::op(
             op,
-            format!("x has {c} channels; with group {group} w's dim 1 must be {}, got w shape {ws:?}", c / group.max(1)),
+            format!(
+                "x has {c} channels; with group {group} w's dim 1 must be {}, got w shape {ws:?}",
+                c / group.max(1)
+            ),
         ));
     }
     if m % group != 0 {
@@ -211,7 +228,10 @@ fn conv_shape(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Res<ConvSh
     if kernel != ws[2..] {
         return Err(InterpError::op(
             op,
-            format!("kernel_shape {kernel_shape:?} does not match w's spatial dims {:?}", &ws[2..]),
+            format!(
+                "kernel_shape {kernel_shape:?} does not match w's spatial dims {:?}",
+                &ws[2..]
+            ),
         ));
     }
     if let Some(b) = b {
@@ -226,16 +246,35 @@ fn conv_shape(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Res<ConvSh
         op,
         &xs[2..],
         &kernel,
-        &WindowAttrs { auto_pad: *auto_pad, strides, pads, dilations, ceil_mode: false },
+        &WindowAttrs {
+            auto_pad: *auto_pad,
+            strides,
+            pads,
+            dilations,
+            ceil_mode: false,
+        },
     )?;
     let geom = Geom3::new(op, &xs[2..], &win)?;
     let mut out_shape = vec![n, m];
     out_shape.extend(&win.out);
     count(op, &out_shape)?;
-    Ok(ConvShape { n, c, m, group, geom, out_shape })
+    Ok(ConvShape {
+        n,
+        c,
+        m,
+        group,
+        geom,
+        out_shape,
+    })
 }
 
-fn conv_impl<T: Float>(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>, s: &ConvShape) -> Res<Tensor> {
+fn conv_impl<T: Float>(
+    op: &Op,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    s: &ConvShape,
+) -> Res<Tensor> {
     let xv = T::slice(op, x, "x")?;
     let wv = T::slice(op, w, "w")?;
     let g = &s.geom;
@@ -255,7 +294,11 @@ fn conv_impl<T: Float>(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>, s: &
     } else {
         let pointwise = g.is_pointwise();
         let rows = cg * ksz;
-        let mut col = if pointwise { Vec::new() } else { vec![T::ZERO; count(op, &[rows, out_sp])?] };
+        let mut col = if pointwise {
+            Vec::new()
+        } else {
+            vec![T::ZERO; count(op, &[rows, out_sp])?]
+        };
         for bi in 0..s.n {
             for gi in 0..s.group {
                 let c0 = bi * s.c + gi * cg;
@@ -269,7 +312,17 @@ fn conv_impl<T: Float>(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>, s: &
                 let wm = &wv[gi * mg * rows..(gi + 1) * mg * rows];
                 let m0 = bi * s.m + gi * mg;
                 let ys = &mut y[m0 * out_sp..(m0 + mg) * out_sp];
-                T::gemm(mg, rows, out_sp, T::of(1.0), Mat::rows(wm, rows), Mat::rows(bmat, out_sp), T::ZERO, ys, out_sp);
+                T::gemm(
+                    mg,
+                    rows,
+                    out_sp,
+                    T::of(1.0),
+                    Mat::rows(wm, rows),
+                    Mat::rows(bmat, out_sp),
+                    T::ZERO,
+                    ys,
+                    out_sp,
+                );
             }
         }
     }

@@ -27,7 +27,16 @@ fn to_i64(op: &Op, v: usize) -> Res<i64> {
 }
 
 fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
-    let Op::ConvTranspose { auto_pad, kernel_shape, strides, pads, dilations, output_padding, output_shape, .. } = op
+    let Op::ConvTranspose {
+        auto_pad,
+        kernel_shape,
+        strides,
+        pads,
+        dilations,
+        output_padding,
+        output_shape,
+        ..
+    } = op
     else {
         return Err(InterpError::op(op, "not a ConvTranspose"));
     };
@@ -36,12 +45,19 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
     if kernel != ws[2..] {
         return Err(InterpError::op(
             op,
-            format!("kernel_shape {kernel_shape:?} does not match w's spatial dims {:?}", &ws[2..]),
+            format!(
+                "kernel_shape {kernel_shape:?} does not match w's spatial dims {:?}",
+                &ws[2..]
+            ),
         ));
     }
     let strides = positive_list(op, "strides", strides, r)?;
     let dilations = positive_list(op, "dilations", dilations, r)?;
-    let out_pad: Vec<i64> = if output_padding.is_empty() { vec![0; r] } else { output_padding.clone() };
+    let out_pad: Vec<i64> = if output_padding.is_empty() {
+        vec![0; r]
+    } else {
+        output_padding.clone()
+    };
     if out_pad.len() != r || out_pad.iter().any(|&p| p < 0) {
         return Err(InterpError::op(
             op,
@@ -61,7 +77,10 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
     };
     if let Some(g) = &given {
         if g.iter().any(|&d| d < 0) {
-            return Err(InterpError::op(op, format!("output_shape must be non-negative, got {g:?}")));
+            return Err(InterpError::op(
+                op,
+                format!("output_shape must be non-negative, got {g:?}"),
+            ));
         }
     }
     let (pb, pe) = match auto_pad {
@@ -75,7 +94,12 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
         if xs[d + 2] == 0 {
             return Err(InterpError::op(op, "x has an empty spatial dim"));
         }
-        let (i, s, k, dl) = (to_i64(op, xs[d + 2])?, to_i64(op, strides[d])?, to_i64(op, kernel[d])?, to_i64(op, dilations[d])?);
+        let (i, s, k, dl) = (
+            to_i64(op, xs[d + 2])?,
+            to_i64(op, strides[d])?,
+            to_i64(op, kernel[d])?,
+            to_i64(op, dilations[d])?,
+        );
         let natural = s
             .checked_mul(i - 1)
             .and_then(|v| v.checked_add(out_pad[d]))
@@ -86,7 +110,11 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
                 let o = given.as_ref().map_or(i * s, |g| g[d]);
                 let total = natural - o;
                 let half = total.div_euclid(2);
-                let b = if *auto_pad == AutoPad::SameUpper { half } else { total - half };
+                let b = if *auto_pad == AutoPad::SameUpper {
+                    half
+                } else {
+                    total - half
+                };
                 (b, o)
             }
             _ if given.is_some() && !explicit_pads => {
@@ -108,7 +136,14 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
         pad_begin[d] = begin;
         out[d] = usize::try_from(size).map_err(|_| InterpError::op(op, "output size overflows"))?;
     }
-    Ok(TGeom { input: xs[2..].to_vec(), kernel, strides, dilations, pad_begin, out })
+    Ok(TGeom {
+        input: xs[2..].to_vec(),
+        kernel,
+        strides,
+        dilations,
+        pad_begin,
+        out,
+    })
 }
 
 /// Scatter-adds `cols` (`channels * kernel` rows of `in_size` columns) into `y`
@@ -130,7 +165,8 @@ fn col2im<T: Float>(g: &TGeom, channels: usize, cols: &[T], y: &mut [T]) {
                 let mut flat = 0usize;
                 let mut inside = true;
                 for d in 0..r {
-                    let p = (iidx[d] * g.strides[d] + kidx[d] * g.dilations[d]) as i64 - g.pad_begin[d];
+                    let p =
+                        (iidx[d] * g.strides[d] + kidx[d] * g.dilations[d]) as i64 - g.pad_begin[d];
                     if p < 0 || p >= g.out[d] as i64 {
                         inside = false;
                         break;
@@ -159,7 +195,15 @@ fn col2im<T: Float>(g: &TGeom, channels: usize, cols: &[T], y: &mut [T]) {
     }
 }
 
-fn run<T: Float>(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>, group: usize, g: &TGeom, out_shape: &[usize]) -> Res<Tensor> {
+fn run<T: Float>(
+    op: &Op,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    group: usize,
+    g: &TGeom,
+    out_shape: &[usize],
+) -> Res<Tensor> {
     let xv = T::slice(op, x, "x")?;
     let wv = T::slice(op, w, "w")?;
     let (n, c, m) = (out_shape[0], x.shape()[1], out_shape[1]);
@@ -175,7 +219,17 @@ fn run<T: Float>(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>, group: usi
             let c0 = bi * c + gi * cg;
             let xg = &xv[c0 * in_sp..(c0 + cg) * in_sp];
             let wg = &wv[gi * cg * rows..(gi + 1) * cg * rows];
-            T::gemm(rows, cg, in_sp, T::of(1.0), Mat::transposed(wg, rows), Mat::rows(xg, in_sp), T::ZERO, &mut cols, in_sp);
+            T::gemm(
+                rows,
+                cg,
+                in_sp,
+                T::of(1.0),
+                Mat::transposed(wg, rows),
+                Mat::rows(xg, in_sp),
+                T::ZERO,
+                &mut cols,
+                in_sp,
+            );
             let m0 = bi * m + gi * mg;
             col2im(g, mg, &cols, &mut y[m0 * out_sp..(m0 + mg) * out_sp]);
         }
@@ -224,7 +278,10 @@ pub(crate) fn conv_transpose(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Ten
     if let Some(b) = b {
         same_dtype(op, b, dt, "bias")?;
         if b.shape() != [m] {
-            return Err(InterpError::op(op, format!("bias must have shape [{m}], got {:?}", b.shape())));
+            return Err(InterpError::op(
+                op,
+                format!("bias must have shape [{m}], got {:?}", b.shape()),
+            ));
         }
     }
     let g = geometry(op, xs, ws)?;

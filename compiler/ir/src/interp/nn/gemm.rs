@@ -13,11 +13,19 @@ pub(crate) struct Mat<'a, T> {
 impl<'a, T> Mat<'a, T> {
     /// A contiguous row-major matrix with `cols` columns.
     pub fn rows(data: &'a [T], cols: usize) -> Mat<'a, T> {
-        Mat { data, rs: cols, cs: 1 }
+        Mat {
+            data,
+            rs: cols,
+            cs: 1,
+        }
     }
     /// The transpose of a contiguous row-major matrix with `cols` columns.
     pub fn transposed(data: &'a [T], cols: usize) -> Mat<'a, T> {
-        Mat { data, rs: 1, cs: cols }
+        Mat {
+            data,
+            rs: 1,
+            cs: cols,
+        }
     }
     /// Whether a `r` x `c` view fits in `data` (and strides fit `isize`).
     fn fits(&self, r: usize, c: usize) -> bool {
@@ -39,7 +47,17 @@ macro_rules! gemm_fn {
         /// `m` x `k` by `k` x `n` product. Panics only on views that do not fit, which
         /// is a bug in the calling kernel (kernels size every buffer from the shapes).
         #[allow(clippy::too_many_arguments)]
-        pub(crate) fn $name(m: usize, k: usize, n: usize, alpha: $t, a: Mat<'_, $t>, b: Mat<'_, $t>, beta: $t, c: &mut [$t], rsc: usize) {
+        pub(crate) fn $name(
+            m: usize,
+            k: usize,
+            n: usize,
+            alpha: $t,
+            a: Mat<'_, $t>,
+            b: Mat<'_, $t>,
+            beta: $t,
+            c: &mut [$t],
+            rsc: usize,
+        ) {
             if m == 0 || n == 0 {
                 return;
             }
@@ -48,7 +66,10 @@ macro_rules! gemm_fn {
                 .and_then(|x| x.checked_add(n - 1))
                 .is_some_and(|l| l < c.len())
                 && isize::try_from(rsc).is_ok();
-            assert!(a.fits(m, k) && b.fits(k, n) && c_fits, "gemm view out of bounds");
+            assert!(
+                a.fits(m, k) && b.fits(k, n) && c_fits,
+                "gemm view out of bounds"
+            );
             if k == 0 {
                 for i in 0..m {
                     for v in &mut c[i * rsc..i * rsc + n] {

@@ -11,8 +11,16 @@ pub(crate) fn broadcast_shapes(op: &Op, a: &[usize], b: &[usize]) -> Res<Vec<usi
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for i in 0..r {
-        let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
-        let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        let da = if i + a.len() >= r {
+            a[i + a.len() - r]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= r {
+            b[i + b.len() - r]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -69,7 +77,10 @@ struct MatMulShape {
 
 fn matmul_shape(op: &Op, a: &[usize], b: &[usize]) -> Res<MatMulShape> {
     if a.is_empty() || b.is_empty() {
-        return Err(InterpError::op(op, "operands must have rank >= 1, got a scalar"));
+        return Err(InterpError::op(
+            op,
+            "operands must have rank >= 1, got a scalar",
+        ));
     }
     let (a_batch, m, ka) = if a.len() == 1 {
         (vec![], 1, a[0])
@@ -96,7 +107,15 @@ fn matmul_shape(op: &Op, a: &[usize], b: &[usize]) -> Res<MatMulShape> {
         out.push(n);
     }
     count(op, &out)?;
-    Ok(MatMulShape { a_batch, b_batch, batch, m, k: ka, n, out })
+    Ok(MatMulShape {
+        a_batch,
+        b_batch,
+        batch,
+        m,
+        k: ka,
+        n,
+        out,
+    })
 }
 
 fn matmul_float<T: Float>(op: &Op, a: &Tensor, b: &Tensor, s: &MatMulShape) -> Res<Tensor> {
@@ -109,7 +128,17 @@ fn matmul_float<T: Float>(op: &Op, a: &Tensor, b: &Tensor, s: &MatMulShape) -> R
     if b_single && s.a_batch == s.batch {
         // b is one matrix: fold a's batch into the rows, one big product.
         let rows = total / n.max(1);
-        T::gemm(rows, k, n, T::of(1.0), Mat::rows(&av, k), Mat::rows(&bv, n), T::ZERO, &mut y, n);
+        T::gemm(
+            rows,
+            k,
+            n,
+            T::of(1.0),
+            Mat::rows(&av, k),
+            Mat::rows(&bv, n),
+            T::ZERO,
+            &mut y,
+            n,
+        );
     } else {
         let ao = batch_offsets(&s.a_batch, &s.batch);
         let bo = batch_offsets(&s.b_batch, &s.batch);
@@ -117,7 +146,17 @@ fn matmul_float<T: Float>(op: &Op, a: &Tensor, b: &Tensor, s: &MatMulShape) -> R
             let a_m = &av[oa * m * k..(oa + 1) * m * k];
             let b_m = &bv[ob * k * n..(ob + 1) * k * n];
             let c = &mut y[i * m * n..(i + 1) * m * n];
-            T::gemm(m, k, n, T::of(1.0), Mat::rows(a_m, k), Mat::rows(b_m, n), T::ZERO, c, n);
+            T::gemm(
+                m,
+                k,
+                n,
+                T::of(1.0),
+                Mat::rows(a_m, k),
+                Mat::rows(b_m, n),
+                T::ZERO,
+                c,
+                n,
+            );
         }
     }
     T::tensor(op, a.dtype(), s.out.clone(), y)
@@ -154,7 +193,11 @@ pub(crate) fn matmul(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     if a.dtype() != b.dtype() {
         return Err(InterpError::op(
             op,
-            format!("a and b must have the same dtype, got {} and {}", a.dtype(), b.dtype()),
+            format!(
+                "a and b must have the same dtype, got {} and {}",
+                a.dtype(),
+                b.dtype()
+            ),
         ));
     }
     let s = matmul_shape(op, a.shape(), b.shape())?;
@@ -172,7 +215,13 @@ pub(crate) fn matmul(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
 
 /// Gemm: inputs a, b, c?; `y = alpha * op(a) op(b) + beta * c`.
 pub(crate) fn gemm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
-    let Op::Gemm { alpha, beta, trans_a, trans_b } = *op else {
+    let Op::Gemm {
+        alpha,
+        beta,
+        trans_a,
+        trans_b,
+    } = *op
+    else {
         return Err(InterpError::op(op, "not a Gemm"));
     };
     check_arity(op, inputs, 2, 3)?;
@@ -181,8 +230,16 @@ pub(crate) fn gemm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let c = opt(inputs, 2);
     check_rank(op, a, 2, "a")?;
     check_rank(op, b, 2, "b")?;
-    let (m, ka) = if trans_a { (a.shape()[1], a.shape()[0]) } else { (a.shape()[0], a.shape()[1]) };
-    let (kb, n) = if trans_b { (b.shape()[1], b.shape()[0]) } else { (b.shape()[0], b.shape()[1]) };
+    let (m, ka) = if trans_a {
+        (a.shape()[1], a.shape()[0])
+    } else {
+        (a.shape()[0], a.shape()[1])
+    };
+    let (kb, n) = if trans_b {
+        (b.shape()[1], b.shape()[0])
+    } else {
+        (b.shape()[0], b.shape()[1])
+    };
     if ka != kb {
         return Err(InterpError::op(
             op,
@@ -198,7 +255,11 @@ pub(crate) fn gemm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
             if t.dtype() != a.dtype() {
                 return Err(InterpError::op(
                     op,
-                    format!("{name} must have dtype {} like a, got {}", a.dtype(), t.dtype()),
+                    format!(
+                        "{name} must have dtype {} like a, got {}",
+                        a.dtype(),
+                        t.dtype()
+                    ),
                 ));
             }
         }
@@ -234,14 +295,30 @@ pub(crate) fn gemm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
                 for j in 0..n {
                     let mut acc = 0i64;
                     for p in 0..ka {
-                        let x = if trans_a { av[p * m + i] } else { av[i * ka + p] };
-                        let w = if trans_b { bv[j * ka + p] } else { bv[p * n + j] };
+                        let x = if trans_a {
+                            av[p * m + i]
+                        } else {
+                            av[i * ka + p]
+                        };
+                        let w = if trans_b {
+                            bv[j * ka + p]
+                        } else {
+                            bv[p * n + j]
+                        };
                         acc = acc.wrapping_add(x.wrapping_mul(w));
                     }
-                    let mut v = if alpha == 1.0 { acc } else { (alpha as f64 * acc as f64) as i64 };
+                    let mut v = if alpha == 1.0 {
+                        acc
+                    } else {
+                        (alpha as f64 * acc as f64) as i64
+                    };
                     if let (Some(cv), Some((rs, cs))) = (&cv, c_strides) {
                         let cval = cv[i * rs + j * cs];
-                        v = v.wrapping_add(if beta == 1.0 { cval } else { (beta as f64 * cval as f64) as i64 });
+                        v = v.wrapping_add(if beta == 1.0 {
+                            cval
+                        } else {
+                            (beta as f64 * cval as f64) as i64
+                        });
                     }
                     y.push(v);
                 }
@@ -262,7 +339,13 @@ fn gemm_float<T: Float>(
     c_strides: Option<(usize, usize)>,
     (m, k, n): (usize, usize, usize),
 ) -> Res<Tensor> {
-    let Op::Gemm { alpha, beta, trans_a, trans_b } = *op else {
+    let Op::Gemm {
+        alpha,
+        beta,
+        trans_a,
+        trans_b,
+    } = *op
+    else {
         return Err(InterpError::op(op, "not a Gemm"));
     };
     let av = T::slice(op, a, "a")?;
@@ -278,8 +361,16 @@ fn gemm_float<T: Float>(
         }
         beta_t = T::of(beta as f64);
     }
-    let am = if trans_a { Mat::transposed(&av, m) } else { Mat::rows(&av, k) };
-    let bm = if trans_b { Mat::transposed(&bv, k) } else { Mat::rows(&bv, n) };
+    let am = if trans_a {
+        Mat::transposed(&av, m)
+    } else {
+        Mat::rows(&av, k)
+    };
+    let bm = if trans_b {
+        Mat::transposed(&bv, k)
+    } else {
+        Mat::rows(&bv, n)
+    };
     T::gemm(m, k, n, T::of(alpha as f64), am, bm, beta_t, &mut y, n);
     T::tensor(op, a.dtype(), vec![m, n], y)
 }

@@ -26,7 +26,10 @@ fn per_channel(op: &Op, t: &Tensor, c: usize, name: &str, dt: DType) -> Res<Vec<
     if t.len() != c || t.rank() > 1 && t.shape().iter().filter(|&&d| d != 1).count() > 1 {
         return Err(InterpError::op(
             op,
-            format!("{name} must have {c} elements (one per channel), got shape {:?}", t.shape()),
+            format!(
+                "{name} must have {c} elements (one per channel), got shape {:?}",
+                t.shape()
+            ),
         ));
     }
     Ok(t.to_f64_vec())
@@ -35,7 +38,12 @@ fn per_channel(op: &Op, t: &Tensor, c: usize, name: &str, dt: DType) -> Res<Vec<
 /// Values of `t` broadcast (numpy-style, trailing-aligned) to `target`.
 fn broadcast_to(op: &Op, t: &Tensor, target: &[usize], name: &str) -> Res<Vec<f64>> {
     let s = t.shape();
-    let bad = || InterpError::op(op, format!("{name} of shape {s:?} does not broadcast to {target:?}"));
+    let bad = || {
+        InterpError::op(
+            op,
+            format!("{name} of shape {s:?} does not broadcast to {target:?}"),
+        )
+    };
     if s.len() > target.len() {
         // Leading unit dims beyond the target's rank are harmless.
         if s[..s.len() - target.len()].iter().any(|&d| d != 1) {
@@ -80,13 +88,19 @@ fn moments(v: &[f64]) -> (f64, f64) {
     (mean, var)
 }
 
-fn channels_first<'a>(op: &Op, inputs: &[Option<&'a Tensor>]) -> Res<(&'a Tensor, DType, usize, usize, usize)> {
+fn channels_first<'a>(
+    op: &Op,
+    inputs: &[Option<&'a Tensor>],
+) -> Res<(&'a Tensor, DType, usize, usize, usize)> {
     let x = req(op, inputs, 0, "x")?;
     let dt = float_dtype(op, x, "x")?;
     if x.rank() < 2 {
         return Err(InterpError::op(
             op,
-            format!("x must have rank >= 2 ([N, C, ...]), got shape {:?}", x.shape()),
+            format!(
+                "x must have rank >= 2 ([N, C, ...]), got shape {:?}",
+                x.shape()
+            ),
         ));
     }
     let (n, c) = (x.shape()[0], x.shape()[1]);
@@ -95,7 +109,11 @@ fn channels_first<'a>(op: &Op, inputs: &[Option<&'a Tensor>]) -> Res<(&'a Tensor
 }
 
 /// BatchNormalization (inference): x, scale, bias, mean, var.
-pub(crate) fn batch_norm(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> Res<Vec<Tensor>> {
+pub(crate) fn batch_norm(
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    num_outputs: usize,
+) -> Res<Vec<Tensor>> {
     let Op::BatchNormalization { epsilon } = op else {
         return Err(InterpError::op(op, "not a BatchNormalization"));
     };
@@ -147,8 +165,17 @@ pub(crate) fn instance_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tens
 }
 
 /// LayerNormalization: x, scale, bias?; outputs y, mean?, inv_std_dev?.
-pub(crate) fn layer_norm(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> Res<Vec<Tensor>> {
-    let Op::LayerNormalization { axis, epsilon, stash_type } = op else {
+pub(crate) fn layer_norm(
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    num_outputs: usize,
+) -> Res<Vec<Tensor>> {
+    let Op::LayerNormalization {
+        axis,
+        epsilon,
+        stash_type,
+    } = op
+    else {
         return Err(InterpError::op(op, "not a LayerNormalization"));
     };
     check_arity(op, inputs, 2, 3)?;
@@ -183,7 +210,11 @@ pub(crate) fn layer_norm(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize
         }
     }
     let mut out = vec![from_f64(op, dt, x.shape().to_vec(), y)?];
-    let stat_dt = if stash_type.is_float() { *stash_type } else { dt };
+    let stat_dt = if stash_type.is_float() {
+        *stash_type
+    } else {
+        dt
+    };
     let mut stat_shape = x.shape()[..ax].to_vec();
     stat_shape.extend(std::iter::repeat_n(1, x.rank() - ax));
     if num_outputs >= 2 {
@@ -197,7 +228,12 @@ pub(crate) fn layer_norm(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize
 
 /// GroupNormalization (opset 21, per-channel scale and bias): x, scale, bias.
 pub(crate) fn group_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
-    let Op::GroupNormalization { num_groups, epsilon, .. } = op else {
+    let Op::GroupNormalization {
+        num_groups,
+        epsilon,
+        ..
+    } = op
+    else {
         return Err(InterpError::op(op, "not a GroupNormalization"));
     };
     check_arity(op, inputs, 3, 3)?;
@@ -206,7 +242,12 @@ pub(crate) fn group_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>
         .ok()
         .filter(|&g| g > 0 && c % g == 0)
         .ok_or_else(|| {
-            InterpError::op(op, format!("num_groups must be positive and divide the {c} channels, got {num_groups}"))
+            InterpError::op(
+                op,
+                format!(
+                    "num_groups must be positive and divide the {c} channels, got {num_groups}"
+                ),
+            )
         })?;
     let scale = per_channel(op, req(op, inputs, 1, "scale")?, c, "scale", dt)?;
     let bias = per_channel(op, req(op, inputs, 2, "bias")?, c, "bias", dt)?;
@@ -245,7 +286,11 @@ pub(crate) fn lp_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let (len, inner) = (s[ax], s[ax + 1..].iter().product::<usize>());
     let xv = x.to_f64_vec();
     let mut y = vec![0.0; xv.len()];
-    let outer = if len * inner == 0 { 0 } else { xv.len() / (len * inner) };
+    let outer = if len * inner == 0 {
+        0
+    } else {
+        xv.len() / (len * inner)
+    };
     for o in 0..outer {
         for i in 0..inner {
             let at = |k: usize| o * len * inner + k * inner + i;
@@ -264,7 +309,13 @@ pub(crate) fn lp_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
 
 /// Lrn: local response normalization across channels.
 pub(crate) fn lrn(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
-    let Op::Lrn { alpha, beta, bias, size } = op else {
+    let Op::Lrn {
+        alpha,
+        beta,
+        bias,
+        size,
+    } = op
+    else {
         return Err(InterpError::op(op, "not an Lrn"));
     };
     check_arity(op, inputs, 1, 1)?;
@@ -281,7 +332,9 @@ pub(crate) fn lrn(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
         for ch in 0..c {
             let (c0, c1) = (ch.saturating_sub(lo), (ch + hi + 1).min(c));
             for i in 0..inner {
-                let sq: f64 = (c0..c1).map(|cc| xv[(b * c + cc) * inner + i].powi(2)).sum();
+                let sq: f64 = (c0..c1)
+                    .map(|cc| xv[(b * c + cc) * inner + i].powi(2))
+                    .sum();
                 let at = (b * c + ch) * inner + i;
                 y[at] = xv[at] / (*bias as f64 + k * sq).powf(*beta as f64);
             }
@@ -299,7 +352,11 @@ pub(crate) fn mvn(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let x = req(op, inputs, 0, "x")?;
     let dt = float_dtype(op, x, "x")?;
     let r = x.rank();
-    let axes: Vec<i64> = if axes.is_empty() { vec![0, 2, 3] } else { axes.clone() };
+    let axes: Vec<i64> = if axes.is_empty() {
+        vec![0, 2, 3]
+    } else {
+        axes.clone()
+    };
     let mut reduced = vec![false; r];
     for &a in &axes {
         reduced[norm_axis(op, a, r, false)?] = true;
@@ -311,7 +368,11 @@ pub(crate) fn mvn(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let mut key = Vec::with_capacity(xv.len());
     let mut idx = vec![0usize; r];
     for _ in 0..xv.len() {
-        key.push((0..r).filter(|&d| !reduced[d]).fold(0, |k, d| k * s[d] + idx[d]));
+        key.push(
+            (0..r)
+                .filter(|&d| !reduced[d])
+                .fold(0, |k, d| k * s[d] + idx[d]),
+        );
         for d in (0..r).rev() {
             idx[d] += 1;
             if idx[d] < s[d] {

@@ -30,13 +30,20 @@ fn check_input<'a>(op: &Op, inputs: &[Option<&'a Tensor>], ints_ok: bool) -> Res
     let x = req(op, inputs, 0, "x")?;
     let dt = x.dtype();
     if !(dt.is_float() || (ints_ok && matches!(dt, DType::I8 | DType::U8))) {
-        let want = if ints_ok { "f32, f16, f64, i8 or u8" } else { "f32, f16 or f64" };
+        let want = if ints_ok {
+            "f32, f16, f64, i8 or u8"
+        } else {
+            "f32, f16 or f64"
+        };
         return Err(InterpError::op(op, format!("x must be {want}, got {dt}")));
     }
     if x.rank() < 3 {
         return Err(InterpError::op(
             op,
-            format!("x must have rank >= 3 ([N, C, spatial...]), got shape {:?}", x.shape()),
+            format!(
+                "x must have rank >= 3 ([N, C, spatial...]), got shape {:?}",
+                x.shape()
+            ),
         ));
     }
     Ok(x)
@@ -44,7 +51,13 @@ fn check_input<'a>(op: &Op, inputs: &[Option<&'a Tensor>], ints_ok: bool) -> Res
 
 /// Runs a windowed pool; returns y and, for max pooling, the flat argmax indices
 /// (row-major, or column-major over the spatial dims when `storage_order` is 1).
-fn pool(op: &Op, x: &Tensor, a: &PoolAttrs<'_>, kind: Kind, storage_order: i64) -> Res<(Tensor, Tensor)> {
+fn pool(
+    op: &Op,
+    x: &Tensor,
+    a: &PoolAttrs<'_>,
+    kind: Kind,
+    storage_order: i64,
+) -> Res<(Tensor, Tensor)> {
     let xs = x.shape();
     let spatial = &xs[2..];
     let kernel: Vec<usize> = a
@@ -56,14 +69,24 @@ fn pool(op: &Op, x: &Tensor, a: &PoolAttrs<'_>, kind: Kind, storage_order: i64) 
         .ok_or_else(|| {
             InterpError::op(
                 op,
-                format!("kernel_shape must have {} positive entries, got {:?}", spatial.len(), a.kernel_shape),
+                format!(
+                    "kernel_shape must have {} positive entries, got {:?}",
+                    spatial.len(),
+                    a.kernel_shape
+                ),
             )
         })?;
     let win = window(
         op,
         spatial,
         &kernel,
-        &WindowAttrs { auto_pad: a.auto_pad, strides: a.strides, pads: a.pads, dilations: a.dilations, ceil_mode: a.ceil_mode },
+        &WindowAttrs {
+            auto_pad: a.auto_pad,
+            strides: a.strides,
+            pads: a.pads,
+            dilations: a.dilations,
+            ceil_mode: a.ceil_mode,
+        },
     )?;
     let g = Geom3::new(op, spatial, &win)?;
     let mut out_shape = xs[..2].to_vec();
@@ -102,14 +125,22 @@ fn pool(op: &Op, x: &Tensor, a: &PoolAttrs<'_>, kind: Kind, storage_order: i64) 
                             for kw in 0..g.kernel[2] {
                                 let pw = ow * g.strides[2] + kw * g.dilations[2];
                                 let pos = [pd, ph, pw];
-                                let inside = (0..3).all(|i| pos[i] >= g.pad_begin[i] && pos[i] < g.pad_begin[i] + g.input[i]);
+                                let inside = (0..3).all(|i| {
+                                    pos[i] >= g.pad_begin[i] && pos[i] < g.pad_begin[i] + g.input[i]
+                                });
                                 if !inside {
-                                    if (0..3).all(|i| pos[i] < g.pad_begin[i] + g.input[i] + g.pad_end[i]) {
+                                    if (0..3).all(|i| {
+                                        pos[i] < g.pad_begin[i] + g.input[i] + g.pad_end[i]
+                                    }) {
                                         n_pad += 1;
                                     }
                                     continue;
                                 }
-                                let (d, h, w) = (pd - g.pad_begin[0], ph - g.pad_begin[1], pw - g.pad_begin[2]);
+                                let (d, h, w) = (
+                                    pd - g.pad_begin[0],
+                                    ph - g.pad_begin[1],
+                                    pw - g.pad_begin[2],
+                                );
                                 let v = xp[(d * ih_n + h) * iw_n + w];
                                 n_in += 1;
                                 match kind {
@@ -131,7 +162,11 @@ fn pool(op: &Op, x: &Tensor, a: &PoolAttrs<'_>, kind: Kind, storage_order: i64) 
                             idx.push((p * in_sp + best_i.unwrap_or(0)) as i64);
                         }
                         Kind::Avg { count_include_pad } => {
-                            let n = if count_include_pad { n_in + n_pad } else { n_in };
+                            let n = if count_include_pad {
+                                n_in + n_pad
+                            } else {
+                                n_in
+                            };
                             y.push(if n == 0 { 0.0 } else { sum / n as f64 });
                         }
                         Kind::Lp(pw) => y.push(sum.powf(1.0 / pw)),
@@ -150,40 +185,101 @@ fn pool(op: &Op, x: &Tensor, a: &PoolAttrs<'_>, kind: Kind, storage_order: i64) 
 }
 
 /// MaxPool: y and optionally indices.
-pub(crate) fn max_pool(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> Res<Vec<Tensor>> {
-    let Op::MaxPool { auto_pad, kernel_shape, strides, pads, dilations, ceil_mode, storage_order } = op else {
+pub(crate) fn max_pool(
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    num_outputs: usize,
+) -> Res<Vec<Tensor>> {
+    let Op::MaxPool {
+        auto_pad,
+        kernel_shape,
+        strides,
+        pads,
+        dilations,
+        ceil_mode,
+        storage_order,
+    } = op
+    else {
         return Err(InterpError::op(op, "not a MaxPool"));
     };
     if !matches!(storage_order, 0 | 1) {
-        return Err(InterpError::op(op, format!("storage_order must be 0 or 1, got {storage_order}")));
+        return Err(InterpError::op(
+            op,
+            format!("storage_order must be 0 or 1, got {storage_order}"),
+        ));
     }
     let x = check_input(op, inputs, true)?;
-    let a = PoolAttrs { auto_pad: *auto_pad, kernel_shape, strides, pads, dilations, ceil_mode: *ceil_mode };
+    let a = PoolAttrs {
+        auto_pad: *auto_pad,
+        kernel_shape,
+        strides,
+        pads,
+        dilations,
+        ceil_mode: *ceil_mode,
+    };
     let (y, i) = pool(op, x, &a, Kind::Max, *storage_order)?;
-    Ok(if num_outputs >= 2 { vec![y, i] } else { vec![y] })
+    Ok(if num_outputs >= 2 {
+        vec![y, i]
+    } else {
+        vec![y]
+    })
 }
 
 /// AveragePool.
 pub(crate) fn average_pool(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
-    let Op::AveragePool { auto_pad, kernel_shape, strides, pads, dilations, ceil_mode, count_include_pad } = op else {
+    let Op::AveragePool {
+        auto_pad,
+        kernel_shape,
+        strides,
+        pads,
+        dilations,
+        ceil_mode,
+        count_include_pad,
+    } = op
+    else {
         return Err(InterpError::op(op, "not an AveragePool"));
     };
     let x = check_input(op, inputs, false)?;
-    let a = PoolAttrs { auto_pad: *auto_pad, kernel_shape, strides, pads, dilations, ceil_mode: *ceil_mode };
-    let kind = Kind::Avg { count_include_pad: *count_include_pad };
+    let a = PoolAttrs {
+        auto_pad: *auto_pad,
+        kernel_shape,
+        strides,
+        pads,
+        dilations,
+        ceil_mode: *ceil_mode,
+    };
+    let kind = Kind::Avg {
+        count_include_pad: *count_include_pad,
+    };
     Ok(vec![pool(op, x, &a, kind, 0)?.0])
 }
 
 /// LpPool.
 pub(crate) fn lp_pool(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
-    let Op::LpPool { auto_pad, kernel_shape, strides, pads, dilations, ceil_mode, p } = op else {
+    let Op::LpPool {
+        auto_pad,
+        kernel_shape,
+        strides,
+        pads,
+        dilations,
+        ceil_mode,
+        p,
+    } = op
+    else {
         return Err(InterpError::op(op, "not an LpPool"));
     };
     if *p <= 0 {
         return Err(InterpError::op(op, format!("p must be positive, got {p}")));
     }
     let x = check_input(op, inputs, false)?;
-    let a = PoolAttrs { auto_pad: *auto_pad, kernel_shape, strides, pads, dilations, ceil_mode: *ceil_mode };
+    let a = PoolAttrs {
+        auto_pad: *auto_pad,
+        kernel_shape,
+        strides,
+        pads,
+        dilations,
+        ceil_mode: *ceil_mode,
+    };
     Ok(vec![pool(op, x, &a, Kind::Lp(*p as f64), 0)?.0])
 }
 
@@ -204,7 +300,10 @@ pub(crate) fn global_pool(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor
                     return Err(InterpError::op(op, format!("p must be positive, got {p}")));
                 }
                 let pw = *p as f64;
-                s.iter().map(|v| v.abs().powf(pw)).sum::<f64>().powf(1.0 / pw)
+                s.iter()
+                    .map(|v| v.abs().powf(pw))
+                    .sum::<f64>()
+                    .powf(1.0 / pw)
             }
             _ => s.iter().sum::<f64>() / in_sp as f64,
         });

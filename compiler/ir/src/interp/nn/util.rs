@@ -28,7 +28,12 @@ pub(crate) fn check_arity(op: &Op, inputs: &[Option<&Tensor>], min: usize, max: 
 }
 
 /// Required input `i` (named `name` in messages).
-pub(crate) fn req<'a>(op: &Op, inputs: &[Option<&'a Tensor>], i: usize, name: &str) -> Res<&'a Tensor> {
+pub(crate) fn req<'a>(
+    op: &Op,
+    inputs: &[Option<&'a Tensor>],
+    i: usize,
+    name: &str,
+) -> Res<&'a Tensor> {
     inputs
         .get(i)
         .copied()
@@ -69,7 +74,10 @@ pub(crate) fn same_dtype(op: &Op, t: &Tensor, dt: DType, name: &str) -> Res<()> 
     if t.dtype() != dt {
         return Err(InterpError::op(
             op,
-            format!("{name} must have dtype {dt} like the first input, got {}", t.dtype()),
+            format!(
+                "{name} must have dtype {dt} like the first input, got {}",
+                t.dtype()
+            ),
         ));
     }
     Ok(())
@@ -89,17 +97,33 @@ pub(crate) fn from_f64(op: &Op, dt: DType, shape: Vec<usize>, v: Vec<f64>) -> Re
 
 /// A float type the hot kernels (conv, matmul) run in: `f32` (also for f16 data) or `f64`.
 pub(crate) trait Float:
-    Copy + Default + PartialOrd + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + AddAssign + 'static
+    Copy
+    + Default
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + AddAssign
+    + 'static
 {
     const ZERO: Self;
     fn of(v: f64) -> Self;
-    fn get(self) -> f64;
     /// The elements of `t` in this type (f16 widens to f32), or a dtype error.
     fn slice<'a>(op: &Op, t: &'a Tensor, name: &str) -> Res<Cow<'a, [Self]>>;
     /// A tensor of dtype `dt` from results in this type.
     fn tensor(op: &Op, dt: DType, shape: Vec<usize>, v: Vec<Self>) -> Res<Tensor>;
     /// `c = alpha * a·b + beta * c` on row-major-strided matrices; see [`gemm::Mat`].
-    fn gemm(m: usize, k: usize, n: usize, alpha: Self, a: gemm::Mat<'_, Self>, b: gemm::Mat<'_, Self>, beta: Self, c: &mut [Self], rsc: usize);
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: gemm::Mat<'_, Self>,
+        b: gemm::Mat<'_, Self>,
+        beta: Self,
+        c: &mut [Self],
+        rsc: usize,
+    );
 }
 
 fn tensor_err(op: &Op, e: crate::IrError) -> InterpError {
@@ -110,9 +134,6 @@ impl Float for f32 {
     const ZERO: f32 = 0.0;
     fn of(v: f64) -> f32 {
         v as f32
-    }
-    fn get(self) -> f64 {
-        self as f64
     }
     fn slice<'a>(op: &Op, t: &'a Tensor, name: &str) -> Res<Cow<'a, [f32]>> {
         if let Some(s) = t.as_slice::<f32>() {
@@ -134,7 +155,17 @@ impl Float for f32 {
             Tensor::from_vec(shape, v).map_err(|e| tensor_err(op, e))
         }
     }
-    fn gemm(m: usize, k: usize, n: usize, alpha: f32, a: gemm::Mat<'_, f32>, b: gemm::Mat<'_, f32>, beta: f32, c: &mut [f32], rsc: usize) {
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f32,
+        a: gemm::Mat<'_, f32>,
+        b: gemm::Mat<'_, f32>,
+        beta: f32,
+        c: &mut [f32],
+        rsc: usize,
+    ) {
         gemm::sgemm(m, k, n, alpha, a, b, beta, c, rsc)
     }
 }
@@ -144,18 +175,25 @@ impl Float for f64 {
     fn of(v: f64) -> f64 {
         v
     }
-    fn get(self) -> f64 {
-        self
-    }
     fn slice<'a>(op: &Op, t: &'a Tensor, name: &str) -> Res<Cow<'a, [f64]>> {
-        t.as_slice::<f64>().map(Cow::Borrowed).ok_or_else(|| {
-            InterpError::op(op, format!("{name} must be f64, got {}", t.dtype()))
-        })
+        t.as_slice::<f64>()
+            .map(Cow::Borrowed)
+            .ok_or_else(|| InterpError::op(op, format!("{name} must be f64, got {}", t.dtype())))
     }
     fn tensor(op: &Op, _dt: DType, shape: Vec<usize>, v: Vec<f64>) -> Res<Tensor> {
         Tensor::from_vec(shape, v).map_err(|e| tensor_err(op, e))
     }
-    fn gemm(m: usize, k: usize, n: usize, alpha: f64, a: gemm::Mat<'_, f64>, b: gemm::Mat<'_, f64>, beta: f64, c: &mut [f64], rsc: usize) {
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f64,
+        a: gemm::Mat<'_, f64>,
+        b: gemm::Mat<'_, f64>,
+        beta: f64,
+        c: &mut [f64],
+        rsc: usize,
+    ) {
         gemm::dgemm(m, k, n, alpha, a, b, beta, c, rsc)
     }
 }
@@ -184,9 +222,10 @@ pub(crate) fn positive_list(op: &Op, name: &str, v: &[i64], rank: usize) -> Res<
     }
     v.iter()
         .map(|&s| {
-            usize::try_from(s).ok().filter(|&s| s > 0).ok_or_else(|| {
-                InterpError::op(op, format!("{name} must be positive, got {v:?}"))
-            })
+            usize::try_from(s)
+                .ok()
+                .filter(|&s| s > 0)
+                .ok_or_else(|| InterpError::op(op, format!("{name} must be positive, got {v:?}")))
         })
         .collect()
 }
@@ -199,7 +238,10 @@ pub(crate) fn pad_list(op: &Op, v: &[i64], rank: usize) -> Res<(Vec<usize>, Vec<
     if v.len() != 2 * rank {
         return Err(InterpError::op(
             op,
-            format!("pads must have {} entries (begin and end per spatial dim), got {v:?}", 2 * rank),
+            format!(
+                "pads must have {} entries (begin and end per spatial dim), got {v:?}",
+                2 * rank
+            ),
         ));
     }
     let p: Vec<usize> = v
@@ -224,7 +266,12 @@ pub(crate) struct WindowAttrs<'a> {
 /// Resolves pads and output sizes for input spatial sizes `input` and kernel `kernel`
 /// following ONNX's rules (`auto_pad`, `ceil_mode` with the last window required to
 /// start inside the input or its begin padding).
-pub(crate) fn window(op: &Op, input: &[usize], kernel: &[usize], a: &WindowAttrs<'_>) -> Res<Window> {
+pub(crate) fn window(
+    op: &Op,
+    input: &[usize],
+    kernel: &[usize],
+    a: &WindowAttrs<'_>,
+) -> Res<Window> {
     let rank = input.len();
     if kernel.len() != rank {
         return Err(InterpError::op(
@@ -233,7 +280,10 @@ pub(crate) fn window(op: &Op, input: &[usize], kernel: &[usize], a: &WindowAttrs
         ));
     }
     if kernel.contains(&0) {
-        return Err(InterpError::op(op, format!("kernel_shape must be positive, got {kernel:?}")));
+        return Err(InterpError::op(
+            op,
+            format!("kernel_shape must be positive, got {kernel:?}"),
+        ));
     }
     let strides = positive_list(op, "strides", a.strides, rank)?;
     let dilations = positive_list(op, "dilations", a.dilations, rank)?;
