@@ -286,11 +286,7 @@ pub(crate) fn lp_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let (len, inner) = (s[ax], s[ax + 1..].iter().product::<usize>());
     let xv = x.to_f64_vec();
     let mut y = vec![0.0; xv.len()];
-    let outer = if len * inner == 0 {
-        0
-    } else {
-        xv.len() / (len * inner)
-    };
+    let outer = xv.len().checked_div(len * inner).unwrap_or(0);
     for o in 0..outer {
         for i in 0..inner {
             let at = |k: usize| o * len * inner + k * inner + i;

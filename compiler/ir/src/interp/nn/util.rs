@@ -113,6 +113,7 @@ pub(crate) trait Float:
     /// A tensor of dtype `dt` from results in this type.
     fn tensor(op: &Op, dt: DType, shape: Vec<usize>, v: Vec<Self>) -> Res<Tensor>;
     /// `c = alpha * a·b + beta * c` on row-major-strided matrices; see [`gemm::Mat`].
+    #[allow(clippy::too_many_arguments)]
     fn gemm(
         m: usize,
         k: usize,
@@ -155,6 +156,7 @@ impl Float for f32 {
             Tensor::from_vec(shape, v).map_err(|e| tensor_err(op, e))
         }
     }
+    #[allow(clippy::too_many_arguments)]
     fn gemm(
         m: usize,
         k: usize,
@@ -183,6 +185,7 @@ impl Float for f64 {
     fn tensor(op: &Op, _dt: DType, shape: Vec<usize>, v: Vec<f64>) -> Res<Tensor> {
         Tensor::from_vec(shape, v).map_err(|e| tensor_err(op, e))
     }
+    #[allow(clippy::too_many_arguments)]
     fn gemm(
         m: usize,
         k: usize,
