@@ -281,10 +281,17 @@ impl<'s> Builder<'s, '_> {
                 AttrError::Unknown { attr, .. } => self.err(attr_at(attr), e.to_string()),
             }
         })?;
-        for d in &n.outputs {
+        for (k, d) in n.outputs.iter().enumerate() {
             self.check_fresh(d)?;
-            if n.outputs.iter().filter(|o| o.key == d.key).count() > 1 {
-                return Err(self.err(d.at, format!("value `{}` is defined twice", d.key)));
+            if let Some(first) = n.outputs[..k].iter().find(|o| o.key == d.key) {
+                let (line, column) = super::line_col(self.src, first.at);
+                return Err(self.err(
+                    d.at,
+                    format!(
+                        "value `{}` is defined twice (first at {line}:{column})",
+                        d.key
+                    ),
+                ));
             }
         }
         let outs = n
@@ -312,7 +319,7 @@ fn encode(dtype: DType, lit: &Lit<'_>, out: &mut Vec<u8>) -> Result<(), String> 
             Lit::Int(n) if (lo..=hi).contains(n) => Ok(*n),
             Lit::Int(n) => Err(format!("integer {n} does not fit in {dtype}")),
             other => Err(format!(
-                "expected a {dtype} integer, found {}",
+                "expected an integer ({dtype}), found {}",
                 other.kind()
             )),
         }
@@ -364,18 +371,29 @@ fn float_elem<T>(
     match lit {
         Lit::Float(f) => from_float(*f),
         Lit::Int(n) => Ok(from_int(*n)),
-        other => Err(format!("expected a {dtype} value, found {}", other.kind())),
+        other => Err(format!(
+            "expected a number ({dtype}), found {}",
+            other.kind()
+        )),
     }
 }
 
 /// Op names within a small edit distance of `name`, closest first (at most three).
 fn close_names(name: &str) -> Vec<String> {
-    let limit = (name.len() / 3).clamp(1, 3);
+    // One edit for very short names (`add` vs `and`), else about a third of the name.
+    let limit = if name.len() <= 3 {
+        1
+    } else {
+        (name.len() / 3).clamp(2, 3)
+    };
     let mut scored: Vec<(usize, &str)> = Op::ALL_NAMES
         .iter()
         .map(|&n| (edit_distance(name, n), n))
         .filter(|&(d, _)| d <= limit)
         .collect();
+    // Only the closest names: `rleu` suggests `relu`, not also `elu` and `celu`.
+    let best = scored.iter().map(|&(d, _)| d).min().unwrap_or(0);
+    scored.retain(|&(d, _)| d == best);
     scored.sort();
     scored
         .into_iter()
@@ -384,18 +402,26 @@ fn close_names(name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Levenshtein distance over chars (names are short; quadratic is fine).
+/// Edit distance counting insertions, deletions, substitutions and swaps of adjacent
+/// chars (optimal string alignment); names are short, so the full table is fine.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, &cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * w + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let mut best = (d[(i - 1) * w + j] + 1)
+                    .min(d[i * w + j - 1] + 1)
+                    .min(d[(i - 1) * w + j - 1] + usize::from(a[i - 1] != b[j - 1]));
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    best = best.min(d[(i - 2) * w + j - 2] + 1);
+                }
+                best
+            };
         }
-        prev = cur;
     }
-    prev[b.len()]
+    d[a.len() * w + b.len()]
 }

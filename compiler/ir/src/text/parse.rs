@@ -317,6 +317,9 @@ fn statement(i: &str) -> PResult<'_, Stmt<'_>> {
     } else {
         expect("op name", ident).parse(i)?
     };
+    if outputs.is_empty() && op == "meta" {
+        return fail(op_at, "`meta { ... }` must come first in the graph body");
+    }
     let (i, _) = expect("`(` after op name", char('(')).parse(i)?;
     let (i, inputs) = list(operand, ')', "`,` or `)` after operand")(i)?;
     let (i, name) = opt(tok(string_lit)).parse(i)?;
