@@ -84,6 +84,10 @@ fn syntax_errors_say_what_was_expected_and_found() {
             "2:17: expected weight data (`hex \"...\"`, `hash ...`, `[...]` or `$w`), found `blob`",
         ),
         (
+            &wrap("  $w0: f32[1] = [1.0]\n  $w1: f32[1] = f32[1] $w0\n  %1: f32[2] = add(%0, $w1)"),
+            "3:24: an alias shares its target's stored type; write `= $w` without a type",
+        ),
+        (
             "graph @g(%0: i8[2] !q(bits=8, signed=true)) {}",
             "1:23: `!q(...)` needs `bits`, `signed`, `scale` and `zp` (and `axis` when per-channel)",
         ),
@@ -178,6 +182,18 @@ fn semantic_errors_name_the_value_op_or_attribute() {
         (
             wrap("  $w0: i32[1] = [1.5]\n  %1: f32[2] = add(%0, $w0)"),
             "2:18: weight `$w0`, element 0: expected an integer (i32), found a float",
+        ),
+        (
+            wrap("  $w0: f16[1] = [70000]\n  %1: f32[2] = add(%0, $w0)"),
+            "2:18: weight `$w0`, element 0: float 70000 is out of range for f16",
+        ),
+        (
+            wrap("  $w0: f32[1] = [1e39]\n  %1: f32[2] = add(%0, $w0)"),
+            "2:18: weight `$w0`, element 0: float `1e39` is out of range for f32",
+        ),
+        (
+            wrap("  $w0: f32[1] = [0x1.000001p0]\n  %1: f32[2] = add(%0, $w0)"),
+            "2:18: weight `$w0`, element 0: hex float `0x1.000001p0` is not exactly representable as f32",
         ),
         (
             wrap("  $w0: f32[1] = [nan(0x1)]\n  %1: f32[2] = add(%0, $w0)"),

@@ -1,6 +1,7 @@
 //! From syntax tree to [`Graph`]: resolves value references, decodes weight data,
 //! builds ops from their attributes, and reports semantic errors at their position.
 
+use super::floats::FloatLit;
 use super::lexer::Lit;
 use super::parse::{
     GraphAst, NodeDecl, Operand, Stmt, ValDecl, WeightData, WeightDecl, WeightSource,
@@ -55,10 +56,11 @@ pub(super) fn build(
                 .map_err(|e| b.err(d.at, e.to_string()))?;
         b.env.insert(d.key, (v, d.at));
     }
-    for s in &ast.stmts {
+    // By value: weight bytes move into the graph without a copy.
+    for s in ast.stmts {
         match s {
             Stmt::Weight(w) => b.weight(w)?,
-            Stmt::Node(n) => b.node(n)?,
+            Stmt::Node(n) => b.node(&n)?,
         }
     }
     let mut outputs = Vec::with_capacity(ast.ret.len());
@@ -127,14 +129,19 @@ impl<'s> Builder<'s, '_> {
         }
     }
 
-    fn weight(&mut self, w: &WeightDecl<'s>) -> Result<(), ParseError> {
-        let d = &w.decl;
-        self.check_fresh(d)?;
+    fn weight(&mut self, w: WeightDecl<'s>) -> Result<(), ParseError> {
+        let WeightDecl {
+            decl: d,
+            storage_ty,
+            data_at,
+            data,
+        } = w;
+        self.check_fresh(&d)?;
         let key = d.key;
-        let storage_ty = w.storage_ty.clone().unwrap_or_else(|| d.ty.clone());
-        let v = match &w.data {
+        let storage_ty = storage_ty.unwrap_or_else(|| d.ty.clone());
+        let v = match data {
             WeightSource::Alias(target) => {
-                let tv = self.lookup(target)?;
+                let tv = self.lookup(&target)?;
                 let ValueDef::Weight(wid) = self.g.value(tv).def else {
                     return Err(self.err(
                         target.at,
@@ -155,7 +162,7 @@ impl<'s> Builder<'s, '_> {
                 v
             }
             WeightSource::Data(data) => {
-                let weight = self.weight_value(w, &storage_ty, data)?;
+                let weight = self.weight_value(key, data_at, &storage_ty, data)?;
                 let v = self
                     .g
                     .add_weight(d.name.clone(), weight)
@@ -170,18 +177,18 @@ impl<'s> Builder<'s, '_> {
 
     fn weight_value(
         &self,
-        w: &WeightDecl<'s>,
+        key: &str,
+        data_at: &str,
         ty: &TensorType,
-        data: &WeightData<'s>,
+        data: WeightData<'s>,
     ) -> Result<Weight, ParseError> {
-        let key = w.decl.key;
         let bytes = match data {
-            WeightData::Hex(bytes) => bytes.clone(),
+            WeightData::Hex(bytes) => bytes,
             WeightData::Elems(elems) => {
                 if let Some(n) = ty.num_elements() {
                     if n != elems.len() as u64 {
                         return Err(self.err(
-                            w.data_at,
+                            data_at,
                             format!(
                                 "weight `{key}`: {} needs {n} elements, got {}",
                                 fmt_type(ty),
@@ -200,7 +207,7 @@ impl<'s> Builder<'s, '_> {
             WeightData::Hash(h) => {
                 let Some(found) = (self.resolve)(h) else {
                     return Err(self.err(
-                        w.data_at,
+                        data_at,
                         format!(
                             "weight `{key}` is elided (`hash {h}`) and no weight source provides it; \
                              print with `print` for a self-contained file or parse with `parse_with_weights`"
@@ -214,13 +221,13 @@ impl<'s> Builder<'s, '_> {
                     .collect();
                 if !full.starts_with(&h.to_ascii_lowercase()) {
                     return Err(self.err(
-                        w.data_at,
+                        data_at,
                         format!("weight `{key}`: the weight source returned data whose hash is {}, not {h}", found.short_hash()),
                     ));
                 }
                 if &found.ty != ty {
                     return Err(self.err(
-                        w.data_at,
+                        data_at,
                         format!(
                             "weight `{key}`: the weight source gave {} for `hash {h}`, but {} is declared",
                             fmt_type(&found.ty),
@@ -241,7 +248,7 @@ impl<'s> Builder<'s, '_> {
                 ),
                 other => format!("weight `{key}`: {other}"),
             };
-            self.err(w.data_at, msg)
+            self.err(data_at, msg)
         })
     }
 
@@ -325,21 +332,9 @@ fn encode(dtype: DType, lit: &Lit<'_>, out: &mut Vec<u8>) -> Result<(), String> 
         }
     };
     match dtype {
-        DType::F32 => {
-            out.extend(float_elem(lit, dtype, |f| f.to_f32(), |n| n as f32)?.to_le_bytes())
-        }
-        DType::F64 => {
-            out.extend(float_elem(lit, dtype, |f| f.to_f64(), |n| n as f64)?.to_le_bytes())
-        }
-        DType::F16 => out.extend(
-            float_elem(
-                lit,
-                dtype,
-                |f| f.to_f16(),
-                |n| half::f16::from_f64(n as f64),
-            )?
-            .to_le_bytes(),
-        ),
+        DType::F32 => out.extend(float_elem(lit, dtype, |f| f.to_f32())?.to_le_bytes()),
+        DType::F64 => out.extend(float_elem(lit, dtype, |f| f.to_f64())?.to_le_bytes()),
+        DType::F16 => out.extend(float_elem(lit, dtype, |f| f.to_f16())?.to_le_bytes()),
         DType::I8 => out.push(int(i8::MIN.into(), i8::MAX.into())? as i8 as u8),
         DType::I16 => out.extend((int(i16::MIN.into(), i16::MAX.into())? as i16).to_le_bytes()),
         DType::I32 => out.extend((int(i32::MIN.into(), i32::MAX.into())? as i32).to_le_bytes()),
@@ -361,16 +356,16 @@ fn encode(dtype: DType, lit: &Lit<'_>, out: &mut Vec<u8>) -> Result<(), String> 
     Ok(())
 }
 
-/// A float element from a float literal, or from an integer (converted by `from_int`).
+/// A float element from a float literal, or from an integer (read as that decimal,
+/// so range checks are the same as for floats).
 fn float_elem<T>(
     lit: &Lit<'_>,
     dtype: DType,
-    from_float: impl Fn(super::floats::FloatLit<'_>) -> Result<T, String>,
-    from_int: impl Fn(i128) -> T,
+    from_float: impl Fn(FloatLit<'_>) -> Result<T, String>,
 ) -> Result<T, String> {
     match lit {
         Lit::Float(f) => from_float(*f),
-        Lit::Int(n) => Ok(from_int(*n)),
+        Lit::Int(n) => from_float(FloatLit::Dec(&n.to_string())),
         other => Err(format!(
             "expected a number ({dtype}), found {}",
             other.kind()

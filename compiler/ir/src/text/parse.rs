@@ -388,6 +388,12 @@ fn weight_decl(i: &str) -> PResult<'_, WeightDecl<'_>> {
         }
         _ => (i, None),
     };
+    if storage_ty.is_some() && i.starts_with('$') {
+        return fail(
+            i,
+            "an alias shares its target's stored type; write `= $w` without a type",
+        );
+    }
     let data_at = if storage_ty.is_some() { i } else { data_at };
     let (i, data) = weight_data(i)?;
     Ok((
