@@ -691,3 +691,15 @@ fn small_graph_snapshot() {
     insta::assert_snapshot!("small_cnn_full", print(&g));
     insta::assert_snapshot!("small_cnn_elided", print_elided(&g));
 }
+
+#[test]
+fn large_weights_round_trip() {
+    // A MobileNet-sized weight (4 MiB) in full hex form; parsing stays linear.
+    let n = 1 << 20;
+    let data: Vec<f32> = (0..n).map(|i| (i as f32).sin()).collect();
+    let mut g = Graph::new("big");
+    let w = g.add_weight("w", f32_weight(&[n], data)).unwrap();
+    g.outputs.push(w);
+    let text = round_trip(&g);
+    assert!(text.len() > 8 * n && text.contains(" = hex \""));
+}
