@@ -288,10 +288,11 @@ impl<'s> Builder<'s, '_> {
                 AttrError::Unknown { attr, .. } => self.err(attr_at(attr), e.to_string()),
             }
         })?;
-        for (k, d) in n.outputs.iter().enumerate() {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for d in &n.outputs {
             self.check_fresh(d)?;
-            if let Some(first) = n.outputs[..k].iter().find(|o| o.key == d.key) {
-                let (line, column) = super::line_col(self.src, first.at);
+            if let Some(first) = seen.insert(d.key, d.at) {
+                let (line, column) = super::line_col(self.src, first);
                 return Err(self.err(
                     d.at,
                     format!(
