@@ -77,10 +77,10 @@ fn unary(args: &Args, x: &Tensor) -> Result<Tensor, InterpError> {
     match *args.op {
         // Ops defined on signed and unsigned integers as well as floats.
         Op::Abs {} => {
-            num_dtype!(dt, T => map_num::<T>(x, T::abs), d => Err(args.bad_dtype("input", d)))
+            num_dtype!(dt, T => map_num::<T>(x, Num::abs), d => Err(args.bad_dtype("input", d)))
         }
         Op::Neg {} => {
-            num_dtype!(dt, T => map_num::<T>(x, T::neg), d => Err(args.bad_dtype("input", d)))
+            num_dtype!(dt, T => map_num::<T>(x, Num::neg), d => Err(args.bad_dtype("input", d)))
         }
         Op::Relu {} => {
             num_dtype!(dt, T => map_num::<T>(x, |e| if e > T::zero() || e.is_nan() { e } else { T::zero() }), d => Err(args.bad_dtype("input", d)))
