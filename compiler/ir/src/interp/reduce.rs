@@ -250,9 +250,6 @@ pub(super) fn arg_extreme(args: &Args, num_outputs: usize) -> Outputs {
     };
     let x = args.req(0)?;
     let axis = args.axis(axis, x.rank())?;
-    if x.shape()[axis] == 0 && !x.is_empty() {
-        return Err(args.err(format!("axis {axis} has size 0")));
-    }
     let mut out_shape = x.shape().to_vec();
     if keepdims {
         out_shape[axis] = 1;
@@ -260,6 +257,9 @@ pub(super) fn arg_extreme(args: &Args, num_outputs: usize) -> Outputs {
         out_shape.remove(axis);
     }
     let (outer, len, inner) = around_axis(x.shape(), axis);
+    if len == 0 && outer * inner > 0 {
+        return Err(args.err(format!("axis {axis} has size 0")));
+    }
     let out = num_dtype!(x.dtype(), T => {
         let v = slice::<T>(x)?;
         let mut out = Vec::with_capacity(outer * inner);
