@@ -211,6 +211,10 @@ fn cast_clip_dropout() {
     let ratio = Tensor::scalar(0.5f32);
     let train = Tensor::scalar(true);
     assert!(fails(Op::Dropout {}, &[Some(&x), Some(&ratio), Some(&train)], 1).contains("training"));
+    // Training with ratio 0 keeps everything.
+    let zero = Tensor::scalar(0.0f32);
+    let y = eval_op(&Op::Dropout {}, &[Some(&x), Some(&zero), Some(&train)], 2).unwrap();
+    assert_eq!(y[0], x);
 }
 
 #[test]

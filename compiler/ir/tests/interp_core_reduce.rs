@@ -374,3 +374,30 @@ fn topk_is_stable() {
     )
     .contains("outputs"));
 }
+
+#[test]
+fn bool_max_min_are_any_all() {
+    let x = t(&[2, 2], vec![true, false, false, false]);
+    let ax = t(&[1], vec![1i64]);
+    let max = Op::ReduceMax {
+        keepdims: false,
+        noop_with_empty_axes: false,
+    };
+    let min = Op::ReduceMin {
+        keepdims: false,
+        noop_with_empty_axes: false,
+    };
+    assert_eq!(
+        run(max, &[Some(&x), Some(&ax)], 1)[0],
+        t(&[2], vec![true, false])
+    );
+    assert_eq!(
+        run(min, &[Some(&x), Some(&ax)], 1)[0],
+        t(&[2], vec![false, false])
+    );
+    let sum = Op::ReduceSum {
+        keepdims: false,
+        noop_with_empty_axes: false,
+    };
+    assert!(fails(sum, &[Some(&x)], 1).contains("bool"));
+}

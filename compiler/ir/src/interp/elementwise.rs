@@ -227,7 +227,11 @@ fn dropout(args: &Args, num_outputs: usize) -> Outputs {
     let x = args.req(0)?;
     if let Some(t) = args.opt(2) {
         args.same_dtype("training_mode", t, DType::Bool)?;
-        if slice::<bool>(t)?.iter().any(|&b| b) {
+        // Training with ratio 0 drops nothing; any other ratio would be random.
+        let ratio = args
+            .opt(1)
+            .map_or(0.5, |r| r.to_f64_vec().first().copied().unwrap_or(0.5));
+        if slice::<bool>(t)?.iter().any(|&b| b) && ratio != 0.0 {
             return Err(args.err("training mode (random dropout) is not supported"));
         }
     }

@@ -95,7 +95,19 @@ pub(super) fn reduce(args: &Args, num_outputs: usize) -> Outputs {
         kind,
         Kind::Sum | Kind::Prod | Kind::Max | Kind::Min | Kind::L1 | Kind::SumSquare
     );
-    let out = if x.dtype().is_int() && native {
+    let out = if x.dtype() == DType::Bool && matches!(kind, Kind::Max | Kind::Min) {
+        // Max of bools is "any", min is "all" (identities false and true).
+        let v = slice::<bool>(x)?;
+        let mut acc = vec![kind == Kind::Min; out_shape.iter().product()];
+        fold(v, x.shape(), &reduced, |o, e| {
+            acc[o] = if kind == Kind::Max {
+                acc[o] | e
+            } else {
+                acc[o] & e
+            };
+        });
+        tensor(out_shape, acc)?
+    } else if x.dtype().is_int() && native {
         num_dtype!(x.dtype(), T => reduce_native::<T>(x, &reduced, kind, out_shape),
             d => Err(args.bad_dtype("input", d)))?
     } else {
