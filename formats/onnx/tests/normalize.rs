@@ -299,10 +299,24 @@ fn spatial_defaults_are_explicit() {
             trans_b: false
         }
     );
-    // Without kernel_shape and without a constant weight the spatial rank is unknown.
+    // A weight that is a graph input of known shape gives the kernel too.
     let m = model(
         17,
         vec![node("Conv", "c", &["x", "w"], &["y"], vec![])],
+        vec![],
+        vec![vi("x", &[1, 1, 8, 8]), vi("w", &[2, 1, 3, 3])],
+        vec![vi("y", &[1, 2, 6, 6])],
+    );
+    let g = import(&m);
+    assert!(matches!(&ops(&g)[0], Op::Conv { kernel_shape, .. } if kernel_shape == &[3, 3]));
+    // Without kernel_shape, a constant weight or a known weight shape the spatial
+    // rank is unknown.
+    let m = model(
+        17,
+        vec![
+            node("Relu", "r", &["w"], &["wr"], vec![]),
+            node("Conv", "c", &["x", "wr"], &["y"], vec![]),
+        ],
         vec![],
         vec![vi("x", &[1, 1, 8, 8]), vi("w", &[2, 1, 3, 3])],
         vec![vi("y", &[1, 2, 6, 6])],

@@ -898,10 +898,16 @@ fn kernel_from_weight(
     w: Option<ValueId>,
 ) -> Result<Option<Vec<i64>>, ErrorKind> {
     let Some(w) = w else { return Ok(None) };
-    let Some(weight) = imp.g.weight_of(w) else {
-        return Ok(None);
+    // A weight's shape, or a graph input's declared one (node outputs only have
+    // placeholder types during import).
+    let shape = match imp.g.weight_of(w) {
+        Some(weight) => weight.ty.fixed_shape().unwrap_or_default(),
+        None if imp.g.value(w).def == pare_ir::ValueDef::Input => match imp.g.ty(w).fixed_shape() {
+            Some(s) => s,
+            None => return Ok(None),
+        },
+        None => return Ok(None),
     };
-    let shape = weight.ty.fixed_shape().unwrap_or_default();
     if shape.len() < 3 {
         return Err(a.node_err(format!(
             "weight has rank {}, expected at least 3 ([M, C/group, k...])",
@@ -927,7 +933,7 @@ fn spatial(a: &mut Attrs, from_weight: Option<Vec<i64>>) -> Result<Spatial, Erro
         (None, None) => {
             return Err(a.err(
                 "kernel_shape",
-                "missing, and the weight is not a constant, so the spatial rank is unknown",
+                "missing, and the weight is neither a constant nor a graph input of known shape, so the spatial rank is unknown",
             ))
         }
     };
