@@ -3,6 +3,7 @@
 pub mod attrs;
 mod dtype;
 mod error;
+pub mod fsutil;
 mod graph;
 mod ids;
 pub mod infer;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what pare's tests need and generates the oracle data they compare against:
+#   .venv/                          Python with onnx, onnxruntime, numpy (tests/oracle/requirements.txt)
+#   tests/oracle/data/node/         ONNX backend node tests, from the onnx wheel's generators
+#   tests/oracle/data/fixtures/     onnxruntime outputs for every ONNX fixture
+# Idempotent: each step is skipped when its inputs have not changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fixtures="${PARE_FIXTURES:-../shared/fixtures}"
+data=tests/oracle/data
+req=tests/oracle/requirements.txt
+
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  echo "setup: installing python3-venv"
+  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.requirements.sha256
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python oracles ($req)"
+  .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+  echo "$want" > "$stamp"
+fi
+
+gen_stamp() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+node_want=$(gen_stamp "$req" tests/oracle/gen_node_tests.py)
+if [ "$(cat "$data/node/.stamp" 2>/dev/null)" != "$node_want" ]; then
+  rm -rf "$data/node"
+  .venv/bin/python -W ignore tests/oracle/gen_node_tests.py "$data/node"
+  echo "$node_want" > "$data/node/.stamp"
+fi
+
+if [ ! -d "$fixtures" ]; then
+  echo "setup: fixtures not found at $fixtures (set PARE_FIXTURES)" >&2
+  exit 1
+fi
+fix_want=$(gen_stamp "$req" tests/oracle/gen_fixture_refs.py "$fixtures"/*.onnx "$fixtures/digits.npz")
+if [ "$(cat "$data/fixtures/.stamp" 2>/dev/null)" != "$fix_want" ]; then
+  rm -rf "$data/fixtures"
+  .venv/bin/python tests/oracle/gen_fixture_refs.py "$fixtures" "$data/fixtures"
+  echo "$fix_want" > "$data/fixtures/.stamp"
+fi
+echo "setup: oracles ready"
