@@ -1,13 +1,18 @@
 //! Temporary stand-ins for IR APIs being written on other branches (infer,
 //! verify); replaced by the real ones when they land on main.
-use pare_ir::{Dim, Graph, ValueId};
+use pare_ir::{Graph, ValueId};
 use std::collections::BTreeMap;
 
+#[derive(Clone, PartialEq, Debug)]
+pub enum SymInt {
+    Int(i64),
+    Sym(String),
+}
 #[derive(Debug, Default)]
-pub struct ShapeValues(BTreeMap<ValueId, Vec<Dim>>);
+pub struct ShapeValues(BTreeMap<ValueId, Vec<SymInt>>);
 impl ShapeValues {
-    pub fn get(&self, v: ValueId) -> Option<&Vec<Dim>> {
-        self.0.get(&v)
+    pub fn get(&self, v: ValueId) -> Option<&[SymInt]> {
+        self.0.get(&v).map(Vec::as_slice)
     }
 }
 pub fn shape_values(_g: &Graph) -> ShapeValues {

@@ -15,20 +15,13 @@
 //!
 //! `ConstantOfShape` and `Tile` have no constant spelling for a symbolic size.
 
-use crate::ir_pending::ShapeValues;
+use crate::ir_pending::{ShapeValues, SymInt};
 use crate::util::{add_tensor_weight, is_graph_output, is_weight, replace_with_weight};
 use crate::{Changed, Pass, PassCx, PassError};
 use pare_ir::{Dim, Graph, NodeId, Op, Tensor, ValueId};
 
 #[derive(Debug, Default)]
 pub struct FoldShapes;
-
-/// One element of a shape value: a known integer or a symbol.
-#[derive(Clone, PartialEq, Debug)]
-enum Elem {
-    Num(i64),
-    Sym(String),
-}
 
 impl Pass for FoldShapes {
     fn name(&self) -> &'static str {
@@ -103,24 +96,16 @@ impl Pass for FoldShapes {
 }
 
 /// The elements of `v` as known by shape-value propagation.
-fn elems(sv: &ShapeValues, v: ValueId) -> Option<Vec<Elem>> {
-    let dims = sv.get(v)?;
-    Some(
-        dims.iter()
-            .map(|d| match d {
-                Dim::Fixed(n) => Elem::Num(*n as i64),
-                Dim::Sym(s) => Elem::Sym(s.clone()),
-            })
-            .collect(),
-    )
+fn elems(sv: &ShapeValues, v: ValueId) -> Option<Vec<SymInt>> {
+    sv.get(v).map(<[SymInt]>::to_vec)
 }
 
 fn known_numbers(sv: &ShapeValues, v: ValueId) -> Option<Vec<i64>> {
     elems(sv, v)?
         .into_iter()
         .map(|e| match e {
-            Elem::Num(n) => Some(n),
-            Elem::Sym(_) => None,
+            SymInt::Int(n) => Some(n),
+            SymInt::Sym(_) => None,
         })
         .collect()
 }
@@ -137,30 +122,30 @@ fn shaped_tensor(g: &Graph, v: ValueId, nums: Vec<i64>) -> Option<Tensor> {
 }
 
 /// A shape-like input that is not yet a weight and is known with symbols.
-fn symbolic_input(g: &Graph, sv: &ShapeValues, id: NodeId, slot: usize) -> Option<Vec<Elem>> {
+fn symbolic_input(g: &Graph, sv: &ShapeValues, id: NodeId, slot: usize) -> Option<Vec<SymInt>> {
     let v = g.node(id).input(slot)?;
     if is_weight(g, v) {
         return None;
     }
     let e = elems(sv, v)?;
-    e.iter().any(|x| matches!(x, Elem::Sym(_))).then_some(e)
+    e.iter().any(|x| matches!(x, SymInt::Sym(_))).then_some(e)
 }
 
 fn reshape_shape(g: &Graph, sv: &ShapeValues, id: NodeId, allowzero: bool) -> Option<Vec<i64>> {
     let shape = symbolic_input(g, sv, id, 1)?;
     let data = g.node(id).input(0)?;
     let in_dims = &g.ty(data).shape;
-    let mut minus_one = shape.contains(&Elem::Num(-1));
+    let mut minus_one = shape.contains(&SymInt::Int(-1));
     let mut out = Vec::with_capacity(shape.len());
     for (i, e) in shape.iter().enumerate() {
         out.push(match e {
-            Elem::Num(n) => *n,
-            Elem::Sym(s) if !allowzero && in_dims.get(i) == Some(&Dim::Sym(s.clone())) => 0,
-            Elem::Sym(_) if !minus_one => {
+            SymInt::Int(n) => *n,
+            SymInt::Sym(s) if !allowzero && in_dims.get(i) == Some(&Dim::Sym(s.clone())) => 0,
+            SymInt::Sym(_) if !minus_one => {
                 minus_one = true;
                 -1
             }
-            Elem::Sym(_) => return None,
+            SymInt::Sym(_) => return None,
         });
     }
     Some(out)
@@ -176,8 +161,8 @@ fn expand_shape(g: &Graph, sv: &ShapeValues, id: NodeId) -> Option<Vec<i64>> {
         .iter()
         .enumerate()
         .map(|(i, e)| match e {
-            Elem::Num(n) => Some(*n),
-            Elem::Sym(s) => {
+            SymInt::Int(n) => Some(*n),
+            SymInt::Sym(s) => {
                 let j = i as isize - offset;
                 let same = j >= 0 && in_dims.get(j as usize) == Some(&Dim::Sym(s.clone()));
                 same.then_some(1)
@@ -205,8 +190,8 @@ fn slice_ends(g: &Graph, sv: &ShapeValues, id: NodeId) -> Option<Vec<i64>> {
     ends.iter()
         .zip(axes.iter().zip(&steps))
         .map(|(e, (&axis, &step))| match e {
-            Elem::Num(n) => Some(*n),
-            Elem::Sym(s) => {
+            SymInt::Int(n) => Some(*n),
+            SymInt::Sym(s) => {
                 let axis = if axis < 0 { axis + rank } else { axis };
                 let dim = in_dims.get(usize::try_from(axis).ok()?)?;
                 (step > 0 && dim == &Dim::Sym(s.clone())).then_some(i64::MAX)
