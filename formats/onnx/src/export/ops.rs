@@ -1,0 +1,168 @@
+//! pare ops → ONNX opset-21 node types and attributes.
+
+use crate::error::ErrorKind;
+use crate::proto::attribute_proto::AttributeType;
+use crate::proto::AttributeProto;
+use crate::tensor::encode_raw;
+use pare_ir::ops::AutoPad;
+use pare_ir::{Attr, Op, Tensor, TensorType};
+
+/// The ONNX op type of `op` (its textual-IR name in CamelCase, with ONNX's spellings
+/// where they differ).
+pub(crate) fn onnx_op_type(op: &Op) -> String {
+    onnx_type_of_name(op.name())
+}
+
+/// [`onnx_op_type`] by textual-IR name.
+pub(crate) fn onnx_type_of_name(name: &str) -> String {
+    match name {
+        "matmul" => "MatMul".into(),
+        "lstm" => "LSTM".into(),
+        "gru" => "GRU".into(),
+        "rnn" => "RNN".into(),
+        "lrn" => "LRN".into(),
+        "prelu" => "PRelu".into(),
+        "is_nan" => "IsNaN".into(),
+        "gather_nd" => "GatherND".into(),
+        "scatter_nd" => "ScatterND".into(),
+        name => name
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                match c.next() {
+                    Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                    None => String::new(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The ONNX attributes of `op` (sorted by name so the bytes are canonical).
+pub(crate) fn onnx_attributes(op: &Op, node: &str) -> Result<Vec<AttributeProto>, ErrorKind> {
+    let mut out = Vec::new();
+    match op {
+        Op::ConstantOfShape { dtype, value } => {
+            let t = Tensor::from_vec(vec![1], vec![*value])?.cast(*dtype);
+            let ty = TensorType::fixed(*dtype, &[1]);
+            out.push(tensor_attr("value", encode_raw("", &ty, &t.to_le_bytes())));
+            return Ok(out);
+        }
+        Op::BitShift { left } => {
+            let dir = if *left { "LEFT" } else { "RIGHT" };
+            out.push(string_attr("direction", dir));
+            return Ok(out);
+        }
+        _ => {}
+    }
+    let auto_pad_set = op
+        .attrs()
+        .iter()
+        .any(|(k, v)| *k == "auto_pad" && *v != Attr::Str(AutoPad::NotSet.as_str().into()));
+    for (name, value) in op.attrs() {
+        let name = match name {
+            // Not an ONNX attribute: the exporter rewrites such nodes before this.
+            "coerce_2d" => continue,
+            // ONNX forbids `pads` together with an automatic padding mode.
+            "pads" if auto_pad_set => continue,
+            "trans_a" => "transA",
+            "trans_b" => "transB",
+            other => other,
+        };
+        let mut a = AttributeProto {
+            name: Some(name.to_string()),
+            ..AttributeProto::default()
+        };
+        let ty = match value {
+            Attr::Int(i) => {
+                a.i = Some(i);
+                AttributeType::Int
+            }
+            Attr::Bool(b) => {
+                a.i = Some(i64::from(b));
+                AttributeType::Int
+            }
+            Attr::DType(d) => {
+                a.i = Some(i64::from(d.onnx_code()));
+                AttributeType::Int
+            }
+            Attr::Float(f) => {
+                a.f = Some(f as f32);
+                AttributeType::Float
+            }
+            Attr::Str(s) => {
+                a.s = Some(s.into_bytes());
+                AttributeType::String
+            }
+            // ONNX has no empty-list attribute distinct from an absent one.
+            Attr::Ints(v) if v.is_empty() => continue,
+            Attr::Floats(v) if v.is_empty() => continue,
+            Attr::Strs(v) if v.is_empty() => continue,
+            Attr::Ints(v) => {
+                a.ints = v;
+                AttributeType::Ints
+            }
+            Attr::Floats(v) => {
+                a.floats = v;
+                AttributeType::Floats
+            }
+            Attr::Strs(v) => {
+                a.strings = v.into_iter().map(String::into_bytes).collect();
+                AttributeType::Strings
+            }
+        };
+        a.r#type = Some(ty as i32);
+        out.push(a);
+    }
+    if out.iter().any(|a| a.name.as_deref() == Some("")) {
+        return Err(ErrorKind::Export(format!(
+            "node `{node}`: unnamed attribute"
+        )));
+    }
+    out.sort_by(|x, y| x.name.cmp(&y.name));
+    Ok(out)
+}
+
+pub(crate) fn int_attr(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Int as i32),
+        i: Some(v),
+        ..AttributeProto::default()
+    }
+}
+
+fn string_attr(name: &str, v: &str) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::String as i32),
+        s: Some(v.as_bytes().to_vec()),
+        ..AttributeProto::default()
+    }
+}
+
+fn tensor_attr(name: &str, t: crate::proto::TensorProto) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Tensor as i32),
+        t: Some(t),
+        ..AttributeProto::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every op pare has maps to an ONNX op type the importer accepts.
+    #[test]
+    fn every_op_has_an_importable_onnx_type() {
+        for name in Op::ALL_NAMES {
+            let t = onnx_type_of_name(name);
+            assert!(
+                crate::import::since_version(&t).is_some(),
+                "{name} exports as {t}, which the importer does not know"
+            );
+        }
+    }
+}

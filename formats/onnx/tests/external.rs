@@ -1,0 +1,129 @@
+//! External data: export beside the model, memory-mapped re-import, and the checks on
+//! locations, offsets and lengths.
+
+mod common;
+
+use common::fixture;
+use pare_ir::WeightBytes;
+use pare_onnx::proto::ModelProto;
+use pare_onnx::{export_file, export_model, import_file, ExportOptions, ExternalDataOptions};
+use prost::Message;
+
+fn export_cnn(dir: &std::path::Path) -> (pare_ir::Graph, std::path::PathBuf) {
+    let g = import_file(&fixture("digits_cnn.onnx")).unwrap();
+    let path = dir.join("cnn.onnx");
+    let opts = ExportOptions {
+        value_info: false,
+        external: Some(ExternalDataOptions {
+            location: "cnn.onnx.data".into(),
+            threshold: 256,
+        }),
+    };
+    export_file(&g, &path, &opts).unwrap();
+    (g, path)
+}
+
+/// Rewrites the exported model's first external tensor with `f`.
+fn tamper(path: &std::path::Path, f: impl Fn(&mut pare_onnx::proto::TensorProto)) {
+    let mut m = ModelProto::decode(std::fs::read(path).unwrap().as_slice()).unwrap();
+    let t = m
+        .graph
+        .as_mut()
+        .unwrap()
+        .initializer
+        .iter_mut()
+        .find(|t| !t.external_data.is_empty())
+        .unwrap();
+    f(t);
+    std::fs::write(path, m.encode_to_vec()).unwrap();
+}
+
+#[test]
+fn external_round_trip_maps_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, path) = export_cnn(dir.path());
+    let data = std::fs::read(dir.path().join("cnn.onnx.data")).unwrap();
+    assert!(data.len() > 100_000, "big weights should be external");
+    let g2 = import_file(&path).unwrap();
+    let mut want = g.clone();
+    want.meta.opset = 21;
+    want.meta.ir_version = 10;
+    assert!(g2 == want);
+    let mapped = g2
+        .weights()
+        .filter(|(_, w)| matches!(w.storage(), WeightBytes::Mapped { .. }))
+        .count();
+    let owned = g2.weight_count() - mapped;
+    assert!(mapped >= 5 && owned >= 2, "mapped {mapped}, owned {owned}");
+    for (_, w) in g2.weights() {
+        if let WeightBytes::Mapped { offset, .. } = w.storage() {
+            assert_eq!(offset % 64, 0, "offsets are aligned");
+        }
+    }
+    // No stray temporary files are left beside the outputs.
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["cnn.onnx", "cnn.onnx.data"]);
+}
+
+#[test]
+fn escaping_locations_are_rejected() {
+    for loc in ["../cnn.onnx.data", "sub/../../x", "/etc/passwd"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, path) = export_cnn(dir.path());
+        tamper(&path, |t| t.external_data[0].value = Some(loc.into()));
+        let e = import_file(&path).unwrap_err().to_string();
+        assert!(e.contains("relative path") && e.contains(loc), "{e}");
+    }
+    let g = import_file(&fixture("micro_cnn.onnx")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ExportOptions {
+        value_info: false,
+        external: Some(ExternalDataOptions {
+            location: "../out.data".into(),
+            threshold: 0,
+        }),
+    };
+    assert!(export_file(&g, &dir.path().join("m.onnx"), &opts).is_err());
+    assert!(
+        export_model(&g, &opts).is_err(),
+        "export_model cannot write external data"
+    );
+}
+
+#[test]
+fn lengths_and_offsets_are_checked() {
+    type Tamper = fn(&mut pare_onnx::proto::TensorProto);
+    let cases: [(&str, Tamper); 4] = [
+        ("length", |t| t.external_data[2].value = Some("4".into())),
+        ("outside", |t| {
+            t.external_data[1].value = Some("999999999".into())
+        }),
+        ("byte count", |t| {
+            t.external_data[1].value = Some("x".into())
+        }),
+        ("cannot map", |t| {
+            t.external_data[0].value = Some("missing.data".into())
+        }),
+    ];
+    for (want, f) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, path) = export_cnn(dir.path());
+        tamper(&path, f);
+        let e = import_file(&path).unwrap_err().to_string();
+        assert!(
+            e.contains(want) && e.contains("external data"),
+            "{want}: {e}"
+        );
+    }
+    // Without a base directory external data cannot be found.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = export_cnn(dir.path());
+    let e = pare_onnx::import_bytes(&std::fs::read(&path).unwrap(), None, "mem")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("base directory"), "{e}");
+}
