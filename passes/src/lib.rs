@@ -6,7 +6,6 @@
 //! after every change and iterates fixpoint groups until nothing changes.
 
 pub mod cleanup;
-mod ir_pending;
 mod manager;
 mod pass;
 mod registry;

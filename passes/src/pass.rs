@@ -117,6 +117,12 @@ pub enum PassError {
         node: String,
         msg: String,
     },
+    #[error("pass `{pass}`: {source}")]
+    Analysis {
+        pass: &'static str,
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
     #[error("type inference failed after pass `{pass}`: {source}")]
     Infer {
         pass: String,

@@ -48,7 +48,7 @@ pub(crate) fn replace_with_weight(
 
 /// Recomputes all types after `pass` changed the graph.
 pub(crate) fn reinfer(g: &mut Graph, pass: &str) -> Result<(), PassError> {
-    crate::ir_pending::infer_graph(g).map_err(|e| PassError::Infer {
+    pare_ir::infer::infer_graph(g).map_err(|e| PassError::Infer {
         pass: pass.to_string(),
         source: Box::new(e),
     })
@@ -56,7 +56,7 @@ pub(crate) fn reinfer(g: &mut Graph, pass: &str) -> Result<(), PassError> {
 
 /// Runs the IR verifier, blaming `pass` on failure.
 pub(crate) fn verify(g: &Graph, pass: &str) -> Result<(), PassError> {
-    crate::ir_pending::verify(g).map_err(|e| PassError::Verify {
+    pare_ir::verify::verify(g).map_err(|e| PassError::Verify {
         pass: pass.to_string(),
         source: Box::new(e),
     })

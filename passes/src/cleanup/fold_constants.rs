@@ -22,13 +22,12 @@ impl Pass for FoldConstants {
     }
 
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let limit = cx.options.fold_size_limit;
         // Nodes are visited in order, so a chain of constant nodes folds in one
         // run: each fold turns the next node's input into a weight.
         let order: Vec<NodeId> = g.order().to_vec();
         let mut folded = 0;
         for id in order {
-            if self.try_fold(g, id, limit)? {
+            if self.try_fold(g, id, cx)? {
                 folded += 1;
             }
         }
@@ -41,7 +40,8 @@ impl Pass for FoldConstants {
 }
 
 impl FoldConstants {
-    fn try_fold(&self, g: &mut Graph, id: NodeId, limit: usize) -> Result<bool, PassError> {
+    fn try_fold(&self, g: &mut Graph, id: NodeId, cx: &mut PassCx) -> Result<bool, PassError> {
+        let limit = cx.options.fold_size_limit;
         let node = g.node(id);
         if is_quantization(&node.op) || node.outputs.is_empty() {
             return Ok(false);
@@ -76,8 +76,17 @@ impl FoldConstants {
             });
         }
         let refs: Vec<Option<&Tensor>> = inputs.iter().map(Option::as_ref).collect();
-        let results = pare_ir::interp::eval_op(&node.op, &refs, node.outputs.len())
-            .map_err(|e| PassError::node(self.name(), g, id, e))?;
+        // Folding is an optimization: a node the interpreter cannot evaluate
+        // (no kernel yet, or inputs it rejects) stays for the runtime to compute,
+        // and the reason goes to the log.
+        let results = match pare_ir::interp::eval_op(&node.op, &refs, node.outputs.len()) {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!("kept {}: {e}", crate::pass::node_label(g, id));
+                cx.note(self.name(), msg);
+                return Ok(false);
+            }
+        };
         let out_bytes: usize = results
             .iter()
             .map(|t| t.len() * t.dtype().size_bytes())

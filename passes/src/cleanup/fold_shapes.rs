@@ -15,9 +15,9 @@
 //!
 //! `ConstantOfShape` and `Tile` have no constant spelling for a symbolic size.
 
-use crate::ir_pending::{ShapeValues, SymInt};
 use crate::util::{add_tensor_weight, is_graph_output, is_weight, replace_with_weight};
 use crate::{Changed, Pass, PassCx, PassError};
+use pare_ir::infer::{ShapeValues, SymInt};
 use pare_ir::{Dim, Graph, NodeId, Op, Tensor, ValueId};
 
 #[derive(Debug, Default)]
@@ -29,7 +29,10 @@ impl Pass for FoldShapes {
     }
 
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        let sv = crate::ir_pending::shape_values(g);
+        let sv = pare_ir::infer::shape_values(g).map_err(|e| PassError::Analysis {
+            pass: self.name(),
+            source: Box::new(e),
+        })?;
         let mut consts = 0;
         let mut rewrites = 0;
         let order: Vec<NodeId> = g.order().to_vec();
