@@ -65,20 +65,47 @@ fn bad_headers_are_errors() {
     }
 }
 
-/// A snapshot that disagrees with the output must fail the assertion.
+/// Snapshot assertions under CI settings, run in a child process so that the
+/// developer's own `INSTA_UPDATE` (e.g. `always` while blessing) cannot make a
+/// wrong expectation pass: a matching snapshot passes, a different or a missing
+/// one fails.
 #[test]
-fn wrong_expectation_fails() {
+fn wrong_or_missing_expectation_fails() {
     let dir = std::env::temp_dir().join(format!("pare-filetest-neg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let case = dir.join("neg.pir");
     std::fs::write(
         dir.join("neg.snap"),
         "---\nsource: filetests.rs\n---\nexpected text\n",
     )
     .unwrap();
-    let matched = catch_unwind(|| assert_snapshot_beside(&case, "expected text\n"));
-    let mismatched = catch_unwind(|| assert_snapshot_beside(&case, "other text\n"));
+    let run = |case: &str| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "snapshot_child", "--test-threads=1"])
+            .env("CI", "true")
+            .env("INSTA_UPDATE", "no")
+            .env_remove("INSTA_FORCE_PASS")
+            .env("PARE_NEG_DIR", &dir)
+            .env("PARE_NEG_CASE", case)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let (matched, mismatched, missing) = (run("match"), run("mismatch"), run("missing"));
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(matched.is_ok(), "matching snapshot must pass");
-    assert!(mismatched.is_err(), "mismatching snapshot must fail");
+    assert!(matched, "a matching snapshot must pass");
+    assert!(!mismatched, "a different snapshot must fail");
+    assert!(!missing, "a missing snapshot must fail under CI=true");
+}
+
+/// The child of `wrong_or_missing_expectation_fails`; ignored in normal runs.
+#[test]
+#[ignore]
+fn snapshot_child() {
+    let dir = std::path::PathBuf::from(std::env::var_os("PARE_NEG_DIR").unwrap());
+    match std::env::var("PARE_NEG_CASE").unwrap().as_str() {
+        "match" => assert_snapshot_beside(&dir.join("neg.pir"), "expected text\n"),
+        "mismatch" => assert_snapshot_beside(&dir.join("neg.pir"), "other text\n"),
+        _ => assert_snapshot_beside(&dir.join("absent.pir"), "expected text\n"),
+    }
 }

@@ -181,7 +181,12 @@ impl PassError {
 pub(crate) fn node_label(g: &Graph, node: NodeId) -> String {
     let n = g.node(node);
     if n.name.is_empty() {
-        format!("#{} ({})", node.0, n.op.name())
+        // Unnamed nodes (pare-made, or from a .pir without node names) are best
+        // recognized by the value they define.
+        match n.outputs.first().map(|&o| &g.value(o).name) {
+            Some(out) if !out.is_empty() => format!("{} defining \"{out}\"", n.op.name()),
+            _ => format!("#{} ({})", node.0, n.op.name()),
+        }
     } else {
         format!("{} ({})", n.name, n.op.name())
     }

@@ -34,7 +34,7 @@ impl Pass for Dce {
         if dead.is_empty() {
             return Ok(Changed::No);
         }
-        cx.note(self.name(), format!("removed {} dead nodes", dead.len()));
+        cx.note(self.name(), format!("dead nodes removed: {}", dead.len()));
         // One order rewrite instead of a removal per node (each is O(nodes)).
         let keep: Vec<_> = g
             .order()

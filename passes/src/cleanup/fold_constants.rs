@@ -34,7 +34,7 @@ impl Pass for FoldConstants {
         if folded == 0 {
             return Ok(Changed::No);
         }
-        cx.note(self.name(), format!("folded {folded} constant nodes"));
+        cx.note(self.name(), format!("constant nodes folded: {folded}"));
         Ok(Changed::Yes)
     }
 }

@@ -92,7 +92,7 @@ impl Pass for FoldShapes {
         }
         cx.note(
             self.name(),
-            format!("{consts} shape values made constant, {rewrites} shape inputs rewritten"),
+            format!("shape values made constant: {consts}, shape inputs rewritten: {rewrites}"),
         );
         Ok(Changed::Yes)
     }

@@ -37,7 +37,7 @@ impl Pass for RemoveIdentity {
         }
         cx.note(
             self.name(),
-            format!("removed {removed} identity-like nodes"),
+            format!("identity-like nodes removed: {removed}"),
         );
         Ok(Changed::Yes)
     }

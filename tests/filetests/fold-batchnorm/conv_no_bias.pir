@@ -1,9 +1,9 @@
 ; passes: fold-batchnorm,dce
-; s = gamma/sqrt(var+eps) = [1, 1]; w' = w*s per output channel; a bias
-; b' = (0 - mean)*s + beta = [0.5, -1.5] is added.
+; s = gamma/sqrt(var+eps) = [2, 1]; w' = w*s per output channel (first row doubled);
+; a bias b' = (0 - mean)*s + beta = [0.5, -1.5] is added.
 graph @bn_conv(%x "x": f32[N,2,3,3]) -> (f32[N,2,3,3]) {
   $w "conv.weight": f32[2,2,1,1] = [1.0, 2.0, 3.0, 4.0]
-  $g "gamma": f32[2] = [1.0, 2.0]
+  $g "gamma": f32[2] = [2.0, 2.0]
   $be "beta": f32[2] = [0.5, -0.5]
   $mu "mean": f32[2] = [0.0, 1.0]
   $var "var": f32[2] = [1.0, 4.0]
