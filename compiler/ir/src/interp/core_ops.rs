@@ -1,15 +1,164 @@
 //! Kernels for element-wise ops, reductions, softmax, shape and data movement,
-//! generators and quantization.
+//! generators and quantization: routes each op to its family's file.
 
-use super::InterpError;
+use super::util::{Args, Outputs};
+use super::{
+    binary, elementwise, gather_scatter, generators, movement, quant, reduce, shape_ops, softmax,
+};
 use crate::{Op, Tensor};
 
 /// Evaluates `op` (any op the `nn` family did not take).
-pub(super) fn eval(
-    op: &Op,
-    inputs: &[Option<&Tensor>],
-    num_outputs: usize,
-) -> Result<Vec<Tensor>, InterpError> {
-    let _ = (inputs, num_outputs);
-    Err(InterpError::op(op, "not supported by the interpreter"))
+pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> Outputs {
+    // (min required inputs, max inputs) per op; kernels check dtypes and shapes.
+    let (min, max) = arity(op);
+    let args = Args::new(op, inputs, min, max)?;
+    use Op::*;
+    match op {
+        Add {}
+        | Sub {}
+        | Mul {}
+        | Div {}
+        | Pow {}
+        | Max {}
+        | Min {}
+        | Mod { .. }
+        | And {}
+        | Or {}
+        | Xor {}
+        | Equal {}
+        | Less {}
+        | LessOrEqual {}
+        | Greater {}
+        | GreaterOrEqual {}
+        | BitShift { .. }
+        | BitwiseAnd {}
+        | BitwiseOr {}
+        | BitwiseXor {}
+        | PRelu {}
+        | Where {} => binary::eval(&args, num_outputs),
+        Softmax { .. } | LogSoftmax { .. } | Hardmax { .. } => softmax::eval(&args, num_outputs),
+        ReduceSum { .. }
+        | ReduceMean { .. }
+        | ReduceMax { .. }
+        | ReduceMin { .. }
+        | ReduceProd { .. }
+        | ReduceL1 { .. }
+        | ReduceL2 { .. }
+        | ReduceLogSum { .. }
+        | ReduceLogSumExp { .. }
+        | ReduceSumSquare { .. } => reduce::reduce(&args, num_outputs),
+        ArgMax { .. } | ArgMin { .. } => reduce::arg_extreme(&args, num_outputs),
+        CumSum { .. } => reduce::cumsum(&args, num_outputs),
+        TopK { .. } => reduce::topk(&args, num_outputs),
+        Shape { .. }
+        | Size {}
+        | Reshape { .. }
+        | Flatten { .. }
+        | Transpose { .. }
+        | Squeeze {}
+        | Unsqueeze {}
+        | Concat { .. }
+        | Split { .. }
+        | Expand {}
+        | Tile {} => shape_ops::eval(&args, num_outputs),
+        Slice {}
+        | Pad { .. }
+        | DepthToSpace { .. }
+        | SpaceToDepth { .. }
+        | Trilu { .. }
+        | Compress { .. }
+        | ReverseSequence { .. } => movement::eval(&args, num_outputs),
+        Gather { .. }
+        | GatherElements { .. }
+        | GatherNd { .. }
+        | ScatterElements { .. }
+        | ScatterNd { .. } => gather_scatter::eval(&args, num_outputs),
+        ConstantOfShape { .. } | Range {} | EyeLike { .. } | OneHot { .. } | NonZero {} => {
+            generators::eval(&args, num_outputs)
+        }
+        QuantizeLinear { .. } | DequantizeLinear { .. } | DynamicQuantizeLinear {} => {
+            quant::eval(&args, num_outputs)
+        }
+        MatMul {}
+        | Gemm { .. }
+        | Conv { .. }
+        | ConvTranspose { .. }
+        | Einsum { .. }
+        | BatchNormalization { .. }
+        | InstanceNormalization { .. }
+        | LayerNormalization { .. }
+        | GroupNormalization { .. }
+        | LpNormalization { .. }
+        | Lrn { .. }
+        | MeanVarianceNormalization { .. }
+        | MaxPool { .. }
+        | AveragePool { .. }
+        | LpPool { .. }
+        | GlobalAveragePool {}
+        | GlobalMaxPool {}
+        | GlobalLpPool { .. }
+        | Resize { .. }
+        | Lstm { .. }
+        | Gru { .. }
+        | Rnn { .. } => Err(args.err("not supported by the interpreter")),
+        _ => elementwise::eval(&args, num_outputs),
+    }
+}
+
+/// `(required, maximum)` input counts of `op`.
+fn arity(op: &Op) -> (usize, usize) {
+    use Op::*;
+    match op {
+        Max {} | Min {} | Concat { .. } => (1, usize::MAX),
+        Clip {} | Dropout {} => (1, 3),
+        Add {}
+        | Sub {}
+        | Mul {}
+        | Div {}
+        | Pow {}
+        | Mod { .. }
+        | And {}
+        | Or {}
+        | Xor {}
+        | Equal {}
+        | Less {}
+        | LessOrEqual {}
+        | Greater {}
+        | GreaterOrEqual {}
+        | BitShift { .. }
+        | BitwiseAnd {}
+        | BitwiseOr {}
+        | BitwiseXor {}
+        | PRelu {}
+        | CastLike {}
+        | Reshape { .. }
+        | Expand {}
+        | Tile {}
+        | Compress { .. }
+        | ReverseSequence { .. }
+        | Gather { .. }
+        | GatherElements { .. }
+        | GatherNd { .. }
+        | TopK { .. }
+        | CumSum { .. } => (2, 2),
+        Where {} | ScatterElements { .. } | ScatterNd { .. } | Range {} | OneHot { .. } => (3, 3),
+        ReduceSum { .. }
+        | ReduceMean { .. }
+        | ReduceMax { .. }
+        | ReduceMin { .. }
+        | ReduceProd { .. }
+        | ReduceL1 { .. }
+        | ReduceL2 { .. }
+        | ReduceLogSum { .. }
+        | ReduceLogSumExp { .. }
+        | ReduceSumSquare { .. }
+        | Squeeze {}
+        | Split { .. }
+        | Trilu { .. } => (1, 2),
+        Unsqueeze {} => (2, 2),
+        Slice {} => (3, 5),
+        Pad { .. } => (2, 4),
+        QuantizeLinear { .. } | DequantizeLinear { .. } => (2, 3),
+        _ => (1, 1),
+    }
 }

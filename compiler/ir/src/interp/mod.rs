@@ -8,8 +8,24 @@
 //! matrix products, resize, recurrent) and `core_ops` (everything else: element-wise,
 //! reductions, softmax, shape and data movement, generators, quantization).
 
+mod binary;
 mod core_ops;
+mod elementwise;
+mod gather_scatter;
+mod generators;
+mod mathfn;
+mod movement;
 mod nn;
+mod num;
+mod quant;
+mod reduce;
+mod run;
+mod shape_ops;
+mod softmax;
+mod strided;
+mod util;
+
+pub use run::{run, run_observed};
 
 use crate::{Op, Tensor};
 
@@ -25,6 +41,9 @@ pub enum InterpError {
         #[source]
         source: Box<InterpError>,
     },
+    /// A graph input given to [`run`] does not match its declared type.
+    #[error("input `{name}`: {msg}")]
+    Input { name: String, msg: String },
     #[error("{0}")]
     Run(String),
     #[error(transparent)]
