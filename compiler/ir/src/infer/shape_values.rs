@@ -163,12 +163,41 @@ pub(crate) fn update_node(g: &Graph, id: NodeId, sv: &mut ShapeValues) {
     if !trackable(&g.value(out).ty) {
         return;
     }
-    if let Some(e) = compute(g, id, sv, out) {
+    if let Some(e) = compute(g, id, sv, out).or_else(|| evaluate(g, id, sv)) {
         let want = g.value(out).ty.num_elements();
         if want == Some(e.len() as u64) {
             sv.insert(out, e);
         }
     }
+}
+
+/// Any other op whose inputs are all small, fully known integer tensors is simply
+/// evaluated by the interpreter (exporters compute slice bounds with `Mod`, `Where`,
+/// `Equal`, ... on constants; a table of symbolic rules cannot list them all).
+fn evaluate(g: &Graph, id: NodeId, sv: &ShapeValues) -> Option<Vec<SymInt>> {
+    let n = g.node(id);
+    let mut inputs = Vec::with_capacity(n.inputs.len());
+    for i in &n.inputs {
+        let Some(v) = *i else {
+            inputs.push(None);
+            continue;
+        };
+        let ty = &g.value(v).ty;
+        if !trackable(ty) {
+            return None;
+        }
+        let ints = SymInt::all_ints(&sv.get_or_weight(g, v)?)?;
+        let shape: Vec<usize> = ty.fixed_shape()?.iter().map(|&d| d as usize).collect();
+        let t = crate::Tensor::from_vec(shape, ints).ok()?.cast(ty.dtype);
+        inputs.push(Some(t));
+    }
+    let refs: Vec<Option<&crate::Tensor>> = inputs.iter().map(Option::as_ref).collect();
+    let outs = crate::interp::eval_op(&n.op, &refs, n.outputs.len()).ok()?;
+    let first = outs.into_iter().next()?;
+    if !first.dtype().is_int() || first.len() > MAX_LEN {
+        return None;
+    }
+    Some(first.to_i64_vec().into_iter().map(SymInt::Int).collect())
 }
 
 fn compute(g: &Graph, id: NodeId, sv: &ShapeValues, out: ValueId) -> Option<Vec<SymInt>> {

@@ -176,11 +176,8 @@ fn check_supported(graph: &GraphProto, opsets: &BTreeMap<String, i64>) -> Result
 
 /// Shape inference over the freshly built graph. Kept behind this one function so the
 /// importer does not depend on how inference is wired.
-fn infer(_g: &mut Graph) -> Result<(), ErrorKind> {
-    // `pare_ir::infer::infer_graph` is being written on another branch; until it lands
-    // node outputs keep the types the model declares (or the placeholder). Once it has:
-    //     pare_ir::infer::infer_graph(g).map_err(|e| ErrorKind::Infer(e.to_string()))
-    Ok(())
+fn infer(g: &mut Graph) -> Result<(), ErrorKind> {
+    pare_ir::infer::infer_graph(g).map_err(|e| ErrorKind::Infer(e.to_string()))
 }
 
 /// The type a node output gets before inference when the model declares none.
