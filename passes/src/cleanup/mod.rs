@@ -1,0 +1,13 @@
+//! Cleanup passes: the declutter stage every model goes through after import.
+
+mod dce;
+mod fold_batchnorm;
+mod fold_constants;
+mod fold_shapes;
+mod remove_identity;
+
+pub use dce::Dce;
+pub use fold_batchnorm::FoldBatchNorm;
+pub use fold_constants::FoldConstants;
+pub use fold_shapes::FoldShapes;
+pub use remove_identity::RemoveIdentity;

@@ -1,0 +1,85 @@
+//! `remove-identity`: removes `Identity` and inference-mode `Dropout` nodes by
+//! pointing their users at their input.
+//!
+//! Graph outputs keep their names: when a removed node's output is a graph
+//! output, its input takes over the output's name, unless the input is itself a
+//! graph input, another graph output or a weight (renaming those would change the
+//! model's interface or a shared initializer), in which case the node stays.
+//! A Dropout whose mask output is used is kept, except when the mask's shape is
+//! fully known: then the mask becomes a constant all-true weight.
+
+use crate::util::{is_graph_input, is_graph_output, is_weight, replace_with_weight};
+use crate::{Changed, Pass, PassCx, PassError};
+use pare_ir::{checked_count, Graph, NodeId, Op, Tensor};
+
+#[derive(Debug, Default)]
+pub struct RemoveIdentity;
+
+impl Pass for RemoveIdentity {
+    fn name(&self) -> &'static str {
+        "remove-identity"
+    }
+
+    fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
+        let candidates: Vec<NodeId> = g
+            .nodes()
+            .filter(|(_, n)| n.op.is_identity_like())
+            .map(|(id, _)| id)
+            .collect();
+        let mut removed = 0;
+        for id in candidates {
+            if self.try_remove(g, id)? {
+                removed += 1;
+            }
+        }
+        if removed == 0 {
+            return Ok(Changed::No);
+        }
+        cx.note(
+            self.name(),
+            format!("identity-like nodes removed: {removed}"),
+        );
+        Ok(Changed::Yes)
+    }
+}
+
+impl RemoveIdentity {
+    fn try_remove(&self, g: &mut Graph, id: NodeId) -> Result<bool, PassError> {
+        let node = g.node(id);
+        let (Some(x), Some(&y)) = (node.input(0), node.outputs.first()) else {
+            return Ok(false);
+        };
+        let mask = match node.op {
+            Op::Dropout {} => node.outputs.get(1).copied(),
+            _ => None,
+        };
+        let y_is_output = is_graph_output(g, y);
+        if y_is_output && (is_graph_input(g, x) || is_graph_output(g, x) || is_weight(g, x)) {
+            return Ok(false);
+        }
+        if let Some(m) = mask {
+            let used = g.nodes().any(|(_, n)| n.present_inputs().any(|i| i == m));
+            if used || is_graph_output(g, m) {
+                // Inference-mode dropout keeps every element: the mask is all true.
+                let Some(shape) = g.ty(m).fixed_shape() else {
+                    return Ok(false);
+                };
+                let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+                let t = checked_count(&shape)
+                    .and_then(|n| Tensor::from_vec(shape, vec![true; n]))
+                    .map_err(|e| PassError::node(self.name(), g, id, e))?;
+                replace_with_weight(g, m, &t)
+                    .map_err(|e| PassError::node(self.name(), g, id, e))?;
+            }
+        }
+        if y_is_output {
+            // `x` is an intermediate value used only inside the graph: it can take
+            // the output's name without changing the model's interface.
+            let name = std::mem::take(&mut g.value_mut(y).name);
+            g.value_mut(x).name = name;
+        }
+        g.replace_all_uses(y, x);
+        g.remove_node(id);
+        Ok(true)
+    }
+}
