@@ -13,4 +13,7 @@ mod util;
 
 pub use manager::{PassManager, Pipeline, Step};
 pub use pass::{Changed, LogEntry, Pass, PassCx, PassError, PassOptions};
-pub use registry::{pass_by_name, pass_names, pipeline, pipeline_from_names, pipeline_names};
+pub use registry::{
+    pass_by_name, pass_names, pipeline, pipeline_from_names, pipeline_names, pipeline_or_err,
+    run_pipeline,
+};

@@ -74,3 +74,22 @@ pub fn pipeline_from_names(names: &[&str]) -> Result<Pipeline, PassError> {
 fn passes(names: &[&str]) -> Option<Vec<Box<dyn Pass>>> {
     names.iter().map(|n| pass_by_name(n)).collect()
 }
+
+/// A named pipeline by name, or an error listing the known ones.
+pub fn pipeline_or_err(name: &str) -> Result<Pipeline, PassError> {
+    pipeline(name).ok_or_else(|| PassError::UnknownPipeline {
+        name: name.to_string(),
+        known: PIPELINE_NAMES.join(", "),
+    })
+}
+
+/// Runs the named pipeline over `g` with default options (the convenience entry
+/// point for tests and library users; the CLI builds its own manager for hooks).
+pub fn run_pipeline(g: &mut pare_ir::Graph, name: &str) -> Result<crate::Changed, PassError> {
+    let mut p = pipeline_or_err(name)?;
+    crate::PassManager::new().run(
+        &mut p,
+        g,
+        &mut crate::PassCx::new(crate::PassOptions::default()),
+    )
+}

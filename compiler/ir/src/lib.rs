@@ -1,5 +1,6 @@
 //! pare-ir: the graph IR every front end builds and every pass and target consumes.
 
+pub mod analysis;
 pub mod attrs;
 mod dtype;
 mod error;

@@ -87,7 +87,14 @@ fn opset11_axes_split_and_softmax() {
     let names: Vec<_> = g2.nodes().map(|(_, n)| n.op.name()).collect();
     assert_eq!(
         names,
-        ["unsqueeze", "squeeze", "reduce_sum", "split", "split", "softmax"]
+        [
+            "unsqueeze",
+            "squeeze",
+            "reduce_sum",
+            "split",
+            "split",
+            "softmax"
+        ]
     );
     assert!(ops(&g2).contains(&Op::Softmax {
         axis: 1,
@@ -498,7 +505,8 @@ fn group_norm_opset18_scales_expand_per_channel() {
         m
     };
     // At opset 21 scale and bias are per channel: per-group ones are an error.
-    let e = import_bytes(&bytes(&m21), None, "test").unwrap_err().to_string();
+    let e = import_bytes(&bytes(&m21), None, "test")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("expected 4 (channels)"), "{e}");
 }
-

@@ -1,0 +1,45 @@
+//! One module per subcommand; `dispatch` routes the parsed command line.
+
+mod convert;
+mod inspect;
+mod opt;
+mod run;
+
+use crate::cli::{Cli, Command};
+use anyhow::Result;
+
+pub fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Inspect { model, json } => inspect::inspect(&model, json),
+        Command::Run {
+            model,
+            inputs,
+            npz,
+            out_dir,
+        } => run::run(&model, &inputs, npz.as_deref(), &out_dir),
+        Command::Convert { input, output } => convert::convert(&input, &output),
+        Command::Opt {
+            input,
+            passes,
+            pipeline,
+            print_after_all,
+            list,
+            output,
+        } => {
+            if list {
+                return opt::list();
+            }
+            // clap enforces both unless --list is given.
+            let (Some(input), Some(output)) = (input, output) else {
+                anyhow::bail!("pare opt needs an input model and -o OUTPUT");
+            };
+            opt::opt(
+                &input,
+                &passes,
+                pipeline.as_deref(),
+                print_after_all,
+                &output,
+            )
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Loading and saving models by file extension.
+
+use anyhow::{bail, Context, Result};
+use pare_ir::Graph;
+use std::path::Path;
+
+/// Model file formats pare reads and writes.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Format {
+    Onnx,
+    Pir,
+}
+
+pub fn format_of(path: &Path) -> Result<Format> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("onnx") => Ok(Format::Onnx),
+        Some("pir") => Ok(Format::Pir),
+        other => bail!(
+            "{}: unsupported model format `{}` (expected .onnx or .pir)",
+            path.display(),
+            other
+                .map(|e| format!(".{e}"))
+                .unwrap_or_else(|| "no extension".into())
+        ),
+    }
+}
+
+/// Reads a model; errors name the file.
+pub fn load(path: &Path) -> Result<Graph> {
+    match format_of(path)? {
+        Format::Onnx => Ok(pare_onnx::import_file(path)?),
+        Format::Pir => {
+            let src = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let g = pare_ir::text::parse(&src).with_context(|| format!("{}", path.display()))?;
+            pare_ir::verify::verify(&g)
+                .with_context(|| format!("{}: invalid graph", path.display()))?;
+            Ok(g)
+        }
+    }
+}
+
+/// Writes a model atomically (a failed write leaves no partial file).
+pub fn save(g: &Graph, path: &Path) -> Result<()> {
+    match format_of(path)? {
+        Format::Onnx => pare_onnx::export_file(g, path, &pare_onnx::ExportOptions::default())
+            .with_context(|| format!("writing {}", path.display())),
+        Format::Pir => pare_ir::fsutil::write_atomic(path, pare_ir::text::print(g).as_bytes())
+            .with_context(|| format!("writing {}", path.display())),
+    }
+}

@@ -1,0 +1,63 @@
+//! Simple whole-graph statistics: op counts, parameter count, weight bytes.
+
+use crate::{Dim, Graph};
+use std::collections::BTreeMap;
+
+/// Number of live nodes per op name, sorted by name.
+pub fn op_counts(g: &Graph) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for (_, n) in g.nodes() {
+        *counts.entry(n.op.name()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Learned parameters: elements of the floating-point weights used by live nodes
+/// (integer weights are shapes, axes and indices, not parameters).
+pub fn param_count(g: &Graph) -> u64 {
+    used_weights(g)
+        .filter(|w| w.ty.dtype.is_float())
+        .map(|w| w.ty.num_elements().unwrap_or(0))
+        .sum()
+}
+
+/// Bytes of all weights used by live nodes, as stored.
+pub fn weight_bytes(g: &Graph) -> u64 {
+    used_weights(g).map(|w| w.bytes().len() as u64).sum()
+}
+
+fn used_weights(g: &Graph) -> impl Iterator<Item = &crate::Weight> + '_ {
+    let mut used = vec![false; g.weight_count()];
+    for (_, n) in g.nodes() {
+        for v in n.present_inputs() {
+            if let crate::ValueDef::Weight(w) = g.value(v).def {
+                used[w.index()] = true;
+            }
+        }
+    }
+    g.weights()
+        .filter(move |(id, _)| used[id.index()])
+        .map(|(_, w)| w)
+}
+
+/// A copy of `g` with every symbolic dim of its inputs set to `size` and types
+/// re-inferred (e.g. batch 1 for MAC counts).
+pub fn with_symbols_bound(g: &Graph, size: u64) -> Result<Graph, crate::infer::InferError> {
+    let mut b = g.clone();
+    for i in b.inputs.clone() {
+        for d in &mut b.value_mut(i).ty.shape {
+            if d.is_sym() {
+                *d = Dim::Fixed(size);
+            }
+        }
+    }
+    // Forget every node output type so inference recomputes it from the bound
+    // inputs (a kept symbolic or derived dim would otherwise conflict).
+    let outputs: Vec<_> = b.nodes().flat_map(|(_, n)| n.outputs.clone()).collect();
+    for o in outputs {
+        let dtype = b.ty(o).dtype;
+        b.value_mut(o).ty = crate::TensorType::scalar(dtype);
+    }
+    crate::infer::infer_graph(&mut b)?;
+    Ok(b)
+}
