@@ -45,8 +45,13 @@ impl fmt::Display for UnsupportedNode {
     }
 }
 
+/// One line (CLI errors are one line): `If (...) at node `a`; Loop (...) at node `b``.
 fn list(nodes: &[UnsupportedNode]) -> String {
-    nodes.iter().map(|n| format!("\n  {n}")).collect::<String>()
+    nodes
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// What went wrong.
@@ -68,7 +73,7 @@ pub enum ErrorKind {
         got: i64,
         supported: &'static str,
     },
-    #[error("{} unsupported node(s):{}", .0.len(), list(.0))]
+    #[error("{} unsupported node(s): {}", .0.len(), list(.0))]
     Unsupported(Vec<UnsupportedNode>),
     #[error("node `{node}` ({op}): {msg}")]
     Node {
