@@ -95,3 +95,54 @@ fn tensor_bytes_are_checked() {
     assert_eq!(t.cast(DType::F32).to_f32_vec(), vec![1.0, -1.0]);
     assert!(Tensor::zeros(DType::F32, vec![1 << 20, 1 << 20]).is_err());
 }
+
+#[test]
+fn param_count_skips_integer_and_scalar_weights() {
+    let mut g = Graph::new("g");
+    let x = g
+        .add_input("x", TensorType::fixed(DType::F32, &[2]))
+        .unwrap();
+    let w = g
+        .add_weight(
+            "w",
+            Weight::from_tensor(&Tensor::from_vec(vec![2], vec![1f32, 2.0]).unwrap()),
+        )
+        .unwrap();
+    let lo = g
+        .add_weight("lo", Weight::from_tensor(&Tensor::scalar(0f32)))
+        .unwrap();
+    let axes = g
+        .add_weight(
+            "axes",
+            Weight::from_tensor(&Tensor::from_vec(vec![1], vec![0i64]).unwrap()),
+        )
+        .unwrap();
+    let ty = TensorType::fixed(DType::F32, &[2]);
+    let (_, a) = g
+        .add_node(
+            "a",
+            Op::Add {},
+            vec![Some(x), Some(w)],
+            vec![("a".into(), ty.clone())],
+        )
+        .unwrap();
+    let (_, c) = g
+        .add_node(
+            "c",
+            Op::Clip {},
+            vec![Some(a[0]), Some(lo)],
+            vec![("c".into(), ty)],
+        )
+        .unwrap();
+    let (_, s) = g
+        .add_node(
+            "s",
+            Op::Unsqueeze {},
+            vec![Some(c[0]), Some(axes)],
+            vec![("s".into(), TensorType::fixed(DType::F32, &[1, 2]))],
+        )
+        .unwrap();
+    g.outputs.push(s[0]);
+    assert_eq!(pare_ir::analysis::param_count(&g), 2);
+    assert_eq!(pare_ir::analysis::weight_bytes(&g), 8 + 4 + 8);
+}

@@ -12,11 +12,12 @@ pub fn op_counts(g: &Graph) -> BTreeMap<&'static str, usize> {
     counts
 }
 
-/// Learned parameters: elements of the floating-point weights used by live nodes
-/// (integer weights are shapes, axes and indices, not parameters).
+/// Learned parameters: elements of the floating-point, non-scalar weights used by
+/// live nodes. Integer weights are shapes, axes and indices; scalars are constants
+/// such as clip bounds or epsilons; neither is learned.
 pub fn param_count(g: &Graph) -> u64 {
     used_weights(g)
-        .filter(|w| w.ty.dtype.is_float())
+        .filter(|w| w.ty.dtype.is_float() && w.ty.rank() > 0)
         .map(|w| w.ty.num_elements().unwrap_or(0))
         .sum()
 }
