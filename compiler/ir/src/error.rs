@@ -17,7 +17,7 @@ pub enum IrError {
         expected: usize,
         actual: usize,
     },
-    #[error("tensor too large (element count overflows or exceeds pare's limit of 2^31)")]
+    #[error("tensor too large (element count overflows or exceeds pare's limit of 2^28 elements for computed tensors)")]
     TooLarge,
     #[error("weight type {0} has a symbolic dim; weights need a known shape")]
     SymbolicWeight(String),

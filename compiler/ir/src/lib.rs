@@ -22,6 +22,6 @@ pub use error::IrError;
 pub use graph::{Graph, ModelMeta, Node, Value, ValueDef};
 pub use ids::{NodeId, ValueId, WeightId};
 pub use ops::Op;
-pub use tensor::{checked_count, Element, Tensor, TensorData, MAX_ELEMENTS};
+pub use tensor::{checked_count, checked_product, Element, Tensor, TensorData, MAX_ELEMENTS};
 pub use types::{Dim, QParams, TensorType};
 pub use weights::{Weight, WeightBytes};

@@ -408,18 +408,23 @@ impl Tensor {
     }
 }
 
-/// Element count of `shape`, refusing overflow and anything past [`MAX_ELEMENTS`].
+/// Element count of `shape`, refusing overflow and anything past [`MAX_ELEMENTS`]:
+/// the check before materializing a tensor.
 pub fn checked_count(shape: &[usize]) -> Result<usize, IrError> {
-    let mut n: usize = 1;
-    for &d in shape {
-        n = n.checked_mul(d).ok_or(IrError::TooLarge)?;
-    }
+    let n = checked_product(shape).ok_or(IrError::TooLarge)?;
     if n > MAX_ELEMENTS {
         return Err(IrError::TooLarge);
     }
     Ok(n)
 }
 
-/// Largest tensor pare will materialize (2^31 elements): a guard against absurd
-/// shapes in hostile files, far above any activation or weight of an edge model.
-pub const MAX_ELEMENTS: usize = 1 << 31;
+/// Element count of `shape`, refusing only overflow. For data that already exists
+/// (a weight's bytes on disk or mapped): its size is checked against those bytes.
+pub fn checked_product(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
+/// Largest tensor pare will materialize (2^28 elements: 1 GiB of f32): a guard
+/// against absurd sizes computed from hostile files, far above any activation of
+/// the models pare targets. Weights that already exist on disk are not limited.
+pub const MAX_ELEMENTS: usize = 1 << 28;

@@ -69,7 +69,8 @@ impl Weight {
             .iter()
             .map(|&d| usize::try_from(d).map_err(|_| IrError::TooLarge))
             .collect::<Result<_, _>>()?;
-        let n = crate::tensor::checked_count(&shape)?;
+        // No size cap: the bytes exist (possibly memory-mapped); they must match.
+        let n = crate::tensor::checked_product(&shape).ok_or(IrError::TooLarge)?;
         let want = n
             .checked_mul(ty.dtype.size_bytes())
             .ok_or(IrError::TooLarge)?;

@@ -4,7 +4,7 @@
 use crate::error::ErrorKind;
 use crate::external::{parse_location, ExternalFiles};
 use crate::proto::{tensor_proto, TensorProto};
-use pare_ir::{DType, TensorType, Weight, WeightBytes, MAX_ELEMENTS};
+use pare_ir::{DType, TensorType, Weight, WeightBytes};
 use std::sync::Arc;
 
 /// Name of an ONNX element type code pare does not model, for error messages.
@@ -28,24 +28,20 @@ pub(crate) fn dtype_of(code: i32, what: &str) -> Result<DType, ErrorKind> {
     })
 }
 
-/// Checks dims (non-negative, product within pare's limit) before anything is allocated;
-/// returns the element count.
+/// Checks dims (non-negative, product without overflow) before anything is
+/// allocated; returns the element count. There is no size cap: a weight's bytes
+/// already exist (inline or in a mapped file) and must match the count exactly,
+/// which every caller checks before allocating.
 pub(crate) fn checked_elements(name: &str, dims: &[i64]) -> Result<usize, ErrorKind> {
-    let mut n: u64 = 1;
+    let mut n: usize = 1;
     for &d in dims {
-        let d = u64::try_from(d)
+        let d = usize::try_from(d)
             .map_err(|_| ErrorKind::tensor(name, format!("negative dim in {dims:?}")))?;
-        n = n
-            .checked_mul(d)
-            .filter(|&n| n <= MAX_ELEMENTS as u64)
-            .ok_or_else(|| {
-                ErrorKind::tensor(
-                    name,
-                    format!("dims {dims:?} exceed pare's limit of {MAX_ELEMENTS} elements"),
-                )
-            })?;
+        n = n.checked_mul(d).ok_or_else(|| {
+            ErrorKind::tensor(name, format!("dims {dims:?}: element count overflows"))
+        })?;
     }
-    usize::try_from(n).map_err(|_| ErrorKind::tensor(name, "too many elements"))
+    Ok(n)
 }
 
 /// Decodes one TensorProto into a weight. `name` is used in errors (the tensor's own

@@ -141,7 +141,7 @@ pub(super) fn tensor<T: Element>(shape: Vec<usize>, v: Vec<T>) -> Result<Tensor,
 pub(super) fn count(args: &Args, shape: &[usize]) -> Result<usize, InterpError> {
     crate::checked_count(shape).map_err(|_| {
         args.err(format!(
-            "output shape {shape:?} is too large (more than 2^31 elements)"
+            "output shape {shape:?} is too large (more than 2^28 elements)"
         ))
     })
 }
