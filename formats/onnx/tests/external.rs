@@ -127,3 +127,47 @@ fn lengths_and_offsets_are_checked() {
         .to_string();
     assert!(e.contains("base directory"), "{e}");
 }
+
+/// A model whose weight is larger than 2 GiB imports without copying it: the weight
+/// is a window of the memory-mapped data file. The file is sparse, so the test
+/// needs no real disk space, and nothing reads its pages.
+#[test]
+fn weights_over_two_gib_are_mapped_not_copied() {
+    use common::build::{model, node, vi};
+    use pare_onnx::proto::{tensor_proto, StringStringEntryProto, TensorProto};
+    let dir = tempfile::tempdir().unwrap();
+    let elements: i64 = 600 * 1024 * 1024; // 2.34 GiB of f32
+    let data = std::fs::File::create(dir.path().join("big.data")).unwrap();
+    data.set_len(elements as u64 * 4).unwrap();
+    let entry = |k: &str, v: &str| StringStringEntryProto {
+        key: Some(k.into()),
+        value: Some(v.into()),
+    };
+    let w = TensorProto {
+        name: Some("w".into()),
+        dims: vec![elements],
+        data_type: Some(1),
+        data_location: Some(tensor_proto::DataLocation::External as i32),
+        external_data: vec![
+            entry("location", "big.data"),
+            entry("offset", "0"),
+            entry("length", &(elements * 4).to_string()),
+        ],
+        ..TensorProto::default()
+    };
+    let m = model(
+        17,
+        vec![node("Add", "add", &["x", "w"], &["y"], vec![])],
+        vec![w],
+        vec![vi("x", &[elements])],
+        vec![vi("y", &[elements])],
+    );
+    let path = dir.path().join("big.onnx");
+    std::fs::write(&path, m.encode_to_vec()).unwrap();
+    let g = import_file(&path).unwrap();
+    let (_, w) = g.weights().next().unwrap();
+    assert!(
+        matches!(w.storage(), WeightBytes::Mapped { len, .. } if *len == elements as usize * 4)
+    );
+    assert_eq!(pare_ir::analysis::weight_bytes(&g), elements as u64 * 4);
+}
