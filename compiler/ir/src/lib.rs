@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod attrs;
 mod dtype;
+mod einsum_spec;
 mod error;
 pub mod fsutil;
 mod graph;

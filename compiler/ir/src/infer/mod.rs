@@ -28,7 +28,7 @@ mod reduce;
 mod shape_ops;
 mod shape_values;
 
-pub use arity::{signature, Signature};
+pub use arity::{signature, ArityError, Signature};
 pub use shape_values::{shape_values, ShapeValues, SymInt};
 
 use crate::{DType, Dim, Graph, Node, NodeId, Op, TensorType, ValueId};
@@ -317,12 +317,7 @@ impl<'a> Cx<'a> {
 
     /// Printable "input 1 (weight)".
     pub fn in_label(&self, i: usize) -> String {
-        let names = signature(&self.node.op).inputs;
-        let name = names
-            .get(i)
-            .or(names.last().filter(|_| signature(&self.node.op).variadic))
-            .copied()
-            .unwrap_or("?");
+        let name = signature(&self.node.op).input_name(i);
         format!("input {i} ({name})")
     }
 

@@ -9,9 +9,8 @@ use crate::{Op, Tensor};
 
 /// Evaluates `op` (any op the `nn` family did not take).
 pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> Outputs {
-    // (min required inputs, max inputs) per op; kernels check dtypes and shapes.
-    let (min, max) = arity(op);
-    let args = Args::new(op, inputs, min, max)?;
+    // `eval_op` checked the input count; kernels check dtypes and shapes.
+    let args = Args::new(op, inputs);
     use Op::*;
     match op {
         Add {}
@@ -102,63 +101,5 @@ pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> O
         | Gru { .. }
         | Rnn { .. } => Err(args.err("not supported by the interpreter")),
         _ => elementwise::eval(&args, num_outputs),
-    }
-}
-
-/// `(required, maximum)` input counts of `op`.
-fn arity(op: &Op) -> (usize, usize) {
-    use Op::*;
-    match op {
-        Max {} | Min {} | Concat { .. } => (1, usize::MAX),
-        Clip {} | Dropout {} => (1, 3),
-        Add {}
-        | Sub {}
-        | Mul {}
-        | Div {}
-        | Pow {}
-        | Mod { .. }
-        | And {}
-        | Or {}
-        | Xor {}
-        | Equal {}
-        | Less {}
-        | LessOrEqual {}
-        | Greater {}
-        | GreaterOrEqual {}
-        | BitShift { .. }
-        | BitwiseAnd {}
-        | BitwiseOr {}
-        | BitwiseXor {}
-        | PRelu {}
-        | CastLike {}
-        | Reshape { .. }
-        | Expand {}
-        | Tile {}
-        | Compress { .. }
-        | ReverseSequence { .. }
-        | Gather { .. }
-        | GatherElements { .. }
-        | GatherNd { .. }
-        | TopK { .. }
-        | CumSum { .. } => (2, 2),
-        Where {} | ScatterElements { .. } | ScatterNd { .. } | Range {} | OneHot { .. } => (3, 3),
-        ReduceSum { .. }
-        | ReduceMean { .. }
-        | ReduceMax { .. }
-        | ReduceMin { .. }
-        | ReduceProd { .. }
-        | ReduceL1 { .. }
-        | ReduceL2 { .. }
-        | ReduceLogSum { .. }
-        | ReduceLogSumExp { .. }
-        | ReduceSumSquare { .. }
-        | Squeeze {}
-        | Split { .. }
-        | Trilu { .. } => (1, 2),
-        Unsqueeze {} => (2, 2),
-        Slice {} => (3, 5),
-        Pad { .. } => (2, 4),
-        QuantizeLinear { .. } | DequantizeLinear { .. } => (2, 3),
-        _ => (1, 1),
     }
 }

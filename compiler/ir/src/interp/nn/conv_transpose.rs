@@ -4,8 +4,7 @@
 
 use super::gemm::Mat;
 use super::util::{
-    check_arity, count, float_dtype, kernel_from, opt, pad_list, positive_list, req, same_dtype,
-    Float, Res,
+    count, float_dtype, kernel_from, opt, pad_list, positive_list, req, same_dtype, Float, Res,
 };
 use crate::interp::InterpError;
 use crate::ops::AutoPad;
@@ -251,7 +250,6 @@ pub(crate) fn conv_transpose(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Ten
     let Op::ConvTranspose { group, .. } = op else {
         return Err(InterpError::op(op, "not a ConvTranspose"));
     };
-    check_arity(op, inputs, 2, 3)?;
     let x = req(op, inputs, 0, "x")?;
     let w = req(op, inputs, 1, "w")?;
     let b = opt(inputs, 2);

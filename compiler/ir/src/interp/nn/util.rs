@@ -1,4 +1,4 @@
-//! Shared helpers of the nn kernels: input checking, the float element trait the
+//! Shared helpers of the nn kernels: input access and checks, the float element trait the
 //! hot kernels are generic over, and spatial window geometry (pads, strides, output sizes).
 
 use super::gemm;
@@ -10,22 +10,6 @@ use std::borrow::Cow;
 use std::ops::{Add, AddAssign, Mul, Sub};
 
 pub(crate) type Res<T> = Result<T, InterpError>;
-
-/// Checks the input count: at least `min` present-or-absent slots, at most `max`.
-pub(crate) fn check_arity(op: &Op, inputs: &[Option<&Tensor>], min: usize, max: usize) -> Res<()> {
-    if inputs.len() < min || inputs.len() > max {
-        let want = if min == max {
-            format!("{min}")
-        } else {
-            format!("{min} to {max}")
-        };
-        return Err(InterpError::op(
-            op,
-            format!("expected {want} inputs, got {}", inputs.len()),
-        ));
-    }
-    Ok(())
-}
 
 /// Required input `i` (named `name` in messages).
 pub(crate) fn req<'a>(
