@@ -6,6 +6,7 @@ mod dtype;
 mod einsum_spec;
 mod error;
 pub mod fsutil;
+mod geometry;
 mod graph;
 mod ids;
 pub mod infer;

@@ -6,6 +6,7 @@ use super::gemm::Mat;
 use super::util::{
     count, float_dtype, kernel_from, opt, pad_list, positive_list, req, same_dtype, Float, Res,
 };
+use crate::geometry;
 use crate::interp::InterpError;
 use crate::ops::AutoPad;
 use crate::{DType, Op, Tensor};
@@ -21,11 +22,7 @@ struct TGeom {
     out: Vec<usize>,
 }
 
-fn to_i64(op: &Op, v: usize) -> Res<i64> {
-    i64::try_from(v).map_err(|_| InterpError::op(op, "size overflows i64"))
-}
-
-fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
+fn transposed_geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
     let Op::ConvTranspose {
         auto_pad,
         kernel_shape,
@@ -63,17 +60,14 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
             format!("output_padding must have {r} non-negative entries, got {output_padding:?}"),
         ));
     }
-    let given: Option<Vec<i64>> = match output_shape.len() {
-        0 => None,
-        n if n == r => Some(output_shape.clone()),
-        n if n == r + 2 => Some(output_shape[2..].to_vec()),
-        _ => {
-            return Err(InterpError::op(
+    let given: Option<Vec<i64>> = geometry::output_shape_spatial(output_shape, r)
+        .map_err(|_| {
+            InterpError::op(
                 op,
                 format!("output_shape must have {r} entries (spatial dims), got {output_shape:?}"),
-            ))
-        }
-    };
+            )
+        })?
+        .map(<[i64]>::to_vec);
     if let Some(g) = &given {
         if g.iter().any(|&d| d < 0) {
             return Err(InterpError::op(
@@ -93,20 +87,22 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
         if xs[d + 2] == 0 {
             return Err(InterpError::op(op, "x has an empty spatial dim"));
         }
-        let (i, s, k, dl) = (
-            to_i64(op, xs[d + 2])?,
-            to_i64(op, strides[d])?,
-            to_i64(op, kernel[d])?,
-            to_i64(op, dilations[d])?,
-        );
-        let natural = s
-            .checked_mul(i - 1)
-            .and_then(|v| v.checked_add(out_pad[d]))
-            .and_then(|v| v.checked_add((k - 1).checked_mul(dl)? + 1))
-            .ok_or_else(|| InterpError::op(op, "output size overflows"))?;
+        let axis = geometry::Axis {
+            kernel: kernel[d] as u64,
+            stride: strides[d] as u64,
+            dilation: dilations[d] as u64,
+            pad_begin: pb[d] as u64,
+            pad_end: pe[d] as u64,
+        };
+        let (i, op_d) = (xs[d + 2] as u64, out_pad[d] as u64);
+        let overflow = || InterpError::op(op, "output size overflows");
+        let natural = geometry::transpose_natural(i, &axis, op_d).ok_or_else(overflow)?;
+        // The size without `output_shape`; SAME pads are then what makes it fit.
+        let default = geometry::transpose_out(i, &axis, op_d, *auto_pad).ok_or_else(overflow)?;
+        let given_d = given.as_ref().map(|g| i128::from(g[d]));
         let (begin, size) = match auto_pad {
             AutoPad::SameUpper | AutoPad::SameLower => {
-                let o = given.as_ref().map_or(i * s, |g| g[d]);
+                let o = given_d.unwrap_or(default);
                 let total = natural - o;
                 let half = total.div_euclid(2);
                 let b = if *auto_pad == AutoPad::SameUpper {
@@ -117,14 +113,11 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
                 (b, o)
             }
             _ if given.is_some() && !explicit_pads => {
-                let o = given.as_ref().map_or(0, |g| g[d]);
+                let o = given_d.unwrap_or(0);
                 let total = natural - o;
                 (total - total.div_euclid(2), o)
             }
-            _ => {
-                let (b, e) = (to_i64(op, pb[d])?, to_i64(op, pe[d])?);
-                (b, given.as_ref().map_or(natural - b - e, |g| g[d]))
-            }
+            _ => (i128::from(axis.pad_begin), given_d.unwrap_or(default)),
         };
         if size <= 0 {
             return Err(InterpError::op(
@@ -132,8 +125,8 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
                 format!("output size in spatial dim {d} would be {size}; pads are larger than the output"),
             ));
         }
-        pad_begin[d] = begin;
-        out[d] = usize::try_from(size).map_err(|_| InterpError::op(op, "output size overflows"))?;
+        pad_begin[d] = i64::try_from(begin).map_err(|_| overflow())?;
+        out[d] = usize::try_from(size).map_err(|_| overflow())?;
     }
     Ok(TGeom {
         input: xs[2..].to_vec(),
@@ -282,7 +275,7 @@ pub(crate) fn conv_transpose(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Ten
             ));
         }
     }
-    let g = geometry(op, xs, ws)?;
+    let g = transposed_geometry(op, xs, ws)?;
     let mut out_shape = vec![xs[0], m];
     out_shape.extend(&g.out);
     count(op, &out_shape)?;

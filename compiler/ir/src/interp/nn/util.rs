@@ -2,6 +2,7 @@
 //! hot kernels are generic over, and spatial window geometry (pads, strides, output sizes).
 
 use super::gemm;
+use crate::geometry;
 use crate::interp::InterpError;
 use crate::ops::AutoPad;
 use crate::{checked_count, DType, Op, Tensor};
@@ -251,8 +252,7 @@ pub(crate) struct WindowAttrs<'a> {
 }
 
 /// Resolves pads and output sizes for input spatial sizes `input` and kernel `kernel`
-/// following ONNX's rules (`auto_pad`, `ceil_mode` with the last window required to
-/// start inside the input or its begin padding).
+/// by ONNX's rules (see [`geometry::window`]).
 pub(crate) fn window(
     op: &Op,
     input: &[usize],
@@ -280,46 +280,32 @@ pub(crate) fn window(
     };
     let mut out = vec![0; rank];
     for d in 0..rank {
-        let eff = (kernel[d] - 1)
-            .checked_mul(dilations[d])
-            .and_then(|x| x.checked_add(1))
-            .ok_or_else(|| InterpError::op(op, "kernel extent overflows"))?;
-        let (i, s) = (input[d], strides[d]);
-        match a.auto_pad {
-            AutoPad::SameUpper | AutoPad::SameLower => {
-                out[d] = i.div_ceil(s);
-                let need = ((out[d].max(1) - 1) * s + eff).saturating_sub(i);
-                let small = need / 2;
-                if a.auto_pad == AutoPad::SameUpper {
-                    (pb[d], pe[d]) = (small, need - small);
-                } else {
-                    (pb[d], pe[d]) = (need - small, small);
-                }
+        let axis = geometry::Axis {
+            kernel: kernel[d] as u64,
+            stride: strides[d] as u64,
+            dilation: dilations[d] as u64,
+            pad_begin: pb[d] as u64,
+            pad_end: pe[d] as u64,
+        };
+        let r = match geometry::window(input[d] as u64, &axis, a.auto_pad, a.ceil_mode) {
+            Ok(r) => r,
+            Err(geometry::WindowError::TooLarge { extent, padded }) => {
+                return Err(InterpError::op(
+                    op,
+                    format!(
+                        "kernel extent {extent} (kernel {}, dilation {}) is larger than the padded input {padded} in spatial dim {d}",
+                        kernel[d], dilations[d]
+                    ),
+                ))
             }
-            AutoPad::Valid | AutoPad::NotSet => {
-                let padded = i + pb[d] + pe[d];
-                if padded < eff {
-                    return Err(InterpError::op(
-                        op,
-                        format!(
-                            "kernel extent {eff} (kernel {}, dilation {}) is larger than the padded input {padded} in spatial dim {d}",
-                            kernel[d], dilations[d]
-                        ),
-                    ));
-                }
-                let span = padded - eff;
-                out[d] = if a.ceil_mode {
-                    let mut o = span.div_ceil(s) + 1;
-                    // The last window must start inside the input or the begin padding.
-                    if (o - 1) * s >= i + pb[d] {
-                        o -= 1;
-                    }
-                    o
-                } else {
-                    span / s + 1
-                };
+            Err(geometry::WindowError::Overflow) => {
+                return Err(InterpError::op(op, "window geometry overflows"))
             }
-        }
+        };
+        let size = |v: u64| {
+            usize::try_from(v).map_err(|_| InterpError::op(op, "window geometry overflows"))
+        };
+        (out[d], pb[d], pe[d]) = (size(r.out)?, size(r.pad_begin)?, size(r.pad_end)?);
     }
     Ok(Window {
         kernel: kernel.to_vec(),
