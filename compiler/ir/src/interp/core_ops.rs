@@ -9,7 +9,7 @@ use crate::{Op, Tensor};
 
 /// Evaluates `op` (any op the `nn` family did not take).
 pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> Outputs {
-    // `eval_op` checked the input count; kernels check dtypes and shapes.
+    // `eval_op` checked the input and output counts; kernels check dtypes and shapes.
     let args = Args::new(op, inputs);
     use Op::*;
     match op {
@@ -34,8 +34,8 @@ pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> O
         | BitwiseOr {}
         | BitwiseXor {}
         | PRelu {}
-        | Where {} => binary::eval(&args, num_outputs),
-        Softmax { .. } | LogSoftmax { .. } | Hardmax { .. } => softmax::eval(&args, num_outputs),
+        | Where {} => binary::eval(&args),
+        Softmax { .. } | LogSoftmax { .. } | Hardmax { .. } => softmax::eval(&args),
         ReduceSum { .. }
         | ReduceMean { .. }
         | ReduceMax { .. }
@@ -45,10 +45,10 @@ pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> O
         | ReduceL2 { .. }
         | ReduceLogSum { .. }
         | ReduceLogSumExp { .. }
-        | ReduceSumSquare { .. } => reduce::reduce(&args, num_outputs),
-        ArgMax { .. } | ArgMin { .. } => reduce::arg_extreme(&args, num_outputs),
-        CumSum { .. } => reduce::cumsum(&args, num_outputs),
-        TopK { .. } => reduce::topk(&args, num_outputs),
+        | ReduceSumSquare { .. } => reduce::reduce(&args),
+        ArgMax { .. } | ArgMin { .. } => reduce::arg_extreme(&args),
+        CumSum { .. } => reduce::cumsum(&args),
+        TopK { .. } => reduce::topk(&args),
         Shape { .. }
         | Size {}
         | Reshape { .. }
@@ -66,17 +66,17 @@ pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> O
         | SpaceToDepth { .. }
         | Trilu { .. }
         | Compress { .. }
-        | ReverseSequence { .. } => movement::eval(&args, num_outputs),
+        | ReverseSequence { .. } => movement::eval(&args),
         Gather { .. }
         | GatherElements { .. }
         | GatherNd { .. }
         | ScatterElements { .. }
-        | ScatterNd { .. } => gather_scatter::eval(&args, num_outputs),
+        | ScatterNd { .. } => gather_scatter::eval(&args),
         ConstantOfShape { .. } | Range {} | EyeLike { .. } | OneHot { .. } | NonZero {} => {
-            generators::eval(&args, num_outputs)
+            generators::eval(&args)
         }
         QuantizeLinear { .. } | DequantizeLinear { .. } | DynamicQuantizeLinear {} => {
-            quant::eval(&args, num_outputs)
+            quant::eval(&args)
         }
         MatMul {}
         | Gemm { .. }

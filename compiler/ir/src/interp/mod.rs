@@ -1,7 +1,7 @@
 //! Reference interpreter: evaluates ops on concrete [`crate::Tensor`]s, f32 plus the
 //! integer and bool dtypes shape computations need. Correct before fast.
 //!
-//! `eval_op` checks the input count against the op's signature
+//! `eval_op` checks the input and output counts against the op's signature
 //! ([`crate::infer::signature`], the one arity table) and evaluates one op; `run` evaluates a whole graph, binding symbolic dims
 //! from the inputs and freeing each intermediate after its last use.
 //!
@@ -69,8 +69,9 @@ pub fn eval_op(
     num_outputs: usize,
 ) -> Result<Vec<Tensor>, InterpError> {
     // One arity table for inference, the verifier and the interpreter.
-    crate::infer::signature(op)
-        .check_inputs(inputs.len(), |i| inputs[i].is_some())
+    let sig = crate::infer::signature(op);
+    sig.check_inputs(inputs.len(), |i| inputs[i].is_some())
+        .and_then(|()| sig.check_outputs(num_outputs))
         .map_err(|e| InterpError::op(op, e.to_string()))?;
     if let Some(result) = nn::eval(op, inputs, num_outputs) {
         return result;

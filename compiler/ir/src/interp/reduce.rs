@@ -22,8 +22,7 @@ enum Kind {
 }
 
 /// Evaluates a `Reduce*` op.
-pub(super) fn reduce(args: &Args, num_outputs: usize) -> Outputs {
-    args.outputs(num_outputs, 1, 1)?;
+pub(super) fn reduce(args: &Args) -> Outputs {
     let (kind, keepdims, noop) = match *args.op {
         Op::ReduceSum {
             keepdims,
@@ -245,8 +244,7 @@ fn reduce_f64<T: Element>(
 }
 
 /// ArgMax / ArgMin along one axis; ties pick the first (or last) index.
-pub(super) fn arg_extreme(args: &Args, num_outputs: usize) -> Outputs {
-    args.outputs(num_outputs, 1, 1)?;
+pub(super) fn arg_extreme(args: &Args) -> Outputs {
     let (axis, keepdims, last, max) = match *args.op {
         Op::ArgMax {
             axis,
@@ -295,8 +293,7 @@ pub(super) fn arg_extreme(args: &Args, num_outputs: usize) -> Outputs {
 }
 
 /// CumSum(x, axis) with `exclusive` and `reverse`.
-pub(super) fn cumsum(args: &Args, num_outputs: usize) -> Outputs {
-    args.outputs(num_outputs, 1, 1)?;
+pub(super) fn cumsum(args: &Args) -> Outputs {
     let Op::CumSum { exclusive, reverse } = *args.op else {
         return Err(args.err("not CumSum"));
     };
@@ -330,8 +327,7 @@ pub(super) fn cumsum(args: &Args, num_outputs: usize) -> Outputs {
 
 /// TopK(x, k): the k largest (or smallest) along `axis`, sorted, ties broken by
 /// the smaller index.
-pub(super) fn topk(args: &Args, num_outputs: usize) -> Outputs {
-    args.outputs(num_outputs, 2, 2)?;
+pub(super) fn topk(args: &Args) -> Outputs {
     let Op::TopK { axis, largest, .. } = *args.op else {
         return Err(args.err("not TopK"));
     };

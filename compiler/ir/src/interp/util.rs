@@ -45,16 +45,6 @@ impl<'a> Args<'a> {
         InterpError::op(self.op, msg)
     }
 
-    /// Checks the number of outputs requested is between `min` and `max`.
-    pub fn outputs(&self, n: usize, min: usize, max: usize) -> Result<(), InterpError> {
-        if n < min || n > max {
-            return Err(self.err(format!(
-                "produces {min}..={max} outputs, {n} were requested"
-            )));
-        }
-        Ok(())
-    }
-
     /// Errors unless `t` has dtype `want`.
     pub fn same_dtype(&self, what: &str, t: &Tensor, want: DType) -> Result<(), InterpError> {
         if t.dtype() != want {

@@ -109,20 +109,10 @@ fn channels_first<'a>(
 }
 
 /// BatchNormalization (inference): x, scale, bias, mean, var.
-pub(crate) fn batch_norm(
-    op: &Op,
-    inputs: &[Option<&Tensor>],
-    num_outputs: usize,
-) -> Res<Vec<Tensor>> {
+pub(crate) fn batch_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let Op::BatchNormalization { epsilon } = op else {
         return Err(InterpError::op(op, "not a BatchNormalization"));
     };
-    if num_outputs > 1 {
-        return Err(InterpError::op(
-            op,
-            "only inference mode (one output) is supported, training-mode outputs were requested",
-        ));
-    }
     let (x, dt, _, c, inner) = channels_first(op, inputs)?;
     let names = ["scale", "bias", "mean", "var"];
     let mut p = Vec::new();
