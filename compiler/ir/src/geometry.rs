@@ -27,6 +27,35 @@ impl Axis {
     }
 }
 
+/// Why a per-axis attribute list is unusable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ListError {
+    /// It has this many entries, neither zero nor the number wanted.
+    Len(usize),
+    /// This entry is below the minimum.
+    Entry(i64),
+}
+
+/// A per-axis attribute (`strides`, `dilations`, `pads`, `output_padding`): empty
+/// means `default` everywhere, else exactly `n` entries, each at least `min`.
+pub(crate) fn spatial_list(
+    v: &[i64],
+    n: usize,
+    default: i64,
+    min: i64,
+) -> Result<Vec<i64>, ListError> {
+    if v.is_empty() {
+        return Ok(vec![default; n]);
+    }
+    if v.len() != n {
+        return Err(ListError::Len(v.len()));
+    }
+    match v.iter().find(|&&x| x < min) {
+        Some(&bad) => Err(ListError::Entry(bad)),
+        None => Ok(v.to_vec()),
+    }
+}
+
 /// Output size and the pads actually applied on one axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Resolved {
@@ -219,6 +248,15 @@ mod tests {
             ),
             Err(WindowError::Overflow)
         );
+    }
+
+    #[test]
+    fn attribute_lists() {
+        assert_eq!(spatial_list(&[], 2, 1, 1), Ok(vec![1, 1]));
+        assert_eq!(spatial_list(&[2, 3], 2, 1, 1), Ok(vec![2, 3]));
+        assert_eq!(spatial_list(&[2], 2, 1, 1), Err(ListError::Len(1)));
+        assert_eq!(spatial_list(&[1, 0], 2, 1, 1), Err(ListError::Entry(0)));
+        assert_eq!(spatial_list(&[0, 0, 1, 0], 4, 0, 0), Ok(vec![0, 0, 1, 0]));
     }
 
     #[test]

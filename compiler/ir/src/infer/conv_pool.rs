@@ -79,7 +79,7 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
             }
             let m = dims::mul(cx, &w.shape[1], &Dim::Fixed(g))?;
             check_bias(cx, &m)?;
-            let out_pad = dims::spatial_attr(cx, "output_padding", output_padding, sp, 0)?;
+            let out_pad = list(cx, "output_padding", output_padding, sp, 0, 0)?;
             let mut out = vec![x.shape[0].clone(), m];
             let tail = geometry::output_shape_spatial(output_shape, sp).map_err(|n| {
                 cx.err(format!(
@@ -255,9 +255,10 @@ fn window(
     ceil_mode: bool,
     sp: usize,
 ) -> R<Window> {
-    let strides = dims::spatial_attr(cx, "strides", strides, sp, 1)?;
-    let dilations = dims::spatial_attr(cx, "dilations", dilations, sp, 1)?;
-    let pads = dims::spatial_attr(cx, "pads", pads, 2 * sp, 0)?;
+    let strides = list(cx, "strides", strides, sp, 1, 1)?;
+    let dilations = list(cx, "dilations", dilations, sp, 1, 1)?;
+    let pads = list(cx, "pads", pads, 2 * sp, 0, 0)?;
+    // Far above any real window, low enough that the geometry stays in range.
     for (name, v, min) in [
         ("kernel_shape", &kernel, 1),
         ("strides", &strides, 1),
@@ -291,6 +292,18 @@ impl Window {
             pad_end: u(self.pads[k + sp]),
         }
     }
+}
+
+/// A per-axis attribute by the shared rule ([`geometry::spatial_list`]).
+fn list(cx: &Cx, name: &str, v: &[i64], n: usize, default: i64, min: i64) -> R<Vec<i64>> {
+    geometry::spatial_list(v, n, default, min).map_err(|e| match e {
+        geometry::ListError::Len(got) => cx.err(format!(
+            "attribute `{name}` has {got} entries, expected {n}"
+        )),
+        geometry::ListError::Entry(bad) => {
+            cx.err(format!("attribute `{name}` has invalid entry {bad}"))
+        }
+    })
 }
 
 /// Output size of a conv/pool window along spatial axis `k`.

@@ -197,49 +197,45 @@ pub(crate) struct Window {
     pub out: Vec<usize>,
 }
 
-/// Reads a positive per-spatial-dim attribute (`strides`, `dilations`); empty means all 1.
+/// Reads a positive per-spatial-dim attribute (`strides`, `dilations`); empty means
+/// all 1 ([`geometry::spatial_list`]).
 pub(crate) fn positive_list(op: &Op, name: &str, v: &[i64], rank: usize) -> Res<Vec<usize>> {
-    if v.is_empty() {
-        return Ok(vec![1; rank]);
-    }
-    if v.len() != rank {
-        return Err(InterpError::op(
-            op,
-            format!("{name} must have {rank} entries (one per spatial dim), got {v:?}"),
-        ));
-    }
-    v.iter()
-        .map(|&s| {
-            usize::try_from(s)
-                .ok()
-                .filter(|&s| s > 0)
-                .ok_or_else(|| InterpError::op(op, format!("{name} must be positive, got {v:?}")))
-        })
-        .collect()
+    let list = geometry::spatial_list(v, rank, 1, 1).map_err(|e| {
+        let msg = match e {
+            geometry::ListError::Len(_) => {
+                format!("{name} must have {rank} entries (one per spatial dim), got {v:?}")
+            }
+            geometry::ListError::Entry(_) => format!("{name} must be positive, got {v:?}"),
+        };
+        InterpError::op(op, msg)
+    })?;
+    to_usize(op, name, &list)
 }
 
-/// Explicit `pads` as (begin, end); empty means all zero.
+/// Explicit `pads` as (begin, end); empty means all zero ([`geometry::spatial_list`]).
 pub(crate) fn pad_list(op: &Op, v: &[i64], rank: usize) -> Res<(Vec<usize>, Vec<usize>)> {
-    if v.is_empty() {
-        return Ok((vec![0; rank], vec![0; rank]));
-    }
-    if v.len() != 2 * rank {
-        return Err(InterpError::op(
-            op,
-            format!(
+    let list = geometry::spatial_list(v, 2 * rank, 0, 0).map_err(|e| {
+        let msg = match e {
+            geometry::ListError::Len(_) => format!(
                 "pads must have {} entries (begin and end per spatial dim), got {v:?}",
                 2 * rank
             ),
-        ));
-    }
-    let p: Vec<usize> = v
-        .iter()
-        .map(|&s| {
-            usize::try_from(s)
-                .map_err(|_| InterpError::op(op, format!("pads must be non-negative, got {v:?}")))
-        })
-        .collect::<Res<_>>()?;
+            geometry::ListError::Entry(_) => format!("pads must be non-negative, got {v:?}"),
+        };
+        InterpError::op(op, msg)
+    })?;
+    let p = to_usize(op, "pads", &list)?;
     Ok((p[..rank].to_vec(), p[rank..].to_vec()))
+}
+
+/// Validated non-negative attribute entries as sizes.
+fn to_usize(op: &Op, name: &str, v: &[i64]) -> Res<Vec<usize>> {
+    v.iter()
+        .map(|&x| {
+            usize::try_from(x)
+                .map_err(|_| InterpError::op(op, format!("{name} entry {x} does not fit a size")))
+        })
+        .collect()
 }
 
 /// Spatial attributes as given on a conv or pool op.
