@@ -224,15 +224,6 @@ fn conv_shape(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Res<ConvSh
         ));
     }
     let kernel = kernel_from(op, kernel_shape, &ws[2..])?;
-    if kernel != ws[2..] {
-        return Err(InterpError::op(
-            op,
-            format!(
-                "kernel_shape {kernel_shape:?} does not match w's spatial dims {:?}",
-                &ws[2..]
-            ),
-        ));
-    }
     if let Some(b) = b {
         if b.shape() != [m] {
             return Err(InterpError::op(

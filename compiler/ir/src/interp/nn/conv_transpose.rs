@@ -4,7 +4,8 @@
 
 use super::gemm::Mat;
 use super::util::{
-    count, float_dtype, kernel_from, opt, pad_list, positive_list, req, same_dtype, Float, Res,
+    axis, count, float_dtype, kernel_from, opt, pad_list, positive_list, req, same_dtype, Float,
+    Res,
 };
 use crate::geometry;
 use crate::interp::InterpError;
@@ -38,15 +39,6 @@ fn transposed_geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
     };
     let r = xs.len() - 2;
     let kernel = kernel_from(op, kernel_shape, &ws[2..])?;
-    if kernel != ws[2..] {
-        return Err(InterpError::op(
-            op,
-            format!(
-                "kernel_shape {kernel_shape:?} does not match w's spatial dims {:?}",
-                &ws[2..]
-            ),
-        ));
-    }
     let strides = positive_list(op, "strides", strides, r)?;
     let dilations = positive_list(op, "dilations", dilations, r)?;
     let out_pad: Vec<i64> = if output_padding.is_empty() {
@@ -87,13 +79,7 @@ fn transposed_geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
         if xs[d + 2] == 0 {
             return Err(InterpError::op(op, "x has an empty spatial dim"));
         }
-        let axis = geometry::Axis {
-            kernel: kernel[d] as u64,
-            stride: strides[d] as u64,
-            dilation: dilations[d] as u64,
-            pad_begin: pb[d] as u64,
-            pad_end: pe[d] as u64,
-        };
+        let axis = axis(d, &kernel, &strides, &dilations, (&pb, &pe));
         let (i, op_d) = (xs[d + 2] as u64, out_pad[d] as u64);
         let overflow = || InterpError::op(op, "output size overflows");
         let natural = geometry::transpose_natural(i, &axis, op_d).ok_or_else(overflow)?;

@@ -276,13 +276,7 @@ pub(crate) fn window(
     };
     let mut out = vec![0; rank];
     for d in 0..rank {
-        let axis = geometry::Axis {
-            kernel: kernel[d] as u64,
-            stride: strides[d] as u64,
-            dilation: dilations[d] as u64,
-            pad_begin: pb[d] as u64,
-            pad_end: pe[d] as u64,
-        };
+        let axis = axis(d, kernel, &strides, &dilations, (&pb, &pe));
         let r = match geometry::window(input[d] as u64, &axis, a.auto_pad, a.ceil_mode) {
             Ok(r) => r,
             Err(geometry::WindowError::TooLarge { extent, padded }) => {
@@ -313,16 +307,42 @@ pub(crate) fn window(
     })
 }
 
-/// Kernel shape from the attribute, or `fallback` (the weight's spatial dims) when empty.
-pub(crate) fn kernel_from(op: &Op, attr: &[i64], fallback: &[usize]) -> Res<Vec<usize>> {
+/// Kernel shape of a Conv or ConvTranspose: the weight's spatial dims `weight`,
+/// which `kernel_shape` must repeat when it is given.
+pub(crate) fn kernel_from(op: &Op, attr: &[i64], weight: &[usize]) -> Res<Vec<usize>> {
     if attr.is_empty() {
-        return Ok(fallback.to_vec());
+        return Ok(weight.to_vec());
     }
-    attr.iter()
+    let kernel = attr
+        .iter()
         .map(|&k| {
             usize::try_from(k).ok().filter(|&k| k > 0).ok_or_else(|| {
                 InterpError::op(op, format!("kernel_shape must be positive, got {attr:?}"))
             })
         })
-        .collect()
+        .collect::<Res<Vec<usize>>>()?;
+    if kernel != weight {
+        return Err(InterpError::op(
+            op,
+            format!("kernel_shape {attr:?} does not match w's spatial dims {weight:?}"),
+        ));
+    }
+    Ok(kernel)
+}
+
+/// Axis `d` of a resolved window in the shared geometry's terms.
+pub(crate) fn axis(
+    d: usize,
+    kernel: &[usize],
+    strides: &[usize],
+    dilations: &[usize],
+    pads: (&[usize], &[usize]),
+) -> geometry::Axis {
+    geometry::Axis {
+        kernel: kernel[d] as u64,
+        stride: strides[d] as u64,
+        dilation: dilations[d] as u64,
+        pad_begin: pads.0[d] as u64,
+        pad_end: pads.1[d] as u64,
+    }
 }
