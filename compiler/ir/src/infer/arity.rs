@@ -84,16 +84,7 @@ pub fn signature(op: &Op) -> Signature {
         }
         LayerNormalization { .. } => sig(&["x", "scale", "bias"], 2, (1, 3)),
         MaxPool { .. } => sig(X, 1, (1, 2)),
-        ReduceSum { .. }
-        | ReduceMean { .. }
-        | ReduceMax { .. }
-        | ReduceMin { .. }
-        | ReduceProd { .. }
-        | ReduceL1 { .. }
-        | ReduceL2 { .. }
-        | ReduceLogSum { .. }
-        | ReduceLogSumExp { .. }
-        | ReduceSumSquare { .. } => sig(&["data", "axes"], 1, ONE),
+        _ if op.reduce_attrs().is_some() => sig(&["data", "axes"], 1, ONE),
         CumSum { .. } => sig(&["x", "axis"], 2, ONE),
         TopK { .. } => sig(&["x", "k"], 2, (2, 2)),
         Reshape { .. } => sig(&["data", "shape"], 2, ONE),

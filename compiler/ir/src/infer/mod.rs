@@ -133,20 +133,8 @@ fn dispatch(cx: &Cx) -> Result<Vec<TensorType>, InferError> {
         | Softmax { .. }
         | LogSoftmax { .. }
         | Hardmax { .. } => norm::infer(cx),
-        ReduceSum { .. }
-        | ReduceMean { .. }
-        | ReduceMax { .. }
-        | ReduceMin { .. }
-        | ReduceProd { .. }
-        | ReduceL1 { .. }
-        | ReduceL2 { .. }
-        | ReduceLogSum { .. }
-        | ReduceLogSumExp { .. }
-        | ReduceSumSquare { .. }
-        | ArgMax { .. }
-        | ArgMin { .. }
-        | CumSum { .. }
-        | TopK { .. } => reduce::infer(cx),
+        ArgMax { .. } | ArgMin { .. } | CumSum { .. } | TopK { .. } => reduce::infer(cx),
+        _ if op.reduce_attrs().is_some() => reduce::infer(cx),
         Shape { .. }
         | Size {}
         | Reshape { .. }

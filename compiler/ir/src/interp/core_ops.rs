@@ -36,16 +36,7 @@ pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> O
         | PRelu {}
         | Where {} => binary::eval(&args),
         Softmax { .. } | LogSoftmax { .. } | Hardmax { .. } => softmax::eval(&args),
-        ReduceSum { .. }
-        | ReduceMean { .. }
-        | ReduceMax { .. }
-        | ReduceMin { .. }
-        | ReduceProd { .. }
-        | ReduceL1 { .. }
-        | ReduceL2 { .. }
-        | ReduceLogSum { .. }
-        | ReduceLogSumExp { .. }
-        | ReduceSumSquare { .. } => reduce::reduce(&args),
+        _ if op.reduce_attrs().is_some() => reduce::reduce(&args),
         ArgMax { .. } | ArgMin { .. } => reduce::arg_extreme(&args),
         CumSum { .. } => reduce::cumsum(&args),
         TopK { .. } => reduce::topk(&args),
