@@ -23,47 +23,20 @@ enum Kind {
 
 /// Evaluates a `Reduce*` op.
 pub(super) fn reduce(args: &Args) -> Outputs {
-    let (kind, keepdims, noop) = match *args.op {
-        Op::ReduceSum {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Sum, keepdims, n),
-        Op::ReduceMean {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Mean, keepdims, n),
-        Op::ReduceMax {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Max, keepdims, n),
-        Op::ReduceMin {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Min, keepdims, n),
-        Op::ReduceProd {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Prod, keepdims, n),
-        Op::ReduceL1 {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::L1, keepdims, n),
-        Op::ReduceL2 {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::L2, keepdims, n),
-        Op::ReduceLogSum {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::LogSum, keepdims, n),
-        Op::ReduceLogSumExp {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::LogSumExp, keepdims, n),
-        Op::ReduceSumSquare {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::SumSquare, keepdims, n),
+    let Some((keepdims, noop)) = args.op.reduce_attrs() else {
+        return Err(args.err("not a reduction"));
+    };
+    let kind = match args.op {
+        Op::ReduceSum { .. } => Kind::Sum,
+        Op::ReduceMean { .. } => Kind::Mean,
+        Op::ReduceMax { .. } => Kind::Max,
+        Op::ReduceMin { .. } => Kind::Min,
+        Op::ReduceProd { .. } => Kind::Prod,
+        Op::ReduceL1 { .. } => Kind::L1,
+        Op::ReduceL2 { .. } => Kind::L2,
+        Op::ReduceLogSum { .. } => Kind::LogSum,
+        Op::ReduceLogSumExp { .. } => Kind::LogSumExp,
+        Op::ReduceSumSquare { .. } => Kind::SumSquare,
         _ => return Err(args.err("not a reduction")),
     };
     let x = args.req(0)?;
