@@ -3,8 +3,10 @@
 pub mod analysis;
 pub mod attrs;
 mod dtype;
+mod einsum_spec;
 mod error;
 pub mod fsutil;
+mod geometry;
 mod graph;
 mod ids;
 pub mod infer;

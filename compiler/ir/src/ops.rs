@@ -407,4 +407,54 @@ impl Op {
     pub fn is_identity_like(&self) -> bool {
         matches!(self, Op::Identity {} | Op::Dropout {})
     }
+
+    /// `(keepdims, noop_with_empty_axes)` of a `Reduce*` op, `None` for any other op:
+    /// the one list of the reductions that inference, the arity table and the
+    /// interpreter dispatch on.
+    pub fn reduce_attrs(&self) -> Option<(bool, bool)> {
+        use Op::*;
+        match *self {
+            ReduceSum {
+                keepdims,
+                noop_with_empty_axes,
+            }
+            | ReduceMean {
+                keepdims,
+                noop_with_empty_axes,
+            }
+            | ReduceMax {
+                keepdims,
+                noop_with_empty_axes,
+            }
+            | ReduceMin {
+                keepdims,
+                noop_with_empty_axes,
+            }
+            | ReduceProd {
+                keepdims,
+                noop_with_empty_axes,
+            }
+            | ReduceL1 {
+                keepdims,
+                noop_with_empty_axes,
+            }
+            | ReduceL2 {
+                keepdims,
+                noop_with_empty_axes,
+            }
+            | ReduceLogSum {
+                keepdims,
+                noop_with_empty_axes,
+            }
+            | ReduceLogSumExp {
+                keepdims,
+                noop_with_empty_axes,
+            }
+            | ReduceSumSquare {
+                keepdims,
+                noop_with_empty_axes,
+            } => Some((keepdims, noop_with_empty_axes)),
+            _ => None,
+        }
+    }
 }

@@ -34,7 +34,7 @@
 //! Rules 7 runs only on nodes whose ids, defs and arity passed, so one broken id
 //! does not cascade into a flood of type messages.
 
-use crate::infer::{infer_node, is_unknown_sym, shape_values, signature, ShapeValues};
+use crate::infer::{infer_node, is_unknown_sym, shape_values, signature, ArityError, ShapeValues};
 use crate::{Dim, Graph, NodeId, TensorType, ValueDef, ValueId};
 use std::fmt;
 
@@ -395,31 +395,15 @@ impl Verifier<'_> {
 fn check_arity(g: &Graph, n: NodeId) -> Result<(), String> {
     let node = g.node(n);
     let s = signature(&node.op);
-    let n_in = node.inputs.len();
-    if !s.variadic && n_in > s.inputs.len() {
-        return Err(format!(
-            "has {n_in} inputs, at most {} allowed",
-            s.inputs.len()
-        ));
-    }
-    let last_required = if s.variadic {
-        n_in.max(s.min_inputs)
-    } else {
-        s.min_inputs
-    };
-    if let Some(i) = (0..last_required).find(|&i| node.input(i).is_none()) {
-        let name = s.inputs.get(i).or(s.inputs.last()).copied().unwrap_or("?");
-        return Err(format!("is missing required input {i} ({name})"));
-    }
-    let n_out = node.outputs.len();
-    if n_out < s.min_outputs || s.max_outputs.is_some_and(|m| n_out > m) {
-        let max = s.max_outputs.map_or("any".to_string(), |m| m.to_string());
-        return Err(format!(
-            "has {n_out} outputs, expected {} to {max}",
-            s.min_outputs
-        ));
-    }
-    Ok(())
+    s.check_inputs(node.inputs.len(), |i| node.input(i).is_some())
+        .and_then(|()| s.check_outputs(node.outputs.len()))
+        .map_err(|e| match e {
+            ArityError::MissingInput { index, name, .. }
+            | ArityError::VariadicHole { index, name } => {
+                format!("is missing required input {index} ({name})")
+            }
+            other => other.to_string(),
+        })
 }
 
 /// `have` is what `want` (from inference) allows.

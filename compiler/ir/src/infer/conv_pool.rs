@@ -2,6 +2,7 @@
 //! dilations, groups, output_padding/output_shape), and global pooling.
 
 use super::{dims, dt, Cx, R};
+use crate::geometry;
 use crate::ops::AutoPad;
 use crate::{DType, Dim, Op, TensorType};
 
@@ -78,19 +79,14 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
             }
             let m = dims::mul(cx, &w.shape[1], &Dim::Fixed(g))?;
             check_bias(cx, &m)?;
-            let out_pad = dims::spatial_attr(cx, "output_padding", output_padding, sp, 0)?;
+            let out_pad = list(cx, "output_padding", output_padding, sp, 0, 0)?;
             let mut out = vec![x.shape[0].clone(), m];
-            if !output_shape.is_empty() {
-                // Either the spatial sizes or the whole shape.
-                let tail = match output_shape.len() {
-                    n if n == sp => &output_shape[..],
-                    n if n == sp + 2 => &output_shape[2..],
-                    n => {
-                        return Err(cx.err(format!(
-                            "attribute `output_shape` has {n} entries, expected {sp}"
-                        )))
-                    }
-                };
+            let tail = geometry::output_shape_spatial(output_shape, sp).map_err(|n| {
+                cx.err(format!(
+                    "attribute `output_shape` has {n} entries, expected {sp}"
+                ))
+            })?;
+            if let Some(tail) = tail {
                 for &s in tail {
                     out.push(dims::fixed(cx, s, "output_shape entry")?);
                 }
@@ -259,9 +255,10 @@ fn window(
     ceil_mode: bool,
     sp: usize,
 ) -> R<Window> {
-    let strides = dims::spatial_attr(cx, "strides", strides, sp, 1)?;
-    let dilations = dims::spatial_attr(cx, "dilations", dilations, sp, 1)?;
-    let pads = dims::spatial_attr(cx, "pads", pads, 2 * sp, 0)?;
+    let strides = list(cx, "strides", strides, sp, 1, 1)?;
+    let dilations = list(cx, "dilations", dilations, sp, 1, 1)?;
+    let pads = list(cx, "pads", pads, 2 * sp, 0, 0)?;
+    // Far above any real window, low enough that the geometry stays in range.
     for (name, v, min) in [
         ("kernel_shape", &kernel, 1),
         ("strides", &strides, 1),
@@ -282,69 +279,70 @@ fn window(
     })
 }
 
+impl Window {
+    /// Axis `k` for the shared geometry rules (entries were validated by [`window`]).
+    fn axis(&self, k: usize) -> geometry::Axis {
+        let sp = self.kernel.len();
+        let u = |v: i64| u64::try_from(v).unwrap_or(0);
+        geometry::Axis {
+            kernel: u(self.kernel[k]),
+            stride: u(self.strides[k]),
+            dilation: u(self.dilations[k]),
+            pad_begin: u(self.pads[k]),
+            pad_end: u(self.pads[k + sp]),
+        }
+    }
+}
+
+/// A per-axis attribute by the shared rule ([`geometry::spatial_list`]).
+fn list(cx: &Cx, name: &str, v: &[i64], n: usize, default: i64, min: i64) -> R<Vec<i64>> {
+    geometry::spatial_list(v, n, default, min).map_err(|e| match e {
+        geometry::ListError::Len(got) => cx.err(format!(
+            "attribute `{name}` has {got} entries, expected {n}"
+        )),
+        geometry::ListError::Entry(bad) => {
+            cx.err(format!("attribute `{name}` has invalid entry {bad}"))
+        }
+    })
+}
+
 /// Output size of a conv/pool window along spatial axis `k`.
-///
-/// Computed in `i128`: attributes and dims come from files and may be huge, and
-/// `i128` cannot overflow on a few products and sums of `i64`s.
 fn window_out(cx: &Cx, input: &Dim, w: &Window, k: usize) -> R<Dim> {
-    let sp = w.kernel.len();
-    let big = |v: i64| v as i128;
-    let (kk, s, d) = (big(w.kernel[k]), big(w.strides[k]), big(w.dilations[k]));
-    let (pb, pe) = match w.auto_pad {
-        AutoPad::NotSet => (big(w.pads[k]), big(w.pads[k + sp])),
-        _ => (0, 0),
-    };
-    let eff = (kk - 1) * d + 1;
-    let Some(n) = dims::as_i64(input).map(big) else {
+    let a = w.axis(k);
+    let Some(n) = input.fixed() else {
         // Symbolic input: the output equals it when the window preserves size.
-        let keeps = s == 1
+        let keeps = a.stride == 1
             && match w.auto_pad {
                 AutoPad::SameUpper | AutoPad::SameLower => true,
-                AutoPad::Valid | AutoPad::NotSet => pb + pe == eff - 1,
+                AutoPad::Valid => a.extent() == 1,
+                AutoPad::NotSet => {
+                    u128::from(a.pad_begin) + u128::from(a.pad_end) + 1 == a.extent()
+                }
             };
         return Ok(if keeps { input.clone() } else { cx.fresh() });
     };
-    let out = match w.auto_pad {
-        AutoPad::SameUpper | AutoPad::SameLower => (n + s - 1) / s,
-        AutoPad::Valid | AutoPad::NotSet => {
-            let span = n + pb + pe - eff;
-            if span < 0 {
-                return Err(cx.err(format!(
-                    "window {eff} (kernel {kk}, dilation {d}) exceeds padded input size {} on spatial axis {k}",
-                    n + pb + pe
-                )));
-            }
-            if w.ceil_mode {
-                let mut o = (span + s - 1) / s + 1;
-                // A window may not start in the end padding (ONNX/PyTorch rule).
-                if (o - 1) * s >= n + pb {
-                    o -= 1;
-                }
-                o
-            } else {
-                span / s + 1
-            }
-        }
-    };
-    dims::fixed(cx, i64::try_from(out).unwrap_or(i64::MAX), "output size")
+    match geometry::window(n, &a, w.auto_pad, w.ceil_mode) {
+        Ok(r) => dims::fixed(cx, i64::try_from(r.out).unwrap_or(i64::MAX), "output size"),
+        Err(geometry::WindowError::TooLarge { extent, padded }) => Err(cx.err(format!(
+            "window {extent} (kernel {}, dilation {}) exceeds padded input size {padded} on spatial axis {k}",
+            a.kernel, a.dilation
+        ))),
+        Err(geometry::WindowError::Overflow) => dims::fixed(cx, i64::MAX, "output size"),
+    }
 }
 
-/// Output size of a transposed convolution along spatial axis `k` (in `i128`, as
-/// [`window_out`]).
+/// Output size of a transposed convolution along spatial axis `k`.
 fn transpose_out(cx: &Cx, input: &Dim, w: &Window, out_pad: i64, k: usize) -> R<Dim> {
-    let sp = w.kernel.len();
-    let big = |v: i64| v as i128;
-    let (kk, s, d) = (big(w.kernel[k]), big(w.strides[k]), big(w.dilations[k]));
-    let Some(n) = dims::as_i64(input).map(big) else {
+    let Some(n) = input.fixed() else {
         return Ok(cx.fresh());
     };
-    let out = match w.auto_pad {
-        AutoPad::SameUpper | AutoPad::SameLower => n * s,
-        AutoPad::Valid => s * (n - 1) + big(out_pad) + (kk - 1) * d + 1,
-        AutoPad::NotSet => {
-            let total = big(w.pads[k]) + big(w.pads[k + sp]);
-            s * (n - 1) + big(out_pad) + (kk - 1) * d + 1 - total
-        }
-    };
-    dims::fixed(cx, i64::try_from(out).unwrap_or(i64::MAX), "output size")
+    let out_pad = u64::try_from(out_pad).map_err(|_| {
+        cx.err(format!(
+            "attribute `output_padding` has negative entry {out_pad}"
+        ))
+    })?;
+    let out = geometry::transpose_out(n, &w.axis(k), out_pad, w.auto_pad)
+        .and_then(|o| i64::try_from(o).ok())
+        .unwrap_or(i64::MAX);
+    dims::fixed(cx, out, "output size")
 }

@@ -102,18 +102,3 @@ pub fn check_type_size(cx: &Cx, t: &TensorType) -> R<()> {
     }
     Ok(())
 }
-
-/// Reads a per-spatial-axis attribute: empty means `default` on every axis, else it
-/// must have `n` entries.
-pub fn spatial_attr(cx: &Cx, name: &str, v: &[i64], n: usize, default: i64) -> R<Vec<i64>> {
-    if v.is_empty() {
-        Ok(vec![default; n])
-    } else if v.len() == n {
-        Ok(v.to_vec())
-    } else {
-        Err(cx.err(format!(
-            "attribute `{name}` has {} entries, expected {n}",
-            v.len()
-        )))
-    }
-}

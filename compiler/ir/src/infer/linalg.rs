@@ -2,7 +2,7 @@
 //! transposes and `Einsum`.
 
 use super::{broadcast, dims, dt, Cx, R};
-use crate::{Dim, Op, TensorType};
+use crate::{einsum_spec, Dim, Op, TensorType};
 use std::collections::BTreeMap;
 
 pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
@@ -81,47 +81,9 @@ fn gemm(cx: &Cx, trans_a: bool, trans_b: bool) -> R<Vec<TensorType>> {
     Ok(vec![TensorType::new(a.dtype, out)])
 }
 
-/// One operand's labels: letters before the ellipsis, whether it has one, letters after.
-struct Term {
-    before: Vec<char>,
-    ellipsis: bool,
-    after: Vec<char>,
-}
-
-fn parse_term(cx: &Cx, s: &str) -> R<Term> {
-    let bad = || cx.err(format!("einsum term `{s}` is malformed"));
-    let (before, after, ellipsis) = match s.find("...") {
-        Some(p) => (&s[..p], &s[p + 3..], true),
-        None => (s, "", false),
-    };
-    let letters = |t: &str| -> R<Vec<char>> {
-        t.chars()
-            .map(|c| {
-                if c.is_ascii_alphabetic() {
-                    Ok(c)
-                } else {
-                    Err(bad())
-                }
-            })
-            .collect()
-    };
-    Ok(Term {
-        before: letters(before)?,
-        ellipsis,
-        after: letters(after)?,
-    })
-}
-
 fn einsum(cx: &Cx, equation: &str) -> R<Vec<TensorType>> {
-    let eq: String = equation.chars().filter(|c| !c.is_whitespace()).collect();
-    let (lhs, rhs) = match eq.split_once("->") {
-        Some((l, r)) => (l, Some(r)),
-        None => (eq.as_str(), None),
-    };
-    let terms: Vec<Term> = lhs
-        .split(',')
-        .map(|t| parse_term(cx, t))
-        .collect::<R<_>>()?;
+    let spec = einsum_spec::parse(equation).map_err(|e| cx.err(e.to_string()))?;
+    let terms = &spec.inputs;
     if terms.len() != cx.n_inputs() {
         return Err(cx.err(format!(
             "equation `{equation}` has {} operands but the node has {} inputs",
@@ -131,12 +93,11 @@ fn einsum(cx: &Cx, equation: &str) -> R<Vec<TensorType>> {
     }
     let first = cx.input(0)?;
     let mut sizes: BTreeMap<char, Dim> = BTreeMap::new();
-    let mut counts: BTreeMap<char, usize> = BTreeMap::new();
     let mut ell: Vec<Dim> = Vec::new();
     for (i, term) in terms.iter().enumerate() {
         let t = cx.input(i)?;
         cx.same_dtype(0, first, i, t)?;
-        let named = term.before.len() + term.after.len();
+        let named = term.letters();
         if t.rank() < named || (!term.ellipsis && t.rank() != named) {
             return Err(cx.in_err(
                 i,
@@ -153,7 +114,6 @@ fn einsum(cx: &Cx, equation: &str) -> R<Vec<TensorType>> {
             .zip(&t.shape)
             .chain(term.after.iter().zip(&t.shape[term.before.len() + n_ell..]));
         for (&c, d) in labelled {
-            *counts.entry(c).or_default() += 1;
             let merged = match sizes.get(&c) {
                 None => d.clone(),
                 Some(prev) => broadcast::dim(cx, prev, d).map_err(|()| {
@@ -165,25 +125,14 @@ fn einsum(cx: &Cx, equation: &str) -> R<Vec<TensorType>> {
         let e = &t.shape[term.before.len()..term.before.len() + n_ell];
         ell = broadcast::shapes(cx, &[(0, &ell), (i, e)])?;
     }
-    let out_term = match rhs {
-        Some(r) => parse_term(cx, r)?,
-        None => Term {
-            before: Vec::new(),
-            ellipsis: true,
-            // Implicit output: labels used once, alphabetically.
-            after: counts
-                .iter()
-                .filter(|(_, &n)| n == 1)
-                .map(|(&c, _)| c)
-                .collect(),
-        },
-    };
+    let out_term = &spec.output;
     let mut out = Vec::new();
+    // `parse` checked that every output letter labels some input dim.
     let label = |c: &char| {
         sizes
             .get(c)
             .cloned()
-            .ok_or_else(|| cx.err(format!("output label `{c}` appears in no operand")))
+            .ok_or_else(|| cx.err(format!("output label `{c}` appears in no input")))
     };
     for c in &out_term.before {
         out.push(label(c)?);

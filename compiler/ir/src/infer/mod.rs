@@ -28,7 +28,7 @@ mod reduce;
 mod shape_ops;
 mod shape_values;
 
-pub use arity::{signature, Signature};
+pub use arity::{signature, ArityError, Signature};
 pub use shape_values::{shape_values, ShapeValues, SymInt};
 
 use crate::{DType, Dim, Graph, Node, NodeId, Op, TensorType, ValueId};
@@ -133,20 +133,8 @@ fn dispatch(cx: &Cx) -> Result<Vec<TensorType>, InferError> {
         | Softmax { .. }
         | LogSoftmax { .. }
         | Hardmax { .. } => norm::infer(cx),
-        ReduceSum { .. }
-        | ReduceMean { .. }
-        | ReduceMax { .. }
-        | ReduceMin { .. }
-        | ReduceProd { .. }
-        | ReduceL1 { .. }
-        | ReduceL2 { .. }
-        | ReduceLogSum { .. }
-        | ReduceLogSumExp { .. }
-        | ReduceSumSquare { .. }
-        | ArgMax { .. }
-        | ArgMin { .. }
-        | CumSum { .. }
-        | TopK { .. } => reduce::infer(cx),
+        ArgMax { .. } | ArgMin { .. } | CumSum { .. } | TopK { .. } => reduce::infer(cx),
+        _ if op.reduce_attrs().is_some() => reduce::infer(cx),
         Shape { .. }
         | Size {}
         | Reshape { .. }
@@ -317,12 +305,7 @@ impl<'a> Cx<'a> {
 
     /// Printable "input 1 (weight)".
     pub fn in_label(&self, i: usize) -> String {
-        let names = signature(&self.node.op).inputs;
-        let name = names
-            .get(i)
-            .or(names.last().filter(|_| signature(&self.node.op).variadic))
-            .copied()
-            .unwrap_or("?");
+        let name = signature(&self.node.op).input_name(i);
         format!("input {i} ({name})")
     }
 

@@ -8,6 +8,9 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
     let x = cx.input(0)?;
     cx.want_dtype(0, x, dt::numeric, "a numeric type")?;
     let r = x.rank();
+    if let Some((keepdims, noop_with_empty_axes)) = cx.op().reduce_attrs() {
+        return reduction(cx, x, keepdims, noop_with_empty_axes);
+    }
     match cx.op() {
         Op::ArgMax { axis, keepdims, .. } | Op::ArgMin { axis, keepdims, .. } => {
             let a = cx.axis(*axis, r, "attribute `axis`")?;
@@ -53,81 +56,48 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
                 TensorType::new(DType::I64, shape),
             ])
         }
-        Op::ReduceSum {
-            keepdims,
-            noop_with_empty_axes,
-        }
-        | Op::ReduceMean {
-            keepdims,
-            noop_with_empty_axes,
-        }
-        | Op::ReduceMax {
-            keepdims,
-            noop_with_empty_axes,
-        }
-        | Op::ReduceMin {
-            keepdims,
-            noop_with_empty_axes,
-        }
-        | Op::ReduceProd {
-            keepdims,
-            noop_with_empty_axes,
-        }
-        | Op::ReduceL1 {
-            keepdims,
-            noop_with_empty_axes,
-        }
-        | Op::ReduceL2 {
-            keepdims,
-            noop_with_empty_axes,
-        }
-        | Op::ReduceLogSum {
-            keepdims,
-            noop_with_empty_axes,
-        }
-        | Op::ReduceLogSumExp {
-            keepdims,
-            noop_with_empty_axes,
-        }
-        | Op::ReduceSumSquare {
-            keepdims,
-            noop_with_empty_axes,
-        } => {
-            let axes = match cx.opt_input(1)? {
-                None => Vec::new(),
-                Some(t) => {
-                    cx.want_dtype(1, t, dt::index, "i64")?;
-                    match cx.ints(1)? {
-                        Some(v) => v,
-                        // Unknown axes: with keepdims the rank is still known.
-                        None if *keepdims => {
-                            let shape = x.shape.iter().map(|_| cx.fresh()).collect();
-                            return Ok(vec![TensorType::new(x.dtype, shape)]);
-                        }
-                        None => {
-                            return Err(
-                                cx.in_err(1, "must be a constant (the output rank depends on it)")
-                            )
-                        }
-                    }
-                }
-            };
-            if axes.is_empty() {
-                let shape = if *noop_with_empty_axes {
-                    x.shape.clone()
-                } else {
-                    reduce_shape(&x.shape, &(0..r).collect::<Vec<_>>(), *keepdims)
-                };
-                return Ok(vec![TensorType::new(x.dtype, shape)]);
-            }
-            let norm = norm_axes(cx, 1, &axes, r)?;
-            Ok(vec![TensorType::new(
-                x.dtype,
-                reduce_shape(&x.shape, &norm, *keepdims),
-            )])
-        }
         other => Err(cx.err(format!("no reduction rule for `{}`", other.name()))),
     }
+}
+
+/// A `Reduce*` op: the axes input (or all axes), keepdims, noop_with_empty_axes.
+fn reduction(
+    cx: &Cx,
+    x: &TensorType,
+    keepdims: bool,
+    noop_with_empty_axes: bool,
+) -> R<Vec<TensorType>> {
+    let r = x.rank();
+    let axes = match cx.opt_input(1)? {
+        None => Vec::new(),
+        Some(t) => {
+            cx.want_dtype(1, t, dt::index, "i64")?;
+            match cx.ints(1)? {
+                Some(v) => v,
+                // Unknown axes: with keepdims the rank is still known.
+                None if keepdims => {
+                    let shape = x.shape.iter().map(|_| cx.fresh()).collect();
+                    return Ok(vec![TensorType::new(x.dtype, shape)]);
+                }
+                None => {
+                    return Err(cx.in_err(1, "must be a constant (the output rank depends on it)"))
+                }
+            }
+        }
+    };
+    if axes.is_empty() {
+        let shape = if noop_with_empty_axes {
+            x.shape.clone()
+        } else {
+            reduce_shape(&x.shape, &(0..r).collect::<Vec<_>>(), keepdims)
+        };
+        return Ok(vec![TensorType::new(x.dtype, shape)]);
+    }
+    let norm = norm_axes(cx, 1, &axes, r)?;
+    Ok(vec![TensorType::new(
+        x.dtype,
+        reduce_shape(&x.shape, &norm, keepdims),
+    )])
 }
 
 /// `shape` with `axes` set to 1 (keepdims) or removed.

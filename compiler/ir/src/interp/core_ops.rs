@@ -9,9 +9,8 @@ use crate::{Op, Tensor};
 
 /// Evaluates `op` (any op the `nn` family did not take).
 pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> Outputs {
-    // (min required inputs, max inputs) per op; kernels check dtypes and shapes.
-    let (min, max) = arity(op);
-    let args = Args::new(op, inputs, min, max)?;
+    // `eval_op` checked the input and output counts; kernels check dtypes and shapes.
+    let args = Args::new(op, inputs);
     use Op::*;
     match op {
         Add {}
@@ -35,21 +34,12 @@ pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> O
         | BitwiseOr {}
         | BitwiseXor {}
         | PRelu {}
-        | Where {} => binary::eval(&args, num_outputs),
-        Softmax { .. } | LogSoftmax { .. } | Hardmax { .. } => softmax::eval(&args, num_outputs),
-        ReduceSum { .. }
-        | ReduceMean { .. }
-        | ReduceMax { .. }
-        | ReduceMin { .. }
-        | ReduceProd { .. }
-        | ReduceL1 { .. }
-        | ReduceL2 { .. }
-        | ReduceLogSum { .. }
-        | ReduceLogSumExp { .. }
-        | ReduceSumSquare { .. } => reduce::reduce(&args, num_outputs),
-        ArgMax { .. } | ArgMin { .. } => reduce::arg_extreme(&args, num_outputs),
-        CumSum { .. } => reduce::cumsum(&args, num_outputs),
-        TopK { .. } => reduce::topk(&args, num_outputs),
+        | Where {} => binary::eval(&args),
+        Softmax { .. } | LogSoftmax { .. } | Hardmax { .. } => softmax::eval(&args),
+        _ if op.reduce_attrs().is_some() => reduce::reduce(&args),
+        ArgMax { .. } | ArgMin { .. } => reduce::arg_extreme(&args),
+        CumSum { .. } => reduce::cumsum(&args),
+        TopK { .. } => reduce::topk(&args),
         Shape { .. }
         | Size {}
         | Reshape { .. }
@@ -67,17 +57,17 @@ pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> O
         | SpaceToDepth { .. }
         | Trilu { .. }
         | Compress { .. }
-        | ReverseSequence { .. } => movement::eval(&args, num_outputs),
+        | ReverseSequence { .. } => movement::eval(&args),
         Gather { .. }
         | GatherElements { .. }
         | GatherNd { .. }
         | ScatterElements { .. }
-        | ScatterNd { .. } => gather_scatter::eval(&args, num_outputs),
+        | ScatterNd { .. } => gather_scatter::eval(&args),
         ConstantOfShape { .. } | Range {} | EyeLike { .. } | OneHot { .. } | NonZero {} => {
-            generators::eval(&args, num_outputs)
+            generators::eval(&args)
         }
         QuantizeLinear { .. } | DequantizeLinear { .. } | DynamicQuantizeLinear {} => {
-            quant::eval(&args, num_outputs)
+            quant::eval(&args)
         }
         MatMul {}
         | Gemm { .. }
@@ -102,63 +92,5 @@ pub(super) fn eval(op: &Op, inputs: &[Option<&Tensor>], num_outputs: usize) -> O
         | Gru { .. }
         | Rnn { .. } => Err(args.err("not supported by the interpreter")),
         _ => elementwise::eval(&args, num_outputs),
-    }
-}
-
-/// `(required, maximum)` input counts of `op`.
-fn arity(op: &Op) -> (usize, usize) {
-    use Op::*;
-    match op {
-        Max {} | Min {} | Concat { .. } => (1, usize::MAX),
-        Clip {} | Dropout {} => (1, 3),
-        Add {}
-        | Sub {}
-        | Mul {}
-        | Div {}
-        | Pow {}
-        | Mod { .. }
-        | And {}
-        | Or {}
-        | Xor {}
-        | Equal {}
-        | Less {}
-        | LessOrEqual {}
-        | Greater {}
-        | GreaterOrEqual {}
-        | BitShift { .. }
-        | BitwiseAnd {}
-        | BitwiseOr {}
-        | BitwiseXor {}
-        | PRelu {}
-        | CastLike {}
-        | Reshape { .. }
-        | Expand {}
-        | Tile {}
-        | Compress { .. }
-        | ReverseSequence { .. }
-        | Gather { .. }
-        | GatherElements { .. }
-        | GatherNd { .. }
-        | TopK { .. }
-        | CumSum { .. } => (2, 2),
-        Where {} | ScatterElements { .. } | ScatterNd { .. } | Range {} | OneHot { .. } => (3, 3),
-        ReduceSum { .. }
-        | ReduceMean { .. }
-        | ReduceMax { .. }
-        | ReduceMin { .. }
-        | ReduceProd { .. }
-        | ReduceL1 { .. }
-        | ReduceL2 { .. }
-        | ReduceLogSum { .. }
-        | ReduceLogSumExp { .. }
-        | ReduceSumSquare { .. }
-        | Squeeze {}
-        | Split { .. }
-        | Trilu { .. } => (1, 2),
-        Unsqueeze {} => (2, 2),
-        Slice {} => (3, 5),
-        Pad { .. } => (2, 4),
-        QuantizeLinear { .. } | DequantizeLinear { .. } => (2, 3),
-        _ => (1, 1),
     }
 }

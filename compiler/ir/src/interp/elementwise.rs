@@ -15,21 +15,12 @@ use crate::{DType, Element, Op, Tensor};
 /// Evaluates a unary element-wise op, Cast/CastLike, Clip or Dropout.
 pub(super) fn eval(args: &Args, num_outputs: usize) -> Outputs {
     match args.op {
-        Op::Cast { to } => {
-            args.outputs(num_outputs, 1, 1)?;
-            Ok(vec![args.req(0)?.cast(*to)])
-        }
-        Op::CastLike {} => {
-            args.outputs(num_outputs, 1, 1)?;
-            Ok(vec![args.req(0)?.cast(args.req(1)?.dtype())])
-        }
+        Op::Cast { to } => Ok(vec![args.req(0)?.cast(*to)]),
+        Op::CastLike {} => Ok(vec![args.req(0)?.cast(args.req(1)?.dtype())]),
         Op::Clip {} => Ok(vec![clip(args)?]),
         Op::Dropout {} => dropout(args, num_outputs),
         Op::Identity {} => Ok(vec![args.req(0)?.clone()]),
-        _ => {
-            args.outputs(num_outputs, 1, 1)?;
-            Ok(vec![unary(args, args.req(0)?)?])
-        }
+        _ => Ok(vec![unary(args, args.req(0)?)?]),
     }
 }
 
@@ -223,7 +214,6 @@ fn clip(args: &Args) -> Result<Tensor, InterpError> {
 
 /// Inference-mode Dropout: y = x and an all-true mask.
 fn dropout(args: &Args, num_outputs: usize) -> Outputs {
-    args.outputs(num_outputs, 1, 2)?;
     let x = args.req(0)?;
     if let Some(t) = args.opt(2) {
         args.same_dtype("training_mode", t, DType::Bool)?;

@@ -1,7 +1,8 @@
 //! Reference interpreter: evaluates ops on concrete [`crate::Tensor`]s, f32 plus the
 //! integer and bool dtypes shape computations need. Correct before fast.
 //!
-//! `eval_op` evaluates one op; `run` evaluates a whole graph, binding symbolic dims
+//! `eval_op` checks the input and output counts against the op's signature
+//! ([`crate::infer::signature`], the one arity table) and evaluates one op; `run` evaluates a whole graph, binding symbolic dims
 //! from the inputs and freeing each intermediate after its last use.
 //!
 //! The kernels are split in two families: `nn` (convolution, pooling, normalization,
@@ -67,6 +68,11 @@ pub fn eval_op(
     inputs: &[Option<&Tensor>],
     num_outputs: usize,
 ) -> Result<Vec<Tensor>, InterpError> {
+    // One arity table for inference, the verifier and the interpreter.
+    let sig = crate::infer::signature(op);
+    sig.check_inputs(inputs.len(), |i| inputs[i].is_some())
+        .and_then(|()| sig.check_outputs(num_outputs))
+        .map_err(|e| InterpError::op(op, e.to_string()))?;
     if let Some(result) = nn::eval(op, inputs, num_outputs) {
         return result;
     }

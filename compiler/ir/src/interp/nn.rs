@@ -36,7 +36,7 @@ pub(super) fn eval(
         Op::GlobalAveragePool {} | Op::GlobalMaxPool {} | Op::GlobalLpPool { .. } => {
             pool::global_pool(op, inputs)
         }
-        Op::BatchNormalization { .. } => norm::batch_norm(op, inputs, num_outputs),
+        Op::BatchNormalization { .. } => norm::batch_norm(op, inputs),
         Op::InstanceNormalization { .. } => norm::instance_norm(op, inputs),
         Op::LayerNormalization { .. } => norm::layer_norm(op, inputs, num_outputs),
         Op::GroupNormalization { .. } => norm::group_norm(op, inputs),

@@ -6,22 +6,13 @@ use super::util::{around_axis, float_dtype, int_dtype, slice, tensor, Args, Outp
 use super::InterpError;
 use crate::{DType, Element, Op, Tensor};
 
-pub(super) fn eval(args: &Args, num_outputs: usize) -> Outputs {
+pub(super) fn eval(args: &Args) -> Outputs {
     match *args.op {
         Op::QuantizeLinear {
             axis, block_size, ..
-        } => {
-            args.outputs(num_outputs, 1, 1)?;
-            Ok(vec![quantize(args, axis, block_size)?])
-        }
-        Op::DequantizeLinear { axis, block_size } => {
-            args.outputs(num_outputs, 1, 1)?;
-            Ok(vec![dequantize(args, axis, block_size)?])
-        }
-        Op::DynamicQuantizeLinear {} => {
-            args.outputs(num_outputs, 3, 3)?;
-            dynamic_quantize(args)
-        }
+        } => Ok(vec![quantize(args, axis, block_size)?]),
+        Op::DequantizeLinear { axis, block_size } => Ok(vec![dequantize(args, axis, block_size)?]),
+        Op::DynamicQuantizeLinear {} => dynamic_quantize(args),
         _ => Err(args.err("not a quantization op")),
     }
 }

@@ -22,49 +22,21 @@ enum Kind {
 }
 
 /// Evaluates a `Reduce*` op.
-pub(super) fn reduce(args: &Args, num_outputs: usize) -> Outputs {
-    args.outputs(num_outputs, 1, 1)?;
-    let (kind, keepdims, noop) = match *args.op {
-        Op::ReduceSum {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Sum, keepdims, n),
-        Op::ReduceMean {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Mean, keepdims, n),
-        Op::ReduceMax {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Max, keepdims, n),
-        Op::ReduceMin {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Min, keepdims, n),
-        Op::ReduceProd {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::Prod, keepdims, n),
-        Op::ReduceL1 {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::L1, keepdims, n),
-        Op::ReduceL2 {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::L2, keepdims, n),
-        Op::ReduceLogSum {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::LogSum, keepdims, n),
-        Op::ReduceLogSumExp {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::LogSumExp, keepdims, n),
-        Op::ReduceSumSquare {
-            keepdims,
-            noop_with_empty_axes: n,
-        } => (Kind::SumSquare, keepdims, n),
+pub(super) fn reduce(args: &Args) -> Outputs {
+    let Some((keepdims, noop)) = args.op.reduce_attrs() else {
+        return Err(args.err("not a reduction"));
+    };
+    let kind = match args.op {
+        Op::ReduceSum { .. } => Kind::Sum,
+        Op::ReduceMean { .. } => Kind::Mean,
+        Op::ReduceMax { .. } => Kind::Max,
+        Op::ReduceMin { .. } => Kind::Min,
+        Op::ReduceProd { .. } => Kind::Prod,
+        Op::ReduceL1 { .. } => Kind::L1,
+        Op::ReduceL2 { .. } => Kind::L2,
+        Op::ReduceLogSum { .. } => Kind::LogSum,
+        Op::ReduceLogSumExp { .. } => Kind::LogSumExp,
+        Op::ReduceSumSquare { .. } => Kind::SumSquare,
         _ => return Err(args.err("not a reduction")),
     };
     let x = args.req(0)?;
@@ -245,8 +217,7 @@ fn reduce_f64<T: Element>(
 }
 
 /// ArgMax / ArgMin along one axis; ties pick the first (or last) index.
-pub(super) fn arg_extreme(args: &Args, num_outputs: usize) -> Outputs {
-    args.outputs(num_outputs, 1, 1)?;
+pub(super) fn arg_extreme(args: &Args) -> Outputs {
     let (axis, keepdims, last, max) = match *args.op {
         Op::ArgMax {
             axis,
@@ -295,8 +266,7 @@ pub(super) fn arg_extreme(args: &Args, num_outputs: usize) -> Outputs {
 }
 
 /// CumSum(x, axis) with `exclusive` and `reverse`.
-pub(super) fn cumsum(args: &Args, num_outputs: usize) -> Outputs {
-    args.outputs(num_outputs, 1, 1)?;
+pub(super) fn cumsum(args: &Args) -> Outputs {
     let Op::CumSum { exclusive, reverse } = *args.op else {
         return Err(args.err("not CumSum"));
     };
@@ -330,8 +300,7 @@ pub(super) fn cumsum(args: &Args, num_outputs: usize) -> Outputs {
 
 /// TopK(x, k): the k largest (or smallest) along `axis`, sorted, ties broken by
 /// the smaller index.
-pub(super) fn topk(args: &Args, num_outputs: usize) -> Outputs {
-    args.outputs(num_outputs, 2, 2)?;
+pub(super) fn topk(args: &Args) -> Outputs {
     let Op::TopK { axis, largest, .. } = *args.op else {
         return Err(args.err("not TopK"));
     };

@@ -1,4 +1,4 @@
-//! Helpers shared by the kernels: operand access with arity checks, axis
+//! Helpers shared by the kernels: operand access, axis
 //! normalization, reading shape-like integer tensors, and dtype dispatch macros.
 
 use super::InterpError;
@@ -7,7 +7,7 @@ use crate::{DType, Element, Op, Tensor};
 /// Result of one kernel: its output tensors.
 pub(super) type Outputs = Result<Vec<Tensor>, InterpError>;
 
-/// The operands of one op application, checked against the op's arity.
+/// The operands of one op application (their count checked by `eval_op`).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Args<'a> {
     pub op: &'a Op,
@@ -15,28 +15,9 @@ pub(super) struct Args<'a> {
 }
 
 impl<'a> Args<'a> {
-    /// Checks that at most `max` inputs are given and the first `min` are present.
-    pub fn new(
-        op: &'a Op,
-        inputs: &'a [Option<&'a Tensor>],
-        min: usize,
-        max: usize,
-    ) -> Result<Args<'a>, InterpError> {
-        if inputs.len() > max {
-            return Err(InterpError::op(
-                op,
-                format!("expects at most {max} inputs, got {}", inputs.len()),
-            ));
-        }
-        for i in 0..min {
-            if inputs.get(i).copied().flatten().is_none() {
-                return Err(InterpError::op(
-                    op,
-                    format!("input {i} is required ({min} required inputs)"),
-                ));
-            }
-        }
-        Ok(Args { op, inputs })
+    /// Wraps operands `eval_op` already checked against the op's signature.
+    pub fn new(op: &'a Op, inputs: &'a [Option<&'a Tensor>]) -> Args<'a> {
+        Args { op, inputs }
     }
 
     /// Required input `i`.
@@ -62,16 +43,6 @@ impl<'a> Args<'a> {
 
     pub fn err(&self, msg: impl Into<String>) -> InterpError {
         InterpError::op(self.op, msg)
-    }
-
-    /// Checks the number of outputs requested is between `min` and `max`.
-    pub fn outputs(&self, n: usize, min: usize, max: usize) -> Result<(), InterpError> {
-        if n < min || n > max {
-            return Err(self.err(format!(
-                "produces {min}..={max} outputs, {n} were requested"
-            )));
-        }
-        Ok(())
     }
 
     /// Errors unless `t` has dtype `want`.

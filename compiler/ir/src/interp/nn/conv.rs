@@ -3,8 +3,7 @@
 
 use super::gemm::Mat;
 use super::util::{
-    check_arity, count, float_dtype, kernel_from, opt, req, same_dtype, window, Float, Res, Window,
-    WindowAttrs,
+    count, float_dtype, kernel_from, opt, req, same_dtype, window, Float, Res, Window, WindowAttrs,
 };
 use crate::interp::InterpError;
 use crate::{DType, Op, Tensor};
@@ -225,15 +224,6 @@ fn conv_shape(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Res<ConvSh
         ));
     }
     let kernel = kernel_from(op, kernel_shape, &ws[2..])?;
-    if kernel != ws[2..] {
-        return Err(InterpError::op(
-            op,
-            format!(
-                "kernel_shape {kernel_shape:?} does not match w's spatial dims {:?}",
-                &ws[2..]
-            ),
-        ));
-    }
     if let Some(b) = b {
         if b.shape() != [m] {
             return Err(InterpError::op(
@@ -340,7 +330,6 @@ fn conv_impl<T: Float>(
 
 /// Conv: inputs x, w, b?.
 pub(crate) fn conv(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
-    check_arity(op, inputs, 2, 3)?;
     let x = req(op, inputs, 0, "x")?;
     let w = req(op, inputs, 1, "w")?;
     let b = opt(inputs, 2);

@@ -4,9 +4,10 @@
 
 use super::gemm::Mat;
 use super::util::{
-    check_arity, count, float_dtype, kernel_from, opt, pad_list, positive_list, req, same_dtype,
-    Float, Res,
+    axis, count, float_dtype, kernel_from, opt, pad_list, positive_list, req, same_dtype, Float,
+    Res,
 };
+use crate::geometry;
 use crate::interp::InterpError;
 use crate::ops::AutoPad;
 use crate::{DType, Op, Tensor};
@@ -22,11 +23,7 @@ struct TGeom {
     out: Vec<usize>,
 }
 
-fn to_i64(op: &Op, v: usize) -> Res<i64> {
-    i64::try_from(v).map_err(|_| InterpError::op(op, "size overflows i64"))
-}
-
-fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
+fn transposed_geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
     let Op::ConvTranspose {
         auto_pad,
         kernel_shape,
@@ -42,15 +39,6 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
     };
     let r = xs.len() - 2;
     let kernel = kernel_from(op, kernel_shape, &ws[2..])?;
-    if kernel != ws[2..] {
-        return Err(InterpError::op(
-            op,
-            format!(
-                "kernel_shape {kernel_shape:?} does not match w's spatial dims {:?}",
-                &ws[2..]
-            ),
-        ));
-    }
     let strides = positive_list(op, "strides", strides, r)?;
     let dilations = positive_list(op, "dilations", dilations, r)?;
     let out_pad: Vec<i64> = if output_padding.is_empty() {
@@ -64,17 +52,14 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
             format!("output_padding must have {r} non-negative entries, got {output_padding:?}"),
         ));
     }
-    let given: Option<Vec<i64>> = match output_shape.len() {
-        0 => None,
-        n if n == r => Some(output_shape.clone()),
-        n if n == r + 2 => Some(output_shape[2..].to_vec()),
-        _ => {
-            return Err(InterpError::op(
+    let given: Option<Vec<i64>> = geometry::output_shape_spatial(output_shape, r)
+        .map_err(|_| {
+            InterpError::op(
                 op,
                 format!("output_shape must have {r} entries (spatial dims), got {output_shape:?}"),
-            ))
-        }
-    };
+            )
+        })?
+        .map(<[i64]>::to_vec);
     if let Some(g) = &given {
         if g.iter().any(|&d| d < 0) {
             return Err(InterpError::op(
@@ -94,20 +79,16 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
         if xs[d + 2] == 0 {
             return Err(InterpError::op(op, "x has an empty spatial dim"));
         }
-        let (i, s, k, dl) = (
-            to_i64(op, xs[d + 2])?,
-            to_i64(op, strides[d])?,
-            to_i64(op, kernel[d])?,
-            to_i64(op, dilations[d])?,
-        );
-        let natural = s
-            .checked_mul(i - 1)
-            .and_then(|v| v.checked_add(out_pad[d]))
-            .and_then(|v| v.checked_add((k - 1).checked_mul(dl)? + 1))
-            .ok_or_else(|| InterpError::op(op, "output size overflows"))?;
+        let axis = axis(d, &kernel, &strides, &dilations, (&pb, &pe));
+        let (i, op_d) = (xs[d + 2] as u64, out_pad[d] as u64);
+        let overflow = || InterpError::op(op, "output size overflows");
+        let natural = geometry::transpose_natural(i, &axis, op_d).ok_or_else(overflow)?;
+        // The size without `output_shape`; SAME pads are then what makes it fit.
+        let default = geometry::transpose_out(i, &axis, op_d, *auto_pad).ok_or_else(overflow)?;
+        let given_d = given.as_ref().map(|g| i128::from(g[d]));
         let (begin, size) = match auto_pad {
             AutoPad::SameUpper | AutoPad::SameLower => {
-                let o = given.as_ref().map_or(i * s, |g| g[d]);
+                let o = given_d.unwrap_or(default);
                 let total = natural - o;
                 let half = total.div_euclid(2);
                 let b = if *auto_pad == AutoPad::SameUpper {
@@ -118,14 +99,11 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
                 (b, o)
             }
             _ if given.is_some() && !explicit_pads => {
-                let o = given.as_ref().map_or(0, |g| g[d]);
+                let o = given_d.unwrap_or(0);
                 let total = natural - o;
                 (total - total.div_euclid(2), o)
             }
-            _ => {
-                let (b, e) = (to_i64(op, pb[d])?, to_i64(op, pe[d])?);
-                (b, given.as_ref().map_or(natural - b - e, |g| g[d]))
-            }
+            _ => (i128::from(axis.pad_begin), given_d.unwrap_or(default)),
         };
         if size <= 0 {
             return Err(InterpError::op(
@@ -133,8 +111,8 @@ fn geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
                 format!("output size in spatial dim {d} would be {size}; pads are larger than the output"),
             ));
         }
-        pad_begin[d] = begin;
-        out[d] = usize::try_from(size).map_err(|_| InterpError::op(op, "output size overflows"))?;
+        pad_begin[d] = i64::try_from(begin).map_err(|_| overflow())?;
+        out[d] = usize::try_from(size).map_err(|_| overflow())?;
     }
     Ok(TGeom {
         input: xs[2..].to_vec(),
@@ -251,7 +229,6 @@ pub(crate) fn conv_transpose(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Ten
     let Op::ConvTranspose { group, .. } = op else {
         return Err(InterpError::op(op, "not a ConvTranspose"));
     };
-    check_arity(op, inputs, 2, 3)?;
     let x = req(op, inputs, 0, "x")?;
     let w = req(op, inputs, 1, "w")?;
     let b = opt(inputs, 2);
@@ -284,7 +261,7 @@ pub(crate) fn conv_transpose(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Ten
             ));
         }
     }
-    let g = geometry(op, xs, ws)?;
+    let g = transposed_geometry(op, xs, ws)?;
     let mut out_shape = vec![xs[0], m];
     out_shape.extend(&g.out);
     count(op, &out_shape)?;

@@ -2,7 +2,8 @@
 //! (diagonals), implicit output and any number of operands. One strided walk over
 //! every label; floats accumulate in f64, integers in wrapping i64.
 
-use super::util::{check_arity, count, Res};
+use super::util::{count, Res};
+use crate::einsum_spec::{self, Term};
 use crate::interp::InterpError;
 use crate::{DType, Op, Tensor};
 
@@ -13,75 +14,34 @@ enum Label {
     Letter(char),
 }
 
-/// One term of the equation: letters with at most one ellipsis.
-#[derive(Debug)]
-struct Term {
-    before: Vec<char>,
-    ellipsis: bool,
-    after: Vec<char>,
-}
-
-fn parse_term(op: &Op, s: &str) -> Res<Term> {
-    let bad = || {
-        InterpError::op(
-            op,
-            format!("bad einsum term `{s}`: expected letters with at most one `...`"),
-        )
-    };
-    let (before, after, ellipsis) = match s.find("...") {
-        Some(p) => (&s[..p], &s[p + 3..], true),
-        None => (s, "", false),
-    };
-    let letters = |t: &str| -> Res<Vec<char>> {
-        t.chars()
-            .map(|c| {
-                if c.is_ascii_alphabetic() {
-                    Ok(c)
-                } else {
-                    Err(bad())
-                }
-            })
-            .collect()
-    };
-    Ok(Term {
-        before: letters(before)?,
-        ellipsis,
-        after: letters(after)?,
-    })
-}
-
-impl Term {
-    fn letters(&self) -> usize {
-        self.before.len() + self.after.len()
-    }
-    /// Labels of each dim of an operand of rank `rank`, given the equation's ellipsis rank.
-    fn labels(&self, op: &Op, rank: usize, ell_rank: usize) -> Res<Vec<Label>> {
-        let n_ell = if self.ellipsis {
-            rank.checked_sub(self.letters()).ok_or_else(|| {
-                InterpError::op(
-                    op,
-                    format!(
-                        "operand of rank {rank} has fewer dims than its einsum term's {} letters",
-                        self.letters()
-                    ),
-                )
-            })?
-        } else if rank != self.letters() {
-            return Err(InterpError::op(
+/// Labels of each dim of an operand of rank `rank` with term `t`, given the
+/// equation's ellipsis rank.
+fn labels(op: &Op, t: &Term, rank: usize, ell_rank: usize) -> Res<Vec<Label>> {
+    let n_ell = if t.ellipsis {
+        rank.checked_sub(t.letters()).ok_or_else(|| {
+            InterpError::op(
                 op,
                 format!(
-                    "operand of rank {rank} does not match its einsum term of {} letters",
-                    self.letters()
+                    "operand of rank {rank} has fewer dims than its einsum term's {} letters",
+                    t.letters()
                 ),
-            ));
-        } else {
-            0
-        };
-        let mut out: Vec<Label> = self.before.iter().map(|&c| Label::Letter(c)).collect();
-        out.extend((ell_rank - n_ell..ell_rank).map(Label::Ellipsis));
-        out.extend(self.after.iter().map(|&c| Label::Letter(c)));
-        Ok(out)
-    }
+            )
+        })?
+    } else if rank != t.letters() {
+        return Err(InterpError::op(
+            op,
+            format!(
+                "operand of rank {rank} does not match its einsum term of {} letters",
+                t.letters()
+            ),
+        ));
+    } else {
+        0
+    };
+    let mut out: Vec<Label> = t.before.iter().map(|&c| Label::Letter(c)).collect();
+    out.extend((ell_rank - n_ell..ell_rank).map(Label::Ellipsis));
+    out.extend(t.after.iter().map(|&c| Label::Letter(c)));
+    Ok(out)
 }
 
 /// Accumulator arithmetic: f64, or wrapping i64 for integer operands.
@@ -174,21 +134,13 @@ pub(crate) fn einsum(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let Op::Einsum { equation } = op else {
         return Err(InterpError::op(op, "not an Einsum"));
     };
-    check_arity(op, inputs, 1, usize::MAX)?;
     let xs: Vec<&Tensor> = inputs
         .iter()
         .enumerate()
         .map(|(i, t)| t.ok_or_else(|| InterpError::op(op, format!("input {i} is missing"))))
         .collect::<Res<_>>()?;
-    let eq: String = equation.chars().filter(|c| !c.is_whitespace()).collect();
-    let (lhs, rhs) = match eq.split_once("->") {
-        Some((l, r)) => (l, Some(r)),
-        None => (eq.as_str(), None),
-    };
-    let terms: Vec<Term> = lhs
-        .split(',')
-        .map(|t| parse_term(op, t))
-        .collect::<Res<_>>()?;
+    let spec = einsum_spec::parse(equation).map_err(|e| InterpError::op(op, e.to_string()))?;
+    let terms = &spec.inputs;
     if terms.len() != xs.len() {
         return Err(InterpError::op(
             op,
@@ -213,7 +165,7 @@ pub(crate) fn einsum(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let op_labels: Vec<Vec<Label>> = terms
         .iter()
         .zip(&xs)
-        .map(|(t, x)| t.labels(op, x.rank(), ell_rank))
+        .map(|(t, x)| labels(op, t, x.rank(), ell_rank))
         .collect::<Res<_>>()?;
     // Label sizes (ellipsis dims broadcast; letters must agree).
     let mut size: std::collections::BTreeMap<Label, usize> = Default::default();
@@ -236,49 +188,14 @@ pub(crate) fn einsum(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
             }
         }
     }
-    let out_labels: Vec<Label> = match rhs {
-        Some(r) => {
-            let t = parse_term(op, r)?;
-            if t.ellipsis && !terms.iter().any(|t| t.ellipsis) && ell_rank > 0 {
-                return Err(InterpError::op(op, "output has `...` but no input does"));
-            }
-            let mut l: Vec<Label> = t.before.iter().map(|&c| Label::Letter(c)).collect();
-            if t.ellipsis {
-                l.extend((0..ell_rank).map(Label::Ellipsis));
-            }
-            l.extend(t.after.iter().map(|&c| Label::Letter(c)));
-            for (i, x) in l.iter().enumerate() {
-                if !size.contains_key(x) {
-                    return Err(InterpError::op(
-                        op,
-                        format!("output label {x:?} appears in no input"),
-                    ));
-                }
-                if l[..i].contains(x) {
-                    return Err(InterpError::op(
-                        op,
-                        format!("output label {x:?} is repeated"),
-                    ));
-                }
-            }
-            l
-        }
-        None => {
-            // Implicit: ellipsis dims, then letters seen exactly once, alphabetically.
-            let mut l: Vec<Label> = (0..ell_rank).map(Label::Ellipsis).collect();
-            let all: Vec<Label> = op_labels.iter().flatten().copied().collect();
-            let mut once: Vec<Label> = all
-                .iter()
-                .filter(|x| {
-                    matches!(x, Label::Letter(_)) && all.iter().filter(|y| y == x).count() == 1
-                })
-                .copied()
-                .collect();
-            once.sort();
-            l.extend(once);
-            l
-        }
-    };
+    // The output term: explicit, or implicit (ellipsis dims, then letters used once,
+    // alphabetically); `parse` checked its letters are known and not repeated.
+    let out = &spec.output;
+    let mut out_labels: Vec<Label> = out.before.iter().map(|&c| Label::Letter(c)).collect();
+    if out.ellipsis {
+        out_labels.extend((0..ell_rank).map(Label::Ellipsis));
+    }
+    out_labels.extend(out.after.iter().map(|&c| Label::Letter(c)));
     let mut order = out_labels.clone();
     order.extend(size.keys().filter(|l| !out_labels.contains(l)));
     let sizes: Vec<usize> = order.iter().map(|l| size[l]).collect();

@@ -2,7 +2,7 @@
 //! `sgemm`/`dgemm` for floats (f16 computes in f32) and wrapping i64 arithmetic for integers.
 
 use super::gemm::Mat;
-use super::util::{check_arity, check_rank, count, opt, req, Float, Res};
+use super::util::{check_rank, count, opt, req, Float, Res};
 use crate::interp::InterpError;
 use crate::{DType, Element, Op, Tensor};
 
@@ -187,7 +187,6 @@ fn matmul_int<E: Element>(op: &Op, a: &[E], b: &[E], s: &MatMulShape) -> Res<Ten
 
 /// MatMul: inputs a, b.
 pub(crate) fn matmul(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
-    check_arity(op, inputs, 2, 2)?;
     let a = req(op, inputs, 0, "a")?;
     let b = req(op, inputs, 1, "b")?;
     if a.dtype() != b.dtype() {
@@ -224,7 +223,6 @@ pub(crate) fn gemm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     else {
         return Err(InterpError::op(op, "not a Gemm"));
     };
-    check_arity(op, inputs, 2, 3)?;
     let a = req(op, inputs, 0, "a")?;
     let b = req(op, inputs, 1, "b")?;
     let c = opt(inputs, 2);

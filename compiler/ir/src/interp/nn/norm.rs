@@ -2,7 +2,7 @@
 //! LayerNormalization, GroupNormalization, LpNormalization, Lrn and
 //! MeanVarianceNormalization. Computes in f64, converts back to the input dtype.
 
-use super::util::{check_arity, float_dtype, from_f64, opt, req, same_dtype, Res};
+use super::util::{float_dtype, from_f64, opt, req, same_dtype, Res};
 use crate::interp::InterpError;
 use crate::{DType, Op, Tensor};
 
@@ -109,21 +109,10 @@ fn channels_first<'a>(
 }
 
 /// BatchNormalization (inference): x, scale, bias, mean, var.
-pub(crate) fn batch_norm(
-    op: &Op,
-    inputs: &[Option<&Tensor>],
-    num_outputs: usize,
-) -> Res<Vec<Tensor>> {
+pub(crate) fn batch_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let Op::BatchNormalization { epsilon } = op else {
         return Err(InterpError::op(op, "not a BatchNormalization"));
     };
-    check_arity(op, inputs, 5, 5)?;
-    if num_outputs > 1 {
-        return Err(InterpError::op(
-            op,
-            "only inference mode (one output) is supported, training-mode outputs were requested",
-        ));
-    }
     let (x, dt, _, c, inner) = channels_first(op, inputs)?;
     let names = ["scale", "bias", "mean", "var"];
     let mut p = Vec::new();
@@ -150,7 +139,6 @@ pub(crate) fn instance_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tens
     let Op::InstanceNormalization { epsilon } = op else {
         return Err(InterpError::op(op, "not an InstanceNormalization"));
     };
-    check_arity(op, inputs, 3, 3)?;
     let (x, dt, _, c, inner) = channels_first(op, inputs)?;
     let scale = per_channel(op, req(op, inputs, 1, "scale")?, c, "scale", dt)?;
     let bias = per_channel(op, req(op, inputs, 2, "bias")?, c, "bias", dt)?;
@@ -178,7 +166,6 @@ pub(crate) fn layer_norm(
     else {
         return Err(InterpError::op(op, "not a LayerNormalization"));
     };
-    check_arity(op, inputs, 2, 3)?;
     let x = req(op, inputs, 0, "x")?;
     let dt = float_dtype(op, x, "x")?;
     let ax = norm_axis(op, *axis, x.rank(), false)?;
@@ -236,7 +223,6 @@ pub(crate) fn group_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>
     else {
         return Err(InterpError::op(op, "not a GroupNormalization"));
     };
-    check_arity(op, inputs, 3, 3)?;
     let (x, dt, _, c, inner) = channels_first(op, inputs)?;
     let g = usize::try_from(*num_groups)
         .ok()
@@ -272,7 +258,6 @@ pub(crate) fn lp_norm(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let Op::LpNormalization { axis, p } = op else {
         return Err(InterpError::op(op, "not an LpNormalization"));
     };
-    check_arity(op, inputs, 1, 1)?;
     let x = req(op, inputs, 0, "x")?;
     let dt = float_dtype(op, x, "x")?;
     if !matches!(p, 1 | 2) {
@@ -314,7 +299,6 @@ pub(crate) fn lrn(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     else {
         return Err(InterpError::op(op, "not an Lrn"));
     };
-    check_arity(op, inputs, 1, 1)?;
     let (x, dt, n, c, inner) = channels_first(op, inputs)?;
     let size = usize::try_from(*size)
         .ok()
@@ -344,7 +328,6 @@ pub(crate) fn mvn(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     let Op::MeanVarianceNormalization { axes } = op else {
         return Err(InterpError::op(op, "not a MeanVarianceNormalization"));
     };
-    check_arity(op, inputs, 1, 1)?;
     let x = req(op, inputs, 0, "x")?;
     let dt = float_dtype(op, x, "x")?;
     let r = x.rank();

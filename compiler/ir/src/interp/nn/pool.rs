@@ -2,7 +2,7 @@
 //! computes in f64 and converts back to the input dtype.
 
 use super::conv::Geom3;
-use super::util::{check_arity, count, from_f64, req, window, Res, WindowAttrs};
+use super::util::{count, from_f64, req, window, Res, WindowAttrs};
 use crate::interp::InterpError;
 use crate::ops::AutoPad;
 use crate::{DType, Op, Tensor};
@@ -26,7 +26,6 @@ struct PoolAttrs<'a> {
 }
 
 fn check_input<'a>(op: &Op, inputs: &[Option<&'a Tensor>], ints_ok: bool) -> Res<&'a Tensor> {
-    check_arity(op, inputs, 1, 1)?;
     let x = req(op, inputs, 0, "x")?;
     let dt = x.dtype();
     if !(dt.is_float() || (ints_ok && matches!(dt, DType::I8 | DType::U8))) {

@@ -5,7 +5,7 @@
 //! computing in f64.
 
 use super::norm::norm_axis;
-use super::util::{check_arity, count, opt, req, Res};
+use super::util::{count, opt, req, Res};
 use crate::interp::InterpError;
 use crate::ops::{CoordTransform, KeepAspect, NearestMode, ResizeMode};
 use crate::{Op, Tensor};
@@ -178,7 +178,6 @@ pub(crate) fn resize(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
     else {
         return Err(InterpError::op(op, "not a Resize"));
     };
-    check_arity(op, inputs, 1, 4)?;
     let x = req(op, inputs, 0, "x")?;
     let rank = x.rank();
     let shape = x.shape().to_vec();

@@ -2,7 +2,7 @@
 //! with directions, layouts, sequence_lens, initial states, clip and custom
 //! activation lists. Small matrices, so plain loops in f64.
 
-use super::util::{check_arity, count, float_dtype, from_f64, opt, req, same_dtype, Res};
+use super::util::{count, float_dtype, from_f64, opt, req, same_dtype, Res};
 use crate::interp::InterpError;
 use crate::ops::Direction;
 use crate::{Op, Tensor};
@@ -165,7 +165,6 @@ fn run(
     a: &Attrs<'_>,
 ) -> Res<Vec<Tensor>> {
     let is_lstm = matches!(cell, Cell::Lstm { .. });
-    check_arity(op, inputs, 3, if is_lstm { 8 } else { 6 })?;
     let x = req(op, inputs, 0, "x")?;
     let dt = float_dtype(op, x, "x")?;
     if x.rank() != 3 {

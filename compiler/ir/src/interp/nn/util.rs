@@ -1,7 +1,8 @@
-//! Shared helpers of the nn kernels: input checking, the float element trait the
+//! Shared helpers of the nn kernels: input access and checks, the float element trait the
 //! hot kernels are generic over, and spatial window geometry (pads, strides, output sizes).
 
 use super::gemm;
+use crate::geometry;
 use crate::interp::InterpError;
 use crate::ops::AutoPad;
 use crate::{checked_count, DType, Op, Tensor};
@@ -10,22 +11,6 @@ use std::borrow::Cow;
 use std::ops::{Add, AddAssign, Mul, Sub};
 
 pub(crate) type Res<T> = Result<T, InterpError>;
-
-/// Checks the input count: at least `min` present-or-absent slots, at most `max`.
-pub(crate) fn check_arity(op: &Op, inputs: &[Option<&Tensor>], min: usize, max: usize) -> Res<()> {
-    if inputs.len() < min || inputs.len() > max {
-        let want = if min == max {
-            format!("{min}")
-        } else {
-            format!("{min} to {max}")
-        };
-        return Err(InterpError::op(
-            op,
-            format!("expected {want} inputs, got {}", inputs.len()),
-        ));
-    }
-    Ok(())
-}
 
 /// Required input `i` (named `name` in messages).
 pub(crate) fn req<'a>(
@@ -212,49 +197,45 @@ pub(crate) struct Window {
     pub out: Vec<usize>,
 }
 
-/// Reads a positive per-spatial-dim attribute (`strides`, `dilations`); empty means all 1.
+/// Reads a positive per-spatial-dim attribute (`strides`, `dilations`); empty means
+/// all 1 ([`geometry::spatial_list`]).
 pub(crate) fn positive_list(op: &Op, name: &str, v: &[i64], rank: usize) -> Res<Vec<usize>> {
-    if v.is_empty() {
-        return Ok(vec![1; rank]);
-    }
-    if v.len() != rank {
-        return Err(InterpError::op(
-            op,
-            format!("{name} must have {rank} entries (one per spatial dim), got {v:?}"),
-        ));
-    }
-    v.iter()
-        .map(|&s| {
-            usize::try_from(s)
-                .ok()
-                .filter(|&s| s > 0)
-                .ok_or_else(|| InterpError::op(op, format!("{name} must be positive, got {v:?}")))
-        })
-        .collect()
+    let list = geometry::spatial_list(v, rank, 1, 1).map_err(|e| {
+        let msg = match e {
+            geometry::ListError::Len(_) => {
+                format!("{name} must have {rank} entries (one per spatial dim), got {v:?}")
+            }
+            geometry::ListError::Entry(_) => format!("{name} must be positive, got {v:?}"),
+        };
+        InterpError::op(op, msg)
+    })?;
+    to_usize(op, name, &list)
 }
 
-/// Explicit `pads` as (begin, end); empty means all zero.
+/// Explicit `pads` as (begin, end); empty means all zero ([`geometry::spatial_list`]).
 pub(crate) fn pad_list(op: &Op, v: &[i64], rank: usize) -> Res<(Vec<usize>, Vec<usize>)> {
-    if v.is_empty() {
-        return Ok((vec![0; rank], vec![0; rank]));
-    }
-    if v.len() != 2 * rank {
-        return Err(InterpError::op(
-            op,
-            format!(
+    let list = geometry::spatial_list(v, 2 * rank, 0, 0).map_err(|e| {
+        let msg = match e {
+            geometry::ListError::Len(_) => format!(
                 "pads must have {} entries (begin and end per spatial dim), got {v:?}",
                 2 * rank
             ),
-        ));
-    }
-    let p: Vec<usize> = v
-        .iter()
-        .map(|&s| {
-            usize::try_from(s)
-                .map_err(|_| InterpError::op(op, format!("pads must be non-negative, got {v:?}")))
-        })
-        .collect::<Res<_>>()?;
+            geometry::ListError::Entry(_) => format!("pads must be non-negative, got {v:?}"),
+        };
+        InterpError::op(op, msg)
+    })?;
+    let p = to_usize(op, "pads", &list)?;
     Ok((p[..rank].to_vec(), p[rank..].to_vec()))
+}
+
+/// Validated non-negative attribute entries as sizes.
+fn to_usize(op: &Op, name: &str, v: &[i64]) -> Res<Vec<usize>> {
+    v.iter()
+        .map(|&x| {
+            usize::try_from(x)
+                .map_err(|_| InterpError::op(op, format!("{name} entry {x} does not fit a size")))
+        })
+        .collect()
 }
 
 /// Spatial attributes as given on a conv or pool op.
@@ -267,8 +248,7 @@ pub(crate) struct WindowAttrs<'a> {
 }
 
 /// Resolves pads and output sizes for input spatial sizes `input` and kernel `kernel`
-/// following ONNX's rules (`auto_pad`, `ceil_mode` with the last window required to
-/// start inside the input or its begin padding).
+/// by ONNX's rules (see [`geometry::window`]).
 pub(crate) fn window(
     op: &Op,
     input: &[usize],
@@ -296,46 +276,26 @@ pub(crate) fn window(
     };
     let mut out = vec![0; rank];
     for d in 0..rank {
-        let eff = (kernel[d] - 1)
-            .checked_mul(dilations[d])
-            .and_then(|x| x.checked_add(1))
-            .ok_or_else(|| InterpError::op(op, "kernel extent overflows"))?;
-        let (i, s) = (input[d], strides[d]);
-        match a.auto_pad {
-            AutoPad::SameUpper | AutoPad::SameLower => {
-                out[d] = i.div_ceil(s);
-                let need = ((out[d].max(1) - 1) * s + eff).saturating_sub(i);
-                let small = need / 2;
-                if a.auto_pad == AutoPad::SameUpper {
-                    (pb[d], pe[d]) = (small, need - small);
-                } else {
-                    (pb[d], pe[d]) = (need - small, small);
-                }
+        let axis = axis(d, kernel, &strides, &dilations, (&pb, &pe));
+        let r = match geometry::window(input[d] as u64, &axis, a.auto_pad, a.ceil_mode) {
+            Ok(r) => r,
+            Err(geometry::WindowError::TooLarge { extent, padded }) => {
+                return Err(InterpError::op(
+                    op,
+                    format!(
+                        "kernel extent {extent} (kernel {}, dilation {}) is larger than the padded input {padded} in spatial dim {d}",
+                        kernel[d], dilations[d]
+                    ),
+                ))
             }
-            AutoPad::Valid | AutoPad::NotSet => {
-                let padded = i + pb[d] + pe[d];
-                if padded < eff {
-                    return Err(InterpError::op(
-                        op,
-                        format!(
-                            "kernel extent {eff} (kernel {}, dilation {}) is larger than the padded input {padded} in spatial dim {d}",
-                            kernel[d], dilations[d]
-                        ),
-                    ));
-                }
-                let span = padded - eff;
-                out[d] = if a.ceil_mode {
-                    let mut o = span.div_ceil(s) + 1;
-                    // The last window must start inside the input or the begin padding.
-                    if (o - 1) * s >= i + pb[d] {
-                        o -= 1;
-                    }
-                    o
-                } else {
-                    span / s + 1
-                };
+            Err(geometry::WindowError::Overflow) => {
+                return Err(InterpError::op(op, "window geometry overflows"))
             }
-        }
+        };
+        let size = |v: u64| {
+            usize::try_from(v).map_err(|_| InterpError::op(op, "window geometry overflows"))
+        };
+        (out[d], pb[d], pe[d]) = (size(r.out)?, size(r.pad_begin)?, size(r.pad_end)?);
     }
     Ok(Window {
         kernel: kernel.to_vec(),
@@ -347,16 +307,42 @@ pub(crate) fn window(
     })
 }
 
-/// Kernel shape from the attribute, or `fallback` (the weight's spatial dims) when empty.
-pub(crate) fn kernel_from(op: &Op, attr: &[i64], fallback: &[usize]) -> Res<Vec<usize>> {
+/// Kernel shape of a Conv or ConvTranspose: the weight's spatial dims `weight`,
+/// which `kernel_shape` must repeat when it is given.
+pub(crate) fn kernel_from(op: &Op, attr: &[i64], weight: &[usize]) -> Res<Vec<usize>> {
     if attr.is_empty() {
-        return Ok(fallback.to_vec());
+        return Ok(weight.to_vec());
     }
-    attr.iter()
+    let kernel = attr
+        .iter()
         .map(|&k| {
             usize::try_from(k).ok().filter(|&k| k > 0).ok_or_else(|| {
                 InterpError::op(op, format!("kernel_shape must be positive, got {attr:?}"))
             })
         })
-        .collect()
+        .collect::<Res<Vec<usize>>>()?;
+    if kernel != weight {
+        return Err(InterpError::op(
+            op,
+            format!("kernel_shape {attr:?} does not match w's spatial dims {weight:?}"),
+        ));
+    }
+    Ok(kernel)
+}
+
+/// Axis `d` of a resolved window in the shared geometry's terms.
+pub(crate) fn axis(
+    d: usize,
+    kernel: &[usize],
+    strides: &[usize],
+    dilations: &[usize],
+    pads: (&[usize], &[usize]),
+) -> geometry::Axis {
+    geometry::Axis {
+        kernel: kernel[d] as u64,
+        stride: strides[d] as u64,
+        dilation: dilations[d] as u64,
+        pad_begin: pads.0[d] as u64,
+        pad_end: pads.1[d] as u64,
+    }
 }
