@@ -34,7 +34,8 @@ struct Report {
     ops: Vec<(&'static str, usize)>,
     params: u64,
     weight_bytes: u64,
-    macs: Option<u64>,
+    /// MACs at batch 1, or why they could not be counted.
+    macs: Result<u64, String>,
     opset: i64,
     producer: String,
 }
@@ -50,8 +51,12 @@ fn port(g: &Graph, v: ValueId) -> Port {
 
 impl Report {
     fn of(g: &Graph) -> Result<Report> {
-        let bound = analysis::with_symbols_bound(g, 1)
-            .context("binding symbolic dims to 1 for MAC counting")?;
+        // A model that cannot be typed at batch 1 still gets the rest of its report.
+        let macs = match analysis::with_symbols_bound(g, 1) {
+            Ok(bound) => analysis::total_macs(&bound)
+                .ok_or_else(|| "a shape stays symbolic at batch 1".to_string()),
+            Err(e) => Err(format!("binding symbolic dims to 1 failed: {e}")),
+        };
         let producer = match (&g.meta.producer_name, &g.meta.producer_version) {
             (n, v) if v.is_empty() => n.clone(),
             (n, v) => format!("{n} {v}"),
@@ -62,7 +67,7 @@ impl Report {
             ops: analysis::op_counts(g).into_iter().collect(),
             params: analysis::param_count(g),
             weight_bytes: analysis::weight_bytes(g),
-            macs: analysis::total_macs(&bound),
+            macs,
             opset: g.meta.opset,
             producer,
         })
@@ -95,7 +100,7 @@ impl Report {
             "ops": ops,
             "params": self.params,
             "weight_bytes": self.weight_bytes,
-            "macs": self.macs,
+            "macs": self.macs.as_ref().ok(),
             "opset": self.opset,
             "producer": self.producer,
         })
@@ -132,16 +137,13 @@ impl Report {
         }
         writeln!(out, "params       {}", group_digits(self.params))?;
         writeln!(out, "weight bytes {}", group_digits(self.weight_bytes))?;
-        match self.macs {
-            Some(m) => writeln!(
+        match &self.macs {
+            Ok(m) => writeln!(
                 out,
                 "MACs         {} (batch 1, counted from static shapes)",
-                group_digits(m)
+                group_digits(*m)
             )?,
-            None => writeln!(
-                out,
-                "MACs         unknown (a shape stays symbolic at batch 1)"
-            )?,
+            Err(why) => writeln!(out, "MACs         unknown ({why})")?,
         }
         let total: usize = self.ops.iter().map(|(_, n)| n).sum();
         writeln!(out, "ops          {total} nodes")?;
