@@ -9,7 +9,12 @@ use std::path::PathBuf;
 /// Model files are chosen by extension: `.onnx` (ONNX protobuf) or `.pir`
 /// (pare's textual IR).
 #[derive(Parser, Debug)]
-#[command(name = "pare", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "pare",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  pare inspect model.onnx --json\n  pare run model.onnx --input input=x.npy -o out/\n  pare opt model.onnx --pipeline cleanup -o model.pir\n\nExit codes: 0 success, 1 bad input or failed compile, 2 usage error."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
