@@ -1,30 +1,16 @@
 //! The `cleanup` pipeline on the real fixture models: it must keep every model's
 //! outputs (interpreter, random input, batch 2) and remove what it promises to.
 
+mod support;
+
+use pare_ir::analysis::op_counts;
 use pare_ir::{Dim, Graph, Tensor};
 use pare_passes::{PassCx, PassManager, PassOptions};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-fn fixtures_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("PARE_FIXTURES") {
-        return PathBuf::from(p);
-    }
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors()
-        .map(|d| d.join("shared").join("fixtures"))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/fixtures above {}; set PARE_FIXTURES",
-                here.display()
-            )
-        })
-}
 
 fn load(name: &str) -> Graph {
     // The importer runs shape inference.
-    pare_onnx::import_file(&fixtures_dir().join(name)).expect("fixture imports")
+    pare_onnx::import_file(&support::fixture(name)).expect("fixture imports")
 }
 
 /// Deterministic inputs in [0, 1) with every symbolic dim bound to 2.
@@ -54,14 +40,6 @@ fn inputs(g: &Graph) -> Vec<Tensor> {
             Tensor::from_vec(shape, data).unwrap()
         })
         .collect()
-}
-
-fn op_counts(g: &Graph) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for (_, n) in g.nodes() {
-        *m.entry(n.op.name()).or_insert(0) += 1;
-    }
-    m
 }
 
 /// Runs cleanup on `name`; checks outputs agree; returns op counts after.

@@ -14,17 +14,22 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared/fixtures` beside the checkout, or `$PARE_FIXTURES`.
+/// `$PARE_FIXTURES`, or the nearest `shared/fixtures` above the checkout (CI has
+/// `../shared` beside it; worktrees may sit deeper).
 pub fn fixtures_dir() -> PathBuf {
-    let dir = std::env::var_os("PARE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/fixtures"));
-    assert!(
-        dir.join("README.md").exists(),
-        "fixtures not found at {} (set PARE_FIXTURES)",
-        dir.display()
-    );
-    dir
+    if let Some(dir) = std::env::var_os("PARE_FIXTURES") {
+        return PathBuf::from(dir);
+    }
+    let root = repo_root();
+    root.ancestors()
+        .map(|d| d.join("shared/fixtures"))
+        .find(|d| d.join("README.md").exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "no shared/fixtures above {} (set PARE_FIXTURES)",
+                root.display()
+            )
+        })
 }
 
 pub fn fixture(name: &str) -> PathBuf {
