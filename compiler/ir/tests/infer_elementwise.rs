@@ -182,6 +182,24 @@ fn einsum_shapes() {
         &fails(e("ij,jk->ik"), &[T("f32[2,3]"), T("f32[4,5]")], 1),
         "label `j`",
     );
+    // A letter's size-1 dim does not broadcast (numpy and the interpreter
+    // refuse it); ellipsis dims do.
+    has(
+        &fails(e("ij,jk->ik"), &[T("f32[2,1]"), T("f32[3,4]")], 1),
+        "input 1 (inputs) label `j` has size 3, elsewhere 1",
+    );
+    has(
+        &fails(e("ii->i"), &[T("f32[1,3]")], 1),
+        "label `i` has size 3, elsewhere 1",
+    );
+    assert_eq!(
+        one(e("...i,...i->...i"), &[T("f32[1,3]"), T("f32[5,3]")]),
+        "f32[5,3]"
+    );
+    assert_eq!(
+        one(e("ij,jk->ik"), &[T("f32[2,N]"), T("f32[3,4]")]),
+        "f32[2,4]"
+    );
     has(&fails(e("ij->ik"), &[T("f32[2,3]")], 1), "output label `k`");
     has(&fails(e("ij,jk->ik"), &[T("f32[2,3]")], 1), "2 operands");
 }

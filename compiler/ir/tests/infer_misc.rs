@@ -36,9 +36,9 @@ fn reductions() {
         one(rs(true, false), &[T("f32[N,3]"), T("i64[1]")]),
         "f32[_u0,_u1]"
     );
-    has(
-        &fails(rs(false, false), &[T("f32[N,3]"), T("i64[1]")], 1),
-        "input 1 (axes) must be a constant",
+    assert_eq!(
+        one(rs(true, false), &[T("f32[1,3]"), T("i64[1]")]),
+        "f32[1,_u0]"
     );
     has(
         &fails(rs(false, false), &[T("f32[N,3]"), I(vec![2])], 1),
@@ -68,6 +68,66 @@ fn reductions() {
     has(
         &fails(cs, &[T("f32[N,10]"), IS(3)], 1),
         "axis 3 is out of range",
+    );
+}
+
+#[test]
+fn reductions_with_runtime_axes() {
+    // Without keepdims, `k` distinct axes remove `k` dims.
+    assert_eq!(
+        one(rs(false, false), &[T("f32[N,3,4]"), T("i64[2]")]),
+        "f32[_u0]"
+    );
+    assert_eq!(
+        one(rs(false, false), &[T("f32[N,3]"), T("i64[2]")]),
+        "f32[]"
+    );
+    // A zero-length axes tensor is known to be empty.
+    assert_eq!(
+        one(rs(false, true), &[T("f32[N,3]"), T("i64[0]")]),
+        "f32[N,3]"
+    );
+    assert_eq!(
+        one(rs(false, false), &[T("f32[N,3]"), T("i64[0]")]),
+        "f32[]"
+    );
+    assert_eq!(
+        one(rs(true, false), &[T("f32[N,3]"), T("i64[0]")]),
+        "f32[1,1]"
+    );
+    has(
+        &fails(rs(false, false), &[T("f32[N,3]"), T("i64[3]")], 1),
+        "input 1 (axes) holds 3 axes, more than the 2 possible here",
+    );
+    has(
+        &fails(rs(false, false), &[T("f32[N,3]"), T("i64[K]")], 1),
+        "has a symbolic length",
+    );
+    has(
+        &fails(rs(true, false), &[T("f32[N,3]"), T("i64[1,1]")], 1),
+        "input 1 (axes) has rank 2, expected 1",
+    );
+    has(
+        &fails(rs(false, false), &[T("f32[N,3]"), T("f32[1]")], 1),
+        "input 1 (axes) has dtype f32",
+    );
+}
+
+#[test]
+fn bool_max_and_min_only() {
+    let max = Op::ReduceMax {
+        keepdims: true,
+        noop_with_empty_axes: false,
+    };
+    let min = Op::ReduceMin {
+        keepdims: false,
+        noop_with_empty_axes: false,
+    };
+    assert_eq!(one(max, &[T("bool[N,3]"), I(vec![1])]), "bool[N,1]");
+    assert_eq!(one(min, &[T("bool[N,3]"), I(vec![0])]), "bool[3]");
+    has(
+        &fails(rs(true, false), &[T("bool[N,3]")], 1),
+        "input 0 (data) has dtype bool, expected a numeric type",
     );
 }
 

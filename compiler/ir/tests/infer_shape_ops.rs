@@ -230,10 +230,6 @@ fn flatten_transpose_squeeze_unsqueeze() {
         &fails(Op::Squeeze {}, &[T("f32[2,3]"), I(vec![0])], 1),
         "dim 0 has size 2",
     );
-    has(
-        &fails(Op::Squeeze {}, &[T("f32[2,3]"), T("i64[1]")], 1),
-        "must be a constant",
-    );
     assert_eq!(
         one(Op::Unsqueeze {}, &[T("f32[N,3]"), I(vec![0, -1])]),
         "f32[1,N,3,1]"
@@ -245,6 +241,42 @@ fn flatten_transpose_squeeze_unsqueeze() {
     has(
         &fails(Op::Unsqueeze {}, &[T("f32[3]"), I(vec![5])], 1),
         "out of range for rank 2",
+    );
+}
+
+#[test]
+fn squeeze_unsqueeze_with_runtime_axes() {
+    let sq = |x: &'static str, axes: &'static str| one(Op::Squeeze {}, &[T(x), T(axes)]);
+    let unsq = |x: &'static str, axes: &'static str| one(Op::Unsqueeze {}, &[T(x), T(axes)]);
+    // The dims provably not 1 are exactly the ones that survive.
+    assert_eq!(sq("f32[2,1,3]", "i64[1]"), "f32[2,3]");
+    assert_eq!(sq("f32[1,1]", "i64[1]"), "f32[1]");
+    assert_eq!(sq("f32[N,1,3]", "i64[1]"), "f32[_u0,_u1]");
+    assert_eq!(sq("f32[N,1]", "i64[2]"), "f32[]");
+    assert_eq!(sq("f32[N,1]", "i64[0]"), "f32[N,1]");
+    has(
+        &fails(Op::Squeeze {}, &[T("f32[2,3]"), T("i64[1]")], 1),
+        "input 0 (data) has 2 dims of size other than 1, so squeezing 1 of its 2 dims cannot work",
+    );
+    has(
+        &fails(Op::Squeeze {}, &[T("f32[N]"), T("i64[2]")], 1),
+        "input 1 (axes) holds 2 axes, more than the 1 possible here",
+    );
+    has(
+        &fails(Op::Squeeze {}, &[T("f32[N]"), T("i64[K]")], 1),
+        "has a symbolic length",
+    );
+    assert_eq!(unsq("f32[N,3]", "i64[2]"), "f32[_u0,_u1,_u2,_u3]");
+    assert_eq!(unsq("f32[]", "i64[2]"), "f32[1,1]");
+    assert_eq!(unsq("f32[1]", "i64[1]"), "f32[1,1]");
+    assert_eq!(unsq("f32[N,3]", "i64[0]"), "f32[N,3]");
+    has(
+        &fails(Op::Unsqueeze {}, &[T("f32[3]"), T("i64[100000]")], 1),
+        "input 1 (axes) holds 100000 axes, more than the 4095 possible here",
+    );
+    has(
+        &fails(Op::Unsqueeze {}, &[T("f32[3]"), T("i32[]")], 1),
+        "input 1 (axes) has rank 0, expected 1",
     );
 }
 

@@ -184,3 +184,47 @@ fn outputs_may_be_inputs_or_weights() {
     let out = run(&g, &[t(&[1], vec![true])]).unwrap();
     assert_eq!(out, vec![Tensor::scalar(3u8), t(&[1], vec![true])]);
 }
+
+/// `x: f32[2,3]` and `axes: i64[k]` fed to one node, typed by `infer_graph`.
+fn runtime_axes_graph(op: Op, k: u64) -> Graph {
+    let mut g = Graph::new("axes");
+    let x = g
+        .add_input("x", TensorType::fixed(DType::F32, &[2, 3]))
+        .unwrap();
+    let axes = g
+        .add_input("axes", TensorType::fixed(DType::I64, &[k]))
+        .unwrap();
+    let (_, y) = g
+        .add_node(
+            "n",
+            op,
+            vec![Some(x), Some(axes)],
+            vec![("y".into(), TensorType::scalar(DType::F32))],
+        )
+        .unwrap();
+    g.outputs = vec![y[0]];
+    pare_ir::infer::infer_graph(&mut g).unwrap();
+    g
+}
+
+#[test]
+fn runtime_axes_outputs_fit_their_unknown_dims() {
+    let x = t(&[2, 3], vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let g = runtime_axes_graph(Op::Unsqueeze {}, 2);
+    assert_eq!(g.ty(g.outputs[0]).to_string(), "f32[_u0,_u1,_u2,_u3]");
+    let out = run(&g, &[x.clone(), t(&[2], vec![0i64, -1])]).unwrap();
+    assert_eq!(out[0].shape(), &[1, 2, 3, 1]);
+    // Repeated axes break the rank inference promised; the kernel refuses them.
+    assert!(run(&g, &[x.clone(), t(&[2], vec![1i64, 1])]).is_err());
+
+    let sum = Op::ReduceSum {
+        keepdims: false,
+        noop_with_empty_axes: false,
+    };
+    let g = runtime_axes_graph(sum, 1);
+    assert_eq!(g.ty(g.outputs[0]).to_string(), "f32[_u0]");
+    let out = run(&g, &[x.clone(), t(&[1], vec![0i64])]).unwrap();
+    assert_eq!(out[0], t(&[3], vec![5.0f32, 7.0, 9.0]));
+    let out = run(&g, &[x, t(&[1], vec![1i64])]).unwrap();
+    assert_eq!(out[0], t(&[2], vec![6.0f32, 15.0]));
+}

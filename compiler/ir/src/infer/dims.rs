@@ -7,6 +7,10 @@ use crate::{Dim, TensorType};
 /// and products of a few dims cannot overflow `u64` unnoticed.
 pub const MAX_DIM: u64 = 1 << 40;
 
+/// Largest output rank a rule makes up from a length alone (e.g. `Unsqueeze`
+/// with axes known only at run time): far above any real model.
+pub const MAX_RANK: usize = 1 << 12;
+
 /// `axis` in `[-rank, rank)` mapped to `[0, rank)`.
 pub fn norm_axis(axis: i64, rank: usize) -> Option<usize> {
     let r = i64::try_from(rank).ok()?;

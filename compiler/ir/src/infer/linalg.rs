@@ -113,10 +113,12 @@ fn einsum(cx: &Cx, equation: &str) -> R<Vec<TensorType>> {
             .iter()
             .zip(&t.shape)
             .chain(term.after.iter().zip(&t.shape[term.before.len() + n_ell..]));
+        // A letter names one size everywhere (numpy and the interpreter do not
+        // broadcast a letter's size-1 dim); only ellipsis dims broadcast.
         for (&c, d) in labelled {
             let merged = match sizes.get(&c) {
                 None => d.clone(),
-                Some(prev) => broadcast::dim(cx, prev, d).map_err(|()| {
+                Some(prev) => dims::unify(prev, d).ok_or_else(|| {
                     cx.in_err(i, format!("label `{c}` has size {d}, elsewhere {prev}"))
                 })?,
             };

@@ -6,7 +6,10 @@ use crate::{DType, Dim, Op, TensorType};
 
 pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
     let x = cx.input(0)?;
-    cx.want_dtype(0, x, dt::numeric, "a numeric type")?;
+    // Max and min of bools are "any" and "all" (allowed since opset 20).
+    if !matches!(cx.op(), Op::ReduceMax { .. } | Op::ReduceMin { .. }) {
+        cx.want_dtype(0, x, dt::numeric, "a numeric type")?;
+    }
     let r = x.rank();
     if let Some((keepdims, noop_with_empty_axes)) = cx.op().reduce_attrs() {
         return reduction(cx, x, keepdims, noop_with_empty_axes);
@@ -74,14 +77,11 @@ fn reduction(
             cx.want_dtype(1, t, dt::index, "i64")?;
             match cx.ints(1)? {
                 Some(v) => v,
-                // Unknown axes: with keepdims the rank is still known.
-                None if keepdims => {
-                    let shape = x.shape.iter().map(|_| cx.fresh()).collect();
-                    return Ok(vec![TensorType::new(x.dtype, shape)]);
-                }
-                None => {
-                    return Err(cx.in_err(1, "must be a constant (the output rank depends on it)"))
-                }
+                None => match runtime_axes_len(cx, 1, r)? {
+                    // An empty axes tensor is known even when its source is not.
+                    0 => Vec::new(),
+                    k => return Ok(vec![runtime_reduction(cx, x, k, keepdims)]),
+                },
             }
         }
     };
@@ -98,6 +98,48 @@ fn reduction(
         x.dtype,
         reduce_shape(&x.shape, &norm, keepdims),
     )])
+}
+
+/// The output of a reduction over `k >= 1` axes known only at run time: each
+/// dim is either kept or reduced, so only the rank (and input dims of size 1
+/// under keepdims) are certain. ONNX requires distinct axes, so `k` of them
+/// remove `k` dims without keepdims.
+fn runtime_reduction(cx: &Cx, x: &TensorType, k: usize, keepdims: bool) -> TensorType {
+    let shape = if keepdims {
+        x.shape
+            .iter()
+            .map(|d| match d {
+                Dim::Fixed(1) => Dim::Fixed(1),
+                _ => cx.fresh(),
+            })
+            .collect()
+    } else {
+        (k..x.rank()).map(|_| cx.fresh()).collect()
+    };
+    TensorType::new(x.dtype, shape)
+}
+
+/// Length of a 1-D axes input `i` whose contents are unknown: its static length
+/// still fixes the output rank. Refuses other ranks, a symbolic length, and more
+/// axes than the `limit` a distinct list can hold.
+pub(super) fn runtime_axes_len(cx: &Cx, i: usize, limit: usize) -> R<usize> {
+    let t = cx.input(i)?;
+    cx.want_rank(i, t, 1)?;
+    let Some(k) = t.shape[0].fixed() else {
+        return Err(cx.in_err(
+            i,
+            format!(
+                "is not a constant and has a symbolic length ({t}); the output rank depends on it"
+            ),
+        ));
+    };
+    match usize::try_from(k).ok().filter(|&k| k <= limit) {
+        Some(k) => Ok(k),
+        None => Err(cx.in_err(
+            i,
+            format!("holds {k} axes, more than the {limit} possible here"),
+        )),
+    }
 }
 
 /// `shape` with `axes` set to 1 (keepdims) or removed.

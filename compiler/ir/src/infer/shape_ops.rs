@@ -3,7 +3,7 @@
 //! `Squeeze`, `Unsqueeze`, `Concat`, `Split`, `Slice`, `Expand`, `Tile`, `Pad`,
 //! `Resize`, `DepthToSpace`, `SpaceToDepth`.
 
-use super::reduce::norm_axes;
+use super::reduce::{norm_axes, runtime_axes_len};
 use super::shape_values::{shape_range, slice_len};
 use super::{broadcast, dims, dt, Cx, SymInt, R};
 use crate::ops::KeepAspect;
@@ -76,9 +76,12 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
                         .filter(|&k| x.shape[k] == Dim::Fixed(1))
                         .collect()
                 }
-                Some(_) => {
-                    let v = known_ints(cx, 1)?;
-                    norm_axes(cx, 1, &v, x.rank())?
+                Some(t) => {
+                    cx.want_dtype(1, t, dt::index, "i64")?;
+                    match cx.ints(1)? {
+                        Some(v) => norm_axes(cx, 1, &v, x.rank())?,
+                        None => return same_dtype(runtime_squeeze(cx, x)?),
+                    }
                 }
             };
             for &a in &axes {
@@ -94,7 +97,11 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
             )
         }
         Op::Unsqueeze {} => {
-            let v = known_ints(cx, 1)?;
+            let t = cx.input(1)?;
+            cx.want_dtype(1, t, dt::index, "i64")?;
+            let Some(v) = cx.ints(1)? else {
+                return same_dtype(runtime_unsqueeze(cx, x)?);
+            };
             let r = x.rank() + v.len();
             let axes = norm_axes(cx, 1, &v, r)?;
             let mut rest = x.shape.iter();
@@ -208,12 +215,53 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
     }
 }
 
-/// Input `i`'s elements as integers; they decide the output rank, so they must be known.
-fn known_ints(cx: &Cx, i: usize) -> R<Vec<i64>> {
-    let t = cx.input(i)?;
-    cx.want_dtype(i, t, dt::index, "i64")?;
-    cx.ints(i)?
-        .ok_or_else(|| cx.in_err(i, "must be a constant (the output shape depends on it)"))
+/// `Squeeze` with axes known only at run time: the static length `k` of the axes
+/// still fixes the rank. The removed dims are all 1, so when exactly `rank - k`
+/// dims are provably not 1 they are the output; otherwise the dims are unknown.
+fn runtime_squeeze(cx: &Cx, x: &TensorType) -> R<Vec<Dim>> {
+    let k = runtime_axes_len(cx, 1, x.rank())?;
+    if k == 0 {
+        return Ok(x.shape.clone());
+    }
+    let keep = x.rank() - k;
+    let not_one: Vec<&Dim> = x
+        .shape
+        .iter()
+        .filter(|d| d.fixed().is_some_and(|n| n != 1))
+        .collect();
+    if not_one.len() > keep {
+        return Err(cx.in_err(
+            0,
+            format!(
+                "has {} dims of size other than 1, so squeezing {k} of its {} dims cannot work",
+                not_one.len(),
+                x.rank()
+            ),
+        ));
+    }
+    if not_one.len() == keep {
+        return Ok(not_one.into_iter().cloned().collect());
+    }
+    if x.shape.iter().all(|d| *d == Dim::Fixed(1)) {
+        return Ok(vec![Dim::Fixed(1); keep]);
+    }
+    Ok((0..keep).map(|_| cx.fresh()).collect())
+}
+
+/// `Unsqueeze` with axes known only at run time: the rank is the input rank plus
+/// the axes' static length; each output dim is an inserted 1 or an input dim at
+/// an unknown place, so it is 1 only when every input dim is.
+fn runtime_unsqueeze(cx: &Cx, x: &TensorType) -> R<Vec<Dim>> {
+    // Each axis adds a dim; the cap keeps a hostile length from allocating.
+    let k = runtime_axes_len(cx, 1, dims::MAX_RANK.saturating_sub(x.rank()))?;
+    if k == 0 {
+        return Ok(x.shape.clone());
+    }
+    let r = x.rank() + k;
+    if x.shape.iter().all(|d| *d == Dim::Fixed(1)) {
+        return Ok(vec![Dim::Fixed(1); r]);
+    }
+    Ok((0..r).map(|_| cx.fresh()).collect())
 }
 
 /// A 1-D shape-like operand: its length must be known; each element is a dim when
