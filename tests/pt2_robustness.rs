@@ -2,7 +2,9 @@
 //! removed, weight files shortened, sizes/strides/offsets/dtypes in the weight
 //! config and values in `model.json` changed) go through import and — when they
 //! still import — verification and the interpreter: each gives a result or an
-//! error, never a panic. Hand-broken archives get errors naming the problem.
+//! error, never a panic. Hand-broken archives get errors naming the problem. Edited
+//! and synthetic programs cover what the fixtures lack: a symbolic batch size,
+//! scalar operands with `alpha`, `cat`, and causal attention with an explicit scale.
 
 mod support;
 
@@ -299,5 +301,210 @@ fn unknown_ops_are_listed_together() {
         e.contains("aten.frobnicate.default (node `relu`)")
             && e.contains("aten.wibble.Tensor (node `relu_1`)"),
         "{e}"
+    );
+}
+
+/// A batch size left symbolic by `torch.export` (`Dim("batch")`) becomes a
+/// symbolic dim: the whole test set then runs in one call.
+#[test]
+fn symbolic_batch_becomes_a_symbolic_dim() {
+    let bytes = micro_with(|f| {
+        edit_json(f, "models/model.json", |j| {
+            let sym = serde_json::json!({"as_expr": {"expr_str": "s0", "hint": {"as_int": 1}}});
+            let values = j["graph_module"]["graph"]["tensor_values"]
+                .as_object_mut()
+                .expect("tensor_values");
+            for (name, meta) in values.iter_mut() {
+                if !name.starts_with("p_") {
+                    meta["sizes"][0] = sym.clone();
+                }
+            }
+            j["range_constraints"] = serde_json::json!({"s0": {"min_val": 1, "max_val": 1024}});
+        })
+    });
+    let g =
+        pare_pt2::import_bytes(&bytes, "micro_cnn_dynamic.pt2").unwrap_or_else(|e| panic!("{e}"));
+    let input = g.ty(g.inputs[0]);
+    assert_eq!(input.shape[0], Dim::Sym("s0".into()), "{input}");
+    let x = support::read_npz(&support::fixture("digits.npz"))
+        .into_iter()
+        .find(|(n, _)| n == "x_test")
+        .expect("x_test")
+        .1;
+    let want = support::read_npy(&support::fixture("micro_cnn.test_logits.npy"));
+    let got = pare_ir::interp::run(&g, &[x]).expect("run the batch");
+    let diff = support::max_abs_diff(&got[0], &want);
+    println!("micro_cnn with symbolic batch: max abs diff {diff:.3e}");
+    assert!(diff <= 1e-4, "{diff}");
+}
+
+/// A program over user inputs only, in the micro_cnn archive (its weights unused).
+fn synthetic(
+    inputs: &[(&str, Vec<i64>)],
+    nodes: Vec<Json>,
+    values: &[(&str, Vec<i64>)],
+    output: &str,
+) -> Vec<u8> {
+    let tv = |sizes: &[i64]| serde_json::json!({"dtype": 7, "sizes": sizes.iter().map(|s| serde_json::json!({"as_int": s})).collect::<Vec<_>>()});
+    let mut tensor_values = serde_json::Map::new();
+    for (n, s) in inputs.iter().chain(values) {
+        tensor_values.insert(n.to_string(), tv(s));
+    }
+    let model = serde_json::json!({
+        "schema_version": {"major": 8, "minor": 20},
+        "graph_module": {
+            "graph": {"nodes": nodes, "tensor_values": tensor_values},
+            "signature": {
+                "input_specs": inputs.iter().map(|(n, _)| serde_json::json!({"user_input": {"arg": {"as_tensor": {"name": n}}}})).collect::<Vec<_>>(),
+                "output_specs": [{"user_output": {"arg": {"as_tensor": {"name": output}}}}],
+            },
+        },
+    });
+    micro_with(|f| {
+        if let Some(e) = f.iter_mut().find(|(n, _)| n.ends_with("models/model.json")) {
+            e.1 = serde_json::to_vec(&model).expect("JSON");
+        }
+    })
+}
+
+fn node(target: &str, args: &[(&str, Json)], out: &str) -> Json {
+    serde_json::json!({
+        "target": format!("torch.ops.aten.{target}"),
+        "name": out,
+        "inputs": args.iter().map(|(n, a)| serde_json::json!({"name": n, "arg": a, "kind": 1})).collect::<Vec<_>>(),
+        "outputs": [{"as_tensor": {"name": out}}],
+    })
+}
+
+fn t(name: &str) -> Json {
+    serde_json::json!({"as_tensor": {"name": name}})
+}
+
+fn seq(n: usize, scale: f32) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 7 % 11) as f32 - 5.0) * scale)
+        .collect()
+}
+
+#[test]
+fn scalar_operands_alpha_and_cat() {
+    let bytes = synthetic(
+        &[("a", vec![2, 3]), ("b", vec![2, 3])],
+        vec![
+            node(
+                "add.Tensor",
+                &[
+                    ("self", t("a")),
+                    ("other", t("b")),
+                    ("alpha", serde_json::json!({"as_int": 2})),
+                ],
+                "s",
+            ),
+            node(
+                "mul.Tensor",
+                &[
+                    ("self", t("s")),
+                    ("other", serde_json::json!({"as_float": 0.5})),
+                ],
+                "m",
+            ),
+            node(
+                "sub.Tensor",
+                &[
+                    ("self", t("m")),
+                    ("other", serde_json::json!({"as_int": 1})),
+                ],
+                "d",
+            ),
+            node(
+                "cat.default",
+                &[
+                    (
+                        "tensors",
+                        serde_json::json!({"as_tensors": [{"name": "d"}, {"name": "a"}]}),
+                    ),
+                    ("dim", serde_json::json!({"as_int": -1})),
+                ],
+                "out",
+            ),
+        ],
+        &[
+            ("s", vec![2, 3]),
+            ("m", vec![2, 3]),
+            ("d", vec![2, 3]),
+            ("out", vec![2, 6]),
+        ],
+        "out",
+    );
+    let g = pare_pt2::import_bytes(&bytes, "synthetic.pt2").unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (seq(6, 1.0), seq(6, 0.25));
+    let ta = Tensor::from_vec(vec![2, 3], a.clone()).unwrap();
+    let tb = Tensor::from_vec(vec![2, 3], b.clone()).unwrap();
+    let got = pare_ir::interp::run(&g, &[ta, tb]).expect("run");
+    let mut want = Vec::new();
+    for r in 0..2 {
+        for c in 0..3 {
+            want.push((a[r * 3 + c] + 2.0 * b[r * 3 + c]) * 0.5 - 1.0);
+        }
+        want.extend_from_slice(&a[r * 3..r * 3 + 3]);
+    }
+    assert_eq!(got[0].shape(), &[2, 6]);
+    assert_eq!(got[0].to_f32_vec(), want);
+}
+
+#[test]
+fn causal_attention_with_explicit_scale() {
+    let shape = vec![1, 2, 3, 4];
+    let bytes = synthetic(
+        &[
+            ("q", shape.clone()),
+            ("k", shape.clone()),
+            ("v", shape.clone()),
+        ],
+        vec![node(
+            "scaled_dot_product_attention.default",
+            &[
+                ("query", t("q")),
+                ("key", t("k")),
+                ("value", t("v")),
+                ("is_causal", serde_json::json!({"as_bool": true})),
+                ("scale", serde_json::json!({"as_float": 0.3})),
+            ],
+            "out",
+        )],
+        &[("out", shape.clone())],
+        "out",
+    );
+    let g = pare_pt2::import_bytes(&bytes, "attention.pt2").unwrap_or_else(|e| panic!("{e}"));
+    let (q, k, v) = (seq(24, 0.1), seq(24, -0.2), seq(24, 0.3));
+    let ins: Vec<Tensor> = [&q, &k, &v]
+        .iter()
+        .map(|d| Tensor::from_vec(vec![1, 2, 3, 4], d.to_vec()).unwrap())
+        .collect();
+    let got = pare_ir::interp::run(&g, &ins).expect("run")[0].to_f32_vec();
+    // Reference: per head, softmax over keys j <= i of 0.3 * q_i·k_j, times v.
+    let mut want = Vec::new();
+    for h in 0..2 {
+        let at = |m: &[f32], i: usize, e: usize| m[h * 12 + i * 4 + e];
+        for i in 0..3 {
+            let s: Vec<f32> = (0..=i)
+                .map(|j| 0.3 * (0..4).map(|e| at(&q, i, e) * at(&k, j, e)).sum::<f32>())
+                .collect();
+            let mx = s.iter().cloned().fold(f32::MIN, f32::max);
+            let w: Vec<f32> = s.iter().map(|x| (x - mx).exp()).collect();
+            let z: f32 = w.iter().sum();
+            for e in 0..4 {
+                want.push((0..=i).map(|j| w[j] / z * at(&v, j, e)).sum::<f32>());
+            }
+        }
+    }
+    let diff = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        diff < 1e-6,
+        "attention differs by {diff}: {got:?} vs {want:?}"
     );
 }
