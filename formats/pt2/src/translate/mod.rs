@@ -3,6 +3,8 @@
 //! final shape inference.
 
 mod args;
+mod emit;
+mod nn;
 mod ops;
 
 pub use ops::SUPPORTED_OPS;
