@@ -49,7 +49,8 @@ pub fn weight_from_storage(meta: &TensorMeta, storage: &[u8]) -> Result<Weight, 
     // Highest element index the view touches, checked before anything is allocated.
     let mut last: u128 = offset as u128;
     for (&s, &st) in sizes.iter().zip(&strides) {
-        last += (s as u128 - 1) * st as u128;
+        // Saturating: absurd sizes must fail the check below, not overflow.
+        last = last.saturating_add((s as u128 - 1).saturating_mul(st as u128));
     }
     if last >= have as u128 {
         return Err(format!(
@@ -150,6 +151,9 @@ mod tests {
         assert!(e.contains("need 64 bytes"), "{e}");
         let huge = meta(&[1 << 40, 1 << 40], &[1 << 40, 1], 0);
         assert!(weight_from_storage(&huge, &storage(4)).is_err());
+        // Extents whose sum overflows even 128 bits are an error, not a panic.
+        let absurd = meta(&[1 << 62; 6], &[1 << 62; 6], 0);
+        assert!(weight_from_storage(&absurd, &storage(4)).is_err());
     }
 
     #[test]

@@ -125,6 +125,8 @@ pub(super) fn filled(
     v: f32,
     dtype: DType,
 ) -> R<ValueId> {
+    // `len` comes from declared sizes: bound it before allocating.
+    pare_ir::checked_count(&[len]).map_err(|e| format!("{suffix} of {len} elements: {e}"))?;
     let tensor = Tensor::from_vec(vec![len], vec![v; len])
         .map_err(|e| e.to_string())?
         .cast(dtype);

@@ -142,9 +142,11 @@ pub(super) fn layer_norm(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     let scale = match c.opt_tensor("weight")? {
         Some(n) => t.value(n)?,
         None => {
-            let n: usize = shape.iter().map(|&d| d.max(0) as usize).product();
+            let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+            let n = pare_ir::checked_count(&dims)
+                .map_err(|e| format!("normalized_shape {shape:?}: {e}"))?;
             let ones = Tensor::from_vec(vec![n], vec![1.0f32; n])
-                .and_then(|o| o.reshaped(shape.iter().map(|&d| d.max(0) as usize).collect()))
+                .and_then(|o| o.reshaped(dims))
                 .map_err(|e| e.to_string())?
                 .cast(dtype);
             t.constant(&format!("{}/scale", c.name), &ones)?
@@ -334,6 +336,7 @@ pub(super) fn sdpa(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         let ks = t.sizes(kn)?;
         let sl = ks[ks.len() - 2].ok_or("symbolic key length with is_causal")?;
         let (l, sl) = (l.max(0) as usize, sl.max(0) as usize);
+        pare_ir::checked_count(&[l, sl]).map_err(|e| format!("causal mask {l}x{sl}: {e}"))?;
         let mask: Vec<bool> = (0..l * sl)
             .map(|i| i % sl.max(1) <= i / sl.max(1))
             .collect();
