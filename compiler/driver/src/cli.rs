@@ -4,10 +4,10 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// pare compiles trained models (ONNX, .pir) for edge devices.
+/// pare compiles trained models (ONNX, PyTorch .pt2, .pir) for edge devices.
 ///
-/// Model files are chosen by extension: `.onnx` (ONNX protobuf) or `.pir`
-/// (pare's textual IR).
+/// Model files are chosen by extension: `.onnx` (ONNX protobuf), `.pt2`
+/// (torch.export archive, torch >= 2.9; read only) or `.pir` (pare's textual IR).
 #[derive(Parser, Debug)]
 #[command(
     name = "pare",
@@ -24,7 +24,7 @@ pub struct Cli {
 pub enum Command {
     /// Show a model's inputs, outputs, ops, parameters, weight bytes and MACs.
     Inspect {
-        /// Model file (.onnx or .pir).
+        /// Model file (.onnx, .pt2 or .pir).
         model: PathBuf,
         /// Print one JSON object (stable keys: inputs, outputs, ops, params,
         /// weight_bytes, macs, opset, producer).
@@ -33,7 +33,7 @@ pub enum Command {
     },
     /// Run a model with pare's reference interpreter and write each output as .npy.
     Run {
-        /// Model file (.onnx or .pir).
+        /// Model file (.onnx, .pt2 or .pir).
         model: PathBuf,
         /// An input as `[NAME=]FILE.npy`; without NAME, inputs bind in order.
         #[arg(long = "input", short = 'i', value_name = "[NAME=]FILE.npy")]
@@ -45,9 +45,9 @@ pub enum Command {
         #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
         out_dir: PathBuf,
     },
-    /// Convert a model between formats (chosen by extension: .onnx, .pir).
+    /// Convert a model between formats (chosen by extension: .onnx, .pt2 (read only), .pir).
     Convert {
-        /// Input model (.onnx or .pir).
+        /// Input model (.onnx, .pt2 or .pir).
         input: PathBuf,
         /// Output model (.onnx or .pir).
         #[arg(short = 'o', long = "output")]
@@ -55,7 +55,7 @@ pub enum Command {
     },
     /// Run passes or a named pipeline over a model and write the result.
     Opt {
-        /// Input model (.onnx or .pir).
+        /// Input model (.onnx, .pt2 or .pir).
         #[arg(required_unless_present = "list")]
         input: Option<PathBuf>,
         /// Comma-separated pass names (see --list).

@@ -8,6 +8,8 @@ use std::path::Path;
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Format {
     Onnx,
+    /// torch.export archive (read only).
+    Pt2,
     Pir,
 }
 
@@ -19,9 +21,10 @@ pub fn format_of(path: &Path) -> Result<Format> {
         .as_deref()
     {
         Some("onnx") => Ok(Format::Onnx),
+        Some("pt2") => Ok(Format::Pt2),
         Some("pir") => Ok(Format::Pir),
         other => bail!(
-            "{}: unsupported model format `{}` (expected .onnx or .pir)",
+            "{}: unsupported model format `{}` (expected .onnx, .pt2 or .pir)",
             path.display(),
             other
                 .map(|e| format!(".{e}"))
@@ -34,6 +37,7 @@ pub fn format_of(path: &Path) -> Result<Format> {
 pub fn load(path: &Path) -> Result<Graph> {
     match format_of(path)? {
         Format::Onnx => Ok(pare_onnx::import_file(path)?),
+        Format::Pt2 => Ok(pare_pt2::import_file(path)?),
         Format::Pir => {
             let src = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
@@ -50,6 +54,10 @@ pub fn save(g: &Graph, path: &Path) -> Result<()> {
     match format_of(path)? {
         Format::Onnx => pare_onnx::export_file(g, path, &pare_onnx::ExportOptions::default())
             .with_context(|| format!("writing {}", path.display())),
+        Format::Pt2 => bail!(
+            "{}: pare cannot write .pt2 archives (write .onnx or .pir instead)",
+            path.display()
+        ),
         Format::Pir => pare_ir::fsutil::write_atomic(path, pare_ir::text::print(g).as_bytes())
             .with_context(|| format!("writing {}", path.display())),
     }

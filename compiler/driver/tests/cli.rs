@@ -254,3 +254,111 @@ fn output_names_are_sanitized() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join(".._lo_gits_x.npy").exists());
 }
+
+/// The shared fixtures (`$PARE_FIXTURES`, or the nearest `shared/fixtures` above).
+fn fixture(name: &str) -> PathBuf {
+    let dir = std::env::var_os("PARE_FIXTURES")
+        .map(PathBuf::from)
+        .or_else(|| {
+            root()
+                .canonicalize()
+                .ok()?
+                .ancestors()
+                .map(|d| d.join("shared/fixtures"))
+                .find(|d| d.join("README.md").exists())
+        })
+        .expect("no shared/fixtures above the checkout (set PARE_FIXTURES)");
+    dir.join(name)
+}
+
+/// A little-endian f32 `.npy` file.
+fn write_npy(path: &Path, shape: &[usize], data: &[f32]) {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+        dims.join(", ")
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    b.extend_from_slice(header.as_bytes());
+    b.extend(data.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn pt2_archives_are_read_but_not_written() {
+    let d = scratch("pt2");
+    let model = fixture("micro_cnn.pt2");
+    let model = model.to_str().unwrap();
+    let o = pare(&["inspect", model, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(j["inputs"][0]["name"], "x", "{j}");
+
+    // run on the .pt2 and on its .pir conversion give the same bytes.
+    let x = d.join("x.npy");
+    let data: Vec<f32> = (0..64).map(|i| (i % 7) as f32 / 7.0).collect();
+    write_npy(&x, &[1, 1, 8, 8], &data);
+    let pir = d.join("m.pir");
+    let onnx = d.join("m.onnx");
+    for out in [&pir, &onnx] {
+        let o = pare(&["convert", model, "-o", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = pare(&[
+        "opt",
+        model,
+        "--pipeline",
+        "cleanup",
+        "-o",
+        d.join("opt.pir").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut outputs = Vec::new();
+    for (i, m) in [model, pir.to_str().unwrap(), onnx.to_str().unwrap()]
+        .into_iter()
+        .enumerate()
+    {
+        let out = d.join(format!("out{i}"));
+        let o = pare(&[
+            "run",
+            m,
+            "--input",
+            x.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{m}: {}", stderr(&o));
+        outputs.push(std::fs::read(out.join("linear.npy")).expect("linear.npy written"));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+
+    // Writing .pt2 is refused, naming the file; nothing is left behind.
+    let target = d.join("out.pt2");
+    let o = pare(&[
+        "convert",
+        pir.to_str().unwrap(),
+        "-o",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("out.pt2") && stderr(&o).contains("cannot write"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!target.exists());
+
+    // A broken archive: exit 1, one line naming the file.
+    let broken = d.join("broken.pt2");
+    std::fs::write(&broken, b"PK\x03\x04garbage").unwrap();
+    let o = pare(&["inspect", broken.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).trim_end().lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("broken.pt2"), "{}", stderr(&o));
+}

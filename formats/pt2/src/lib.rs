@@ -1,0 +1,33 @@
+//! PyTorch front end: reads the `.pt2` archives `torch.export.save` writes (torch ≥ 2.9
+//! layout: JSON graph plus raw weight files) and translates the exported ATen graph
+//! into pare's IR, with no Python or libtorch involved.
+
+mod archive;
+mod error;
+mod schema;
+mod translate;
+mod weights;
+
+pub use error::{ErrorKind, Pt2Error};
+pub use translate::SUPPORTED_OPS;
+
+use pare_ir::Graph;
+use std::path::Path;
+
+/// Reads a `.pt2` archive from disk and translates its exported program.
+pub fn import_file(path: &Path) -> Result<Graph, Pt2Error> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ErrorKind::Io(e.to_string()).at(&name))?;
+    import_bytes(&bytes, &name)
+}
+
+/// Reads a `.pt2` archive held in memory; `source_name` names it in errors.
+pub fn import_bytes(bytes: &[u8], source_name: &str) -> Result<Graph, Pt2Error> {
+    import_inner(bytes).map_err(|k| k.at(source_name))
+}
+
+fn import_inner(bytes: &[u8]) -> Result<Graph, ErrorKind> {
+    let mut ar = archive::Archive::open(bytes)?;
+    let program = ar.program()?;
+    translate::translate(&program)
+}
