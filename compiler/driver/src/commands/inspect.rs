@@ -36,7 +36,8 @@ struct Report {
     weight_bytes: u64,
     /// MACs at batch 1, or why they could not be counted.
     macs: Result<u64, String>,
-    opset: i64,
+    /// The ONNX default-domain opset; `None` for models that are not ONNX.
+    opset: Option<i64>,
     producer: String,
 }
 
@@ -68,7 +69,7 @@ impl Report {
             params: analysis::param_count(g),
             weight_bytes: analysis::weight_bytes(g),
             macs,
-            opset: g.meta.opset,
+            opset: (g.meta.opset > 0).then_some(g.meta.opset),
             producer,
         })
     }
@@ -119,16 +120,15 @@ impl Report {
             )
         };
         writeln!(out, "model        {}", path.display())?;
-        writeln!(
-            out,
-            "producer     {} (opset {})",
-            if self.producer.is_empty() {
-                "unknown"
-            } else {
-                &self.producer
-            },
-            self.opset
-        )?;
+        let producer = if self.producer.is_empty() {
+            "unknown"
+        } else {
+            &self.producer
+        };
+        match self.opset {
+            Some(opset) => writeln!(out, "producer     {producer} (opset {opset})")?,
+            None => writeln!(out, "producer     {producer}")?,
+        }
         for p in &self.inputs {
             writeln!(out, "input        {}: {}", p.name, shape(p))?;
         }
