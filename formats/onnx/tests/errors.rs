@@ -7,6 +7,8 @@ use common::fixture;
 use pare_onnx::proto::TensorProto;
 use pare_onnx::{import_bytes, tensor_from_bytes, ErrorKind, OnnxError};
 
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 fn import(m: &pare_onnx::proto::ModelProto) -> Result<pare_ir::Graph, OnnxError> {
     import_bytes(&bytes(m), None, "test.onnx")
 }
@@ -32,8 +34,8 @@ fn relu_model(opset: i64) -> pare_onnx::proto::ModelProto {
 }
 
 #[test]
-fn truncated_and_garbled_bytes_are_errors() {
-    let good = std::fs::read(fixture("digits_cnn.onnx")).unwrap();
+fn truncated_and_garbled_bytes_are_errors() -> TestResult {
+    let good = std::fs::read(fixture("digits_cnn.onnx"))?;
     assert!(import_bytes(&good, None, "cnn").is_ok());
     for cut in (1..good.len()).step_by(997).chain([good.len() - 1]) {
         // Many cuts fall inside raw_data and decode to a structurally short message;
@@ -56,10 +58,11 @@ fn truncated_and_garbled_bytes_are_errors() {
         }
         let _ = import_bytes(&b, None, "garbled");
     }
+    Ok(())
 }
 
 #[test]
-fn versions_outside_the_supported_range() {
+fn versions_outside_the_supported_range() -> TestResult {
     for opset in [9, 10, 22] {
         let e = err(&relu_model(opset));
         assert!(
@@ -78,10 +81,11 @@ fn versions_outside_the_supported_range() {
             "{e}"
         );
     }
+    Ok(())
 }
 
 #[test]
-fn unsupported_ops_are_all_listed() {
+fn unsupported_ops_are_all_listed() -> TestResult {
     let mut m = model(
         17,
         vec![
@@ -94,7 +98,7 @@ fn unsupported_ops_are_all_listed() {
         vec![vi("x", &[1, 4])],
         vec![vi("y", &[1, 4])],
     );
-    m.graph.as_mut().unwrap().node[2].domain = Some("com.microsoft".into());
+    m.graph.as_mut().ok_or("missing value")?.node[2].domain = Some("com.microsoft".into());
     m.opset_import.push(pare_onnx::proto::OperatorSetIdProto {
         domain: Some("com.microsoft".into()),
         version: Some(1),
@@ -120,22 +124,24 @@ fn unsupported_ops_are_all_listed() {
         text.contains("com.microsoft") && text.contains("from opset 20"),
         "{text}"
     );
+    Ok(())
 }
 
 #[test]
-fn other_domains_are_fine_when_unused() {
+fn other_domains_are_fine_when_unused() -> TestResult {
     let mut m = relu_model(17);
     m.opset_import.push(pare_onnx::proto::OperatorSetIdProto {
         domain: Some("com.microsoft".into()),
         version: Some(1),
     });
     assert!(import(&m).is_ok());
+    Ok(())
 }
 
 #[test]
-fn raw_data_shorter_than_dims() {
+fn raw_data_shorter_than_dims() -> TestResult {
     let mut w = f32_tensor("w", &[4, 4], &[0.0; 16]);
-    w.raw_data.as_mut().unwrap().truncate(60);
+    w.raw_data.as_mut().ok_or("missing value")?.truncate(60);
     let m = model(
         17,
         vec![node("MatMul", "mm", &["x", "w"], &["y"], vec![])],
@@ -148,10 +154,11 @@ fn raw_data_shorter_than_dims() {
         e.contains("`w`") && e.contains("60 bytes") && e.contains("64"),
         "{e}"
     );
+    Ok(())
 }
 
 #[test]
-fn absurd_dims_are_refused_before_allocating() {
+fn absurd_dims_are_refused_before_allocating() -> TestResult {
     let w = TensorProto {
         name: Some("w".into()),
         dims: vec![1 << 20, 1 << 20],
@@ -183,10 +190,11 @@ fn absurd_dims_are_refused_before_allocating() {
     let mut neg = w;
     neg.dims = vec![-4];
     assert!(tensor_from_bytes(&prost::Message::encode_to_vec(&neg)).is_err());
+    Ok(())
 }
 
 #[test]
-fn undefined_inputs_and_outputs() {
+fn undefined_inputs_and_outputs() -> TestResult {
     // A node reading an initializer that is missing.
     let m = model(
         17,
@@ -202,13 +210,18 @@ fn undefined_inputs_and_outputs() {
     );
     // A graph output nobody defines.
     let mut m = relu_model(17);
-    m.graph.as_mut().unwrap().output.push(vi("ghost", &[1]));
+    m.graph
+        .as_mut()
+        .ok_or("missing value")?
+        .output
+        .push(vi("ghost", &[1]));
     let e = err(&m);
     assert!(e.contains("`ghost`"), "{e}");
+    Ok(())
 }
 
 #[test]
-fn cycles_and_duplicate_definitions() {
+fn cycles_and_duplicate_definitions() -> TestResult {
     let m = model(
         17,
         vec![
@@ -236,10 +249,11 @@ fn cycles_and_duplicate_definitions() {
         e.contains("`y`") && e.contains("defined twice") && e.contains("r2"),
         "{e}"
     );
+    Ok(())
 }
 
 #[test]
-fn wrong_attributes_name_node_and_attribute() {
+fn wrong_attributes_name_node_and_attribute() -> TestResult {
     let w = f32_tensor("w", &[2, 1, 3, 3], &[0.0; 18]);
     let conv = |attrs| {
         model(
@@ -267,10 +281,11 @@ fn wrong_attributes_name_node_and_attribute() {
     );
     let e = err(&conv(vec![a_ints("kernel_shape", &[5, 5])]));
     assert!(e.contains("disagrees"), "{e}");
+    Ok(())
 }
 
 #[test]
-fn training_mode_is_rejected() {
+fn training_mode_is_rejected() -> TestResult {
     let bn = model(
         17,
         vec![node(
@@ -303,16 +318,19 @@ fn training_mode_is_rejected() {
     );
     let e = err(&drop);
     assert!(e.contains("`d`") && e.contains("training_mode"), "{e}");
+    Ok(())
 }
 
 #[test]
-fn non_tensor_types_and_unsupported_element_types() {
+fn non_tensor_types_and_unsupported_element_types() -> TestResult {
     let mut m = relu_model(17);
-    m.graph.as_mut().unwrap().input[0] = vi_typed("x", 8, &[1, 4]);
+    m.graph.as_mut().ok_or("missing value")?.input[0] = vi_typed("x", 8, &[1, 4]);
     assert!(err(&m).contains("STRING"));
     let mut m = relu_model(17);
-    let ty = m.graph.as_mut().unwrap().input[0].r#type.clone();
-    m.graph.as_mut().unwrap().input[0].r#type = Some(pare_onnx::proto::TypeProto {
+    let ty = m.graph.as_mut().ok_or("missing value")?.input[0]
+        .r#type
+        .clone();
+    m.graph.as_mut().ok_or("missing value")?.input[0].r#type = Some(pare_onnx::proto::TypeProto {
         value: Some(pare_onnx::proto::type_proto::Value::SequenceType(Box::new(
             pare_onnx::proto::type_proto::Sequence {
                 elem_type: ty.map(Box::new),
@@ -332,4 +350,5 @@ fn non_tensor_types_and_unsupported_element_types() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("`w`") && e.contains("BFLOAT16"), "{e}");
+    Ok(())
 }

@@ -9,6 +9,8 @@ use pare_onnx::proto::ModelProto;
 use pare_onnx::{export_file, export_model, import_file, ExportOptions, ExternalDataOptions};
 use prost::Message;
 
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 fn export_cnn(dir: &std::path::Path) -> (pare_ir::Graph, std::path::PathBuf) {
     let g = import_file(&fixture("digits_cnn.onnx")).unwrap();
     let path = dir.join("cnn.onnx");
@@ -39,12 +41,12 @@ fn tamper(path: &std::path::Path, f: impl Fn(&mut pare_onnx::proto::TensorProto)
 }
 
 #[test]
-fn external_round_trip_maps_weights() {
-    let dir = tempfile::tempdir().unwrap();
+fn external_round_trip_maps_weights() -> TestResult {
+    let dir = tempfile::tempdir()?;
     let (g, path) = export_cnn(dir.path());
-    let data = std::fs::read(dir.path().join("cnn.onnx.data")).unwrap();
+    let data = std::fs::read(dir.path().join("cnn.onnx.data"))?;
     assert!(data.len() > 100_000, "big weights should be external");
-    let g2 = import_file(&path).unwrap();
+    let g2 = import_file(&path)?;
     let mut want = g.clone();
     want.meta.opset = 21;
     want.meta.ir_version = 10;
@@ -61,25 +63,26 @@ fn external_round_trip_maps_weights() {
         }
     }
     // No stray temporary files are left beside the outputs.
-    let mut names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     assert_eq!(names, ["cnn.onnx", "cnn.onnx.data"]);
+    Ok(())
 }
 
 #[test]
-fn escaping_locations_are_rejected() {
+fn escaping_locations_are_rejected() -> TestResult {
     for loc in ["../cnn.onnx.data", "sub/../../x", "/etc/passwd"] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir()?;
         let (_, path) = export_cnn(dir.path());
         tamper(&path, |t| t.external_data[0].value = Some(loc.into()));
         let e = import_file(&path).unwrap_err().to_string();
         assert!(e.contains("relative path") && e.contains(loc), "{e}");
     }
-    let g = import_file(&fixture("micro_cnn.onnx")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let g = import_file(&fixture("micro_cnn.onnx"))?;
+    let dir = tempfile::tempdir()?;
     let opts = ExportOptions {
         value_info: false,
         external: Some(ExternalDataOptions {
@@ -92,10 +95,11 @@ fn escaping_locations_are_rejected() {
         export_model(&g, &opts).is_err(),
         "export_model cannot write external data"
     );
+    Ok(())
 }
 
 #[test]
-fn lengths_and_offsets_are_checked() {
+fn lengths_and_offsets_are_checked() -> TestResult {
     type Tamper = fn(&mut pare_onnx::proto::TensorProto);
     let cases: [(&str, Tamper); 4] = [
         ("length", |t| t.external_data[2].value = Some("4".into())),
@@ -110,7 +114,7 @@ fn lengths_and_offsets_are_checked() {
         }),
     ];
     for (want, f) in cases {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir()?;
         let (_, path) = export_cnn(dir.path());
         tamper(&path, f);
         let e = import_file(&path).unwrap_err().to_string();
@@ -120,25 +124,26 @@ fn lengths_and_offsets_are_checked() {
         );
     }
     // Without a base directory external data cannot be found.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir()?;
     let (_, path) = export_cnn(dir.path());
-    let e = pare_onnx::import_bytes(&std::fs::read(&path).unwrap(), None, "mem")
+    let e = pare_onnx::import_bytes(&std::fs::read(&path)?, None, "mem")
         .unwrap_err()
         .to_string();
     assert!(e.contains("base directory"), "{e}");
+    Ok(())
 }
 
 /// A model whose weight is larger than 2 GiB imports without copying it: the weight
 /// is a window of the memory-mapped data file. The file is sparse, so the test
 /// needs no real disk space, and nothing reads its pages.
 #[test]
-fn weights_over_two_gib_are_mapped_not_copied() {
+fn weights_over_two_gib_are_mapped_not_copied() -> TestResult {
     use common::build::{model, node, vi};
     use pare_onnx::proto::{tensor_proto, StringStringEntryProto, TensorProto};
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir()?;
     let elements: i64 = 600 * 1024 * 1024; // 2.34 GiB of f32
-    let data = std::fs::File::create(dir.path().join("big.data")).unwrap();
-    data.set_len(elements as u64 * 4).unwrap();
+    let data = std::fs::File::create(dir.path().join("big.data"))?;
+    data.set_len(elements as u64 * 4)?;
     let entry = |k: &str, v: &str| StringStringEntryProto {
         key: Some(k.into()),
         value: Some(v.into()),
@@ -163,11 +168,12 @@ fn weights_over_two_gib_are_mapped_not_copied() {
         vec![vi("y", &[elements])],
     );
     let path = dir.path().join("big.onnx");
-    std::fs::write(&path, m.encode_to_vec()).unwrap();
-    let g = import_file(&path).unwrap();
-    let (_, w) = g.weights().next().unwrap();
+    std::fs::write(&path, m.encode_to_vec())?;
+    let g = import_file(&path)?;
+    let (_, w) = g.weights().next().ok_or("no weight")?;
     assert!(
         matches!(w.storage(), WeightBytes::Mapped { len, .. } if *len == elements as usize * 4)
     );
     assert_eq!(pare_ir::analysis::weight_bytes(&g), elements as u64 * 4);
+    Ok(())
 }

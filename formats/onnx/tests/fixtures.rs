@@ -6,6 +6,8 @@ use common::{fixture, fixtures_dir, op_counts, param_count};
 use pare_ir::{DType, Dim, Graph, TensorType};
 use pare_onnx::{export_model, import_bytes, import_file, ExportOptions};
 
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 fn counts(pairs: &[(&'static str, usize)]) -> std::collections::BTreeMap<&'static str, usize> {
     pairs.iter().copied().collect()
 }
@@ -27,8 +29,8 @@ fn batch_input() -> TensorType {
 }
 
 #[test]
-fn digits_cnn_structure() {
-    let g = import_file(&fixture("digits_cnn.onnx")).unwrap();
+fn digits_cnn_structure() -> TestResult {
+    let g = import_file(&fixture("digits_cnn.onnx"))?;
     assert_eq!(
         op_counts(&g),
         counts(&[
@@ -55,10 +57,11 @@ fn digits_cnn_structure() {
     assert_eq!(g.meta.opset, 17);
     assert_eq!(g.meta.ir_version, 8);
     assert_eq!(g.meta.producer_name, "pytorch");
+    Ok(())
 }
 
 #[test]
-fn other_fixtures_structure() {
+fn other_fixtures_structure() -> TestResult {
     struct Case {
         file: &'static str,
         ops: usize,
@@ -120,14 +123,14 @@ fn other_fixtures_structure() {
         assert_eq!(names(&g, &g.inputs), ["input"], "{}", c.file);
         assert_eq!(param_count(&g), c.params, "{}", c.file);
     }
+    Ok(())
 }
 
 /// import(export(g)) == g for every fixture (meta aside: exports are opset 21, IR 10),
 /// and a second round trip is byte-identical.
 #[test]
-fn fixtures_round_trip() {
-    let mut files: Vec<_> = std::fs::read_dir(fixtures_dir())
-        .unwrap()
+fn fixtures_round_trip() -> TestResult {
+    let mut files: Vec<_> = std::fs::read_dir(fixtures_dir())?
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
         .collect();
@@ -138,13 +141,14 @@ fn fixtures_round_trip() {
     );
     for f in files {
         let g1 = import_file(&f).unwrap_or_else(|e| panic!("{e}"));
-        let bytes = export_model(&g1, &ExportOptions::default()).unwrap();
+        let bytes = export_model(&g1, &ExportOptions::default())?;
         let g2 = import_bytes(&bytes, None, "export").unwrap_or_else(|e| panic!("{e}"));
         let mut want = g1.clone();
         want.meta.opset = 21;
         want.meta.ir_version = 10;
         assert!(g2 == want, "{}: round trip changed the graph", f.display());
-        let again = export_model(&g2, &ExportOptions::default()).unwrap();
+        let again = export_model(&g2, &ExportOptions::default())?;
         assert_eq!(bytes, again, "{}: export is not deterministic", f.display());
     }
+    Ok(())
 }

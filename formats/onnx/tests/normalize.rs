@@ -9,6 +9,8 @@ use pare_onnx::proto::TensorProto;
 use pare_onnx::{export_model, import_bytes, tensor_from_bytes, ExportOptions};
 use prost::Message;
 
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 fn import(m: &pare_onnx::proto::ModelProto) -> pare_ir::Graph {
     import_bytes(&bytes(m), None, "test").unwrap_or_else(|e| panic!("{e}"))
 }
@@ -29,7 +31,7 @@ fn reimport(g: &pare_ir::Graph) -> pare_ir::Graph {
 }
 
 #[test]
-fn opset11_axes_split_and_softmax() {
+fn opset11_axes_split_and_softmax() -> TestResult {
     let m = model(
         11,
         vec![
@@ -100,10 +102,11 @@ fn opset11_axes_split_and_softmax() {
         axis: 1,
         coerce_2d: false
     }));
+    Ok(())
 }
 
 #[test]
-fn variadic_ops_become_binary_chains() {
+fn variadic_ops_become_binary_chains() -> TestResult {
     let m = model(
         13,
         vec![
@@ -129,10 +132,11 @@ fn variadic_ops_become_binary_chains() {
             w
         }
     );
+    Ok(())
 }
 
 #[test]
-fn constants_of_every_form_become_weights() {
+fn constants_of_every_form_become_weights() -> TestResult {
     let m = model(
         13,
         vec![
@@ -174,15 +178,16 @@ fn constants_of_every_form_become_weights() {
     );
     let g = import(&m);
     assert_eq!(g.weight_count(), 4);
-    let t = |i: usize| {
-        let (_, n) = g.nodes().nth(i).unwrap();
-        g.weight_of(n.input(0).unwrap()).unwrap().tensor().unwrap()
+    let t = |i: usize| -> Option<pare_ir::Tensor> {
+        let (_, n) = g.nodes().nth(i)?;
+        g.weight_of(n.input(0)?)?.tensor().ok()
     };
-    assert_eq!(t(0).data(), &TensorData::F32(vec![2.5]));
-    assert_eq!(t(0).shape(), &[] as &[usize]);
-    assert_eq!(t(1).data(), &TensorData::I64(vec![1, 2]));
-    assert_eq!(t(2).data(), &TensorData::I64(vec![7]));
-    assert_eq!(t(3).data(), &TensorData::F32(vec![1.0, 2.0]));
+    let t = |i: usize| t(i).ok_or("constant not found");
+    assert_eq!(t(0)?.data(), &TensorData::F32(vec![2.5]));
+    assert_eq!(t(0)?.shape(), &[] as &[usize]);
+    assert_eq!(t(1)?.data(), &TensorData::I64(vec![1, 2]));
+    assert_eq!(t(2)?.data(), &TensorData::I64(vec![7]));
+    assert_eq!(t(3)?.data(), &TensorData::F32(vec![1.0, 2.0]));
     let bad = model(
         13,
         vec![node("Constant", "c", &[], &["k"], vec![])],
@@ -194,10 +199,11 @@ fn constants_of_every_form_become_weights() {
         .unwrap_err()
         .to_string()
         .contains("exactly one"));
+    Ok(())
 }
 
 #[test]
-fn ir3_inputs_that_are_initializers_are_weights() {
+fn ir3_inputs_that_are_initializers_are_weights() -> TestResult {
     let mut m = model(
         11,
         vec![node("Add", "add", &["x", "w"], &["y"], vec![])],
@@ -210,10 +216,11 @@ fn ir3_inputs_that_are_initializers_are_weights() {
     assert_eq!(g.inputs.len(), 1);
     assert_eq!(g.value(g.inputs[0]).name, "x");
     assert_eq!(g.weight_count(), 1);
+    Ok(())
 }
 
 #[test]
-fn nodes_out_of_order_are_sorted_stably() {
+fn nodes_out_of_order_are_sorted_stably() -> TestResult {
     let m = model(
         17,
         vec![
@@ -229,10 +236,11 @@ fn nodes_out_of_order_are_sorted_stably() {
     let names: Vec<_> = g.nodes().map(|(_, n)| n.name.as_str()).collect();
     assert_eq!(names, ["first", "second", "independent"]);
     assert_eq!(g.ty(g.inputs[0]).shape[0], pare_ir::Dim::Sym("N".into()));
+    Ok(())
 }
 
 #[test]
-fn unnamed_dims_get_deterministic_symbols() {
+fn unnamed_dims_get_deterministic_symbols() -> TestResult {
     let mut m = model(
         17,
         vec![node("Relu", "r", &["x"], &["y"], vec![])],
@@ -240,15 +248,15 @@ fn unnamed_dims_get_deterministic_symbols() {
         vec![vi("x", &[1, 4])],
         vec![vi("y", &[1, 4])],
     );
-    for d in &mut m.graph.as_mut().unwrap().input[0]
+    for d in &mut m.graph.as_mut().ok_or("missing value")?.input[0]
         .r#type
         .as_mut()
-        .unwrap()
+        .ok_or("missing value")?
         .value
         .iter_mut()
     {
         if let pare_onnx::proto::type_proto::Value::TensorType(t) = d {
-            t.shape.as_mut().unwrap().dim[0].value = None;
+            t.shape.as_mut().ok_or("missing value")?.dim[0].value = None;
         }
     }
     let g = import(&m);
@@ -256,10 +264,11 @@ fn unnamed_dims_get_deterministic_symbols() {
         g.ty(g.inputs[0]).shape[0],
         pare_ir::Dim::Sym("unk__0".into())
     );
+    Ok(())
 }
 
 #[test]
-fn spatial_defaults_are_explicit() {
+fn spatial_defaults_are_explicit() -> TestResult {
     let m = model(
         11,
         vec![
@@ -330,10 +339,11 @@ fn spatial_defaults_are_explicit() {
     );
     let e = import_bytes(&bytes(&m), None, "t").unwrap_err().to_string();
     assert!(e.contains("kernel_shape") && e.contains("`c`"), "{e}");
+    Ok(())
 }
 
 #[test]
-fn resize_opset11_empty_inputs_become_absent() {
+fn resize_opset11_empty_inputs_become_absent() -> TestResult {
     let empty = f32_tensor("empty", &[0], &[]);
     let m = model(
         11,
@@ -349,7 +359,7 @@ fn resize_opset11_empty_inputs_become_absent() {
         vec![vi("y", &[1, 1, 4, 4])],
     );
     let g = import(&m);
-    let (_, n) = g.nodes().next().unwrap();
+    let (_, n) = g.nodes().next().ok_or("missing value")?;
     assert_eq!(n.inputs.len(), 4);
     assert!(n.inputs[1].is_none() && n.inputs[2].is_none() && n.inputs[3].is_some());
     assert!(matches!(
@@ -359,10 +369,11 @@ fn resize_opset11_empty_inputs_become_absent() {
             ..
         }
     ));
+    Ok(())
 }
 
 #[test]
-fn constant_of_shape_and_cast_types() {
+fn constant_of_shape_and_cast_types() -> TestResult {
     let value = TensorProto {
         dims: vec![1],
         data_type: Some(7),
@@ -399,10 +410,11 @@ fn constant_of_shape_and_cast_types() {
     w.meta.opset = 21;
     w.meta.ir_version = 10;
     assert!(reimport(&g) == w);
+    Ok(())
 }
 
 #[test]
-fn typed_tensor_fields_decode_with_checks() {
+fn typed_tensor_fields_decode_with_checks() -> TestResult {
     let t = |data_type: i32, dims: Vec<i64>, f: &dyn Fn(&mut TensorProto)| {
         let mut t = TensorProto {
             name: Some("t".into()),
@@ -413,15 +425,15 @@ fn typed_tensor_fields_decode_with_checks() {
         f(&mut t);
         tensor_from_bytes(&t.encode_to_vec())
     };
-    let f16 = t(10, vec![2], &|t| t.int32_data = vec![0x3c00, 0xc000]).unwrap();
+    let f16 = t(10, vec![2], &|t| t.int32_data = vec![0x3c00, 0xc000])?;
     assert_eq!(f16.to_f32_vec(), [1.0, -2.0]);
-    let i8s = t(3, vec![3], &|t| t.int32_data = vec![-128, 0, 127]).unwrap();
+    let i8s = t(3, vec![3], &|t| t.int32_data = vec![-128, 0, 127])?;
     assert_eq!(i8s.data(), &TensorData::I8(vec![-128, 0, 127]));
-    let b = t(9, vec![2], &|t| t.int32_data = vec![1, 0]).unwrap();
+    let b = t(9, vec![2], &|t| t.int32_data = vec![1, 0])?;
     assert_eq!(b.data(), &TensorData::Bool(vec![true, false]));
-    let u32s = t(12, vec![1], &|t| t.uint64_data = vec![4_000_000_000]).unwrap();
+    let u32s = t(12, vec![1], &|t| t.uint64_data = vec![4_000_000_000])?;
     assert_eq!(u32s.data(), &TensorData::U32(vec![4_000_000_000]));
-    let f64s = t(11, vec![], &|t| t.double_data = vec![0.25]).unwrap();
+    let f64s = t(11, vec![], &|t| t.double_data = vec![0.25])?;
     assert_eq!(f64s.data(), &TensorData::F64(vec![0.25]));
     let e = t(3, vec![1], &|t| t.int32_data = vec![300])
         .unwrap_err()
@@ -442,30 +454,31 @@ fn typed_tensor_fields_decode_with_checks() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("both"), "{e}");
-    assert!(t(1, vec![0], &|_| {}).unwrap().is_empty());
+    assert!(t(1, vec![0], &|_| {})?.is_empty());
     assert!(tensor_from_bytes(&[0xff, 0xff, 0xff]).is_err());
+    Ok(())
 }
 
 #[test]
-fn read_tensor_pb_reads_files() {
-    let dir = tempfile::tempdir().unwrap();
+fn read_tensor_pb_reads_files() -> TestResult {
+    let dir = tempfile::tempdir()?;
     let p = dir.path().join("input_0.pb");
     std::fs::write(
         &p,
         f32_tensor("x", &[2, 2], &[1.0, 2.0, 3.0, 4.0]).encode_to_vec(),
-    )
-    .unwrap();
-    let t = pare_onnx::read_tensor_pb(&p).unwrap();
+    )?;
+    let t = pare_onnx::read_tensor_pb(&p)?;
     assert_eq!(t.shape(), &[2, 2]);
     assert_eq!(t.to_f32_vec(), [1.0, 2.0, 3.0, 4.0]);
     let e = pare_onnx::read_tensor_pb(&dir.path().join("nope.pb"))
         .unwrap_err()
         .to_string();
     assert!(e.contains("nope.pb"), "{e}");
+    Ok(())
 }
 
 #[test]
-fn group_norm_opset18_scales_expand_per_channel() {
+fn group_norm_opset18_scales_expand_per_channel() -> TestResult {
     let m = model(
         18,
         vec![node(
@@ -509,4 +522,5 @@ fn group_norm_opset18_scales_expand_per_channel() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("expected 4 (channels)"), "{e}");
+    Ok(())
 }

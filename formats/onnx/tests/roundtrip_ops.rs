@@ -7,6 +7,8 @@ use pare_ir::ops::{
 use pare_ir::{DType, Graph, Op, Tensor, TensorType, ValueId, Weight};
 use pare_onnx::{export_model, import_bytes, ExportOptions};
 
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 fn w(g: &mut Graph, name: &str, t: Tensor) -> Option<ValueId> {
     Some(g.add_weight(name, Weight::from_tensor(&t)).unwrap())
 }
@@ -328,17 +330,16 @@ fn build() -> Graph {
 }
 
 #[test]
-fn many_ops_round_trip() {
+fn many_ops_round_trip() -> TestResult {
     let mut g = build();
     // The hand-built graph carries placeholder output types; the importer infers them.
-    pare_ir::infer::infer_graph(&mut g).unwrap();
-    let bytes = export_model(&g, &ExportOptions::default()).unwrap();
+    pare_ir::infer::infer_graph(&mut g)?;
+    let bytes = export_model(&g, &ExportOptions::default())?;
     if let Some(dir) = std::env::var_os("PARE_ONNX_DUMP") {
         std::fs::write(
             std::path::Path::new(&dir).join("roundtrip_ops.onnx"),
             &bytes,
-        )
-        .unwrap();
+        )?;
     }
     let g2 = import_bytes(&bytes, None, "ops").unwrap_or_else(|e| panic!("{e}"));
     for ((_, a), (_, b)) in g.nodes().zip(g2.nodes()) {
@@ -346,4 +347,5 @@ fn many_ops_round_trip() {
     }
     assert_eq!(pare_ir::text::print(&g2), pare_ir::text::print(&g));
     assert!(g2 == g);
+    Ok(())
 }
