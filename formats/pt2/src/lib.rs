@@ -1,6 +1,12 @@
 //! PyTorch front end: reads the `.pt2` archives `torch.export.save` writes (torch ≥ 2.9
 //! layout: JSON graph plus raw weight files) and translates the exported ATen graph
 //! into pare's IR, with no Python or libtorch involved.
+//!
+//! Both the pre-dispatch graphs `torch.export.export` gives and the core ATen forms
+//! `ep.run_decompositions()` leaves are read (see [`SUPPORTED_OPS`]). Multi-output
+//! nodes (`max_pool2d_with_indices`, `native_dropout`, `split*`) bind every named
+//! output, as the serializer names the `getitem` results directly in the node's
+//! `outputs` (`as_tensor` per tuple element or one `as_tensors` list).
 
 mod archive;
 mod error;

@@ -151,8 +151,9 @@ impl<'n> NodeCtx<'n> {
         }
     }
 
-    /// Name of output tensor `i` (flattening `as_tensors` lists).
-    pub fn out(&self, i: usize) -> Result<&'n str, String> {
+    /// Names of all output tensors, flattening `as_tensors` lists; `None` for
+    /// outputs the exporter left unnamed (`as_none`, non-tensor results).
+    pub fn outs(&self) -> Vec<Option<&'n str>> {
         let mut names = Vec::new();
         for o in &self.node.outputs {
             match single_key(o) {
@@ -164,6 +165,11 @@ impl<'n> NodeCtx<'n> {
             }
         }
         names
+    }
+
+    /// Name of output tensor `i` (flattening `as_tensors` lists).
+    pub fn out(&self, i: usize) -> Result<&'n str, String> {
+        self.outs()
             .get(i)
             .copied()
             .flatten()

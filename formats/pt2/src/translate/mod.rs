@@ -3,6 +3,7 @@
 //! final shape inference.
 
 mod args;
+mod aten;
 mod emit;
 mod nn;
 mod ops;
@@ -210,6 +211,37 @@ impl<'p> Translator<'p> {
         let v = *ids.first().ok_or("node without output")?;
         self.names.insert(out_name.to_string(), v);
         Ok(v)
+    }
+
+    /// Adds a node with several outputs and binds each named torch output to its
+    /// slot; unnamed outputs (unused by the program) get a name derived from the node.
+    pub fn emit_multi(
+        &mut self,
+        node: &str,
+        op: Op,
+        inputs: Vec<Option<ValueId>>,
+        out_names: &[Option<&str>],
+    ) -> Result<Vec<ValueId>, String> {
+        let names: Vec<String> = out_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| n.map_or_else(|| format!("{node}/out{i}"), str::to_string))
+            .collect();
+        let (_, ids) = self
+            .g
+            .add_node(
+                node,
+                op,
+                inputs,
+                names.iter().map(|n| (n.clone(), placeholder())).collect(),
+            )
+            .map_err(|e| e.to_string())?;
+        for (n, &v) in out_names.iter().zip(&ids) {
+            if let Some(n) = n {
+                self.names.insert(n.to_string(), v);
+            }
+        }
+        Ok(ids)
     }
 
     /// Adds a constant weight.

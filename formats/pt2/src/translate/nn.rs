@@ -163,6 +163,13 @@ pub(super) fn layer_norm(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
 }
 
 pub(super) fn pool(t: &mut Translator<'_>, c: &NodeCtx<'_>, max: bool) -> R<()> {
+    let op = pool_op(c, max)?;
+    let x = t.value(c.tensor("self")?)?;
+    finish(t, c, op, vec![Some(x)])
+}
+
+/// The MaxPool/AveragePool op of a `max_pool2d`/`avg_pool2d`-style node.
+pub(super) fn pool_op(c: &NodeCtx<'_>, max: bool) -> R<Op> {
     let kernel_shape = spatial(c.ints("kernel_size", None)?, 2, "kernel_size")?;
     let stride = c.ints("stride", Some(&[]))?;
     let strides = if stride.is_empty() {
@@ -173,8 +180,7 @@ pub(super) fn pool(t: &mut Translator<'_>, c: &NodeCtx<'_>, max: bool) -> R<()> 
     let pad = spatial(c.ints("padding", Some(&[0]))?, 2, "padding")?;
     let pads = [pad.clone(), pad].concat();
     let ceil_mode = c.bool("ceil_mode", false)?;
-    let x = t.value(c.tensor("self")?)?;
-    let op = if max {
+    Ok(if max {
         Op::MaxPool {
             auto_pad: AutoPad::NotSet,
             kernel_shape,
@@ -197,8 +203,7 @@ pub(super) fn pool(t: &mut Translator<'_>, c: &NodeCtx<'_>, max: bool) -> R<()> 
             ceil_mode,
             count_include_pad: c.bool("count_include_pad", true)?,
         }
-    };
-    finish(t, c, op, vec![Some(x)])
+    })
 }
 
 pub(super) fn adaptive_avg_pool(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {

@@ -1,8 +1,10 @@
 //! The supported ATen targets (pre-dispatch and core ATen forms that `torch.export`
 //! emits) and the dispatch from each to its pare ops (ONNX opset-21 semantics);
-//! one-op and element-wise cases are lowered inline, the rest in [`super::nn`].
+//! one-op and element-wise cases are lowered inline, the rest in [`super::nn`] and
+//! (core ATen forms after decomposition) [`super::aten`].
 
 use super::args::NodeCtx;
+use super::aten;
 use super::emit::*;
 use super::nn::*;
 use super::Translator;
@@ -11,16 +13,20 @@ use pare_ir::{Op, Tensor};
 
 /// ATen targets (without `torch.ops.`) the translator lowers.
 pub const SUPPORTED_OPS: &[&str] = &[
+    "aten._adaptive_avg_pool2d.default",
+    "aten._log_softmax.default",
     "aten._native_batch_norm_legit_no_training.default",
     "aten._softmax.default",
-    "aten._log_softmax.default",
     "aten._unsafe_view.default",
+    "aten.abs.default",
     "aten.adaptive_avg_pool2d.default",
     "aten.add.Scalar",
     "aten.add.Tensor",
     "aten.add_.Tensor",
     "aten.addmm.default",
     "aten.alias.default",
+    "aten.amax.default",
+    "aten.amin.default",
     "aten.avg_pool2d.default",
     "aten.batch_norm.default",
     "aten.bmm.default",
@@ -37,7 +43,10 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.div.Tensor",
     "aten.dropout.default",
     "aten.dropout_.default",
+    "aten.embedding.default",
+    "aten.erf.default",
     "aten.exp.default",
+    "aten.expand.default",
     "aten.flatten.using_ints",
     "aten.gelu.default",
     "aten.hardsigmoid.default",
@@ -50,21 +59,29 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.leaky_relu.default",
     "aten.leaky_relu_.default",
     "aten.linear.default",
+    "aten.log.default",
     "aten.log_softmax.int",
     "aten.matmul.default",
     "aten.max_pool2d.default",
+    "aten.max_pool2d_with_indices.default",
     "aten.mean.default",
     "aten.mean.dim",
     "aten.mm.default",
     "aten.mul.Scalar",
     "aten.mul.Tensor",
     "aten.mul_.Tensor",
+    "aten.native_dropout.default",
     "aten.native_layer_norm.default",
+    "aten.neg.default",
     "aten.permute.default",
+    "aten.pow.Tensor_Scalar",
+    "aten.pow.Tensor_Tensor",
+    "aten.reciprocal.default",
     "aten.relu.default",
     "aten.relu6.default",
     "aten.relu_.default",
     "aten.reshape.default",
+    "aten.rsqrt.default",
     "aten.rsub.Scalar",
     "aten.scaled_dot_product_attention.default",
     "aten.select.int",
@@ -74,6 +91,8 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.silu_.default",
     "aten.slice.Tensor",
     "aten.softmax.int",
+    "aten.split.Tensor",
+    "aten.split_with_sizes.default",
     "aten.sqrt.default",
     "aten.squeeze.dim",
     "aten.squeeze.dims",
@@ -85,7 +104,11 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.transpose.int",
     "aten.unflatten.int",
     "aten.unsqueeze.default",
+    "aten.var.correction",
     "aten.view.default",
+    "aten.where.ScalarOther",
+    "aten.where.ScalarSelf",
+    "aten.where.self",
 ];
 
 /// Lowers one node.
@@ -366,6 +389,30 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
             finish(t, c, Op::Concat { axis }, inputs)
         }
         "scaled_dot_product_attention" => sdpa(t, c),
+        "_adaptive_avg_pool2d" => adaptive_avg_pool(t, c),
+        "max_pool2d_with_indices" => aten::max_pool_with_indices(t, c),
+        "native_dropout" => aten::native_dropout(t, c),
+        "split" | "split_with_sizes" => aten::split(t, c),
+        "expand" => aten::expand(t, c),
+        "where" => aten::where_(t, c),
+        "embedding" => aten::embedding(t, c),
+        "amax" | "amin" => aten::amax(t, c, base == "amax"),
+        "var" => aten::var(t, c),
+        "neg" => unary(t, c, "self", Op::Neg {}),
+        "abs" => unary(t, c, "self", Op::Abs {}),
+        "log" => unary(t, c, "self", Op::Log {}),
+        "erf" => unary(t, c, "self", Op::Erf {}),
+        "reciprocal" => unary(t, c, "self", Op::Reciprocal {}),
+        "rsqrt" => {
+            let x = t.value(c.tensor("self")?)?;
+            let s = tmp(t, c, "sqrt", Op::Sqrt {}, vec![Some(x)])?;
+            finish(t, c, Op::Reciprocal {}, vec![Some(s)])
+        }
+        "pow" => {
+            let x = operand(t, c, "self")?;
+            let e = operand(t, c, "exponent")?;
+            finish(t, c, Op::Pow {}, vec![Some(x), Some(e)])
+        }
         _ => Err(format!("no lowering for `{}`", c.op)),
     }
 }
