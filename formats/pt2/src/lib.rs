@@ -7,6 +7,12 @@
 //! nodes (`max_pool2d_with_indices`, `native_dropout`, `split*`) bind every named
 //! output, as the serializer names the `getitem` results directly in the node's
 //! `outputs` (`as_tensor` per tuple element or one `as_tensors` list).
+//!
+//! Dynamic-shape exports work: symbolic input sizes keep torch's symbol names
+//! (`s0`, ...), and the symbolic integers the graph computes (`aten.sym_size.int`,
+//! `_operator.{add,sub,mul,floordiv}` on them, `as_sym_ints` size lists of
+//! `view`/`reshape`/`expand`, sym-int `slice` bounds) become `[1]`-shaped i64 values
+//! (`Shape`, arithmetic, `Concat`) that shape inference follows and `cleanup` folds.
 
 mod archive;
 mod error;

@@ -109,6 +109,15 @@ pub(super) fn split(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
 
 /// `expand(self, size)`: -1 keeps a dim, which ONNX Expand spells 1 (broadcast).
 pub(super) fn expand(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
+    let keep = |d: i64| match d {
+        -1 => Ok(1),
+        d if d < 0 => Err(format!("expand to negative size {d}")),
+        d => Ok(d),
+    };
+    if let Some(s) = super::symint::sym_list(t, c, "size", keep)? {
+        let x = t.value(c.tensor("self")?)?;
+        return finish(t, c, Op::Expand {}, vec![Some(x), Some(s)]);
+    }
     let shape: Vec<i64> = c
         .ints("size", None)?
         .into_iter()

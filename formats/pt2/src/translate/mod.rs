@@ -7,6 +7,7 @@ mod aten;
 mod emit;
 mod nn;
 mod ops;
+mod symint;
 
 pub use ops::SUPPORTED_OPS;
 

@@ -7,12 +7,18 @@ use super::args::NodeCtx;
 use super::aten;
 use super::emit::*;
 use super::nn::*;
+use super::symint;
 use super::Translator;
 use pare_ir::ops::GeluApprox;
 use pare_ir::{Op, Tensor};
 
-/// ATen targets (without `torch.ops.`) the translator lowers.
+/// Targets the translator lowers: ATen ops (without `torch.ops.`) and the Python
+/// operators torch records on symbolic ints (`_operator.*`).
 pub const SUPPORTED_OPS: &[&str] = &[
+    "_operator.add",
+    "_operator.floordiv",
+    "_operator.mul",
+    "_operator.sub",
     "aten._adaptive_avg_pool2d.default",
     "aten._log_softmax.default",
     "aten._native_batch_norm_legit_no_training.default",
@@ -99,6 +105,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.sub.Scalar",
     "aten.sub.Tensor",
     "aten.sum.dim_IntList",
+    "aten.sym_size.int",
     "aten.t.default",
     "aten.tanh.default",
     "aten.transpose.int",
@@ -278,7 +285,25 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
             }
             reshape_to_output(t, c, name)
         }
-        "view" | "reshape" | "_unsafe_view" | "unflatten" => {
+        "view" | "reshape" | "_unsafe_view" => {
+            let name = c.tensor("self")?;
+            let arg = if c.arg("shape").is_some() {
+                "shape"
+            } else {
+                "size"
+            };
+            match symint::sym_list(t, c, arg, Ok)? {
+                Some(shape) => {
+                    let x = t.value(name)?;
+                    let op = Op::Reshape {
+                        allowzero: symint::has_zero(c, arg),
+                    };
+                    finish(t, c, op, vec![Some(x), Some(shape)])
+                }
+                None => reshape_to_output(t, c, name),
+            }
+        }
+        "unflatten" => {
             let name = c.tensor("self")?;
             reshape_to_output(t, c, name)
         }
@@ -362,12 +387,23 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
             let name = c.tensor("self")?;
             let rank = t.sizes(name)?.len() as i64;
             let axis = norm(c.int("dim", Some(0))?, rank)?;
-            let start = c.opt_int("start")?.unwrap_or(0);
-            let end = c.opt_int("end")?.unwrap_or(i64::MAX);
+            // Bounds naming a sym int are read below; constants here.
+            let concrete = |arg: &str| match c.arg(arg) {
+                Some(("as_sym_int", j)) if j.get("as_name").is_some() => Ok(None),
+                _ => c.opt_int(arg),
+            };
+            let start = concrete("start")?.unwrap_or(0);
+            let end = concrete("end")?.unwrap_or(i64::MAX);
             let step = c.int("step", Some(1))?;
             let x = t.value(name)?;
-            let s = i64s(t, c, "starts", &[start])?;
-            let e = i64s(t, c, "ends", &[end])?;
+            let s = match symint::sym_arg(t, c, "start")? {
+                Some(v) => v,
+                None => i64s(t, c, "starts", &[start])?,
+            };
+            let e = match symint::sym_arg(t, c, "end")? {
+                Some(v) => v,
+                None => i64s(t, c, "ends", &[end])?,
+            };
             let a = i64s(t, c, "axes", &[axis])?;
             let st = i64s(t, c, "steps", &[step])?;
             finish(
@@ -412,6 +448,10 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
             let x = operand(t, c, "self")?;
             let e = operand(t, c, "exponent")?;
             finish(t, c, Op::Pow {}, vec![Some(x), Some(e)])
+        }
+        "sym_size" => symint::sym_size(t, c),
+        "_operator.add" | "_operator.sub" | "_operator.mul" | "_operator.floordiv" => {
+            symint::sym_binary(t, c)
         }
         _ => Err(format!("no lowering for `{}`", c.op)),
     }
