@@ -96,15 +96,7 @@ fn edit_nth(rng: &mut fastrand::Rng, j: &mut Json, target: usize, seen: &mut usi
 
 fn mutate(rng: &mut fastrand::Rng, original: &[u8], files: &[(String, Vec<u8>)]) -> Vec<u8> {
     match rng.u8(0..7) {
-        0 => original[..rng.usize(0..original.len())].to_vec(),
-        1 => {
-            let mut b = original.to_vec();
-            for _ in 0..rng.usize(1..8) {
-                let i = rng.usize(0..b.len());
-                b[i] ^= 1 << rng.u8(0..8);
-            }
-            b
-        }
+        0 | 1 => support::mutate_bytes(rng, original),
         2 => {
             let mut f = files.to_vec();
             f.remove(rng.usize(0..f.len()));
@@ -155,27 +147,6 @@ fn mutate(rng: &mut fastrand::Rng, original: &[u8], files: &[(String, Vec<u8>)])
     }
 }
 
-fn small_inputs(g: &pare_ir::Graph) -> Option<Vec<Tensor>> {
-    g.inputs
-        .iter()
-        .map(|&v| {
-            let ty = g.ty(v);
-            let shape: Vec<usize> = ty
-                .shape
-                .iter()
-                .map(|d| match d {
-                    Dim::Fixed(n) => *n as usize,
-                    Dim::Sym(_) => 1,
-                })
-                .collect();
-            if shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))? > 1 << 16 {
-                return None;
-            }
-            Tensor::zeros(ty.dtype, shape).ok()
-        })
-        .collect()
-}
-
 #[test]
 fn mutated_pt2_archives_error_cleanly() {
     let mut rng = fastrand::Rng::with_seed(0x9172);
@@ -192,7 +163,7 @@ fn mutated_pt2_archives_error_cleanly() {
             imported += 1;
             pare_ir::verify::verify(&g)
                 .unwrap_or_else(|e| panic!("{model} mutant accepted but invalid: {e}"));
-            if let Some(inputs) = small_inputs(&g) {
+            if let Some(inputs) = support::small_zero_inputs(&g) {
                 let _ = pare_ir::interp::run(&g, &inputs);
             }
         }

@@ -5,80 +5,8 @@
 
 mod support;
 
-use pare_ir::{Dim, Tensor};
-
 /// Mutants per fixture; four fixtures give a few thousand files in all.
 const MUTANTS_PER_MODEL: usize = 1200;
-
-fn mutate(rng: &mut fastrand::Rng, original: &[u8]) -> Vec<u8> {
-    let mut b = original.to_vec();
-    match rng.u8(0..6) {
-        0 => b.truncate(rng.usize(0..b.len())),
-        1 => {
-            for _ in 0..rng.usize(1..8) {
-                let i = rng.usize(0..b.len());
-                b[i] ^= 1 << rng.u8(0..8);
-            }
-        }
-        2 => {
-            for _ in 0..rng.usize(1..4) {
-                let i = rng.usize(0..b.len());
-                b[i] = rng.u8(..);
-            }
-        }
-        3 => {
-            // Interesting varint/length bytes: huge sizes, zeros, negatives.
-            let i = rng.usize(0..b.len());
-            let patch: &[u8] = [
-                &[0xff, 0xff, 0xff, 0xff, 0x0f][..],
-                &[0x00],
-                &[0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
-                &[0x7f],
-            ][rng.usize(0..4)];
-            for (k, &p) in patch.iter().enumerate() {
-                if i + k < b.len() {
-                    b[i + k] = p;
-                }
-            }
-        }
-        4 => {
-            let start = rng.usize(0..b.len());
-            let end = (start + rng.usize(1..64)).min(b.len());
-            let chunk = b[start..end].to_vec();
-            let at = rng.usize(0..b.len());
-            b.splice(at..at, chunk);
-        }
-        _ => {
-            let start = rng.usize(0..b.len());
-            let end = (start + rng.usize(1..64)).min(b.len());
-            b.drain(start..end);
-        }
-    }
-    b
-}
-
-/// Inputs of the graph's declared types with symbols bound to 1, unless they would
-/// be large (a mutant may declare any shape; that is not the interpreter's test).
-fn small_inputs(g: &pare_ir::Graph) -> Option<Vec<Tensor>> {
-    g.inputs
-        .iter()
-        .map(|&v| {
-            let ty = g.ty(v);
-            let shape: Vec<usize> = ty
-                .shape
-                .iter()
-                .map(|d| match d {
-                    Dim::Fixed(n) => *n as usize,
-                    Dim::Sym(_) => 1,
-                })
-                .collect();
-            if shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))? > 1 << 16 {
-                return None;
-            }
-            Tensor::zeros(ty.dtype, shape).ok()
-        })
-        .collect()
-}
 
 #[test]
 fn mutated_onnx_files_error_cleanly() {
@@ -92,7 +20,7 @@ fn mutated_onnx_files_error_cleanly() {
     ] {
         let original = std::fs::read(support::fixture(model)).expect("fixture");
         for _ in 0..MUTANTS_PER_MODEL {
-            let bytes = mutate(&mut rng, &original);
+            let bytes = support::mutate_bytes(&mut rng, &original);
             total += 1;
             let Ok(g) = pare_onnx::import_bytes(&bytes, None, model) else {
                 continue;
@@ -101,7 +29,7 @@ fn mutated_onnx_files_error_cleanly() {
             // A graph the importer accepted must be well formed.
             pare_ir::verify::verify(&g)
                 .unwrap_or_else(|e| panic!("{model} mutant accepted but invalid: {e}"));
-            if let Some(inputs) = small_inputs(&g) {
+            if let Some(inputs) = support::small_zero_inputs(&g) {
                 let _ = pare_ir::interp::run(&g, &inputs);
                 ran += 1;
             }
@@ -118,7 +46,7 @@ fn mutated_textual_ir_errors_cleanly() {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut parsed = 0;
     for _ in 0..1000 {
-        let bytes = mutate(&mut rng, text.as_bytes());
+        let bytes = support::mutate_bytes(&mut rng, text.as_bytes());
         let src = String::from_utf8_lossy(&bytes);
         if let Ok(g) = pare_ir::text::parse_with_weights(&src, &|_| None) {
             parsed += 1;

@@ -184,3 +184,75 @@ pub fn compare_onnx_style(
     }
     Ok(())
 }
+
+/// One random structural mutation of a file: truncation, bit flips, byte
+/// overwrites, varint-ish patches (huge sizes, zeros), chunk duplication or removal.
+pub fn mutate_bytes(rng: &mut fastrand::Rng, original: &[u8]) -> Vec<u8> {
+    let mut b = original.to_vec();
+    match rng.u8(0..6) {
+        0 => b.truncate(rng.usize(0..b.len())),
+        1 => {
+            for _ in 0..rng.usize(1..8) {
+                let i = rng.usize(0..b.len());
+                b[i] ^= 1 << rng.u8(0..8);
+            }
+        }
+        2 => {
+            for _ in 0..rng.usize(1..4) {
+                let i = rng.usize(0..b.len());
+                b[i] = rng.u8(..);
+            }
+        }
+        3 => {
+            // Interesting varint/length bytes: huge sizes, zeros, negatives.
+            let i = rng.usize(0..b.len());
+            let patch: &[u8] = [
+                &[0xff, 0xff, 0xff, 0xff, 0x0f][..],
+                &[0x00],
+                &[0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+                &[0x7f],
+            ][rng.usize(0..4)];
+            for (k, &p) in patch.iter().enumerate() {
+                if i + k < b.len() {
+                    b[i + k] = p;
+                }
+            }
+        }
+        4 => {
+            let start = rng.usize(0..b.len());
+            let end = (start + rng.usize(1..64)).min(b.len());
+            let chunk = b[start..end].to_vec();
+            let at = rng.usize(0..b.len());
+            b.splice(at..at, chunk);
+        }
+        _ => {
+            let start = rng.usize(0..b.len());
+            let end = (start + rng.usize(1..64)).min(b.len());
+            b.drain(start..end);
+        }
+    }
+    b
+}
+
+/// Inputs of the graph's declared types with symbols bound to 1, unless they would
+/// be large (a mutant may declare any shape; that is not the interpreter's test).
+pub fn small_zero_inputs(g: &pare_ir::Graph) -> Option<Vec<Tensor>> {
+    g.inputs
+        .iter()
+        .map(|&v| {
+            let ty = g.ty(v);
+            let shape: Vec<usize> = ty
+                .shape
+                .iter()
+                .map(|d| match d {
+                    pare_ir::Dim::Fixed(n) => *n as usize,
+                    pare_ir::Dim::Sym(_) => 1,
+                })
+                .collect();
+            if shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))? > 1 << 16 {
+                return None;
+            }
+            Tensor::zeros(ty.dtype, shape).ok()
+        })
+        .collect()
+}
