@@ -3,7 +3,7 @@
 //! plain strided run with no per-element index arithmetic beyond one multiply-add.
 
 /// ONNX multidirectional broadcast of two shapes; `None` if incompatible.
-pub(super) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for (i, o) in out.iter_mut().enumerate() {

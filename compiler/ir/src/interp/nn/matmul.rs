@@ -6,34 +6,10 @@ use super::util::{check_rank, count, opt, req, Float, Res};
 use crate::interp::InterpError;
 use crate::{DType, Element, Op, Tensor};
 
-/// Broadcasts two batch shapes numpy-style.
-pub(crate) fn broadcast_shapes(op: &Op, a: &[usize], b: &[usize]) -> Res<Vec<usize>> {
-    let r = a.len().max(b.len());
-    let mut out = vec![0; r];
-    for i in 0..r {
-        let da = if i + a.len() >= r {
-            a[i + a.len() - r]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= r {
-            b[i + b.len() - r]
-        } else {
-            1
-        };
-        out[i] = match (da, db) {
-            (x, y) if x == y => x,
-            (1, y) => y,
-            (x, 1) => x,
-            _ => {
-                return Err(InterpError::op(
-                    op,
-                    format!("batch dims {a:?} and {b:?} do not broadcast"),
-                ))
-            }
-        };
-    }
-    Ok(out)
+/// Broadcasts two batch shapes numpy-style (the shared elementwise rule).
+fn broadcast_shapes(op: &Op, a: &[usize], b: &[usize]) -> Res<Vec<usize>> {
+    crate::interp::strided::broadcast_shapes(a, b)
+        .ok_or_else(|| InterpError::op(op, format!("batch dims {a:?} and {b:?} do not broadcast")))
 }
 
 /// Element offsets (in units of whole matrices) of each output batch index into an
