@@ -261,6 +261,12 @@ impl Graph {
         &self.values[id.index()]
     }
 
+    /// The value `id`, or `None` when the id is out of range (for checkers that
+    /// must not trust ids).
+    pub fn values_get(&self, id: ValueId) -> Option<&Value> {
+        self.values.get(id.index())
+    }
+
     pub fn value_mut(&mut self, id: ValueId) -> &mut Value {
         &mut self.values[id.index()]
     }

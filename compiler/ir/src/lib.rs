@@ -26,4 +26,4 @@ pub use ids::{NodeId, ValueId, WeightId};
 pub use ops::Op;
 pub use tensor::{checked_count, checked_product, Element, Tensor, TensorData, MAX_ELEMENTS};
 pub use types::{Dim, QParams, TensorType};
-pub use weights::{Weight, WeightBytes};
+pub use weights::{is_nibble_packed, Weight, WeightBytes};

@@ -24,7 +24,8 @@
 //!    equal by name, except where inference can only say "unknown" (then any dim
 //!    is accepted). An inference error is reported as a violation.
 //! 8. `[weights]` Every weight has a fully fixed shape whose element count times
-//!    the dtype width equals its byte length, and every value referring to a
+//!    the dtype width (half a byte for 4-bit quantized weights, which are packed)
+//!    equals its byte length, and every value referring to a
 //!    weight has the weight's type.
 //! 9. `[quant]` Every quantization parameter set is consistent: `scale` and
 //!    `zero_point` have the same, non-zero length; per-tensor params have length
@@ -358,7 +359,9 @@ impl Verifier<'_> {
             let bytes = shape
                 .iter()
                 .try_fold(1u64, |a, &d| a.checked_mul(d))
-                .and_then(|n| n.checked_mul(w.ty.dtype.size_bytes() as u64));
+                .and_then(|n| usize::try_from(n).ok())
+                .and_then(|n| crate::weights::stored_len(&w.ty, n))
+                .map(|b| b as u64);
             if bytes != Some(w.bytes().len() as u64) {
                 self.report(
                     "weights",

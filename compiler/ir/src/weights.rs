@@ -71,9 +71,7 @@ impl Weight {
             .collect::<Result<_, _>>()?;
         // No size cap: the bytes exist (possibly memory-mapped); they must match.
         let n = crate::tensor::checked_product(&shape).ok_or(IrError::TooLarge)?;
-        let want = n
-            .checked_mul(ty.dtype.size_bytes())
-            .ok_or(IrError::TooLarge)?;
+        let want = stored_len(&ty, n).ok_or(IrError::TooLarge)?;
         let have = bytes.as_bytes().len();
         if want != have {
             return Err(IrError::ByteCount {
@@ -103,6 +101,27 @@ impl Weight {
         }
     }
 
+    /// A weight of quantized type `ty` holding `t`'s values (dtype and shape must
+    /// match `ty`), packed two per byte when `ty` is a 4-bit type.
+    pub fn with_type(ty: TensorType, t: &Tensor) -> Result<Weight, IrError> {
+        let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
+        if t.dtype() != ty.dtype || ty.fixed_shape().as_deref() != Some(&shape[..]) {
+            return Err(IrError::Invalid(format!(
+                "tensor {}{:?} does not fit weight type {ty}",
+                t.dtype(),
+                t.shape()
+            )));
+        }
+        let raw = t.to_le_bytes();
+        let bytes = if is_nibble_packed(&ty) {
+            pack_nibbles(&raw)
+        } else {
+            raw
+        };
+        Weight::new(ty, WeightBytes::Owned(bytes.into()))
+    }
+
+    /// The stored bytes (packed for 4-bit types: see [`is_nibble_packed`]).
     pub fn bytes(&self) -> &[u8] {
         self.bytes.as_bytes()
     }
@@ -113,13 +132,19 @@ impl Weight {
 
     /// Decodes the bytes into a tensor (copies).
     pub fn tensor(&self) -> Result<Tensor, IrError> {
-        let shape = self
+        let shape: Vec<usize> = self
             .ty
             .fixed_shape()
             .ok_or_else(|| IrError::SymbolicWeight(self.ty.to_string()))?
             .into_iter()
             .map(|d| d as usize)
             .collect();
+        if is_nibble_packed(&self.ty) {
+            let n = crate::tensor::checked_product(&shape).ok_or(IrError::TooLarge)?;
+            let signed = self.ty.dtype == crate::DType::I8;
+            let vals = unpack_nibbles(self.bytes(), n, signed);
+            return Tensor::from_le_bytes(self.ty.dtype, shape, &vals);
+        }
         Tensor::from_le_bytes(self.ty.dtype, shape, self.bytes())
     }
 
@@ -147,5 +172,73 @@ impl Weight {
 impl PartialEq for Weight {
     fn eq(&self, other: &Weight) -> bool {
         self.ty == other.ty && self.bytes() == other.bytes()
+    }
+}
+
+/// True when weights of type `ty` are stored as packed nibbles: an i8 or u8 type
+/// quantized to 4 bits or fewer keeps two values per byte, low nibble first (the
+/// ONNX INT4/UINT4 layout), so a 4-bit model really is half the size of int8.
+pub fn is_nibble_packed(ty: &TensorType) -> bool {
+    matches!(ty.dtype, crate::DType::I8 | crate::DType::U8)
+        && ty.quant.as_ref().is_some_and(|q| q.bits <= 4)
+}
+
+/// Bytes a weight of type `ty` with `n` elements occupies in the store.
+pub fn stored_len(ty: &TensorType, n: usize) -> Option<usize> {
+    if is_nibble_packed(ty) {
+        Some(n / 2 + n % 2)
+    } else {
+        n.checked_mul(ty.dtype.size_bytes())
+    }
+}
+
+/// Packs one-byte values two per byte, low nibble first; an odd count leaves the
+/// last high nibble zero.
+pub fn pack_nibbles(vals: &[u8]) -> Vec<u8> {
+    vals.chunks(2)
+        .map(|p| (p[0] & 0x0f) | (p.get(1).map_or(0, |&h| h & 0x0f) << 4))
+        .collect()
+}
+
+/// Unpacks `n` nibbles into bytes, sign-extending from 4 bits when `signed`.
+pub fn unpack_nibbles(bytes: &[u8], n: usize, signed: bool) -> Vec<u8> {
+    let widen = |x: u8| if signed && x & 0x08 != 0 { x | 0xf0 } else { x };
+    bytes
+        .iter()
+        .flat_map(|&b| [widen(b & 0x0f), widen(b >> 4)])
+        .take(n)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DType, QParams};
+
+    fn int4_type(shape: &[u64]) -> TensorType {
+        let mut ty = TensorType::fixed(DType::I8, shape);
+        ty.quant = Some(QParams {
+            bits: 4,
+            signed: true,
+            scale: vec![0.5],
+            zero_point: vec![0],
+            axis: None,
+        });
+        ty
+    }
+
+    #[test]
+    fn int4_weights_pack_two_per_byte_and_round_trip() {
+        let vals: Vec<i8> = vec![-8, 7, -1, 0, 3];
+        let t = Tensor::from_vec(vec![5], vals.clone()).unwrap();
+        let w = Weight::with_type(int4_type(&[5]), &t).unwrap();
+        assert_eq!(w.bytes(), &[0x78, 0x0f, 0x03]);
+        assert_eq!(w.tensor().unwrap().as_slice::<i8>().unwrap(), &vals[..]);
+    }
+
+    #[test]
+    fn int4_byte_count_is_checked() {
+        let err = Weight::new(int4_type(&[5]), WeightBytes::Owned(vec![0u8; 5].into()));
+        assert!(matches!(err, Err(IrError::ByteCount { expected: 3, .. })));
     }
 }

@@ -87,15 +87,44 @@ pub fn infer_node(
             node.0
         )));
     }
+    let n = g.node(node);
+    let quantized = is_quantized_node(g, n);
+    // A quantized node means the float op on the real values: its rule sees every
+    // quantized input as the f32 tensor it stands for.
+    let real: Vec<Option<TensorType>> = if quantized {
+        n.inputs
+            .iter()
+            .map(|i| {
+                i.filter(|v| v.index() < g.value_count())
+                    .map(|v| &g.value(v).ty)
+                    .filter(|t| t.quant.is_some())
+                    .map(|t| TensorType::new(DType::F32, t.shape.clone()))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let cx = Cx {
         g,
         id: node,
-        node: g.node(node),
+        node: n,
         known,
+        real: &real,
         fresh: Cell::new(0),
     };
     arity::check(&cx)?;
-    let out = dispatch(&cx)?;
+    let mut out = dispatch(&cx)?;
+    if quantized {
+        // ... and its outputs are stored as their declared quantized types.
+        for (t, &o) in out.iter_mut().zip(&n.outputs) {
+            if let Some(declared) = g.values_get(o).map(|v| &v.ty) {
+                if declared.quant.is_some() && t.dtype.is_float() {
+                    t.dtype = declared.dtype;
+                    t.quant = declared.quant.clone();
+                }
+            }
+        }
+    }
     if out.len() != cx.node.outputs.len() {
         return Err(cx.err(format!(
             "produces {} outputs but the node has {}",
@@ -107,6 +136,24 @@ pub fn infer_node(
         dims::check_type_size(&cx, t)?;
     }
     Ok(out)
+}
+
+/// True for a node of the integer domain: an op other than the explicit
+/// quantize/dequantize ops with a quantized input or output type.
+pub fn is_quantized_node(g: &Graph, n: &Node) -> bool {
+    use Op::*;
+    if matches!(
+        n.op,
+        QuantizeLinear { .. } | DequantizeLinear { .. } | DynamicQuantizeLinear {}
+    ) {
+        return false;
+    }
+    n.inputs
+        .iter()
+        .flatten()
+        .chain(&n.outputs)
+        .filter_map(|&v| g.values_get(v))
+        .any(|v| v.ty.quant.is_some())
 }
 
 /// Routes a node to its op family.
@@ -284,6 +331,8 @@ pub(crate) struct Cx<'a> {
     pub id: NodeId,
     pub node: &'a Node,
     pub known: &'a ShapeValues,
+    /// For a quantized node: the f32 type standing for each quantized input.
+    real: &'a [Option<TensorType>],
     fresh: Cell<u32>,
 }
 
@@ -326,14 +375,17 @@ impl<'a> Cx<'a> {
 
     /// Type of required input `i`.
     pub fn input(&self, i: usize) -> R<&'a TensorType> {
-        match self.input_id(i)? {
-            Some(v) => Ok(&self.g.value(v).ty),
+        match self.opt_input(i)? {
+            Some(t) => Ok(t),
             None => Err(self.in_err(i, "is required but absent")),
         }
     }
 
     /// Type of optional input `i`.
     pub fn opt_input(&self, i: usize) -> R<Option<&'a TensorType>> {
+        if let Some(Some(real)) = self.real.get(i) {
+            return Ok(Some(real));
+        }
         Ok(self.input_id(i)?.map(|v| &self.g.value(v).ty))
     }
 

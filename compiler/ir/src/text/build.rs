@@ -202,7 +202,12 @@ impl<'s> Builder<'s, '_> {
                     encode(ty.dtype, lit, &mut out)
                         .map_err(|m| self.err(at, format!("weight `{key}`, element {k}: {m}")))?;
                 }
-                out
+                if crate::is_nibble_packed(ty) {
+                    // Elements are written one per value; the store keeps them packed.
+                    crate::weights::pack_nibbles(&out)
+                } else {
+                    out
+                }
             }
             WeightData::Hash(h) => {
                 let Some(found) = (self.resolve)(h) else {

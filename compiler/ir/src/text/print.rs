@@ -207,7 +207,16 @@ fn decl(out: &mut String, g: &Graph, v: ValueId, key: &str) {
 }
 
 fn weight_data(out: &mut String, w: &Weight, mode: WeightMode) {
-    let bytes = w.bytes();
+    // Packed 4-bit weights print one element per value, like every other weight.
+    let unpacked;
+    let bytes = if crate::is_nibble_packed(&w.ty) {
+        let n = w.ty.num_elements().unwrap_or(0) as usize;
+        let signed = w.ty.dtype == DType::I8;
+        unpacked = crate::weights::unpack_nibbles(w.bytes(), n, signed);
+        &unpacked[..]
+    } else {
+        w.bytes()
+    };
     let size = w.ty.dtype.size_bytes();
     let count = bytes.len() / size;
     let inline_ok = count <= INLINE_MAX_ELEMENTS
@@ -225,10 +234,11 @@ fn weight_data(out: &mut String, w: &Weight, mode: WeightMode) {
         out.push_str("hash ");
         out.push_str(&w.short_hash());
     } else {
+        // Hex is the stored form (packed for 4-bit weights).
         out.push_str("hex \"");
-        out.reserve(bytes.len() * 2 + 1);
+        out.reserve(w.bytes().len() * 2 + 1);
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        for &b in bytes {
+        for &b in w.bytes() {
             out.push(HEX[(b >> 4) as usize] as char);
             out.push(HEX[(b & 15) as usize] as char);
         }

@@ -1,0 +1,74 @@
+//! Post-training quantization: int8 (TFLite's full-integer scheme), int4
+//! weights with int8 activations, and fp16 weights.
+//!
+//! The int8 path is plan → rewrite: [`plan::plan`] decides from calibrated
+//! ranges which nodes run in the integer domain and every integer value's
+//! parameters ([`support`] is the table of what has an integer kernel);
+//! [`rewrite::apply`] retypes those nodes, quantizes their constants and puts
+//! one quantize/dequantize at each border with the float rest of the graph.
+//! Nodes that cannot be quantized stay float and their record says why.
+
+pub mod fp16;
+pub mod params;
+pub mod plan;
+pub mod report;
+pub mod rewrite;
+pub mod support;
+
+pub use plan::{Decision, Plan, RangeSource};
+pub use report::{LayerRecord, LayerStatus};
+
+use crate::PassError;
+use pare_ir::Graph;
+
+/// Options of the integer schemes.
+#[derive(Clone, Debug)]
+pub struct IntOptions {
+    /// Bits of compute-op weights: 8, or 4 (packed two per byte).
+    pub weight_bits: u8,
+    /// How each weight channel's scale is chosen.
+    pub weight_scale: WeightScale,
+}
+
+impl Default for IntOptions {
+    fn default() -> Self {
+        IntOptions {
+            weight_bits: 8,
+            weight_scale: WeightScale::MinMax,
+        }
+    }
+}
+
+/// Per-channel weight scale selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightScale {
+    /// The largest magnitude maps to the largest code.
+    MinMax,
+}
+
+/// Quantizes `g` to int8 activations with `opts.weight_bits` weights, using the
+/// calibrated `ranges` of the float graph's values; re-infers and verifies.
+pub fn quantize_int(
+    g: &mut Graph,
+    ranges: &dyn RangeSource,
+    opts: &IntOptions,
+) -> Result<Vec<LayerRecord>, PassError> {
+    let plan = plan::plan(g, ranges, 8);
+    let bits = opts.weight_bits;
+    let wopts = rewrite::WeightOptions {
+        bits_of: &|_| bits,
+        scale_of: &params::minmax_scale,
+    };
+    let records = rewrite::apply(g, &plan, &wopts)?;
+    crate::util::reinfer(g, "quantize")?;
+    crate::util::verify(g, "quantize")?;
+    Ok(records)
+}
+
+/// Stores `g`'s float weights as f16; re-infers and verifies.
+pub fn quantize_fp16(g: &mut Graph) -> Result<Vec<LayerRecord>, PassError> {
+    let records = fp16::weights_to_fp16(g)?;
+    crate::util::reinfer(g, "quantize-fp16")?;
+    crate::util::verify(g, "quantize-fp16")?;
+    Ok(records)
+}

@@ -1,0 +1,26 @@
+//! What quantization did to each node: the rows of the compile report.
+
+/// Whether a node runs in the integer domain, or why it stays float.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayerStatus {
+    Int8,
+    /// Weights stored as f16, arithmetic in f32.
+    Fp16,
+    Float(String),
+}
+
+/// One node's quantization record. Byte counts are the weight store's bytes
+/// before and after (measured from the weights, packed where 4-bit).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerRecord {
+    pub node: String,
+    pub op: &'static str,
+    pub status: LayerStatus,
+    pub weight_bits: Option<u8>,
+    pub weight_bytes_before: u64,
+    pub weight_bytes_after: u64,
+    /// Smallest and largest per-channel weight scale.
+    pub weight_scale_range: Option<(f32, f32)>,
+    pub output_scale: Option<f32>,
+    pub output_zero_point: Option<i32>,
+}

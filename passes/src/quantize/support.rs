@@ -1,0 +1,135 @@
+//! Which ops run in the integer domain and how: the one table the int8 scheme,
+//! the integer interpreter and the targets agree on.
+
+use pare_ir::{Graph, Node, Op};
+
+/// How a quantized op treats its inputs and chooses its output parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpClass {
+    /// Conv / Gemm / MatMul with a constant weight: the weight is quantized
+    /// symmetrically per channel on `axis`, the bias (if any) to int32.
+    Compute {
+        data: usize,
+        weight: usize,
+        axis: usize,
+        bias: Option<usize>,
+    },
+    /// Add / Sub / Mul / MatMul of activations: each input keeps its own
+    /// parameters, the output gets calibrated ones.
+    Rescale { data: Vec<usize> },
+    /// Averages (pooling, global pooling, ReduceMean): own output parameters.
+    Mean,
+    /// Element-wise unary op evaluated through a lookup table.
+    Lut,
+    /// Softmax: fixed output parameters (scale 1/256, zero point -128).
+    Softmax,
+    /// Data movement and max-pooling: the output shares its input's parameters
+    /// (all inputs' for Concat).
+    SameParams { data: Vec<usize> },
+}
+
+impl OpClass {
+    /// Input slots that carry quantized data (the rest are shapes, axes, ...).
+    pub fn data_inputs(&self, n: &Node) -> Vec<usize> {
+        match self {
+            OpClass::Compute { data, weight, .. } => vec![*data, *weight],
+            OpClass::Rescale { data } | OpClass::SameParams { data } => data.clone(),
+            OpClass::Mean | OpClass::Lut | OpClass::Softmax => vec![0],
+        }
+        .into_iter()
+        .filter(|&i| n.input(i).is_some())
+        .collect()
+    }
+}
+
+/// The class of node `n`, or why it stays float.
+pub fn classify(g: &Graph, n: &Node) -> Result<OpClass, String> {
+    use Op::*;
+    let is_weight = |i: usize| n.input(i).is_some_and(|v| g.weight_of(v).is_some());
+    let rank = |i: usize| n.input(i).map(|v| g.ty(v).rank());
+    Ok(match &n.op {
+        Conv { .. } => {
+            if rank(0) != Some(4) {
+                return Err("only 2-D convolutions have an integer kernel".into());
+            }
+            if !is_weight(1) {
+                return Err("the convolution weight is not a constant".into());
+            }
+            if n.input(2).is_some() && !is_weight(2) {
+                return Err("the bias is not a constant".into());
+            }
+            OpClass::Compute {
+                data: 0,
+                weight: 1,
+                axis: 0,
+                bias: n.input(2).map(|_| 2),
+            }
+        }
+        Gemm {
+            alpha,
+            beta,
+            trans_a,
+            trans_b,
+        } => {
+            if *alpha != 1.0 || (n.input(2).is_some() && *beta != 1.0) || *trans_a {
+                return Err("Gemm with alpha/beta ≠ 1 or transA has no integer kernel".into());
+            }
+            if !is_weight(1) {
+                return Err("the Gemm weight is not a constant".into());
+            }
+            if n.input(2).is_some() && !is_weight(2) {
+                return Err("the Gemm bias is not a constant".into());
+            }
+            OpClass::Compute {
+                data: 0,
+                weight: 1,
+                axis: if *trans_b { 0 } else { 1 },
+                bias: n.input(2).map(|_| 2),
+            }
+        }
+        MatMul {} if is_weight(1) && rank(1) == Some(2) => OpClass::Compute {
+            data: 0,
+            weight: 1,
+            axis: 1,
+            bias: None,
+        },
+        MatMul {} | Add {} | Sub {} | Mul {} => OpClass::Rescale { data: vec![0, 1] },
+        AveragePool { .. } | GlobalAveragePool {} | ReduceMean { .. } => OpClass::Mean,
+        Relu {}
+        | Clip {}
+        | LeakyRelu { .. }
+        | Sigmoid {}
+        | Tanh {}
+        | HardSigmoid { .. }
+        | HardSwish {}
+        | Elu { .. }
+        | Gelu { .. }
+        | Erf {}
+        | Softplus {}
+        | Mish {}
+        | Abs {}
+        | Neg {} => OpClass::Lut,
+        Softmax { .. } => OpClass::Softmax,
+        MaxPool { .. }
+        | Reshape { .. }
+        | Flatten { .. }
+        | Squeeze {}
+        | Unsqueeze {}
+        | Transpose { .. }
+        | Slice {}
+        | Gather { .. }
+        | Split { .. }
+        | Expand {}
+        | Tile {}
+        | Identity {}
+        | DepthToSpace { .. }
+        | SpaceToDepth { .. } => OpClass::SameParams { data: vec![0] },
+        Pad { mode } if *mode == pare_ir::ops::PadMode::Constant => {
+            OpClass::SameParams { data: vec![0] }
+        }
+        Concat { .. } => OpClass::SameParams {
+            data: (0..n.inputs.len()).collect(),
+        },
+        other => return Err(format!("`{}` has no integer kernel", other.name())),
+    })
+}
