@@ -62,3 +62,15 @@ fn digits_cnn_int8_plan_quantizes_every_layer_and_shrinks_weights() {
     eprintln!("weights {before} → {after} bytes");
     assert!(after * 10 < before * 3, "{after} is not < 0.3 × {before}");
 }
+
+#[test]
+fn digits_cnn_int8_exports_as_qdq_onnx() {
+    let mut g = cleaned("digits_cnn.onnx");
+    let x = digits("x_train");
+    let ranges = minmax_ranges(&g, &x);
+    quantize_int(&mut g, &ranges, &IntOptions::default()).expect("quantizes");
+    let dir = support::scratch_dir("quantize_fixtures");
+    let path = dir.join("digits_cnn_int8.onnx");
+    pare_onnx::export_file(&g, &path, &Default::default()).expect("exports");
+    eprintln!("{} bytes", std::fs::metadata(&path).unwrap().len());
+}

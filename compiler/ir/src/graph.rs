@@ -200,6 +200,38 @@ impl Graph {
         }
     }
 
+    /// Gives node `n` a fresh value (named `name`, typed `ty`) as output `slot`
+    /// and returns it. The value it replaces keeps its uses but no definition:
+    /// the caller hands it to another node with [`Graph::set_output`].
+    pub fn detach_output(
+        &mut self,
+        n: NodeId,
+        slot: usize,
+        name: impl Into<String>,
+        ty: TensorType,
+    ) -> Result<ValueId, IrError> {
+        let v = self.push_value(Value {
+            name: name.into(),
+            ty,
+            def: ValueDef::Node {
+                node: n,
+                slot: slot as u32,
+            },
+        })?;
+        self.nodes[n.index()].outputs[slot] = v;
+        Ok(v)
+    }
+
+    /// Makes `v` output `slot` of node `n` (the value there before is left
+    /// unused).
+    pub fn set_output(&mut self, n: NodeId, slot: usize, v: ValueId) {
+        self.nodes[n.index()].outputs[slot] = v;
+        self.values[v.index()].def = ValueDef::Node {
+            node: n,
+            slot: slot as u32,
+        };
+    }
+
     /// Redirects every use of `old` (node inputs and graph outputs) to `new`.
     pub fn replace_all_uses(&mut self, old: ValueId, new: ValueId) {
         for &n in &self.order {

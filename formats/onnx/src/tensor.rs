@@ -224,9 +224,21 @@ pub(crate) fn encode_raw(name: &str, ty: &TensorType, bytes: &[u8]) -> TensorPro
     TensorProto {
         name: Some(name.to_string()),
         dims: dims_of(ty),
-        data_type: Some(ty.dtype.onnx_code()),
+        data_type: Some(onnx_elem_type(ty)),
         raw_data: Some(bytes.to_vec()),
         ..TensorProto::default()
+    }
+}
+
+/// The ONNX element type of `ty`: its dtype's, except that packed 4-bit
+/// quantized weights are INT4 / UINT4 (same nibble order as pare's store).
+pub(crate) fn onnx_elem_type(ty: &TensorType) -> i32 {
+    const INT4: i32 = 22;
+    const UINT4: i32 = 21;
+    match ty.dtype {
+        DType::I8 if pare_ir::is_nibble_packed(ty) => INT4,
+        DType::U8 if pare_ir::is_nibble_packed(ty) => UINT4,
+        d => d.onnx_code(),
     }
 }
 

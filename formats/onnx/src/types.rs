@@ -98,7 +98,7 @@ pub(crate) fn value_info(name: &str, ty: &TensorType) -> ValueInfoProto {
         name: Some(name.to_string()),
         r#type: Some(TypeProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(ty.dtype.onnx_code()),
+                elem_type: Some(crate::tensor::onnx_elem_type(ty)),
                 shape: Some(TensorShapeProto { dim }),
             })),
             denotation: None,

@@ -1,0 +1,145 @@
+//! Lowering pare's quantized IR to ONNX's QDQ form before export.
+//!
+//! In pare a quantized node is an ordinary op over integer types carrying their
+//! parameters; ONNX spells the same thing as `DequantizeLinear` on every integer
+//! input, the float op, and `QuantizeLinear` on every integer output — the form
+//! onnxruntime fuses into integer kernels and TensorRT reads. Integer values
+//! themselves (and integer weights, INT4 for 4-bit ones) are kept, so the file
+//! holds exactly the bytes pare quantized.
+
+use crate::error::ErrorKind;
+use pare_ir::infer::is_quantized_node;
+use pare_ir::{DType, Graph, NodeId, Op, QParams, Tensor, TensorType, ValueId, Weight};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// `g` with every quantized node spelled out in QDQ form (borrowed when `g` has
+/// none).
+pub(crate) fn lower_quantized(g: &Graph) -> Result<Cow<'_, Graph>, ErrorKind> {
+    let quantized: Vec<NodeId> = g
+        .order()
+        .iter()
+        .copied()
+        .filter(|&n| is_quantized_node(g, g.node(n)))
+        .collect();
+    if quantized.is_empty() {
+        return Ok(Cow::Borrowed(g));
+    }
+    let mut g = g.clone();
+    let mut order = Vec::with_capacity(g.order().len() * 3);
+    let mut dq_of: BTreeMap<ValueId, ValueId> = BTreeMap::new();
+    let err = |e: pare_ir::IrError| ErrorKind::Export(e.to_string());
+    for id in g.order().to_vec() {
+        if !is_quantized_node(&g, g.node(id)) {
+            order.push(id);
+            continue;
+        }
+        for slot in 0..g.node(id).inputs.len() {
+            let Some(v) = g.node(id).inputs[slot] else {
+                continue;
+            };
+            let Some(q) = g.ty(v).quant.clone() else {
+                continue;
+            };
+            let f = match dq_of.get(&v) {
+                Some(&f) => f,
+                None => {
+                    let base = g.value(v).name.clone();
+                    let mut inputs = vec![Some(v)];
+                    let dtype = g.ty(v).dtype;
+                    inputs.extend(param_inputs(&mut g, &base, &q, dtype)?);
+                    let op = Op::DequantizeLinear {
+                        axis: q.axis.map_or(1, |a| a as i64),
+                        block_size: 0,
+                    };
+                    let ty = TensorType::new(DType::F32, g.ty(v).shape.clone());
+                    let (n, outs) = g
+                        .add_node(String::new(), op, inputs, vec![(format!("{base}_f"), ty)])
+                        .map_err(err)?;
+                    order.push(n);
+                    dq_of.insert(v, outs[0]);
+                    outs[0]
+                }
+            };
+            g.node_mut(id).inputs[slot] = Some(f);
+        }
+        // Each integer output becomes float, then quantize_linear restores the
+        // integer value (same id, so its readers are untouched).
+        let outputs = g.node(id).outputs.clone();
+        let mut quantizers = Vec::new();
+        for (slot, &o) in outputs.iter().enumerate() {
+            let Some(q) = g.ty(o).quant.clone() else {
+                continue;
+            };
+            let base = g.value(o).name.clone();
+            let ty = TensorType::new(DType::F32, g.ty(o).shape.clone());
+            let f = g
+                .detach_output(id, slot, format!("{base}_f"), ty)
+                .map_err(err)?;
+            let mut inputs = vec![Some(f)];
+            let dtype = g.ty(o).dtype;
+            inputs.extend(param_inputs(&mut g, &base, &q, dtype)?);
+            let op = Op::QuantizeLinear {
+                axis: q.axis.map_or(1, |a| a as i64),
+                saturate: true,
+                block_size: 0,
+            };
+            let qtype = g.ty(o).clone();
+            let (qn, qouts) = g
+                .add_node(String::new(), op, inputs, vec![(String::new(), qtype)])
+                .map_err(err)?;
+            // Hand the original integer value to the quantizer's output slot.
+            g.set_output(qn, 0, o);
+            g.value_mut(qouts[0]).name.clear();
+            quantizers.push(qn);
+        }
+        order.push(id);
+        order.extend(quantizers);
+    }
+    g.set_order(order);
+    Ok(Cow::Owned(g))
+}
+
+/// Scale and zero-point initializers for `q` (per axis when `q` is). The zero
+/// point has the integer value's ONNX type; 4-bit values omit it (it is 0, and
+/// ONNX then takes the input's type).
+fn param_inputs(
+    g: &mut Graph,
+    base: &str,
+    q: &QParams,
+    dtype: DType,
+) -> Result<Vec<Option<ValueId>>, ErrorKind> {
+    let err = |e: pare_ir::IrError| ErrorKind::Export(e.to_string());
+    let shape = if q.axis.is_some() {
+        vec![q.scale.len()]
+    } else {
+        vec![]
+    };
+    let scale = Tensor::from_vec(shape.clone(), q.scale.clone()).map_err(err)?;
+    let s = g
+        .add_weight(format!("{base}_scale"), Weight::from_tensor(&scale))
+        .map_err(err)?;
+    if q.bits <= 4 {
+        if q.zero_point.iter().any(|&z| z != 0) {
+            return Err(ErrorKind::Export(format!(
+                "`{base}`: 4-bit values with a non-zero zero point are not exported"
+            )));
+        }
+        return Ok(vec![Some(s)]);
+    }
+    let zp = match dtype {
+        DType::I8 => Tensor::from_vec(shape, q.zero_point.iter().map(|&z| z as i8).collect()),
+        DType::U8 => Tensor::from_vec(shape, q.zero_point.iter().map(|&z| z as u8).collect()),
+        DType::I32 => Tensor::from_vec(shape, q.zero_point.clone()),
+        other => {
+            return Err(ErrorKind::Export(format!(
+                "`{base}`: quantized {other} values have no ONNX QDQ form"
+            )))
+        }
+    }
+    .map_err(err)?;
+    let z = g
+        .add_weight(format!("{base}_zero_point"), Weight::from_tensor(&zp))
+        .map_err(err)?;
+    Ok(vec![Some(s), Some(z)])
+}
