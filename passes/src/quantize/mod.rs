@@ -9,6 +9,7 @@
 //! Nodes that cannot be quantized stay float and their record says why.
 
 pub mod fp16;
+pub mod mixed;
 pub mod params;
 pub mod plan;
 pub mod report;
@@ -19,13 +20,16 @@ pub use plan::{Decision, Plan, RangeSource};
 pub use report::{LayerRecord, LayerStatus};
 
 use crate::PassError;
-use pare_ir::Graph;
+use pare_ir::{Graph, NodeId};
+use std::collections::BTreeMap;
 
 /// Options of the integer schemes.
 #[derive(Clone, Debug)]
 pub struct IntOptions {
     /// Bits of compute-op weights: 8, or 4 (packed two per byte).
     pub weight_bits: u8,
+    /// Per-node overrides of `weight_bits` (mixed precision).
+    pub node_bits: BTreeMap<NodeId, u8>,
     /// How each weight channel's scale is chosen.
     pub weight_scale: WeightScale,
 }
@@ -34,6 +38,7 @@ impl Default for IntOptions {
     fn default() -> Self {
         IntOptions {
             weight_bits: 8,
+            node_bits: BTreeMap::new(),
             weight_scale: WeightScale::MinMax,
         }
     }
@@ -54,9 +59,9 @@ pub fn quantize_int(
     opts: &IntOptions,
 ) -> Result<Vec<LayerRecord>, PassError> {
     let plan = plan::plan(g, ranges, 8);
-    let bits = opts.weight_bits;
+    let bits_of = |n: NodeId| opts.node_bits.get(&n).copied().unwrap_or(opts.weight_bits);
     let wopts = rewrite::WeightOptions {
-        bits_of: &|_| bits,
+        bits_of: &bits_of,
         scale_of: &params::minmax_scale,
     };
     let records = rewrite::apply(g, &plan, &wopts)?;

@@ -192,13 +192,13 @@ mod tests {
 
     #[test]
     fn weights_are_symmetric_per_channel() {
-        let w = Tensor::from_vec(vec![2, 2], vec![1.0f32, -0.5, 0.25, 0.125]).unwrap();
+        let w = Tensor::from_vec(vec![2, 2], vec![1.0f32, -0.6, 0.25, 0.1]).unwrap();
         let (q, p) = quantize_weight_symmetric(&w, Some(0), 8, &minmax_scale);
         assert_eq!(p.scale, vec![1.0 / 127.0, 0.25 / 127.0]);
-        assert_eq!(q.as_slice::<i8>().unwrap(), &[127, -64, 127, 64]);
+        assert_eq!(q.as_slice::<i8>().unwrap(), &[127, -76, 127, 51]);
         let (q4, p4) = quantize_weight_symmetric(&w, Some(0), 4, &minmax_scale);
         assert_eq!(p4.scale[0], 1.0 / 7.0);
-        assert_eq!(q4.as_slice::<i8>().unwrap(), &[7, -4, 7, 4]);
+        assert_eq!(q4.as_slice::<i8>().unwrap(), &[7, -4, 7, 3]);
     }
 
     #[test]
