@@ -1,0 +1,172 @@
+//! `pare compile`: cleanup → (calibrate → quantize | fp16) → write the artifact →
+//! measure it → report. Every figure in the report is measured on what was
+//! written or on the given data, and says how.
+
+mod calib;
+mod fidelity;
+mod mixed;
+mod report;
+
+use crate::model_io::{self, Format};
+use anyhow::{bail, Context, Result};
+use pare_ir::quant::Rounding;
+use pare_ir::Graph;
+use pare_passes::quantize::{self, IntOptions, LayerRecord};
+use pare_passes::{PassCx, PassManager, PassOptions};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The quantization scheme asked for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scheme {
+    /// int8 weights (per channel) and activations (TFLite's full-integer spec).
+    Int8,
+    /// int4 weights (per channel, packed) with int8 activations.
+    Int4,
+    /// fp16 weights, f32 arithmetic.
+    Fp16,
+    /// int8 or int4 per layer, chosen to fit --size-budget.
+    Mixed,
+}
+
+impl Scheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Int8 => "int8",
+            Scheme::Int4 => "int4",
+            Scheme::Fp16 => "fp16",
+            Scheme::Mixed => "mixed",
+        }
+    }
+}
+
+/// Everything `pare compile` was asked.
+#[derive(Debug)]
+pub struct CompileArgs {
+    pub model: PathBuf,
+    pub scheme: Scheme,
+    pub calib: Option<String>,
+    pub calib_samples: Option<usize>,
+    pub calib_method: String,
+    pub batch: usize,
+    pub size_budget: Option<u64>,
+    pub rounding: Rounding,
+    pub target: Option<String>,
+    pub output: PathBuf,
+    pub report: Option<PathBuf>,
+    pub json: bool,
+}
+
+pub fn compile(a: &CompileArgs) -> Result<()> {
+    let format = target_format(a)?;
+    if a.scheme == Scheme::Mixed && a.size_budget.is_none() {
+        bail!("--quantize mixed needs --size-budget BYTES");
+    }
+    if a.scheme != Scheme::Mixed && a.size_budget.is_some() {
+        bail!("--size-budget applies to --quantize mixed only");
+    }
+    let float_graph = cleaned(&a.model)?;
+    let mut rep = report::Report::new(a, &float_graph);
+    let (graph, bytes) = match a.scheme {
+        Scheme::Fp16 => {
+            let mut g = float_graph.clone();
+            let records = quantize::quantize_fp16(&mut g).context("fp16 weights")?;
+            rep.layers = records.iter().map(report::LayerRow::from_record).collect();
+            let bytes = model_io::encode(&g, format, &a.output)?;
+            (g, bytes)
+        }
+        Scheme::Int8 | Scheme::Int4 | Scheme::Mixed => {
+            let spec = a
+                .calib
+                .as_deref()
+                .with_context(|| format!("--quantize {} needs --calib DATA[:KEY]", a.scheme.name()))?;
+            let t0 = Instant::now();
+            let cal = calib::run(&float_graph, spec, a)?;
+            rep.set_calibration(&cal, t0.elapsed().as_secs_f64());
+            let mut opts = IntOptions {
+                weight_bits: if a.scheme == Scheme::Int4 { 4 } else { 8 },
+                ..IntOptions::default()
+            };
+            let (g, records, bytes) = if let Some(budget) = a.size_budget {
+                let samples = calib::samples(spec, &float_graph, a, mixed::SENSITIVITY_SAMPLES)?;
+                let chosen = mixed::fit(&float_graph, &cal.calibration, &samples, budget, format, &a.output)?;
+                rep.sensitivity = chosen.sensitivity.clone();
+                opts.node_bits = chosen.bits.clone();
+                (chosen.graph, chosen.records, chosen.bytes)
+            } else {
+                let mut g = float_graph.clone();
+                let records = quantize::quantize_int(&mut g, &cal.calibration, &opts)
+                    .with_context(|| format!("{}: quantizing", a.model.display()))?;
+                let bytes = model_io::encode(&g, format, &a.output)?;
+                (g, records, bytes)
+            };
+            rep.layers = records.iter().map(report::LayerRow::from_record).collect();
+            let samples = calib::samples(spec, &float_graph, a, fidelity::SAMPLES)?;
+            rep.fidelity = Some(fidelity::measure(&float_graph, &g, &samples, a.rounding)?);
+            (g, bytes)
+        }
+    };
+    let _ = graph;
+    pare_ir::fsutil::write_atomic(&a.output, &bytes)
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    rep.set_artifact(&a.output)?;
+    if let Some(b) = a.size_budget {
+        if rep.artifact_bytes > b {
+            bail!(
+                "{}: the artifact is {} bytes, over the budget of {b}",
+                a.output.display(),
+                rep.artifact_bytes
+            );
+        }
+    }
+    rep.finish();
+    if let Some(path) = &a.report {
+        let text = serde_json::to_string_pretty(&rep.to_json())? + "\n";
+        pare_ir::fsutil::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rep.to_json())?);
+    } else {
+        print!("{}", rep.table());
+    }
+    Ok(())
+}
+
+/// The model after the cleanup pipeline (what every scheme starts from).
+fn cleaned(path: &Path) -> Result<Graph> {
+    let mut g = model_io::load(path)?;
+    let mut cx = PassCx::new(PassOptions {
+        verify: true,
+        ..PassOptions::default()
+    });
+    let mut p = pare_passes::pipeline_or_err("cleanup")?;
+    PassManager::new()
+        .run(&mut p, &mut g, &mut cx)
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(g)
+}
+
+fn target_format(a: &CompileArgs) -> Result<Format> {
+    let by_ext = model_io::format_of(&a.output)?;
+    let want = match a.target.as_deref() {
+        None => by_ext,
+        Some("onnx") => Format::Onnx,
+        Some("pir") => Format::Pir,
+        Some(other) => bail!("unknown --target `{other}` (expected pir or onnx)"),
+    };
+    if want != by_ext {
+        bail!(
+            "{}: the extension does not match --target {}",
+            a.output.display(),
+            a.target.as_deref().unwrap_or_default()
+        );
+    }
+    if want == Format::Pt2 {
+        bail!("{}: pare cannot write .pt2 archives", a.output.display());
+    }
+    Ok(want)
+}
+
+/// Shared with the report: records in the order the pass produced them.
+pub(crate) type Records = Vec<LayerRecord>;
