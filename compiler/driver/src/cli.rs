@@ -13,7 +13,7 @@ use std::path::PathBuf;
     name = "pare",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  pare inspect model.onnx --json\n  pare run model.onnx --input input=x.npy -o out/\n  pare opt model.onnx --pipeline cleanup -o model.pir\n\nExit codes: 0 success, 1 bad input or failed compile, 2 usage error."
+    after_help = "Examples:\n  pare inspect model.onnx --json\n  pare run model.onnx --input input=x.npy -o out/\n  pare opt model.onnx --pipeline cleanup -o model.pir\n  pare eval model.onnx --data data.npz --x x_test --y y_test\n\nExit codes: 0 success, 1 bad input or failed compile, 2 usage error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -44,6 +44,43 @@ pub enum Command {
         /// Directory for `<output name>.npy` files (created if missing).
         #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
         out_dir: PathBuf,
+    },
+    /// Measure a model on a dataset streamed in batches: accuracy against integer
+    /// labels, MSE against float targets, agreement/SQNR/max error against a
+    /// reference model.
+    #[command(
+        after_help = "Examples:\n  pare eval digits_cnn.onnx --data digits.npz --x x_test --y y_test\n  pare eval vae.onnx --data digits.npz --x x_test --y x_test --json\n  pare eval int8.pir --data digits.npz --x x_test --reference float.onnx\n\nJSON keys (those that apply): n, accuracy, mse, agreement, sqnr_db, max_abs_error.\nAn infinite SQNR (outputs identical to the reference) is null in JSON, with\nsqnr_db_note saying so; the terminal prints inf."
+    )]
+    Eval {
+        /// Model file (.onnx, .pt2 or .pir) with one input.
+        model: PathBuf,
+        /// Samples: FILE.npz (with --x KEY), FILE.npz:KEY, FILE.npy (samples along
+        /// axis 0) or a directory of .npy files (one sample or one batch per file,
+        /// in file-name order).
+        #[arg(long, value_name = "DATA")]
+        data: String,
+        /// The array of the --data .npz holding the samples (may be left out when
+        /// the archive holds one array).
+        #[arg(long, value_name = "KEY")]
+        x: Option<String>,
+        /// The array of the --data .npz holding targets: integer class ids [n]
+        /// (accuracy, argmax over the last axis of output 0) or floats of the
+        /// output's shape (mean squared error).
+        #[arg(long, value_name = "KEY", required_unless_present = "reference")]
+        y: Option<String>,
+        /// A model to compare against on the same inputs (top-1 agreement, SQNR,
+        /// max abs error per output).
+        #[arg(long, value_name = "FLOAT_MODEL")]
+        reference: Option<PathBuf>,
+        /// Samples per batch (batch-1 models run sample by sample).
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+        batch: u64,
+        /// Evaluate only the first N samples.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        limit: Option<u64>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Convert a model between formats (chosen by extension: .onnx, .pt2 (read only), .pir).
     Convert {

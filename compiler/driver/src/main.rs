@@ -5,7 +5,6 @@
 mod cli;
 mod commands;
 mod model_io;
-mod npy;
 
 use clap::Parser;
 use std::process::ExitCode;

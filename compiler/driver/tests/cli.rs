@@ -224,7 +224,7 @@ fn usage_errors_exit_2() {
     let help = pare(&["--help"]);
     assert!(help.status.success());
     let h = String::from_utf8_lossy(&help.stdout);
-    for cmd in ["inspect", "run", "convert", "opt"] {
+    for cmd in ["inspect", "run", "convert", "opt", "eval"] {
         assert!(h.contains(cmd), "{h}");
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand; `dispatch` routes the parsed command line.
 
 mod convert;
+mod eval;
 mod inspect;
 mod opt;
 mod run;
@@ -17,6 +18,25 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             npz,
             out_dir,
         } => run::run(&model, &inputs, npz.as_deref(), &out_dir),
+        Command::Eval {
+            model,
+            data,
+            x,
+            y,
+            reference,
+            batch,
+            limit,
+            json,
+        } => eval::eval(&eval::EvalArgs {
+            model: &model,
+            data: &data,
+            x: x.as_deref(),
+            y: y.as_deref(),
+            reference: reference.as_deref(),
+            batch: usize::try_from(batch)?,
+            limit: limit.map(usize::try_from).transpose()?,
+            json,
+        }),
         Command::Convert { input, output } => convert::convert(&input, &output),
         Command::Opt {
             input,

@@ -1,7 +1,7 @@
 //! `pare run`: evaluate a model with the reference interpreter on `.npy`/`.npz`
 //! inputs and write each output to `DIR/<name>.npy`.
 
-use crate::{model_io, npy};
+use crate::model_io;
 use anyhow::{bail, Context, Result};
 use pare_ir::{Graph, Tensor};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ pub fn run(model: &Path, inputs: &[String], npz: Option<&Path>, out_dir: &Path) 
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     for (v, t) in g.outputs.iter().zip(&outputs) {
         let path = out_dir.join(format!("{}.npy", file_stem_for(&g.value(*v).name)));
-        pare_ir::fsutil::write_atomic(&path, &npy::encode_npy(t)?)
+        pare_ir::fsutil::write_atomic(&path, &pare_npy::encode_npy(t)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
@@ -53,7 +53,7 @@ fn bind_inputs(g: &Graph, specs: &[String], npz: Option<&Path>) -> Result<Vec<Te
             .with_context(|| format!("model has no input `{name}` (inputs: {})", names.join(", ")))
     };
     if let Some(path) = npz {
-        for (name, t) in npy::read_npz(path)? {
+        for (name, t) in pare_npy::read_npz(path)? {
             let i =
                 slot_of(&name).with_context(|| format!("{}: array `{name}`", path.display()))?;
             slots[i] = Some(t);
@@ -64,7 +64,7 @@ fn bind_inputs(g: &Graph, specs: &[String], npz: Option<&Path>) -> Result<Vec<Te
             Some((n, f)) if !n.is_empty() => (Some(n), PathBuf::from(f)),
             _ => (None, PathBuf::from(spec)),
         };
-        let t = npy::read_npy(&file)?;
+        let t = pare_npy::read_npy(&file)?;
         let i = match name {
             Some(n) => slot_of(n)?,
             None => {
