@@ -9,6 +9,7 @@ const PASS_NAMES: &[&str] = &[
     "fold-batchnorm",
     "fold-constants",
     "fold-shapes",
+    "raise-qdq",
     "remove-identity",
 ];
 
@@ -31,6 +32,7 @@ pub fn pass_by_name(name: &str) -> Option<Box<dyn Pass>> {
         "fold-batchnorm" => Box::new(FoldBatchNorm),
         "fold-constants" => Box::new(FoldConstants),
         "fold-shapes" => Box::new(FoldShapes),
+        "raise-qdq" => Box::new(crate::quantize::raise_qdq::RaiseQdq),
         "remove-identity" => Box::new(RemoveIdentity),
         _ => return None,
     })

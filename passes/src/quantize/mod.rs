@@ -12,6 +12,7 @@ pub mod fp16;
 pub mod mixed;
 pub mod params;
 pub mod plan;
+pub mod raise_qdq;
 pub mod report;
 pub mod rewrite;
 pub mod support;

@@ -1,7 +1,7 @@
 //! Which ops run in the integer domain and how: the one table the int8 scheme,
 //! the integer interpreter and the targets agree on.
 
-use pare_ir::{Graph, Node, Op};
+use pare_ir::{Graph, Node, Op, ValueId};
 
 /// How a quantized op treats its inputs and chooses its output parameters.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,8 +44,18 @@ impl OpClass {
 
 /// The class of node `n`, or why it stays float.
 pub fn classify(g: &Graph, n: &Node) -> Result<OpClass, String> {
+    classify_with(g, n, &|v| g.weight_of(v).is_some())
+}
+
+/// [`classify`] with the caller saying which values are constants (a QDQ model's
+/// weights reach their ops through a dequantize_linear).
+pub fn classify_with(
+    g: &Graph,
+    n: &Node,
+    is_constant: &dyn Fn(ValueId) -> bool,
+) -> Result<OpClass, String> {
     use Op::*;
-    let is_weight = |i: usize| n.input(i).is_some_and(|v| g.weight_of(v).is_some());
+    let is_weight = |i: usize| n.input(i).is_some_and(is_constant);
     let rank = |i: usize| n.input(i).map(|v| g.ty(v).rank());
     Ok(match &n.op {
         Conv { .. } => {
