@@ -8,6 +8,7 @@
 pub mod cleanup;
 mod manager;
 mod pass;
+pub mod quantize;
 mod registry;
 mod util;
 
