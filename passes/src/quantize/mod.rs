@@ -8,6 +8,7 @@
 //! one quantize/dequantize at each border with the float rest of the graph.
 //! Nodes that cannot be quantized stay float and their record says why.
 
+pub mod calibrate;
 pub mod fp16;
 pub mod mixed;
 pub mod params;

@@ -104,3 +104,17 @@ pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max)
 }
+
+/// Deterministic standard-normal floats (Box-Muller over xorshift), so tests need no rng crate.
+pub fn gauss_vec(n: usize, seed: u64) -> Vec<f32> {
+    let u = rand_vec(n + 1, seed ^ 0xA5A5);
+    let v = rand_vec(n + 1, seed ^ 0x5A5A_0000);
+    (0..n)
+        .map(|i| {
+            // Map [-1, 1) to (0, 1] for the log.
+            let a = (1.0 - (f64::from(u[i]) + 1.0) / 2.0).max(1e-12);
+            let b = (f64::from(v[i]) + 1.0) / 2.0;
+            ((-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()) as f32
+        })
+        .collect()
+}
