@@ -13,17 +13,8 @@ pub fn signed_max(bits: u8) -> i32 {
 /// [lo, hi]. The range is first widened to contain 0 so that real zero (padding,
 /// ReLU's floor) is exactly representable.
 pub fn activation_params(lo: f32, hi: f32, bits: u8) -> QParams {
-    let lo = lo.min(0.0) as f64;
-    let hi = hi.max(0.0) as f64;
-    let qmin = -(1i64 << (bits - 1)) as f64;
-    let qmax = ((1i64 << (bits - 1)) - 1) as f64;
-    let mut scale = (hi - lo) / (qmax - qmin);
-    if !(scale.is_finite() && scale > 0.0) {
-        // A constant-zero tensor: any scale represents it; 1 keeps the math tame.
-        scale = 1.0;
-    }
-    let scale = scale as f32;
-    let zp = (qmin - lo / scale as f64).round().clamp(qmin, qmax) as i32;
+    // One formula for the calibrator's error simulation and the quantizer.
+    let (scale, zp) = super::calibrate::asymmetric_params(lo.min(0.0), hi.max(0.0), bits);
     QParams {
         bits,
         signed: true,

@@ -19,6 +19,12 @@ impl RangeSource for BTreeMap<ValueId, (f32, f32)> {
     }
 }
 
+impl RangeSource for super::calibrate::Calibration {
+    fn range(&self, v: ValueId) -> Option<(f32, f32)> {
+        super::calibrate::Calibration::range(self, v)
+    }
+}
+
 /// What the planner decided for one node.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decision {
