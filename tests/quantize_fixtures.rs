@@ -74,3 +74,38 @@ fn digits_cnn_int8_exports_as_qdq_onnx() {
     pare_onnx::export_file(&g, &path, &Default::default()).expect("exports");
     eprintln!("{} bytes", std::fs::metadata(&path).unwrap().len());
 }
+
+/// pare's QDQ ONNX, imported and raised, is pare's quantized graph again: the
+/// same quantized nodes with the same parameters and integer weights.
+#[test]
+fn qdq_onnx_raises_back_to_the_quantized_graph() {
+    let mut g = cleaned("digits_cnn.onnx");
+    let x = digits("x_train");
+    let ranges = minmax_ranges(&g, &x);
+    quantize_int(&mut g, &ranges, &IntOptions::default()).expect("quantizes");
+    let bytes = pare_onnx::export_model(&g, &Default::default()).expect("exports");
+    let mut back = pare_onnx::import_bytes(&bytes, None, "digits_cnn_int8.onnx").expect("imports");
+    let mut cx = PassCx::new(PassOptions {
+        verify: true,
+        ..PassOptions::default()
+    });
+    let mut p = pare_passes::pipeline_from_names(&["raise-qdq", "dce"]).unwrap();
+    PassManager::new()
+        .run(&mut p, &mut back, &mut cx)
+        .expect("raises");
+    let summary = |g: &Graph| -> Vec<String> {
+        g.nodes()
+            .map(|(_, n)| {
+                let q: Vec<String> = n
+                    .inputs
+                    .iter()
+                    .flatten()
+                    .chain(&n.outputs)
+                    .map(|&v| format!("{:?}", g.ty(v).quant))
+                    .collect();
+                format!("{} {}", n.op.name(), q.join(" "))
+            })
+            .collect()
+    };
+    assert_eq!(summary(&back), summary(&g));
+}

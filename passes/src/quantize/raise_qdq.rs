@@ -31,10 +31,15 @@ impl Pass for RaiseQdq {
 
     fn run(&mut self, g: &mut Graph, _cx: &mut PassCx) -> Result<Changed, PassError> {
         let mut changed = annotate(g)?;
+        let mut raised = false;
         for id in g.order().to_vec() {
-            changed |= Changed::from_bool(raise(g, id));
+            raised |= raise(g, id);
         }
-        Ok(changed)
+        if raised {
+            // Drops the quantizers' nodes and the float values they displaced.
+            g.compact();
+        }
+        Ok(changed | Changed::from_bool(raised))
     }
 }
 
@@ -44,21 +49,32 @@ fn annotate(g: &mut Graph) -> Result<Changed, PassError> {
     for id in g.order().to_vec() {
         let n = g.node(id);
         match n.op {
-            Op::QuantizeLinear { axis, block_size: 0, .. } => {
+            Op::QuantizeLinear {
+                axis,
+                block_size: 0,
+                ..
+            } => {
                 let out = n.outputs[0];
-                let Some(p) = params_of(g, id, axis) else { continue };
+                let Some(p) = params_of(g, id, axis) else {
+                    continue;
+                };
                 if g.ty(out).quant.as_ref() != Some(&p) {
                     g.value_mut(out).ty.quant = Some(p);
                     changed = true;
                 }
             }
-            Op::DequantizeLinear { axis, block_size: 0 } => {
+            Op::DequantizeLinear {
+                axis,
+                block_size: 0,
+            } => {
                 let Some(x) = n.inputs[0] else { continue };
                 let Some(w) = g.weight_of(x) else { continue };
                 if w.ty.quant.is_some() {
                     continue;
                 }
-                let Some(p) = params_of(g, id, axis) else { continue };
+                let Some(p) = params_of(g, id, axis) else {
+                    continue;
+                };
                 let mut ty = w.ty.clone();
                 ty.quant = Some(p);
                 let bytes = WeightBytes::Owned(w.bytes().to_vec().into());
@@ -97,10 +113,20 @@ fn params_of(g: &Graph, id: NodeId, axis: i64) -> Option<QParams> {
         DType::I32 => (32, true),
         _ => return None,
     };
-    let scale = g.weight_of(n.inputs.get(1).copied().flatten()?)?.tensor().ok()?;
+    let scale = g
+        .weight_of(n.inputs.get(1).copied().flatten()?)?
+        .tensor()
+        .ok()?;
     let scale: Vec<f32> = scale.to_f32_vec();
     let zero_point: Vec<i32> = match n.inputs.get(2).copied().flatten() {
-        Some(z) => g.weight_of(z)?.tensor().ok()?.to_i64_vec().iter().map(|&z| z as i32).collect(),
+        Some(z) => g
+            .weight_of(z)?
+            .tensor()
+            .ok()?
+            .to_i64_vec()
+            .iter()
+            .map(|&z| z as i32)
+            .collect(),
         None => vec![0; scale.len()],
     };
     let per_axis = g.ty(n.inputs[1]?).rank() == 1;
@@ -128,7 +154,11 @@ fn params_of(g: &Graph, id: NodeId, axis: i64) -> Option<QParams> {
 fn dequantized(g: &Graph, v: ValueId) -> Option<ValueId> {
     let d = g.producer(v)?;
     let n = g.node(d);
-    let Op::DequantizeLinear { axis, block_size: 0 } = n.op else {
+    let Op::DequantizeLinear {
+        axis,
+        block_size: 0,
+    } = n.op
+    else {
         return None;
     };
     let x = n.inputs[0]?;
@@ -145,8 +175,9 @@ fn raise(g: &mut Graph, id: NodeId) -> bool {
     if pare_ir::infer::is_quantized_node(g, n) {
         return false;
     }
-    let is_constant =
-        |v: ValueId| dequantized(g, v).is_some_and(|x| g.weight_of(x).is_some()) || g.weight_of(v).is_some();
+    let is_constant = |v: ValueId| {
+        dequantized(g, v).is_some_and(|x| g.weight_of(x).is_some()) || g.weight_of(v).is_some()
+    };
     let Ok(class) = classify_with(g, n, &is_constant) else {
         return false;
     };
@@ -210,9 +241,14 @@ fn kernel_accepts(
     }
     match class {
         OpClass::Compute {
-            data, weight, axis, bias, ..
+            data,
+            weight,
+            axis,
+            bias,
+            ..
         } => {
-            let (Some(x), Some(w)) = (input(*data).and_then(param), input(*weight).and_then(param)) else {
+            let (Some(x), Some(w)) = (input(*data).and_then(param), input(*weight).and_then(param))
+            else {
                 return false;
             };
             if !act_ok(&x) || w.bits != 8 || !w.signed || w.axis.is_some_and(|a| a != *axis) {
@@ -225,17 +261,22 @@ fn kernel_accepts(
                     b.bits == 32
                         && b.zero_point.iter().all(|&z| z == 0)
                         && b.scale.iter().enumerate().all(|(c, &sb)| {
-                            let sw = w.scale[if w.scale.len() == 1 { 0 } else { c.min(w.scale.len() - 1) }];
+                            let sw = w.scale[if w.scale.len() == 1 {
+                                0
+                            } else {
+                                c.min(w.scale.len() - 1)
+                            }];
                             let want = x.scale[0] as f64 * sw as f64;
                             ((sb as f64 - want) / want).abs() < 1e-5
                         })
                 }
             }
         }
-        OpClass::SameParams { .. } => ints
-            .iter()
-            .all(|&(_, x)| param(x).as_ref() == Some(&out_params[0]))
-            && out_params.iter().all(|p| *p == out_params[0]),
+        OpClass::SameParams { .. } => {
+            ints.iter()
+                .all(|&(_, x)| param(x).as_ref() == Some(&out_params[0]))
+                && out_params.iter().all(|p| *p == out_params[0])
+        }
         OpClass::Softmax => out_params[0] == softmax_output_params(),
         OpClass::Rescale { .. } | OpClass::Mean | OpClass::Lut => ints
             .iter()
