@@ -12,6 +12,7 @@ mod ids;
 pub mod infer;
 pub mod interp;
 pub mod ops;
+pub mod quant;
 mod tensor;
 pub mod text;
 mod types;

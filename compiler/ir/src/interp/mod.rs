@@ -8,12 +8,18 @@
 //! The kernels are split in two families: `nn` (convolution, pooling, normalization,
 //! matrix products, resize, recurrent) and `core_ops` (everything else: element-wise,
 //! reductions, softmax, shape and data movement, generators, quantization).
+//!
+//! Quantized nodes (see [`run_with`]) run either on the bit-exact integer kernels
+//! of `int` ([`eval_int`], the reference every target matches) or on the
+//! fake-quant path ([`eval_fake_quant`]: dequantize, float kernel, quantize).
 
 mod binary;
 mod core_ops;
 mod elementwise;
+mod fake_quant;
 mod gather_scatter;
 mod generators;
+mod int;
 mod mathfn;
 mod movement;
 mod nn;
@@ -26,7 +32,9 @@ mod softmax;
 mod strided;
 mod util;
 
-pub use run::{run, run_observed};
+pub use fake_quant::eval_fake_quant;
+pub use int::{eval_int, has_int_kernel};
+pub use run::{run, run_observed, run_with, QuantExec, RunOptions};
 
 use crate::{Op, Tensor};
 
@@ -47,6 +55,9 @@ pub enum InterpError {
     Input { name: String, msg: String },
     #[error("{0}")]
     Run(String),
+    /// Inconsistent quantization parameters or data (see [`crate::quant`]).
+    #[error("quantization: {0}")]
+    Quant(String),
     #[error(transparent)]
     Ir(#[from] crate::IrError),
 }

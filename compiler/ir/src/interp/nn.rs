@@ -5,16 +5,16 @@
 //! f16 widened to f32, or f64) and run on `matrixmultiply`; the other kernels are not
 //! hot and compute in f64, converting back to the input's dtype.
 
-mod conv;
+pub(super) mod conv;
 mod conv_transpose;
 mod einsum;
 mod gemm;
-mod matmul;
+pub(super) mod matmul;
 mod norm;
 mod pool;
 mod resize;
 mod rnn;
-mod util;
+pub(super) mod util;
 
 use super::InterpError;
 use crate::{Op, Tensor};

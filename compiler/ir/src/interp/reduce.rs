@@ -92,7 +92,7 @@ pub(super) fn reduce(args: &Args) -> Outputs {
 /// Calls `f(out_index, element)` for every element of `data`, where `out_index`
 /// is the element's position in the reduced output. Returns the output count and
 /// the number of elements folded into each output.
-fn fold<T: Copy>(
+pub(super) fn fold<T: Copy>(
     data: &[T],
     shape: &[usize],
     reduced: &[bool],

@@ -1,16 +1,59 @@
 //! Whole-graph evaluation: checks the inputs against the graph's declared types
 //! (binding symbolic dims), evaluates nodes in topological order, decodes each
 //! weight once when first needed and frees every intermediate after its last use.
+//! Quantized nodes run on the integer kernels or the fake-quant path
+//! ([`RunOptions`]).
 
-use super::{eval_op, InterpError};
-use crate::{Dim, Graph, Tensor, TensorType, ValueDef, ValueId};
+use super::{eval_fake_quant, eval_int, eval_op, InterpError};
+use crate::quant::Rounding;
+use crate::{Dim, Graph, Node, Op, Tensor, TensorType, ValueDef, ValueId};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Evaluates `g` on `inputs` (one per graph input, in order); returns the graph's
-/// outputs in order.
+/// How quantized nodes are evaluated.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum QuantExec {
+    /// Bit-exact integer kernels ([`eval_int`]) with this rounding: the reference
+    /// the targets match.
+    Integer(Rounding),
+    /// Dequantize the inputs, run the float kernel, quantize the outputs
+    /// ([`eval_fake_quant`]): for analysis.
+    FakeQuant,
+}
+
+impl Default for QuantExec {
+    fn default() -> QuantExec {
+        QuantExec::Integer(Rounding::default())
+    }
+}
+
+/// Options of [`run_with`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct RunOptions {
+    pub quant: QuantExec,
+}
+
+/// Whether `node` is quantized: some input or output type carries quantization and
+/// the op is not one of the QDQ boundary ops (QuantizeLinear, DequantizeLinear,
+/// DynamicQuantizeLinear), which take their parameters from their inputs and run
+/// as ordinary kernels.
+fn is_quantized(g: &Graph, node: &Node) -> bool {
+    if matches!(
+        node.op,
+        Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } | Op::DynamicQuantizeLinear {}
+    ) {
+        return false;
+    }
+    node.present_inputs()
+        .chain(node.outputs.iter().copied())
+        .any(|v| g.value(v).ty.quant.is_some())
+}
+
+/// Evaluates `g` on `inputs` (one per graph input, in order) with default
+/// [`RunOptions`] (quantized nodes on the integer kernels, gemmlowp rounding);
+/// returns the graph's outputs in order.
 pub fn run(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError> {
-    run_observed(g, inputs, &mut |_, _| {})
+    run_with(g, inputs, &RunOptions::default(), &mut |_, _| {})
 }
 
 /// Like [`run`], and calls `observe` with every node output as soon as it is
@@ -18,6 +61,20 @@ pub fn run(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError> {
 pub fn run_observed(
     g: &Graph,
     inputs: &[Tensor],
+    observe: &mut dyn FnMut(ValueId, &Tensor),
+) -> Result<Vec<Tensor>, InterpError> {
+    run_with(g, inputs, &RunOptions::default(), observe)
+}
+
+/// Evaluates `g` on `inputs` as `opts` says, calling `observe` with every node
+/// output as soon as it is computed. Quantized nodes (some input or output type
+/// carries quantization; not a QDQ boundary op) go to [`eval_int`] under
+/// [`QuantExec::Integer`] or to [`eval_fake_quant`] under [`QuantExec::FakeQuant`];
+/// the others run their float/integer kernels as usual. Errors name the node and op.
+pub fn run_with(
+    g: &Graph,
+    inputs: &[Tensor],
+    opts: &RunOptions,
     observe: &mut dyn FnMut(ValueId, &Tensor),
 ) -> Result<Vec<Tensor>, InterpError> {
     if inputs.len() != g.inputs.len() {
@@ -62,7 +119,22 @@ pub fn run_observed(
                 .iter()
                 .map(|i| i.and_then(|v| values[v.index()].as_deref()))
                 .collect();
-            eval_op(&node.op, &refs, node.outputs.len()).map_err(wrap)?
+            if is_quantized(g, node) {
+                let in_types: Vec<Option<&TensorType>> = node
+                    .inputs
+                    .iter()
+                    .map(|i| i.map(|v| &g.value(v).ty))
+                    .collect();
+                let out_types: Vec<&TensorType> =
+                    node.outputs.iter().map(|&v| &g.value(v).ty).collect();
+                match opts.quant {
+                    QuantExec::Integer(r) => eval_int(&node.op, &refs, &in_types, &out_types, r),
+                    QuantExec::FakeQuant => eval_fake_quant(&node.op, &refs, &in_types, &out_types),
+                }
+                .map_err(wrap)?
+            } else {
+                eval_op(&node.op, &refs, node.outputs.len()).map_err(wrap)?
+            }
         };
         if results.len() != node.outputs.len() {
             return Err(wrap(InterpError::Run(format!(

@@ -116,6 +116,11 @@ fn im2col<T: Float>(g: &Geom3, channels: usize, x: &[T], col: &mut [T]) {
                             let base = (id * ih_n + ih) * iw_n;
                             seg[..lo].fill(T::ZERO);
                             seg[hi..].fill(T::ZERO);
+                            // No column of this tap lands inside the row (and `first`
+                            // below would underflow).
+                            if lo == hi {
+                                continue;
+                            }
                             let first = lo * g.strides[2] + kw * g.dilations[2] - g.pad_begin[2];
                             if g.strides[2] == 1 {
                                 seg[lo..hi]
@@ -149,6 +154,9 @@ fn depthwise<T: Float>(g: &Geom3, x: &[T], w: &[T], y: &mut [T]) {
                     let Some(ih) = g.src(1, oh, kh) else { continue };
                     let xrow = &x[(id * ih_n + ih) * iw_n..(id * ih_n + ih + 1) * iw_n];
                     for (kw, &(lo, hi)) in valid_w.iter().enumerate() {
+                        if lo == hi {
+                            continue; // tap kw never lands inside the row
+                        }
                         let wv = w[(kd * kh_n + kh) * kw_n + kw];
                         let first = lo * sw + kw * g.dilations[2] - g.pad_begin[2];
                         if sw == 1 {
@@ -168,16 +176,18 @@ fn depthwise<T: Float>(g: &Geom3, x: &[T], w: &[T], y: &mut [T]) {
 }
 
 /// Checked shapes of one Conv.
-struct ConvShape {
-    n: usize,
-    c: usize,
-    m: usize,
-    group: usize,
-    geom: Geom3,
-    out_shape: Vec<usize>,
+pub(crate) struct ConvShape {
+    pub n: usize,
+    pub c: usize,
+    pub m: usize,
+    pub group: usize,
+    pub geom: Geom3,
+    pub out_shape: Vec<usize>,
 }
 
-fn conv_shape(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Res<ConvShape> {
+/// Validates a Conv's operands and attributes and resolves its geometry (shared
+/// with the integer kernel so both read the attributes the same way).
+pub(crate) fn conv_shape(op: &Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Res<ConvShape> {
     let Op::Conv {
         auto_pad,
         kernel_shape,

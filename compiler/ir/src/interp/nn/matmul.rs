@@ -14,7 +14,7 @@ fn broadcast_shapes(op: &Op, a: &[usize], b: &[usize]) -> Res<Vec<usize>> {
 
 /// Element offsets (in units of whole matrices) of each output batch index into an
 /// operand with batch shape `shape`, broadcast to `out`.
-fn batch_offsets(shape: &[usize], out: &[usize]) -> Vec<usize> {
+pub(crate) fn batch_offsets(shape: &[usize], out: &[usize]) -> Vec<usize> {
     let n: usize = out.iter().product();
     let r = out.len();
     // Strides of the operand, zero where it broadcasts.
@@ -41,17 +41,17 @@ fn batch_offsets(shape: &[usize], out: &[usize]) -> Vec<usize> {
 }
 
 /// The shapes of one MatMul: batch dims and m, k, n, plus the output shape.
-struct MatMulShape {
-    a_batch: Vec<usize>,
-    b_batch: Vec<usize>,
-    batch: Vec<usize>,
-    m: usize,
-    k: usize,
-    n: usize,
-    out: Vec<usize>,
+pub(crate) struct MatMulShape {
+    pub a_batch: Vec<usize>,
+    pub b_batch: Vec<usize>,
+    pub batch: Vec<usize>,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub out: Vec<usize>,
 }
 
-fn matmul_shape(op: &Op, a: &[usize], b: &[usize]) -> Res<MatMulShape> {
+pub(crate) fn matmul_shape(op: &Op, a: &[usize], b: &[usize]) -> Res<MatMulShape> {
     if a.is_empty() || b.is_empty() {
         return Err(InterpError::op(
             op,
