@@ -44,6 +44,8 @@ pub enum Command {
         /// Directory for `<output name>.npy` files (created if missing).
         #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
         out_dir: PathBuf,
+        #[command(flatten)]
+        exec: ExecArgs,
     },
     /// Measure a model on a dataset streamed in batches: accuracy against integer
     /// labels, MSE against float targets, agreement/SQNR/max error against a
@@ -81,6 +83,53 @@ pub enum Command {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Quantize a model and write the artifact, with a measured report.
+    ///
+    /// Calibration streams DATA in batches (an `.npz` array `FILE.npz:KEY`, an
+    /// `.npy` file or a folder of `.npy` files) with bounded memory. Every figure
+    /// in the report was measured on the written artifact or the given data.
+    Compile {
+        /// Float model (.onnx, .pt2 or .pir).
+        model: PathBuf,
+        /// Scheme: int8 (weights and activations), int4 (weights; int8
+        /// activations), fp16 (weights), or mixed (int8/int4 per layer to fit
+        /// --size-budget).
+        #[arg(long = "quantize", value_enum)]
+        scheme: crate::commands::compile::Scheme,
+        /// Calibration data: FILE.npz[:KEY], FILE.npy or DIR/ (not needed for fp16).
+        #[arg(long, value_name = "DATA[:KEY]")]
+        calib: Option<String>,
+        /// Use at most this many calibration samples.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        calib_samples: Option<u64>,
+        /// How activation ranges are chosen: minmax, percentile[:P], mse,
+        /// entropy, or auto (per tensor, the least simulated quantization error).
+        #[arg(long, default_value = "auto")]
+        calib_method: String,
+        /// Calibration batch size (models with a fixed batch use theirs).
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+        batch: u64,
+        /// Upper bound on the artifact's size in bytes (with --quantize mixed).
+        #[arg(long, value_name = "BYTES")]
+        size_budget: Option<u64>,
+        /// Requantization rounding of the integer kernels: gemmlowp or single.
+        #[arg(long, default_value = "gemmlowp")]
+        rounding: String,
+        /// Artifact kind: pir (textual IR) or onnx (QDQ ONNX); default from -o's extension.
+        #[arg(long)]
+        target: Option<String>,
+        /// Output artifact.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Convert a model between formats (chosen by extension: .onnx, .pt2 (read only), .pir).
     Convert {
@@ -111,4 +160,33 @@ pub enum Command {
         #[arg(short = 'o', long = "output", required_unless_present = "list")]
         output: Option<PathBuf>,
     },
+}
+
+/// How quantized models run (`pare run`, `pare eval`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExecArgs {
+    /// Run quantized nodes as dequantize → float op → quantize instead of in
+    /// bit-exact integer arithmetic (for analysis).
+    #[arg(long)]
+    pub fake_quant: bool,
+    /// Requantization rounding of the integer kernels: gemmlowp (TFLite's
+    /// default) or single.
+    #[arg(long, default_value = "gemmlowp", conflicts_with = "fake_quant")]
+    pub rounding: String,
+}
+
+impl ExecArgs {
+    pub fn options(&self) -> anyhow::Result<pare_ir::interp::RunOptions> {
+        use pare_ir::interp::{QuantExec, RunOptions};
+        let quant = if self.fake_quant {
+            QuantExec::FakeQuant
+        } else {
+            QuantExec::Integer(
+                self.rounding
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--rounding: {e}"))?,
+            )
+        };
+        Ok(RunOptions { quant })
+    }
 }

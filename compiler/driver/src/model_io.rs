@@ -62,3 +62,44 @@ pub fn save(g: &Graph, path: &Path) -> Result<()> {
             .with_context(|| format!("writing {}", path.display())),
     }
 }
+
+/// A model's bytes in `format` (for writers that measure before writing);
+/// `path` only names the artifact in errors.
+pub fn encode(g: &Graph, format: Format, path: &Path) -> Result<Vec<u8>> {
+    match format {
+        Format::Onnx => pare_onnx::export_model(g, &pare_onnx::ExportOptions::default())
+            .with_context(|| format!("encoding {}", path.display())),
+        Format::Pir => Ok(pare_ir::text::print(g).into_bytes()),
+        Format::Pt2 => bail!(
+            "{}: pare cannot write .pt2 archives (write .onnx or .pir instead)",
+            path.display()
+        ),
+    }
+}
+
+/// Reads a model to execute it: a graph in ONNX's QDQ form (quantize/dequantize
+/// pairs around float ops, as pare's `--target onnx` and other tools write it)
+/// is raised into pare's quantized IR, so that it runs in the integer
+/// interpreter like the `.pir` of the same compile.
+pub fn load_executable(path: &Path) -> Result<Graph> {
+    let mut g = load(path)?;
+    let has_qdq = g.nodes().any(|(_, n)| {
+        matches!(
+            n.op,
+            pare_ir::Op::QuantizeLinear { .. } | pare_ir::Op::DequantizeLinear { .. }
+        )
+    });
+    if has_qdq {
+        let mut cx = pare_passes::PassCx::new(pare_passes::PassOptions {
+            verify: true,
+            ..pare_passes::PassOptions::default()
+        });
+        let mut p = pare_passes::pipeline_from_names(&["raise-qdq", "dce"])?;
+        pare_passes::PassManager::new()
+            .run(&mut p, &mut g, &mut cx)
+            .with_context(|| {
+                format!("{}: reading its quantize/dequantize pairs", path.display())
+            })?;
+    }
+    Ok(g)
+}

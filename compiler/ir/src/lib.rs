@@ -27,4 +27,4 @@ pub use ids::{NodeId, ValueId, WeightId};
 pub use ops::Op;
 pub use tensor::{checked_count, checked_product, Element, Tensor, TensorData, MAX_ELEMENTS};
 pub use types::{Dim, QParams, TensorType};
-pub use weights::{is_nibble_packed, Weight, WeightBytes};
+pub use weights::{is_nibble_packed, pack_nibbles, unpack_nibbles, Weight, WeightBytes};

@@ -52,6 +52,9 @@ pub(crate) fn decode_weight(
     ext: &mut ExternalFiles,
 ) -> Result<Weight, ErrorKind> {
     let code = t.data_type.unwrap_or(0);
+    if code == INT4 || code == UINT4 {
+        return decode_4bit(t, name, code == INT4, ext);
+    }
     let dtype = dtype_of(code, name)?;
     if t.segment.is_some() {
         return Err(ErrorKind::tensor(
@@ -103,6 +106,51 @@ pub(crate) fn decode_weight(
         WeightBytes::Owned(Arc::from(typed_bytes(t, name, dtype, n)?))
     };
     Ok(Weight::new(ty, bytes)?)
+}
+
+const INT4: i32 = 22;
+const UINT4: i32 = 21;
+
+/// An INT4 / UINT4 tensor (two values per byte, low nibble first, as raw or
+/// external data), widened to i8 / u8 values: the quantized graph it belongs to
+/// gets its parameters from the dequantizer reading it (`raise-qdq`).
+fn decode_4bit(
+    t: &TensorProto,
+    name: &str,
+    signed: bool,
+    ext: &mut ExternalFiles,
+) -> Result<Weight, ErrorKind> {
+    let n = checked_elements(name, &t.dims)?;
+    let want = n / 2 + n % 2;
+    let external = t.data_location == Some(tensor_proto::DataLocation::External as i32);
+    let packed: Vec<u8> = if external {
+        let loc = parse_location(name, &t.external_data)?;
+        ext.bytes(name, &loc, want)?.as_bytes().to_vec()
+    } else {
+        match &t.raw_data {
+            Some(raw) if raw.len() == want => raw.clone(),
+            Some(raw) => {
+                return Err(ErrorKind::tensor(
+                    name,
+                    format!(
+                        "raw_data has {} bytes but dims {:?} of packed 4-bit values need {want}",
+                        raw.len(),
+                        t.dims
+                    ),
+                ))
+            }
+            None => {
+                return Err(ErrorKind::tensor(
+                    name,
+                    "4-bit tensors are read from raw_data or external data only",
+                ))
+            }
+        }
+    };
+    let dtype = if signed { DType::I8 } else { DType::U8 };
+    let ty = TensorType::fixed(dtype, &t.dims.iter().map(|&d| d as u64).collect::<Vec<_>>());
+    let bytes = pare_ir::unpack_nibbles(&packed, n, signed);
+    Ok(Weight::new(ty, WeightBytes::Owned(Arc::from(bytes)))?)
 }
 
 /// Little-endian bytes from the typed repeated fields, with each field's count and
@@ -233,8 +281,6 @@ pub(crate) fn encode_raw(name: &str, ty: &TensorType, bytes: &[u8]) -> TensorPro
 /// The ONNX element type of `ty`: its dtype's, except that packed 4-bit
 /// quantized weights are INT4 / UINT4 (same nibble order as pare's store).
 pub(crate) fn onnx_elem_type(ty: &TensorType) -> i32 {
-    const INT4: i32 = 22;
-    const UINT4: i32 = 21;
     match ty.dtype {
         DType::I8 if pare_ir::is_nibble_packed(ty) => INT4,
         DType::U8 if pare_ir::is_nibble_packed(ty) => UINT4,

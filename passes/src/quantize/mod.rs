@@ -9,6 +9,7 @@
 //! Nodes that cannot be quantized stay float and their record says why.
 
 pub mod calibrate;
+pub mod fold_luts;
 pub mod fp16;
 pub mod mixed;
 pub mod params;
@@ -66,7 +67,16 @@ pub fn quantize_int(
         bits_of: &bits_of,
         scale_of: &params::minmax_scale,
     };
-    let records = rewrite::apply(g, &plan, &wopts)?;
+    let mut records = rewrite::apply(g, &plan, &wopts)?;
+    for name in fold_luts::fold_identity_luts(g) {
+        if let Some(r) = records.iter_mut().find(|r| r.node == name) {
+            r.status = LayerStatus::Folded(
+                "its producer already saturates at this range (identity on the codes)".into(),
+            );
+        }
+    }
+    // Drops the float weights and activations the rewrite replaced.
+    g.compact();
     crate::util::reinfer(g, "quantize")?;
     crate::util::verify(g, "quantize")?;
     Ok(records)

@@ -30,7 +30,7 @@ impl Pass for RaiseQdq {
     }
 
     fn run(&mut self, g: &mut Graph, _cx: &mut PassCx) -> Result<Changed, PassError> {
-        let mut changed = annotate(g)?;
+        let changed = annotate(g)?;
         let mut raised = false;
         for id in g.order().to_vec() {
             raised |= raise(g, id);

@@ -151,7 +151,7 @@ impl Rewriter {
                 ));
             }
             let (q, p) = quantize_bias(&vals, sx, sw);
-            let name = format!("{}_q", g.value(bv).name);
+            let name = g.value(bv).name.clone();
             let nv = add_quantized_weight(g, name, &q, p).map_err(|e| node_err(g, id, e))?;
             weight_after += g.weight_of(nv).map_or(0, |w| w.bytes().len() as u64);
             g.node_mut(id).inputs[*b] = Some(nv);

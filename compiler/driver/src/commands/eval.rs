@@ -27,12 +27,15 @@ pub struct EvalArgs<'a> {
     pub batch: usize,
     pub limit: Option<usize>,
     pub json: bool,
+    /// How quantized nodes of MODEL run (the reference always runs as given).
+    pub exec: pare_ir::interp::RunOptions,
 }
 
 pub fn eval(a: &EvalArgs) -> Result<()> {
-    let model = Runner::new(model_io::load(a.model)?, a.model)?;
+    let mut model = Runner::new(model_io::load_executable(a.model)?, a.model)?;
+    model.exec = a.exec;
     let reference = match a.reference {
-        Some(p) => Some(Runner::new(model_io::load(p)?, p)?),
+        Some(p) => Some(Runner::new(model_io::load_executable(p)?, p)?),
         None => None,
     };
     let x_spec = x_spec(a.data, a.x)?;

@@ -1,5 +1,6 @@
 //! One module per subcommand; `dispatch` routes the parsed command line.
 
+pub mod compile;
 mod convert;
 mod eval;
 mod inspect;
@@ -17,7 +18,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             inputs,
             npz,
             out_dir,
-        } => run::run(&model, &inputs, npz.as_deref(), &out_dir),
+            exec,
+        } => run::run(&model, &inputs, npz.as_deref(), &out_dir, &exec.options()?),
         Command::Eval {
             model,
             data,
@@ -27,6 +29,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             batch,
             limit,
             json,
+            exec,
         } => eval::eval(&eval::EvalArgs {
             model: &model,
             data: &data,
@@ -35,6 +38,36 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             reference: reference.as_deref(),
             batch: usize::try_from(batch)?,
             limit: limit.map(usize::try_from).transpose()?,
+            json,
+            exec: exec.options()?,
+        }),
+        Command::Compile {
+            model,
+            scheme,
+            calib,
+            calib_samples,
+            calib_method,
+            batch,
+            size_budget,
+            rounding,
+            target,
+            output,
+            report,
+            json,
+        } => compile::compile(&compile::CompileArgs {
+            model,
+            scheme,
+            calib,
+            calib_samples: calib_samples.map(usize::try_from).transpose()?,
+            calib_method,
+            batch: usize::try_from(batch)?,
+            size_budget,
+            rounding: rounding
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--rounding: {e}"))?,
+            target,
+            output,
+            report,
             json,
         }),
         Command::Convert { input, output } => convert::convert(&input, &output),

@@ -6,11 +6,17 @@ use anyhow::{bail, Context, Result};
 use pare_ir::{Graph, Tensor};
 use std::path::{Path, PathBuf};
 
-pub fn run(model: &Path, inputs: &[String], npz: Option<&Path>, out_dir: &Path) -> Result<()> {
-    let g = model_io::load(model)?;
+pub fn run(
+    model: &Path,
+    inputs: &[String],
+    npz: Option<&Path>,
+    out_dir: &Path,
+    exec: &pare_ir::interp::RunOptions,
+) -> Result<()> {
+    let g = model_io::load_executable(model)?;
     let bound = bind_inputs(&g, inputs, npz)?;
-    let outputs =
-        pare_ir::interp::run(&g, &bound).with_context(|| format!("running {}", model.display()))?;
+    let outputs = pare_ir::interp::run_with(&g, &bound, exec, &mut |_, _| {})
+        .with_context(|| format!("running {}", model.display()))?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     for (v, t) in g.outputs.iter().zip(&outputs) {
         let path = out_dir.join(format!("{}.npy", file_stem_for(&g.value(*v).name)));

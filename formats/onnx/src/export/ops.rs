@@ -38,6 +38,20 @@ pub(crate) fn onnx_type_of_name(name: &str) -> String {
     }
 }
 
+/// Attributes left out because they hold the ONNX schema's default: the
+/// quantize/dequantize pairs a quantized model has at every op would otherwise
+/// repeat them tens of times (a measurable share of a small int8 model).
+fn is_schema_default(op: &Op, name: &str, value: &Attr) -> bool {
+    match (op, name) {
+        (Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. }, "axis") => *value == Attr::Int(1),
+        (Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. }, "block_size") => {
+            *value == Attr::Int(0)
+        }
+        (Op::QuantizeLinear { .. }, "saturate") => *value == Attr::Bool(true),
+        _ => false,
+    }
+}
+
 /// The ONNX attributes of `op` (sorted by name so the bytes are canonical).
 pub(crate) fn onnx_attributes(op: &Op, node: &str) -> Result<Vec<AttributeProto>, ErrorKind> {
     let mut out = Vec::new();
@@ -60,6 +74,9 @@ pub(crate) fn onnx_attributes(op: &Op, node: &str) -> Result<Vec<AttributeProto>
         .iter()
         .any(|(k, v)| *k == "auto_pad" && *v != Attr::Str(AutoPad::NotSet.as_str().into()));
     for (name, value) in op.attrs() {
+        if is_schema_default(op, name, &value) {
+            continue;
+        }
         let name = match name {
             // Not an ONNX attribute: the exporter rewrites such nodes before this.
             "coerce_2d" => continue,

@@ -47,7 +47,7 @@ pub(crate) fn lower_quantized(g: &Graph) -> Result<Cow<'_, Graph>, ErrorKind> {
                     let base = g.value(v).name.clone();
                     let mut inputs = vec![Some(v)];
                     let dtype = g.ty(v).dtype;
-                    inputs.extend(param_inputs(&mut g, &base, &q, dtype)?);
+                    inputs.extend(param_inputs(&mut g, &base, &q, dtype, false)?);
                     let op = Op::DequantizeLinear {
                         axis: q.axis.map_or(1, |a| a as i64),
                         block_size: 0,
@@ -78,7 +78,7 @@ pub(crate) fn lower_quantized(g: &Graph) -> Result<Cow<'_, Graph>, ErrorKind> {
                 .map_err(err)?;
             let mut inputs = vec![Some(f)];
             let dtype = g.ty(o).dtype;
-            inputs.extend(param_inputs(&mut g, &base, &q, dtype)?);
+            inputs.extend(param_inputs(&mut g, &base, &q, dtype, true)?);
             let op = Op::QuantizeLinear {
                 axis: q.axis.map_or(1, |a| a as i64),
                 saturate: true,
@@ -101,13 +101,14 @@ pub(crate) fn lower_quantized(g: &Graph) -> Result<Cow<'_, Graph>, ErrorKind> {
 }
 
 /// Scale and zero-point initializers for `q` (per axis when `q` is). The zero
-/// point has the integer value's ONNX type; 4-bit values omit it (it is 0, and
-/// ONNX then takes the input's type).
+/// point has the integer value's ONNX type; a dequantizer's all-zero one is
+/// left out.
 fn param_inputs(
     g: &mut Graph,
     base: &str,
     q: &QParams,
     dtype: DType,
+    quantizer: bool,
 ) -> Result<Vec<Option<ValueId>>, ErrorKind> {
     let err = |e: pare_ir::IrError| ErrorKind::Export(e.to_string());
     let shape = if q.axis.is_some() {
@@ -119,13 +120,16 @@ fn param_inputs(
     let s = g
         .add_weight(format!("{base}_scale"), Weight::from_tensor(&scale))
         .map_err(err)?;
-    if q.bits <= 4 {
-        if q.zero_point.iter().any(|&z| z != 0) {
-            return Err(ErrorKind::Export(format!(
-                "`{base}`: 4-bit values with a non-zero zero point are not exported"
-            )));
-        }
+    if !quantizer && q.zero_point.iter().all(|&z| z == 0) {
+        // A dequantizer's default zero point is 0 of its input's type: symmetric
+        // weights and int32 biases need no zero-point tensor. (A quantizer's
+        // zero point also sets its output type, so it is always written.)
         return Ok(vec![Some(s)]);
+    }
+    if q.bits <= 4 {
+        return Err(ErrorKind::Export(format!(
+            "`{base}`: 4-bit values with a non-zero zero point are not exported"
+        )));
     }
     let zp = match dtype {
         DType::I8 => Tensor::from_vec(shape, q.zero_point.iter().map(|&z| z as i8).collect()),

@@ -76,6 +76,25 @@ pub fn samples(spec: &str, g: &Graph, a: &CompileArgs, n: usize) -> Result<Vec<V
         .with_context(|| format!("reading {spec}"))
 }
 
+/// Calls `f` on each batch of the first `n` samples of `spec`, one batch in
+/// memory at a time.
+pub fn for_each_batch(
+    spec: &str,
+    g: &Graph,
+    a: &CompileArgs,
+    n: usize,
+    f: &mut dyn FnMut(&[Tensor]) -> Result<()>,
+) -> Result<()> {
+    let ds = open(g, spec)?;
+    let limit = a.calib_samples.map_or(n, |c| c.min(n));
+    let dtype = g.ty(g.inputs[0]).dtype;
+    for b in ds.batches(batch_size(g, a.batch), Some(limit)) {
+        let b = b.with_context(|| format!("reading {spec}"))?;
+        f(&[b.cast(dtype)])?;
+    }
+    Ok(())
+}
+
 /// Opens `spec` and checks its samples fit the graph's single input.
 fn open(g: &Graph, spec: &str) -> Result<Dataset> {
     if g.inputs.len() != 1 {

@@ -18,23 +18,41 @@ pub struct Fidelity {
     pub max_abs_error: f64,
 }
 
-pub fn measure(float: &Graph, compiled: &Graph, batches: &[Vec<Tensor>], r: Rounding) -> Result<Fidelity> {
-    let opts = RunOptions {
-        quant: QuantExec::Integer(r),
-    };
-    let (mut signal, mut noise, mut max_err) = (0f64, 0f64, 0f64);
-    let (mut agree, mut rows, mut samples) = (0usize, 0usize, 0usize);
-    let mut class_output = true;
-    for x in batches {
+/// Accumulates the figures batch by batch (no batch is kept).
+#[derive(Default)]
+pub struct Meter {
+    signal: f64,
+    noise: f64,
+    max_err: f64,
+    agree: usize,
+    rows: usize,
+    samples: usize,
+    not_classes: bool,
+}
+
+impl Meter {
+    /// Runs both graphs on batch `x` and adds the comparison.
+    pub fn add(
+        &mut self,
+        float: &Graph,
+        compiled: &Graph,
+        x: &[Tensor],
+        r: Rounding,
+    ) -> Result<()> {
+        let opts = RunOptions {
+            quant: QuantExec::Integer(r),
+        };
         let want = run(float, x).context("running the float model")?;
-        let got = run_with(compiled, x, &opts, &mut |_, _| {}).context("running the compiled model")?;
-        samples += x.first().map_or(1, |t| t.shape().first().copied().unwrap_or(1));
+        let got =
+            run_with(compiled, x, &opts, &mut |_, _| {}).context("running the compiled model")?;
+        self.samples += x
+            .first()
+            .map_or(1, |t| t.shape().first().copied().unwrap_or(1));
         for (w, o) in want.iter().zip(&got) {
-            let (w, o) = (w.to_f64_vec(), o.to_f64_vec());
-            for (a, b) in w.iter().zip(&o) {
-                signal += a * a;
-                noise += (a - b) * (a - b);
-                max_err = max_err.max((a - b).abs());
+            for (a, b) in w.to_f64_vec().iter().zip(o.to_f64_vec()) {
+                self.signal += a * a;
+                self.noise += (a - b) * (a - b);
+                self.max_err = self.max_err.max((a - b).abs());
             }
         }
         match want.first().map(|t| t.shape().to_vec()) {
@@ -42,19 +60,24 @@ pub fn measure(float: &Graph, compiled: &Graph, batches: &[Vec<Tensor>], r: Roun
                 let c = s[1];
                 let (w, o) = (want[0].to_f64_vec(), got[0].to_f64_vec());
                 for (rw, ro) in w.chunks(c).zip(o.chunks(c)) {
-                    agree += usize::from(argmax(rw) == argmax(ro));
-                    rows += 1;
+                    self.agree += usize::from(argmax(rw) == argmax(ro));
+                    self.rows += 1;
                 }
             }
-            _ => class_output = false,
+            _ => self.not_classes = true,
+        }
+        Ok(())
+    }
+
+    pub fn finish(&self) -> Fidelity {
+        Fidelity {
+            samples: self.samples,
+            agreement: (!self.not_classes && self.rows > 0)
+                .then(|| self.agree as f64 / self.rows as f64),
+            sqnr_db: 10.0 * (self.signal / self.noise).log10(),
+            max_abs_error: self.max_err,
         }
     }
-    Ok(Fidelity {
-        samples,
-        agreement: (class_output && rows > 0).then(|| agree as f64 / rows as f64),
-        sqnr_db: 10.0 * (signal / noise).log10(),
-        max_abs_error: max_err,
-    })
 }
 
 fn argmax(v: &[f64]) -> usize {

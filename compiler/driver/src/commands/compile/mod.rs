@@ -11,7 +11,7 @@ use crate::model_io::{self, Format};
 use anyhow::{bail, Context, Result};
 use pare_ir::quant::Rounding;
 use pare_ir::Graph;
-use pare_passes::quantize::{self, IntOptions, LayerRecord};
+use pare_passes::quantize::{self, IntOptions};
 use pare_passes::{PassCx, PassManager, PassOptions};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -76,10 +76,9 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             (g, bytes)
         }
         Scheme::Int8 | Scheme::Int4 | Scheme::Mixed => {
-            let spec = a
-                .calib
-                .as_deref()
-                .with_context(|| format!("--quantize {} needs --calib DATA[:KEY]", a.scheme.name()))?;
+            let spec = a.calib.as_deref().with_context(|| {
+                format!("--quantize {} needs --calib DATA[:KEY]", a.scheme.name())
+            })?;
             let t0 = Instant::now();
             let cal = calib::run(&float_graph, spec, a)?;
             rep.set_calibration(&cal, t0.elapsed().as_secs_f64());
@@ -89,7 +88,14 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             };
             let (g, records, bytes) = if let Some(budget) = a.size_budget {
                 let samples = calib::samples(spec, &float_graph, a, mixed::SENSITIVITY_SAMPLES)?;
-                let chosen = mixed::fit(&float_graph, &cal.calibration, &samples, budget, format, &a.output)?;
+                let chosen = mixed::fit(
+                    &float_graph,
+                    &cal.calibration,
+                    &samples,
+                    budget,
+                    format,
+                    &a.output,
+                )?;
                 rep.sensitivity = chosen.sensitivity.clone();
                 opts.node_bits = chosen.bits.clone();
                 (chosen.graph, chosen.records, chosen.bytes)
@@ -101,8 +107,11 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                 (g, records, bytes)
             };
             rep.layers = records.iter().map(report::LayerRow::from_record).collect();
-            let samples = calib::samples(spec, &float_graph, a, fidelity::SAMPLES)?;
-            rep.fidelity = Some(fidelity::measure(&float_graph, &g, &samples, a.rounding)?);
+            let mut meter = fidelity::Meter::default();
+            calib::for_each_batch(spec, &float_graph, a, fidelity::SAMPLES, &mut |x| {
+                meter.add(&float_graph, &g, x, a.rounding)
+            })?;
+            rep.fidelity = Some(meter.finish());
             (g, bytes)
         }
     };
@@ -167,6 +176,3 @@ fn target_format(a: &CompileArgs) -> Result<Format> {
     }
     Ok(want)
 }
-
-/// Shared with the report: records in the order the pass produced them.
-pub(crate) type Records = Vec<LayerRecord>;

@@ -97,6 +97,7 @@ impl Report {
                 let (status, reason) = match &r.status {
                     LayerStatus::Int8 => ("int8", None),
                     LayerStatus::Fp16 => ("fp16", None),
+                    LayerStatus::Folded(why) => ("folded", Some(why.clone())),
                     LayerStatus::Float(why) => ("float", Some(why.clone())),
                 };
                 let sens = self.sensitivity.iter().find(|s| s.name == r.node).map(|s| {
@@ -121,7 +122,9 @@ impl Report {
                 })
             })
             .collect();
-        let count = |f: fn(&LayerStatus) -> bool| self.layers.iter().filter(|l| f(&l.record.status)).count();
+        let count = |f: fn(&LayerStatus) -> bool| {
+            self.layers.iter().filter(|l| f(&l.record.status)).count()
+        };
         let mut v = json!({
             "model": self.model,
             "quantize": self.scheme,
@@ -141,6 +144,7 @@ impl Report {
             "totals": {
                 "int8_layers": count(|s| matches!(s, LayerStatus::Int8)),
                 "fp16_layers": count(|s| matches!(s, LayerStatus::Fp16)),
+                "folded_layers": count(|s| matches!(s, LayerStatus::Folded(_))),
                 "float_layers": count(|s| matches!(s, LayerStatus::Float(_))),
             },
             "peak_rss_bytes": self.peak_rss_bytes.map(|b| measured(json!(b), "VmHWM of the pare process")),
@@ -155,7 +159,10 @@ impl Report {
             });
         }
         if let Some(f) = &self.fidelity {
-            let how = format!("float vs compiled (integer interpreter) on the first {} calibration samples", f.samples);
+            let how = format!(
+                "float vs compiled (integer interpreter) on the first {} calibration samples",
+                f.samples
+            );
             v["fidelity"] = json!({
                 "samples": f.samples,
                 "agreement": f.agreement.map(|a| measured(json!(a), &how)),
@@ -178,6 +185,7 @@ impl Report {
             let status = match &r.status {
                 LayerStatus::Int8 => "int8".to_string(),
                 LayerStatus::Fp16 => "fp16".to_string(),
+                LayerStatus::Folded(_) => "folded".to_string(),
                 LayerStatus::Float(_) => "float".to_string(),
             };
             let sens = self
@@ -211,10 +219,15 @@ impl Report {
             self.float_model_bytes
         );
         if let Some((data, n, method, _, secs)) = &self.calibration {
-            let _ = writeln!(s, "calibration: {n} samples of {data}, method {method}, {secs:.2} s (measured)");
+            let _ = writeln!(
+                s,
+                "calibration: {n} samples of {data}, method {method}, {secs:.2} s (measured)"
+            );
         }
         if let Some(f) = &self.fidelity {
-            let agree = f.agreement.map_or(String::new(), |a| format!("top-1 agreement {a:.4}, "));
+            let agree = f
+                .agreement
+                .map_or(String::new(), |a| format!("top-1 agreement {a:.4}, "));
             let _ = writeln!(
                 s,
                 "fidelity vs float on {} calibration samples (measured, integer interpreter): {agree}SQNR {:.2} dB, max abs error {:.4}",
@@ -222,7 +235,11 @@ impl Report {
             );
         }
         if let Some(b) = self.peak_rss_bytes {
-            let _ = writeln!(s, "peak RSS {:.1} MiB (measured)", b as f64 / (1 << 20) as f64);
+            let _ = writeln!(
+                s,
+                "peak RSS {:.1} MiB (measured)",
+                b as f64 / (1 << 20) as f64
+            );
         }
         s
     }
@@ -232,7 +249,14 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
-        let tail: String = s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(n - 1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         format!("…{tail}")
     }
 }

@@ -4,14 +4,19 @@
 //! `[b, ...]`.
 
 use anyhow::{bail, Context, Result};
+use pare_ir::interp::RunOptions;
 use pare_ir::{DType, Dim, Graph, Tensor, TensorType};
 use pare_npy::Dataset;
 use std::path::{Path, PathBuf};
 
-/// The one place a model is executed, so that switching quantized models to
-/// the integer interpreter (`interp::run_with`) is a one-line change.
-fn run_model(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, pare_ir::interp::InterpError> {
-    pare_ir::interp::run(g, inputs)
+/// The one place a model is executed: quantized nodes run as `exec` says
+/// (bit-exact integer kernels unless fake-quant was asked for).
+fn run_model(
+    g: &Graph,
+    inputs: &[Tensor],
+    exec: &RunOptions,
+) -> Result<Vec<Tensor>, pare_ir::interp::InterpError> {
+    pare_ir::interp::run_with(g, inputs, exec, &mut |_, _| {})
 }
 
 /// A loaded model and how it takes batches.
@@ -22,6 +27,8 @@ pub struct Runner {
     input_ty: TensorType,
     /// `Some(k)` when the model's batch dim is fixed at `k`.
     fixed_batch: Option<usize>,
+    /// How quantized nodes run.
+    pub exec: RunOptions,
 }
 
 impl Runner {
@@ -60,6 +67,7 @@ impl Runner {
             fixed_batch,
             path: path.to_path_buf(),
             graph,
+            exec: RunOptions::default(),
         })
     }
 
@@ -150,7 +158,7 @@ impl Runner {
     }
 
     fn run_once(&self, x: &Tensor) -> Result<Vec<Tensor>> {
-        run_model(&self.graph, std::slice::from_ref(x))
+        run_model(&self.graph, std::slice::from_ref(x), &self.exec)
             .with_context(|| format!("running {}", self.path.display()))
     }
 
