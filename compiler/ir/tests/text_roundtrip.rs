@@ -363,7 +363,12 @@ fn quantized_types_round_trip() {
         zero_point: vec![0, 0],
         axis: Some(0),
     });
-    let small = raw_weight(w_ty.clone(), vec![1, 255, 7, 128]);
+    // 4-bit weights are stored two per byte: 1, -1, 7, -8.
+    let small = raw_weight(w_ty.clone(), vec![0xf1, 0x87]);
+    assert_eq!(
+        small.tensor().unwrap().as_slice::<i8>().unwrap(),
+        &[1, -1, 7, -8]
+    );
     let ws = g.add_weight("w", small).unwrap();
     let mut big_ty = TensorType::fixed(DType::U8, &[20]);
     big_ty.quant = Some(QParams {
