@@ -21,9 +21,6 @@ use std::path::Path;
 pub const EXPORT_OPSET: i64 = 21;
 pub const EXPORT_IR_VERSION: i64 = 10;
 
-/// Constants up to this size are shared between values with equal contents.
-const SHARED_CONSTANT_BYTES: usize = 64;
-
 /// Byte alignment of each tensor inside an external data file.
 const EXTERNAL_ALIGN: usize = 64;
 
@@ -120,39 +117,14 @@ fn build(g: &Graph, opts: &ExportOptions) -> Result<(ModelProto, Vec<u8>), Error
         ex.name(i);
     }
     let mut weights_seen = HashSet::new();
-    // Identical small constants (quantization scales and zero points repeat at
-    // every Q/DQ pair) are written once and shared by name; large weights are
-    // never compared, so a model's real weights keep their own names.
-    let mut small_constants: std::collections::BTreeMap<(i32, Vec<i64>, Vec<u8>), ValueId> =
-        std::collections::BTreeMap::new();
     let weight_uses = g
         .nodes()
         .flat_map(|(_, n)| n.present_inputs().collect::<Vec<_>>())
         .chain(g.outputs.iter().copied());
     for v in weight_uses {
-        if !matches!(g.value(v).def, ValueDef::Weight(_)) || !weights_seen.insert(v) {
-            continue;
+        if matches!(g.value(v).def, ValueDef::Weight(_)) && weights_seen.insert(v) {
+            ex.initializer(v)?;
         }
-        if let Some(w) = g
-            .weight_of(v)
-            .filter(|w| w.bytes().len() <= SHARED_CONSTANT_BYTES)
-        {
-            let key = (
-                crate::tensor::onnx_elem_type(&w.ty),
-                crate::tensor::dims_of(&w.ty),
-                w.bytes().to_vec(),
-            );
-            if let Some(&first) = small_constants.get(&key) {
-                if !g.outputs.contains(&v) {
-                    let name = ex.name(first);
-                    ex.names[v.index()] = Some(name);
-                    continue;
-                }
-            } else {
-                small_constants.insert(key, v);
-            }
-        }
-        ex.initializer(v)?;
     }
     for (_, n) in g.nodes() {
         ex.node(n, &uses)?;

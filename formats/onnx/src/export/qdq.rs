@@ -26,6 +26,7 @@ pub(crate) fn lower_quantized(g: &Graph) -> Result<Cow<'_, Graph>, ErrorKind> {
         return Ok(Cow::Borrowed(g));
     }
     let mut g = g.clone();
+    let mut params = ParamCache::seeded(&g);
     let mut order = Vec::with_capacity(g.order().len() * 3);
     let mut dq_of: BTreeMap<ValueId, ValueId> = BTreeMap::new();
     let err = |e: pare_ir::IrError| ErrorKind::Export(e.to_string());
@@ -47,7 +48,7 @@ pub(crate) fn lower_quantized(g: &Graph) -> Result<Cow<'_, Graph>, ErrorKind> {
                     let base = g.value(v).name.clone();
                     let mut inputs = vec![Some(v)];
                     let dtype = g.ty(v).dtype;
-                    inputs.extend(param_inputs(&mut g, &base, &q, dtype, false)?);
+                    inputs.extend(param_inputs(&mut g, &mut params, &base, &q, dtype, false)?);
                     let op = Op::DequantizeLinear {
                         axis: q.axis.map_or(1, |a| a as i64),
                         block_size: 0,
@@ -78,7 +79,7 @@ pub(crate) fn lower_quantized(g: &Graph) -> Result<Cow<'_, Graph>, ErrorKind> {
                 .map_err(err)?;
             let mut inputs = vec![Some(f)];
             let dtype = g.ty(o).dtype;
-            inputs.extend(param_inputs(&mut g, &base, &q, dtype, true)?);
+            inputs.extend(param_inputs(&mut g, &mut params, &base, &q, dtype, true)?);
             let op = Op::QuantizeLinear {
                 axis: q.axis.map_or(1, |a| a as i64),
                 saturate: true,
@@ -105,6 +106,7 @@ pub(crate) fn lower_quantized(g: &Graph) -> Result<Cow<'_, Graph>, ErrorKind> {
 /// left out.
 fn param_inputs(
     g: &mut Graph,
+    cache: &mut ParamCache,
     base: &str,
     q: &QParams,
     dtype: DType,
@@ -117,9 +119,7 @@ fn param_inputs(
         vec![]
     };
     let scale = Tensor::from_vec(shape.clone(), q.scale.clone()).map_err(err)?;
-    let s = g
-        .add_weight(format!("{base}_scale"), Weight::from_tensor(&scale))
-        .map_err(err)?;
+    let s = cache.get(g, format!("{base}_scale"), &scale)?;
     if !quantizer && q.zero_point.iter().all(|&z| z == 0) {
         // A dequantizer's default zero point is 0 of its input's type: symmetric
         // weights and int32 biases need no zero-point tensor. (A quantizer's
@@ -142,8 +142,45 @@ fn param_inputs(
         }
     }
     .map_err(err)?;
-    let z = g
-        .add_weight(format!("{base}_zero_point"), Weight::from_tensor(&zp))
-        .map_err(err)?;
+    let z = cache.get(g, format!("{base}_zero_point"), &zp)?;
     Ok(vec![Some(s), Some(z)])
+}
+
+/// Scale and zero-point constants by contents, so that the many Q/DQ pairs with
+/// equal parameters share one initializer each (a real share of a small int8
+/// model's bytes). Seeded with the parameters the graph's own quantize/dequantize
+/// nodes already read.
+struct ParamCache(BTreeMap<(DType, Vec<usize>, Vec<u8>), ValueId>);
+
+impl ParamCache {
+    fn seeded(g: &Graph) -> ParamCache {
+        let mut m = BTreeMap::new();
+        for (_, n) in g.nodes() {
+            if !matches!(
+                n.op,
+                Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. }
+            ) {
+                continue;
+            }
+            for v in n.inputs.iter().skip(1).flatten() {
+                if let Some(t) = g.weight_of(*v).and_then(|w| w.tensor().ok()) {
+                    m.entry((t.dtype(), t.shape().to_vec(), t.to_le_bytes()))
+                        .or_insert(*v);
+                }
+            }
+        }
+        ParamCache(m)
+    }
+
+    fn get(&mut self, g: &mut Graph, name: String, t: &Tensor) -> Result<ValueId, ErrorKind> {
+        let key = (t.dtype(), t.shape().to_vec(), t.to_le_bytes());
+        if let Some(&v) = self.0.get(&key) {
+            return Ok(v);
+        }
+        let v = g
+            .add_weight(name, Weight::from_tensor(t))
+            .map_err(|e| ErrorKind::Export(e.to_string()))?;
+        self.0.insert(key, v);
+        Ok(v)
+    }
 }
