@@ -18,6 +18,7 @@ pub mod raise_qdq;
 pub mod report;
 pub mod rewrite;
 pub mod support;
+pub mod weight_only;
 
 pub use plan::{Decision, Plan, RangeSource};
 pub use report::{LayerRecord, LayerStatus};
@@ -79,6 +80,15 @@ pub fn quantize_int(
     g.compact();
     crate::util::reinfer(g, "quantize")?;
     crate::util::verify(g, "quantize")?;
+    Ok(records)
+}
+
+/// Stores compute-op weights as `bits`-bit integers behind a dequantize_linear,
+/// activations float; re-infers and verifies.
+pub fn quantize_weights(g: &mut Graph, bits: u8) -> Result<Vec<LayerRecord>, PassError> {
+    let records = weight_only::quantize_weights_only(g, bits)?;
+    crate::util::reinfer(g, "quantize-weights")?;
+    crate::util::verify(g, "quantize-weights")?;
     Ok(records)
 }
 

@@ -6,6 +6,8 @@ pub enum LayerStatus {
     Int8,
     /// Weights stored as f16, arithmetic in f32.
     Fp16,
+    /// Integer weights widened before a float op (weight-only quantization).
+    WeightOnly,
     /// Removed: quantization made it a no-op (the reason says why).
     Folded(String),
     Float(String),

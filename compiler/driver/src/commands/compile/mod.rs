@@ -27,6 +27,12 @@ pub enum Scheme {
     Fp16,
     /// int8 or int4 per layer, chosen to fit --size-budget.
     Mixed,
+    /// int8 weights (per channel) widened before float ops; no calibration.
+    #[value(name = "int8-weights")]
+    Int8Weights,
+    /// int4 weights (per channel, packed) widened before float ops; no calibration.
+    #[value(name = "int4-weights")]
+    Int4Weights,
 }
 
 impl Scheme {
@@ -36,6 +42,8 @@ impl Scheme {
             Scheme::Int4 => "int4",
             Scheme::Fp16 => "fp16",
             Scheme::Mixed => "mixed",
+            Scheme::Int8Weights => "int8-weights",
+            Scheme::Int4Weights => "int4-weights",
         }
     }
 }
@@ -68,9 +76,13 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     let float_graph = cleaned(&a.model)?;
     let mut rep = report::Report::new(a, &float_graph);
     let (graph, bytes) = match a.scheme {
-        Scheme::Fp16 => {
+        Scheme::Fp16 | Scheme::Int8Weights | Scheme::Int4Weights => {
             let mut g = float_graph.clone();
-            let records = quantize::quantize_fp16(&mut g).context("fp16 weights")?;
+            let records = match a.scheme {
+                Scheme::Fp16 => quantize::quantize_fp16(&mut g).context("fp16 weights")?,
+                Scheme::Int8Weights => quantize::quantize_weights(&mut g, 8)?,
+                _ => quantize::quantize_weights(&mut g, 4)?,
+            };
             rep.layers = records.iter().map(report::LayerRow::from_record).collect();
             let bytes = model_io::encode(&g, format, &a.output)?;
             (g, bytes)

@@ -97,6 +97,7 @@ impl Report {
                 let (status, reason) = match &r.status {
                     LayerStatus::Int8 => ("int8", None),
                     LayerStatus::Fp16 => ("fp16", None),
+                    LayerStatus::WeightOnly => ("weight-only", None),
                     LayerStatus::Folded(why) => ("folded", Some(why.clone())),
                     LayerStatus::Float(why) => ("float", Some(why.clone())),
                 };
@@ -144,6 +145,7 @@ impl Report {
             "totals": {
                 "int8_layers": count(|s| matches!(s, LayerStatus::Int8)),
                 "fp16_layers": count(|s| matches!(s, LayerStatus::Fp16)),
+                "weight_only_layers": count(|s| matches!(s, LayerStatus::WeightOnly)),
                 "folded_layers": count(|s| matches!(s, LayerStatus::Folded(_))),
                 "float_layers": count(|s| matches!(s, LayerStatus::Float(_))),
             },
@@ -185,6 +187,7 @@ impl Report {
             let status = match &r.status {
                 LayerStatus::Int8 => "int8".to_string(),
                 LayerStatus::Fp16 => "fp16".to_string(),
+                LayerStatus::WeightOnly => "w-only".to_string(),
                 LayerStatus::Folded(_) => "folded".to_string(),
                 LayerStatus::Float(_) => "float".to_string(),
             };

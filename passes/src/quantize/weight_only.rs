@@ -1,0 +1,126 @@
+//! Weight-only quantization: each compute op's constant weight is stored as
+//! int8 or packed int4 (symmetric, per output channel) and widened by a
+//! `dequantize_linear` before the op, which keeps float activations. No
+//! calibration data is needed; the artifact shrinks like int8/int4 and the
+//! arithmetic stays float (what ORT's weight-only and TFLite's dynamic-range
+//! modes give users whose hardware has an FPU).
+
+use super::params::{minmax_scale, quantize_weight_symmetric};
+use super::report::{LayerRecord, LayerStatus};
+use super::support::{classify, OpClass};
+use crate::PassError;
+use pare_ir::{DType, Graph, NodeId, Op, Tensor, TensorType, Weight};
+
+/// Quantizes the weights of `g`'s compute ops to `bits` (8 or 4); returns one
+/// record per node (compute ops `Int8`-style weight rows, others float).
+pub fn quantize_weights_only(g: &mut Graph, bits: u8) -> Result<Vec<LayerRecord>, PassError> {
+    let order = g.order().to_vec();
+    let mut new_order = Vec::with_capacity(order.len() * 2);
+    let mut records = Vec::with_capacity(order.len());
+    for id in order {
+        let class = classify(g, g.node(id));
+        let (weight, axis) = match class {
+            Ok(OpClass::Compute { weight, axis, .. }) => (weight, axis),
+            other => {
+                new_order.push(id);
+                let reason = match other {
+                    Err(why) => why,
+                    Ok(_) => "weight-only quantization leaves ops without weights float".into(),
+                };
+                records.push(float_record(g, id, reason));
+                continue;
+            }
+        };
+        let Some(wv) = g.node(id).inputs[weight] else {
+            new_order.push(id);
+            continue;
+        };
+        let w = g
+            .weight_of(wv)
+            .ok_or_else(|| err(g, id, "weight is not a constant"))?;
+        if w.ty.dtype != DType::F32 {
+            new_order.push(id);
+            records.push(float_record(
+                g,
+                id,
+                format!("weight is {}, not f32", w.ty.dtype),
+            ));
+            continue;
+        }
+        let before = w.bytes().len() as u64;
+        let t = w.tensor().map_err(|e| err(g, id, &e.to_string()))?;
+        let (q, p) = quantize_weight_symmetric(&t, Some(axis), bits, &minmax_scale);
+        let name = g.value(wv).name.clone();
+        let mut ty = TensorType::fixed(
+            DType::I8,
+            &t.shape().iter().map(|&d| d as u64).collect::<Vec<_>>(),
+        );
+        ty.quant = Some(p.clone());
+        let qw = Weight::with_type(ty, &q).map_err(|e| err(g, id, &e.to_string()))?;
+        let after = qw.bytes().len() as u64;
+        let qv = g
+            .add_weight(format!("{name}_q"), qw)
+            .map_err(|e| err(g, id, &e.to_string()))?;
+        let scale = Tensor::from_vec(vec![p.scale.len()], p.scale.clone())
+            .map_err(|e| err(g, id, &e.to_string()))?;
+        let sv = g
+            .add_weight(format!("{name}_scale"), Weight::from_tensor(&scale))
+            .map_err(|e| err(g, id, &e.to_string()))?;
+        let fty = TensorType::new(DType::F32, g.ty(wv).shape.clone());
+        let (dq, outs) = g
+            .add_node(
+                format!("{name}_dequantize"),
+                Op::DequantizeLinear {
+                    axis: axis as i64,
+                    block_size: 0,
+                },
+                vec![Some(qv), Some(sv)],
+                vec![(format!("{name}_dq"), fty)],
+            )
+            .map_err(|e| err(g, id, &e.to_string()))?;
+        new_order.push(dq);
+        g.node_mut(id).inputs[weight] = Some(outs[0]);
+        new_order.push(id);
+        let n = g.node(id);
+        records.push(LayerRecord {
+            node: n.name.clone(),
+            op: n.op.name(),
+            status: LayerStatus::WeightOnly,
+            weight_bits: Some(bits),
+            weight_bytes_before: before,
+            weight_bytes_after: after,
+            weight_scale_range: Some((
+                p.scale.iter().copied().fold(f32::INFINITY, f32::min),
+                p.scale.iter().copied().fold(0f32, f32::max),
+            )),
+            output_scale: None,
+            output_zero_point: None,
+        });
+    }
+    g.set_order(new_order);
+    g.compact();
+    Ok(records)
+}
+
+fn float_record(g: &Graph, id: NodeId, reason: String) -> LayerRecord {
+    let n = g.node(id);
+    LayerRecord {
+        node: n.name.clone(),
+        op: n.op.name(),
+        status: LayerStatus::Float(reason),
+        weight_bits: None,
+        weight_bytes_before: 0,
+        weight_bytes_after: 0,
+        weight_scale_range: None,
+        output_scale: None,
+        output_zero_point: None,
+    }
+}
+
+fn err(g: &Graph, id: NodeId, msg: &str) -> PassError {
+    PassError::NodeMsg {
+        pass: "quantize-weights",
+        node: g.node(id).name.clone(),
+        msg: msg.to_string(),
+    }
+}
