@@ -9,6 +9,7 @@ const PASS_NAMES: &[&str] = &[
     "fold-batchnorm",
     "fold-constants",
     "fold-shapes",
+    "fuse-matmul-bias",
     "raise-qdq",
     "remove-identity",
 ];
@@ -32,6 +33,7 @@ pub fn pass_by_name(name: &str) -> Option<Box<dyn Pass>> {
         "fold-batchnorm" => Box::new(FoldBatchNorm),
         "fold-constants" => Box::new(FoldConstants),
         "fold-shapes" => Box::new(FoldShapes),
+        "fuse-matmul-bias" => Box::new(crate::cleanup::FuseMatmulBias),
         "raise-qdq" => Box::new(crate::quantize::raise_qdq::RaiseQdq),
         "remove-identity" => Box::new(RemoveIdentity),
         _ => return None,

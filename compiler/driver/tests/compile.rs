@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixture, json_of, pare, scratch, stderr};
+use common::{fixture, json_of, pare, python, root, scratch, stderr};
 use serde_json::Value;
 use std::path::Path;
 
@@ -354,5 +354,122 @@ fn bad_requests_fail_with_one_line() {
         assert!(err.contains(want), "{extra:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(!Path::new(&out).exists(), "{extra:?} left an artifact");
+    }
+}
+
+/// The QDQ ONNX pare writes, run by onnxruntime's integer kernels, agrees with
+/// pare's integer interpreter on ≥ 99 % of top-1 predictions (digits test split).
+#[test]
+fn onnxruntime_and_the_integer_interpreter_agree_on_pares_qdq_onnx() {
+    let dir = scratch("ort_agreement");
+    for name in ["digits_cnn", "digits_transformer"] {
+        let model = fixture(&format!("{name}.onnx"));
+        let onnx = dir.join(format!("{name}.onnx"));
+        compile(
+            &model,
+            &onnx,
+            &["--quantize", "int8", "--calib", &digits_train()],
+        );
+        let ort_out = dir.join(format!("{name}.ort.npy"));
+        let o = std::process::Command::new(python())
+            .arg(root().join("tests/oracle/ort_run.py"))
+            .args([
+                onnx.as_os_str(),
+                fixture("digits.npz").as_ref(),
+                "x_test".as_ref(),
+                ort_out.as_os_str(),
+            ])
+            .output()
+            .expect("run ort_run.py");
+        assert!(
+            o.status.success(),
+            "onnxruntime failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let x = dir.join("x_test.npy");
+        let all = pare_npy::read_npz(Path::new(&fixture("digits.npz"))).unwrap();
+        let xt = &all.iter().find(|(k, _)| k == "x_test").unwrap().1;
+        std::fs::write(&x, pare_npy::encode_npy(xt).unwrap()).unwrap();
+        let out_dir = dir.join(format!("{name}_pare"));
+        let r = pare(&[
+            "run",
+            &onnx.to_string_lossy(),
+            "--input",
+            &x.to_string_lossy(),
+            "-o",
+            &out_dir.to_string_lossy(),
+        ]);
+        assert!(r.status.success(), "{}", stderr(&r));
+        let ours = pare_npy::read_npy(&out_dir.join("logits.npy")).unwrap();
+        let theirs = pare_npy::read_npy(&ort_out).unwrap();
+        let top1 = |t: &pare_ir::Tensor| -> Vec<usize> {
+            t.to_f64_vec()
+                .chunks(10)
+                .map(|r| (0..10).fold(0, |b, i| if r[i] > r[b] { i } else { b }))
+                .collect()
+        };
+        let (a, b) = (top1(&ours), top1(&theirs));
+        assert_eq!(a.len(), 500);
+        let agree = a.iter().zip(&b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64;
+        eprintln!("{name}: onnxruntime vs pare integer interpreter top-1 agreement {agree:.4}");
+        assert!(agree >= 0.99, "{name}: agreement {agree}");
+    }
+}
+
+/// `--fake-quant` runs the quantized graph through float kernels: the figures
+/// stay close to the integer run's but are computed differently (the
+/// transformer's means and softmax round differently), and `--rounding single`
+/// is accepted.
+#[test]
+fn eval_fake_quant_and_rounding_modes() {
+    let dir = scratch("fake_quant");
+    let model = fixture("digits_transformer.onnx");
+    let pir = dir.join("t.pir");
+    compile(
+        &model,
+        &pir,
+        &[
+            "--quantize",
+            "int8",
+            "--calib",
+            &digits_train(),
+            "--calib-samples",
+            "300",
+        ],
+    );
+    let digits = fixture("digits.npz");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["eval", pir.to_str().unwrap(), "--data", &digits];
+        args.extend_from_slice(&["--x", "x_test", "--reference", &model, "--json"]);
+        args.extend_from_slice(extra);
+        let v = json_of(&args);
+        (
+            v["sqnr_db"].as_f64().unwrap(),
+            v["max_abs_error"].as_f64().unwrap(),
+        )
+    };
+    let int = run(&[]);
+    let fake = run(&["--fake-quant"]);
+    let single = run(&["--rounding", "single"]);
+    assert!(
+        int.0 > 20.0 && fake.0 > 20.0 && single.0 > 20.0,
+        "{int:?} {fake:?} {single:?}"
+    );
+    assert_ne!(int, fake, "fake-quant must take the float path");
+    assert!((int.0 - fake.0).abs() < 1.0, "{int:?} vs {fake:?}");
+}
+
+#[test]
+fn weight_only_modes_need_no_calibration_and_keep_accuracy() {
+    let dir = scratch("weight_only");
+    let model = fixture("digits_cnn.onnx");
+    for (scheme, max_ratio) in [("int8-weights", 0.3), ("int4-weights", 0.17)] {
+        let out = dir.join(format!("{scheme}.onnx"));
+        let rep = compile(&model, &out, &["--quantize", scheme]);
+        assert!(rep.get("calibration").is_none());
+        let ratio = rep["size_ratio"]["value"].as_f64().unwrap();
+        assert!(ratio <= max_ratio, "{scheme}: {ratio}");
+        let acc = accuracy(&out.to_string_lossy());
+        assert!(acc >= 0.985, "{scheme}: accuracy {acc}");
     }
 }

@@ -21,8 +21,8 @@
 //!    within bounds.
 //! 7. `[types]` Every live node's output types equal what `infer_node` computes
 //!    from its input types: same dtype and rank; fixed dims equal; symbolic dims
-//!    equal by name, except where inference can only say "unknown" (then any dim
-//!    is accepted). An inference error is reported as a violation.
+//!    equal by name, except where inference can only say "unknown" (a `?` dim,
+//!    or an input's `_uN` unknown carried through; then any dim is accepted). An inference error is reported as a violation.
 //! 8. `[weights]` Every weight has a fully fixed shape whose element count times
 //!    the dtype width (half a byte for 4-bit quantized weights, which are packed)
 //!    equals its byte length, and every value referring to a
@@ -417,7 +417,14 @@ fn type_matches(want: &TensorType, have: &TensorType) -> bool {
             .shape
             .iter()
             .zip(&have.shape)
-            .all(|(w, h)| is_unknown_sym(w) || w == h)
+            .all(|(w, h)| is_unknown_sym(w) || is_named_unknown(w) || w == h)
+}
+
+/// An unknown that inference named earlier (`_uN`): a value whose size
+/// inference could not know may carry a better-known declared size (type
+/// merging lets `_uN` yield to it), so it matches anything too.
+fn is_named_unknown(d: &Dim) -> bool {
+    matches!(d, Dim::Sym(s) if s.starts_with("_u") && s[2..].parse::<u64>().is_ok())
 }
 
 /// A type with inference's unknowns printed as `?`.

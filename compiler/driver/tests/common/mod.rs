@@ -55,3 +55,17 @@ pub fn json_of(args: &[&str]) -> Value {
     assert!(o.status.success(), "pare {args:?} failed: {}", stderr(&o));
     serde_json::from_slice(&o.stdout).expect("one JSON object on stdout")
 }
+
+/// The oracle Python (`.venv/bin/python`, or `$PARE_PYTHON`); fails loudly when
+/// missing (`bash scripts/setup-tests.sh` installs it).
+pub fn python() -> PathBuf {
+    let py = std::env::var_os("PARE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"));
+    assert!(
+        py.exists(),
+        "oracle Python {} is missing: run `bash scripts/setup-tests.sh`",
+        py.display()
+    );
+    py
+}

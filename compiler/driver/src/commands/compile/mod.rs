@@ -73,7 +73,10 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     if a.scheme != Scheme::Mixed && a.size_budget.is_some() {
         bail!("--size-budget applies to --quantize mixed only");
     }
-    let float_graph = cleaned(&a.model)?;
+    let mut float_graph = cleaned(&a.model)?;
+    if matches!(a.scheme, Scheme::Int8 | Scheme::Int4 | Scheme::Mixed) {
+        prepare_for_int8(&mut float_graph, &a.model)?;
+    }
     let mut rep = report::Report::new(a, &float_graph);
     let (graph, bytes) = match a.scheme {
         Scheme::Fp16 | Scheme::Int8Weights | Scheme::Int4Weights => {
@@ -166,6 +169,21 @@ fn cleaned(path: &Path) -> Result<Graph> {
         .run(&mut p, &mut g, &mut cx)
         .with_context(|| format!("{}", path.display()))?;
     Ok(g)
+}
+
+/// Float rewrites that make the integer graph more accurate (and are exact in
+/// float): biases of `nn.Linear`-style MatMul + Add move into the int32
+/// accumulator of a Gemm.
+fn prepare_for_int8(g: &mut Graph, path: &Path) -> Result<()> {
+    let mut cx = PassCx::new(PassOptions {
+        verify: true,
+        ..PassOptions::default()
+    });
+    let mut p = pare_passes::pipeline_from_names(&["fuse-matmul-bias", "dce"])?;
+    PassManager::new()
+        .run(&mut p, g, &mut cx)
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(())
 }
 
 fn target_format(a: &CompileArgs) -> Result<Format> {
