@@ -106,8 +106,10 @@ pub enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         calib_samples: Option<u64>,
         /// How activation ranges are chosen: minmax, percentile[:P], mse,
-        /// entropy, or auto (per tensor, the least simulated quantization error).
-        #[arg(long, default_value = "auto")]
+        /// entropy, or auto (per tensor, the least simulated quantization
+        /// error). minmax is the default: on the fixtures it matched or beat the
+        /// clipping methods on end accuracy (and reads the data once).
+        #[arg(long, default_value = "minmax")]
         calib_method: String,
         /// Calibration batch size (models with a fixed batch use theirs).
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]

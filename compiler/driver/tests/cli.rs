@@ -1,36 +1,16 @@
 //! The `pare` command line as build systems use it: JSON contract, output files,
 //! exit codes (0 ok, 1 bad input, 2 usage) and one-line errors naming the file.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn pare(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pare"))
-        .args(args)
-        .output()
-        .expect("run pare")
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{fixture_path as fixture, pare, root, scratch, stderr};
+use std::path::Path;
 
 fn example() -> String {
     root()
         .join("examples/micro_cnn/model.onnx")
         .to_string_lossy()
         .into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = root().join("target/test-scratch/cli").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
@@ -253,22 +233,6 @@ fn output_names_are_sanitized() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join(".._lo_gits_x.npy").exists());
-}
-
-/// The shared fixtures (`$PARE_FIXTURES`, or the nearest `shared/fixtures` above).
-fn fixture(name: &str) -> PathBuf {
-    let dir = std::env::var_os("PARE_FIXTURES")
-        .map(PathBuf::from)
-        .or_else(|| {
-            root()
-                .canonicalize()
-                .ok()?
-                .ancestors()
-                .map(|d| d.join("shared/fixtures"))
-                .find(|d| d.join("README.md").exists())
-        })
-        .expect("no shared/fixtures above the checkout (set PARE_FIXTURES)");
-    dir.join(name)
 }
 
 /// A little-endian f32 `.npy` file.

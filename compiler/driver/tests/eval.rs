@@ -2,46 +2,12 @@
 //! (digits CNN accuracy 0.992, VAE reconstruction MSE 0.02447), agreement with a
 //! reference, the JSON keys, folders of samples, and one-line errors.
 
+mod common;
+
+use common::{fixture, pare, root, stderr, stdout};
 use pare_npy::{encode_npy, DataSpec, Dataset};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn pare(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pare"))
-        .args(args)
-        .output()
-        .expect("run pare")
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The shared fixtures (`$PARE_FIXTURES`, or the nearest `shared/fixtures` above).
-fn fixture(name: &str) -> String {
-    let dir = std::env::var_os("PARE_FIXTURES")
-        .map(PathBuf::from)
-        .or_else(|| {
-            root()
-                .canonicalize()
-                .ok()?
-                .ancestors()
-                .map(|d| d.join("shared/fixtures"))
-                .find(|d| d.join("README.md").exists())
-        })
-        .expect("no shared/fixtures above the checkout (set PARE_FIXTURES)");
-    dir.join(name).to_string_lossy().into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// Runs `pare eval ... --json`, expecting success; returns the object.
 fn eval_json(args: &[&str]) -> serde_json::Map<String, Value> {

@@ -1,6 +1,8 @@
 //! Which ops run in the integer domain and how: the one table the int8 scheme,
 //! the integer interpreter and the targets agree on.
 
+use pare_ir::interp::is_movement_op;
+use pare_ir::quant::is_lut_op;
 use pare_ir::{Graph, Node, Op, ValueId};
 
 /// How a quantized op treats its inputs and chooses its output parameters.
@@ -105,41 +107,22 @@ pub fn classify_with(
         },
         MatMul {} | Add {} | Sub {} | Mul {} => OpClass::Rescale { data: vec![0, 1] },
         AveragePool { .. } | GlobalAveragePool {} | ReduceMean { .. } => OpClass::Mean,
-        Relu {}
-        | Clip {}
-        | LeakyRelu { .. }
-        | Sigmoid {}
-        | Tanh {}
-        | HardSigmoid { .. }
-        | HardSwish {}
-        | Elu { .. }
-        | Gelu { .. }
-        | Erf {}
-        | Softplus {}
-        | Mish {}
-        | Abs {}
-        | Neg {} => OpClass::Lut,
         Softmax { .. } => OpClass::Softmax,
-        MaxPool { .. }
-        | Reshape { .. }
-        | Flatten { .. }
-        | Squeeze {}
-        | Unsqueeze {}
-        | Transpose { .. }
-        | Slice {}
-        | Gather { .. }
-        | Split { .. }
-        | Expand {}
-        | Tile {}
-        | Identity {}
-        | DepthToSpace { .. }
-        | SpaceToDepth { .. } => OpClass::SameParams { data: vec![0] },
-        Pad { mode } if *mode == pare_ir::ops::PadMode::Constant => {
-            OpClass::SameParams { data: vec![0] }
-        }
         Concat { .. } => OpClass::SameParams {
             data: (0..n.inputs.len()).collect(),
         },
+        Pad { mode } if *mode != pare_ir::ops::PadMode::Constant => {
+            return Err("only constant padding has an integer kernel".into())
+        }
+        Resize { mode, .. } if *mode != pare_ir::ops::ResizeMode::Nearest => {
+            return Err("only nearest resizing has an integer kernel".into())
+        }
+        Shape { .. } | Size {} => return Err("its output is an integer shape".into()),
+        // The integer interpreter's tables: data movement keeps its input's
+        // parameters; element-wise unary ops are lookup tables.
+        MaxPool { .. } => OpClass::SameParams { data: vec![0] },
+        op if is_movement_op(op) => OpClass::SameParams { data: vec![0] },
+        op if is_lut_op(op) => OpClass::Lut,
         other => return Err(format!("`{}` has no integer kernel", other.name())),
     })
 }

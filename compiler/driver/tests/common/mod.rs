@@ -17,8 +17,13 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The shared fixtures (`$PARE_FIXTURES`, or the nearest `shared/fixtures` above).
+/// A shared fixture's path, as a string for argument lists.
 pub fn fixture(name: &str) -> String {
+    fixture_path(name).to_string_lossy().into_owned()
+}
+
+/// The shared fixtures (`$PARE_FIXTURES`, or the nearest `shared/fixtures` above).
+pub fn fixture_path(name: &str) -> PathBuf {
     let dir = std::env::var_os("PARE_FIXTURES")
         .map(PathBuf::from)
         .or_else(|| {
@@ -30,7 +35,7 @@ pub fn fixture(name: &str) -> String {
                 .find(|d| d.join("README.md").exists())
         })
         .expect("no shared/fixtures above the checkout (set PARE_FIXTURES)");
-    dir.join(name).to_string_lossy().into_owned()
+    dir.join(name)
 }
 
 /// A fresh, empty directory under the target dir for test `name`.

@@ -6,7 +6,7 @@
 
 use super::{eval_fake_quant, eval_int, eval_op, InterpError};
 use crate::quant::Rounding;
-use crate::{Dim, Graph, Node, Op, Tensor, TensorType, ValueDef, ValueId};
+use crate::{Dim, Graph, Tensor, TensorType, ValueDef, ValueId};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -31,22 +31,6 @@ impl Default for QuantExec {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct RunOptions {
     pub quant: QuantExec,
-}
-
-/// Whether `node` is quantized: some input or output type carries quantization and
-/// the op is not one of the QDQ boundary ops (QuantizeLinear, DequantizeLinear,
-/// DynamicQuantizeLinear), which take their parameters from their inputs and run
-/// as ordinary kernels.
-fn is_quantized(g: &Graph, node: &Node) -> bool {
-    if matches!(
-        node.op,
-        Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } | Op::DynamicQuantizeLinear {}
-    ) {
-        return false;
-    }
-    node.present_inputs()
-        .chain(node.outputs.iter().copied())
-        .any(|v| g.value(v).ty.quant.is_some())
 }
 
 /// Evaluates `g` on `inputs` (one per graph input, in order) with default
@@ -119,7 +103,7 @@ pub fn run_with(
                 .iter()
                 .map(|i| i.and_then(|v| values[v.index()].as_deref()))
                 .collect();
-            if is_quantized(g, node) {
+            if crate::infer::is_quantized_node(g, node) {
                 let in_types: Vec<Option<&TensorType>> = node
                     .inputs
                     .iter()

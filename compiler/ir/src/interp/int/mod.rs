@@ -24,6 +24,8 @@ mod conv;
 mod ctx;
 mod matmul;
 mod movement;
+
+pub use movement::is_movement as is_movement_op;
 mod pool;
 mod reduce;
 mod softmax;

@@ -24,7 +24,7 @@ use crate::quant::{dequantize_tensor, qrange, quantize_f32};
 use crate::{Op, Tensor};
 
 /// Whether `op` is handled here.
-pub(super) fn is_movement(op: &Op) -> bool {
+pub fn is_movement(op: &Op) -> bool {
     use Op::*;
     matches!(
         op,
