@@ -117,6 +117,11 @@ pub enum Command {
         /// Upper bound on the artifact's size in bytes (with --quantize mixed).
         #[arg(long, value_name = "BYTES")]
         size_budget: Option<u64>,
+        /// Calibration samples each layer's sensitivity (output error with only
+        /// that layer's weight quantized) is measured on; 0 skips it (mixed
+        /// precision needs it and uses at least 1).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        sensitivity_samples: u64,
         /// Requantization rounding of the integer kernels: gemmlowp or single.
         #[arg(long, default_value = "gemmlowp")]
         rounding: String,

@@ -49,6 +49,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             calib_method,
             batch,
             size_budget,
+            sensitivity_samples,
             rounding,
             target,
             output,
@@ -62,6 +63,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             calib_method,
             batch: usize::try_from(batch)?,
             size_budget,
+            sensitivity_samples: usize::try_from(sensitivity_samples)?,
             rounding: rounding
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--rounding: {e}"))?,

@@ -12,8 +12,6 @@ use pare_passes::quantize::{quantize_int, IntOptions, LayerRecord};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Samples each sensitivity is measured on.
-pub const SENSITIVITY_SAMPLES: usize = 64;
 /// Candidate weight widths, widest first.
 const WIDTHS: [u8; 2] = [8, 4];
 

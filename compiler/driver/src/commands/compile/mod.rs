@@ -11,6 +11,7 @@ use crate::model_io::{self, Format};
 use anyhow::{bail, Context, Result};
 use pare_ir::quant::Rounding;
 use pare_ir::Graph;
+use pare_passes::quantize::mixed::sensitivities;
 use pare_passes::quantize::{self, IntOptions};
 use pare_passes::{PassCx, PassManager, PassOptions};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,9 @@ pub struct CompileArgs {
     pub calib_method: String,
     pub batch: usize,
     pub size_budget: Option<u64>,
+    /// Calibration samples each layer's sensitivity is measured on (0: skip,
+    /// except for mixed precision, which needs it).
+    pub sensitivity_samples: usize,
     pub rounding: Rounding,
     pub target: Option<String>,
     pub output: PathBuf,
@@ -102,7 +106,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                 ..IntOptions::default()
             };
             let (g, records, bytes) = if let Some(budget) = a.size_budget {
-                let samples = calib::samples(spec, &float_graph, a, mixed::SENSITIVITY_SAMPLES)?;
+                let samples = calib::samples(spec, &float_graph, a, a.sensitivity_samples.max(1))?;
                 let chosen = mixed::fit(
                     &float_graph,
                     &cal.calibration,
@@ -115,6 +119,12 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                 opts.node_bits = chosen.bits.clone();
                 (chosen.graph, chosen.records, chosen.bytes)
             } else {
+                if a.sensitivity_samples > 0 {
+                    // Each layer's sensitivity at the scheme's width, for the report.
+                    let samples = calib::samples(spec, &float_graph, a, a.sensitivity_samples)?;
+                    rep.sensitivity = sensitivities(&float_graph, &samples, &[opts.weight_bits])
+                        .context("measuring layer sensitivity")?;
+                }
                 let mut g = float_graph.clone();
                 let records = quantize::quantize_int(&mut g, &cal.calibration, &opts)
                     .with_context(|| format!("{}: quantizing", a.model.display()))?;

@@ -180,7 +180,7 @@ impl Report {
         let _ = writeln!(
             s,
             "{:<28} {:<12} {:<8} {:>5} {:>10} {:>10} {:>12} {:>12}",
-            "layer", "op", "status", "bits", "w.before", "w.after", "out.scale", "sens(4b)"
+            "layer", "op", "status", "bits", "w.before", "w.after", "out.scale", "sens.mse"
         );
         for l in &self.layers {
             let r = &l.record;
@@ -195,7 +195,7 @@ impl Report {
                 .sensitivity
                 .iter()
                 .find(|x| x.name == r.node)
-                .and_then(|x| x.mse.get(&4))
+                .and_then(|x| r.weight_bits.and_then(|b| x.mse.get(&b)))
                 .map_or(String::new(), |e| format!("{e:.3e}"));
             let _ = writeln!(
                 s,
