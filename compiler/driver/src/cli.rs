@@ -120,7 +120,7 @@ pub enum Command {
         /// Calibration samples each layer's sensitivity (output error with only
         /// that layer's weight quantized) is measured on; 0 skips it (mixed
         /// precision needs it and uses at least 1).
-        #[arg(long, default_value_t = 32, value_name = "N")]
+        #[arg(long, default_value_t = 16, value_name = "N")]
         sensitivity_samples: u64,
         /// Requantization rounding of the integer kernels: gemmlowp or single.
         #[arg(long, default_value = "gemmlowp")]
