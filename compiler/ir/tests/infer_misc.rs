@@ -416,6 +416,16 @@ fn quantization() {
         "f32[16,4]"
     );
     assert_eq!(one(dq.clone(), &[T("i32[16]"), W("f16[]")]), "f16[16]");
+    // A one-element scale with a scalar zero point (onnxruntime's one-channel
+    // biases) is one parameter; a longer scale still needs a matching zero point.
+    assert_eq!(
+        one(dq.clone(), &[T("i32[1]"), W("f32[1]"), W("i32[]")]),
+        "f32[1]"
+    );
+    has(
+        &fails(dq.clone(), &[T("i8[16,4]"), W("f32[16]"), W("i8[]")], 1),
+        "input 2 (x_zero_point) has shape",
+    );
     has(
         &fails(dq, &[T("i8[16,4]"), W("f32[]"), W("u8[]")], 1),
         "has dtype i8 but input 2",

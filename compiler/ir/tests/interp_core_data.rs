@@ -787,6 +787,17 @@ fn quantization() {
         .to_string()
         .contains("zero point"));
     assert!(dq(&x, &s, None).unwrap_err().to_string().contains("input"));
+    // A one-element scale with a scalar zero point is one parameter (onnxruntime
+    // writes such pairs for one-channel biases); other mismatches are errors.
+    let z2 = Tensor::scalar(2i32);
+    let y = dq(&xi, &t(&[1], vec![0.5f32]), Some(&z2))
+        .unwrap()
+        .remove(0);
+    assert_eq!(y, t(&[2], vec![-3.0f32, 2.0]));
+    assert!(dq(&xi, &t(&[2], vec![0.5f32, 1.0]), Some(&z2))
+        .unwrap_err()
+        .to_string()
+        .contains("zero point shape"));
 
     let d = t(&[4], vec![0.0f32, 2.0, -3.5, 1.0]);
     let y = eval_op(&Op::DynamicQuantizeLinear {}, &[Some(&d)], 3).unwrap();

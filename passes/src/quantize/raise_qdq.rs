@@ -17,7 +17,7 @@
 //! Dequantize/quantize nodes left without readers are removed by `dce`.
 
 use super::params::softmax_output_params;
-use super::support::{classify_with, OpClass};
+use super::support::{classify_with, per_output_scales, OpClass};
 use crate::{Changed, Pass, PassCx, PassError};
 use pare_ir::{DType, Graph, NodeId, Op, QParams, ValueId, Weight, WeightBytes};
 
@@ -130,12 +130,15 @@ fn params_of(g: &Graph, id: NodeId, axis: i64) -> Option<QParams> {
         None => vec![0; scale.len()],
     };
     let per_axis = g.ty(n.inputs[1]?).rank() == 1;
-    let axis = if per_axis {
-        let r = int_ty.rank() as i64;
-        let a = if axis < 0 { axis + r } else { axis };
-        Some(usize::try_from(a).ok().filter(|&a| (a as i64) < r)?)
-    } else {
-        None
+    let r = int_ty.rank() as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    let axis = match usize::try_from(a).ok().filter(|&a| (a as i64) < r) {
+        Some(a) if per_axis => Some(a),
+        // A one-element vector whose axis does not fit is per tensor, as onnxruntime
+        // reads it (its quantizer writes one for a one-channel bias, axis left unset).
+        None if per_axis && scale.len() == 1 => None,
+        None if per_axis => return None,
+        _ => None,
     };
     if scale.len() != zero_point.len() || scale.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
         return None;
@@ -213,7 +216,7 @@ fn raise(g: &mut Graph, id: NodeId) -> bool {
         quantizers.push((q, qo));
     }
     let param = |v: ValueId| g.ty(v).quant.clone();
-    if !kernel_accepts(&class, &ints, &quantizers, &param) {
+    if !kernel_accepts(&n.op, &class, &ints, &quantizers, &param) {
         return false;
     }
     for (s, x) in ints {
@@ -228,6 +231,7 @@ fn raise(g: &mut Graph, id: NodeId) -> bool {
 
 /// Whether the integer kernels can honour these parameters.
 fn kernel_accepts(
+    op: &Op,
     class: &OpClass,
     ints: &[(usize, ValueId)],
     outs: &[(NodeId, ValueId)],
@@ -258,14 +262,13 @@ fn kernel_accepts(
                 None => true,
                 Some(None) => false,
                 Some(Some(b)) => {
+                    // Each bias channel at s_x times its output channel's weight scale.
+                    let Some(sw) = per_output_scales(op, &w.scale, b.scale.len()) else {
+                        return false;
+                    };
                     b.bits == 32
                         && b.zero_point.iter().all(|&z| z == 0)
-                        && b.scale.iter().enumerate().all(|(c, &sb)| {
-                            let sw = w.scale[if w.scale.len() == 1 {
-                                0
-                            } else {
-                                c.min(w.scale.len() - 1)
-                            }];
+                        && b.scale.iter().zip(&sw).all(|(&sb, &sw)| {
                             let want = x.scale[0] as f64 * sw as f64;
                             ((sb as f64 - want) / want).abs() < 1e-5
                         })

@@ -6,7 +6,7 @@
 use super::params::{quantize_bias, quantize_constant, quantize_weight_symmetric, QDTYPE};
 use super::plan::{Decision, Plan};
 use super::report::{LayerRecord, LayerStatus};
-use super::support::OpClass;
+use super::support::{per_output_scales, OpClass};
 use crate::PassError;
 use pare_ir::{DType, Graph, NodeId, Op, QParams, Tensor, TensorType, ValueId, Weight};
 use std::collections::BTreeMap;
@@ -139,18 +139,19 @@ impl Rewriter {
                 .ok_or_else(|| node_msg(g, id, "bias is not a constant"))?;
             weight_before += w.bytes().len() as u64;
             let vals = w.tensor().map_err(|e| node_err(g, id, e))?.to_f32_vec();
-            if sw.len() != 1 && sw.len() != vals.len() {
-                return Err(node_msg(
+            // One weight scale per bias value (ConvTranspose's repeat per group).
+            let sw = per_output_scales(&g.node(id).op, sw, vals.len()).ok_or_else(|| {
+                node_msg(
                     g,
                     id,
                     &format!(
-                        "bias has {} values for {} output channels",
+                        "bias has {} values for a weight with {} channel scales",
                         vals.len(),
                         sw.len()
                     ),
-                ));
-            }
-            let (q, p) = quantize_bias(&vals, sx, sw);
+                )
+            })?;
+            let (q, p) = quantize_bias(&vals, sx, &sw);
             let name = g.value(bv).name.clone();
             let nv = add_quantized_weight(g, name, &q, p).map_err(|e| node_err(g, id, e))?;
             weight_after += g.weight_of(nv).map_or(0, |w| w.bytes().len() as u64);

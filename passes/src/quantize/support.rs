@@ -8,8 +8,9 @@ use pare_ir::{Graph, Node, Op, ValueId};
 /// How a quantized op treats its inputs and chooses its output parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OpClass {
-    /// Conv / Gemm / MatMul with a constant weight: the weight is quantized
-    /// symmetrically per channel on `axis`, the bias (if any) to int32.
+    /// Conv / ConvTranspose / Gemm / MatMul with a constant weight: the weight is
+    /// quantized symmetrically per channel on `axis`, the bias (if any) to int32
+    /// (one value per output channel; see [`per_output_scales`]).
     Compute {
         data: usize,
         weight: usize,
@@ -44,6 +45,27 @@ impl OpClass {
     }
 }
 
+/// The weight scale of each of `outputs` output channels of compute op `op` whose
+/// weight has `weight_scales` (one, or one per channel on its axis): what the bias
+/// scale `s_x·s_w[c]` and the requantization of channel `c` use. Every op has one
+/// weight channel per output channel except ConvTranspose with groups: its axis 1
+/// holds the C_out/group channels of one group, so output channel
+/// `c = g·(C_out/group) + j` uses scale `j = c mod (C_out/group)`. `None` when the
+/// counts do not fit together.
+pub fn per_output_scales(op: &Op, weight_scales: &[f32], outputs: usize) -> Option<Vec<f32>> {
+    let n = weight_scales.len();
+    let fits = match op {
+        _ if n == 1 || n == outputs => true,
+        Op::ConvTranspose { .. } => n > 0 && outputs.is_multiple_of(n),
+        _ => false,
+    };
+    fits.then(|| {
+        (0..outputs)
+            .map(|c| weight_scales[if n == 1 { 0 } else { c % n }])
+            .collect()
+    })
+}
+
 /// The class of node `n`, or why it stays float.
 pub fn classify(g: &Graph, n: &Node) -> Result<OpClass, String> {
     classify_with(g, n, &|v| g.weight_of(v).is_some())
@@ -74,6 +96,25 @@ pub fn classify_with(
                 data: 0,
                 weight: 1,
                 axis: 0,
+                bias: n.input(2).map(|_| 2),
+            }
+        }
+        ConvTranspose { .. } => {
+            if rank(0) != Some(4) {
+                return Err("only 2-D transposed convolutions have an integer kernel".into());
+            }
+            if !is_weight(1) {
+                return Err("the transposed convolution weight is not a constant".into());
+            }
+            if n.input(2).is_some() && !is_weight(2) {
+                return Err("the bias is not a constant".into());
+            }
+            // The weight is [C_in, C_out/group, k...]: output channels are axis 1
+            // (ONNX's and onnxruntime's per-channel axis for ConvTranspose).
+            OpClass::Compute {
+                data: 0,
+                weight: 1,
+                axis: 1,
                 bias: n.input(2).map(|_| 2),
             }
         }

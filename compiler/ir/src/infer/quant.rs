@@ -61,7 +61,11 @@ fn check_params(cx: &Cx, x: &TensorType, axis: i64, block_size: i64) -> R<()> {
     let scale = cx.input(1)?;
     for i in 1..3 {
         let Some(t) = cx.opt_input(i)? else { continue };
-        if i == 2 && t.shape != scale.shape {
+        // A scalar with a one-element vector is one parameter either way
+        // (onnxruntime's quantizer writes such pairs for one-channel biases).
+        let one =
+            |t: &TensorType| t.rank() <= 1 && t.shape.iter().all(|d| *d == crate::Dim::Fixed(1));
+        if i == 2 && t.shape != scale.shape && !(block_size <= 0 && one(t) && one(scale)) {
             return Err(cx.in_err(2, format!("has shape {t}, but input 1 has {scale}")));
         }
         if block_size > 0 {

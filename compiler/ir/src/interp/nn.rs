@@ -6,7 +6,7 @@
 //! hot and compute in f64, converting back to the input's dtype.
 
 pub(super) mod conv;
-mod conv_transpose;
+pub(super) mod conv_transpose;
 mod einsum;
 mod gemm;
 pub(super) mod matmul;

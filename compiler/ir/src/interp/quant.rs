@@ -52,8 +52,11 @@ fn plan(
     axis: i64,
     block_size: i64,
 ) -> Result<Plan, InterpError> {
+    // A scalar with a one-element vector is one parameter either way (as
+    // onnxruntime accepts); other shapes must match.
+    let one = |t: &Tensor| t.rank() <= 1 && t.len() == 1;
     if let Some(z) = zp {
-        if z.shape() != scale.shape() {
+        if z.shape() != scale.shape() && !(block_size <= 0 && one(z) && one(scale)) {
             return Err(args.err(format!(
                 "zero point shape {:?} differs from scale shape {:?}",
                 z.shape(),

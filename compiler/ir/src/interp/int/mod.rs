@@ -15,12 +15,14 @@
 //!
 //! Activations are 8-bit codes (i8 when signed, u8 when not), weights 8-bit or
 //! narrower stored in i8/u8, biases i32. Families:
-//! `conv` (Conv), `matmul` (Gemm, MatMul), `binary` (Add, Sub, Mul), `pool`
-//! (MaxPool, AveragePool, GlobalAveragePool), `reduce` (ReduceMean), `softmax`,
-//! `unary` (element-wise ops as tables), `movement` (data movement on codes).
+//! `conv` (Conv), `conv_transpose` (ConvTranspose), `matmul` (Gemm, MatMul),
+//! `binary` (Add, Sub, Mul), `pool` (MaxPool, AveragePool, GlobalAveragePool),
+//! `reduce` (ReduceMean), `softmax`, `unary` (element-wise ops as tables),
+//! `movement` (data movement on codes).
 
 mod binary;
 mod conv;
+mod conv_transpose;
 mod ctx;
 mod matmul;
 mod movement;
@@ -41,6 +43,7 @@ pub fn has_int_kernel(op: &Op) -> bool {
     matches!(
         op,
         Op::Conv { .. }
+            | Op::ConvTranspose { .. }
             | Op::Gemm { .. }
             | Op::MatMul {}
             | Op::Add {}
@@ -89,6 +92,7 @@ pub fn eval_int(
     };
     match op {
         Op::Conv { .. } => conv::conv(&cx),
+        Op::ConvTranspose { .. } => conv_transpose::conv_transpose(&cx),
         Op::Gemm { .. } => matmul::gemm(&cx),
         Op::MatMul {} => matmul::matmul(&cx),
         Op::Add {} | Op::Sub {} | Op::Mul {} => binary::eval(&cx),

@@ -13,14 +13,79 @@ use crate::ops::AutoPad;
 use crate::{DType, Op, Tensor};
 
 /// Resolved geometry, per spatial dim; pads may be negative when `output_shape`
-/// asks for more output than the natural size.
-struct TGeom {
-    input: Vec<usize>,
-    kernel: Vec<usize>,
-    strides: Vec<usize>,
-    dilations: Vec<usize>,
-    pad_begin: Vec<i64>,
-    out: Vec<usize>,
+/// asks for more output than the natural size. Input position `i` and kernel tap
+/// `k` land on output position `i·stride + k·dilation − pad_begin` (dropped when
+/// outside `0..out`).
+pub(crate) struct TGeom {
+    pub input: Vec<usize>,
+    pub kernel: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub dilations: Vec<usize>,
+    pub pad_begin: Vec<i64>,
+    pub out: Vec<usize>,
+}
+
+/// Checked shapes of one ConvTranspose.
+pub(crate) struct TransposeShape {
+    pub n: usize,
+    pub c: usize,
+    /// Output channels: `w`'s dim 1 times `group`.
+    pub m: usize,
+    pub group: usize,
+    pub geom: TGeom,
+    pub out_shape: Vec<usize>,
+}
+
+/// Validates a ConvTranspose's operand shapes and attributes and resolves its
+/// geometry (shared with the integer kernel so both read the attributes the same
+/// way). Dtypes are the caller's to check.
+pub(crate) fn transpose_shape(
+    op: &Op,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+) -> Res<TransposeShape> {
+    let Op::ConvTranspose { group, .. } = op else {
+        return Err(InterpError::op(op, "not a ConvTranspose"));
+    };
+    let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() < 3 || ws.len() != xs.len() {
+        return Err(InterpError::op(
+            op,
+            format!("x must have rank >= 3 and w the same rank, got x {xs:?} and w {ws:?}"),
+        ));
+    }
+    let group = usize::try_from(*group)
+        .ok()
+        .filter(|&g| g > 0)
+        .ok_or_else(|| InterpError::op(op, format!("group must be positive, got {group}")))?;
+    if xs[1] % group != 0 || ws[0] != xs[1] {
+        return Err(InterpError::op(
+            op,
+            format!("w's dim 0 must equal x's {} channels and be divisible by group {group}, got w {ws:?}", xs[1]),
+        ));
+    }
+    let m = ws[1] * group;
+    if let Some(b) = b {
+        if b.shape() != [m] {
+            return Err(InterpError::op(
+                op,
+                format!("bias must have shape [{m}], got {:?}", b.shape()),
+            ));
+        }
+    }
+    let geom = transposed_geometry(op, xs, ws)?;
+    let mut out_shape = vec![xs[0], m];
+    out_shape.extend(&geom.out);
+    count(op, &out_shape)?;
+    Ok(TransposeShape {
+        n: xs[0],
+        c: xs[1],
+        m,
+        group,
+        geom,
+        out_shape,
+    })
 }
 
 fn transposed_geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
@@ -226,49 +291,19 @@ fn run<T: Float>(
 
 /// ConvTranspose: inputs x, w, b?.
 pub(crate) fn conv_transpose(op: &Op, inputs: &[Option<&Tensor>]) -> Res<Vec<Tensor>> {
-    let Op::ConvTranspose { group, .. } = op else {
-        return Err(InterpError::op(op, "not a ConvTranspose"));
-    };
     let x = req(op, inputs, 0, "x")?;
     let w = req(op, inputs, 1, "w")?;
     let b = opt(inputs, 2);
     let dt = float_dtype(op, x, "x")?;
     same_dtype(op, w, dt, "w")?;
-    let (xs, ws) = (x.shape(), w.shape());
-    if xs.len() < 3 || ws.len() != xs.len() {
-        return Err(InterpError::op(
-            op,
-            format!("x must have rank >= 3 and w the same rank, got x {xs:?} and w {ws:?}"),
-        ));
-    }
-    let group = usize::try_from(*group)
-        .ok()
-        .filter(|&g| g > 0)
-        .ok_or_else(|| InterpError::op(op, format!("group must be positive, got {group}")))?;
-    if xs[1] % group != 0 || ws[0] != xs[1] {
-        return Err(InterpError::op(
-            op,
-            format!("w's dim 0 must equal x's {} channels and be divisible by group {group}, got w {ws:?}", xs[1]),
-        ));
-    }
-    let m = ws[1] * group;
     if let Some(b) = b {
         same_dtype(op, b, dt, "bias")?;
-        if b.shape() != [m] {
-            return Err(InterpError::op(
-                op,
-                format!("bias must have shape [{m}], got {:?}", b.shape()),
-            ));
-        }
     }
-    let g = transposed_geometry(op, xs, ws)?;
-    let mut out_shape = vec![xs[0], m];
-    out_shape.extend(&g.out);
-    count(op, &out_shape)?;
+    let s = transpose_shape(op, x, w, b)?;
     let y = if dt == DType::F64 {
-        run::<f64>(op, x, w, b, group, &g, &out_shape)?
+        run::<f64>(op, x, w, b, s.group, &s.geom, &s.out_shape)?
     } else {
-        run::<f32>(op, x, w, b, group, &g, &out_shape)?
+        run::<f32>(op, x, w, b, s.group, &s.geom, &s.out_shape)?
     };
     Ok(vec![y])
 }
