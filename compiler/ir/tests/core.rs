@@ -146,3 +146,31 @@ fn param_count_skips_integer_and_scalar_weights() {
     assert_eq!(pare_ir::analysis::param_count(&g), 2);
     assert_eq!(pare_ir::analysis::weight_bytes(&g), 8 + 4 + 8);
 }
+
+/// Binding the batch re-infers shapes but keeps quantized types: the output of
+/// a quantize_linear (not a quantized node, so inference gives plain i8) and of
+/// a quantized node (whose output type is declared) both keep their parameters.
+#[test]
+fn binding_symbols_keeps_quantization() {
+    let g = pare_ir::text::parse(
+        r#"
+graph @q(%x "x": f32[N,16]) -> (f32[N,16]) {
+  $s "s": f32[] = [0.5]
+  $z "z": i8[] = [0]
+  %q "q": i8[N,16] !q(bits=8, signed=true, scale=[0.5], zp=[0]) = quantize_linear(%x, $s, $z) {axis=1, saturate=true, block_size=0}
+  %r "r": i8[N,16] !q(bits=8, signed=true, scale=[0.25], zp=[-128]) = relu(%q)
+  %y "y": f32[N,16] = dequantize_linear(%r, $s, $z) {axis=1, block_size=0}
+  return %y
+}
+"#,
+    )
+    .unwrap();
+    let b = pare_ir::analysis::with_symbols_bound(&g, 3).unwrap();
+    for ((_, before), (_, after)) in g.values().zip(b.values()) {
+        assert_eq!(before.ty.quant, after.ty.quant, "{}", before.name);
+        assert_eq!(before.ty.dtype, after.ty.dtype, "{}", before.name);
+        if before.ty.rank() == 2 {
+            assert_eq!(after.ty.fixed_shape(), Some(vec![3, 16]), "{}", before.name);
+        }
+    }
+}

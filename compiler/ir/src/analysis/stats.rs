@@ -1,7 +1,7 @@
 //! Simple whole-graph statistics: op counts, parameter count, weight bytes.
 
 use crate::{Dim, Graph};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Number of live nodes per op name, sorted by name.
 pub fn op_counts(g: &Graph) -> BTreeMap<&'static str, usize> {
@@ -43,21 +43,30 @@ fn used_weights(g: &Graph) -> impl Iterator<Item = &crate::Weight> + '_ {
 
 /// A copy of `g` with every symbolic dim of its inputs set to `size` and types
 /// re-inferred (e.g. batch 1 for MAC counts).
+///
+/// The input symbols are bound wherever they appear, node outputs included,
+/// and inference then fills in what they determine (unknowns `_uN` become sizes
+/// where they now can). Output types are rewritten, never dropped: a quantized
+/// output's type is declared, not inferred, and without its parameters the next
+/// node would see plain integers.
 pub fn with_symbols_bound(g: &Graph, size: u64) -> Result<Graph, crate::infer::InferError> {
     let mut b = g.clone();
-    for i in b.inputs.clone() {
-        for d in &mut b.value_mut(i).ty.shape {
-            if d.is_sym() {
+    let symbols: BTreeSet<String> = b
+        .inputs
+        .iter()
+        .flat_map(|&i| b.ty(i).shape.iter())
+        .filter_map(|d| match d {
+            Dim::Sym(s) => Some(s.clone()),
+            Dim::Fixed(_) => None,
+        })
+        .collect();
+    let ids: Vec<_> = b.values().map(|(id, _)| id).collect();
+    for id in ids {
+        for d in &mut b.value_mut(id).ty.shape {
+            if matches!(d, Dim::Sym(s) if symbols.contains(s)) {
                 *d = Dim::Fixed(size);
             }
         }
-    }
-    // Forget every node output type so inference recomputes it from the bound
-    // inputs (a kept symbolic or derived dim would otherwise conflict).
-    let outputs: Vec<_> = b.nodes().flat_map(|(_, n)| n.outputs.clone()).collect();
-    for o in outputs {
-        let dtype = b.ty(o).dtype;
-        b.value_mut(o).ty = crate::TensorType::scalar(dtype);
     }
     crate::infer::infer_graph(&mut b)?;
     Ok(b)
