@@ -50,6 +50,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             batch,
             size_budget,
             rounding,
+            equalize,
+            bias_correction,
             target,
             output,
             report,
@@ -69,6 +71,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             output,
             report,
             json,
+            equalize,
+            bias_correction,
         }),
         Command::Convert { input, output } => convert::convert(&input, &output),
         Command::Opt {

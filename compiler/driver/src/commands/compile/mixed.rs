@@ -21,7 +21,6 @@ pub struct Chosen {
     pub graph: Graph,
     pub records: Vec<LayerRecord>,
     pub bytes: Vec<u8>,
-    pub bits: BTreeMap<NodeId, u8>,
     pub sensitivity: Vec<LayerSensitivity>,
 }
 
@@ -66,7 +65,6 @@ pub fn fit(
                 graph,
                 records,
                 bytes,
-                bits,
                 sensitivity: sens,
             });
         }
