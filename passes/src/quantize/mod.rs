@@ -8,7 +8,9 @@
 //! one quantize/dequantize at each border with the float rest of the graph.
 //! Nodes that cannot be quantized stay float and their record says why.
 
+pub mod bias_correction;
 pub mod calibrate;
+pub mod equalize;
 pub mod fold_luts;
 pub mod fp16;
 pub mod mixed;

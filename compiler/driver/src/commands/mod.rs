@@ -51,6 +51,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             size_budget,
             sensitivity_samples,
             rounding,
+            equalize,
+            bias_correction,
             target,
             output,
             report,
@@ -71,6 +73,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             output,
             report,
             json,
+            equalize,
+            bias_correction,
         }),
         Command::Convert { input, output } => convert::convert(&input, &output),
         Command::Opt {

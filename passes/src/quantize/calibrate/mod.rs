@@ -33,5 +33,6 @@ pub use observer::Observer;
 pub use options::{CalibOptions, Phase, Progress};
 pub use run::calibrate;
 pub use select::{asymmetric_params, minmax, select_range, simulated_mse, Selected};
+pub(crate) use source::take_samples;
 pub use source::{batch_samples, Batches, CalibData, FnData, InMemory};
 pub use weights::{weight_scale, weight_scales};

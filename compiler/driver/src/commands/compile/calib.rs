@@ -6,6 +6,9 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pare_ir::{Dim, Graph, Tensor};
 use pare_npy::{DataSpec, Dataset, NpyError, OpenOptions};
+use pare_passes::quantize::bias_correction::{
+    self, BiasCorrection, BiasCorrectionOptions, Estimator,
+};
 use pare_passes::quantize::calibrate::{
     calibrate, Batches, CalibData, CalibMethod, CalibOptions, Calibration, Phase,
 };
@@ -40,7 +43,7 @@ pub fn run(g: &Graph, spec: &str, a: &CompileArgs) -> Result<Calibrated> {
         limit: a.calib_samples,
         dtype: g.ty(g.inputs[0]).dtype,
     };
-    let bar = progress_bar();
+    let bar = progress_bar("{msg} [{bar:30}] {pos}/{len} samples ({elapsed})");
     let mut on_progress = |p: pare_passes::quantize::calibrate::Progress| {
         if let Some(t) = p.total {
             bar.set_length(t as u64);
@@ -62,6 +65,40 @@ pub fn run(g: &Graph, spec: &str, a: &CompileArgs) -> Result<Calibrated> {
         method,
         calibration,
     })
+}
+
+/// Corrects the int32 biases of `q` (quantized from `float`) on the first `n`
+/// samples of `spec` with `estimator`, streamed, with a progress bar on stderr.
+pub fn correct_biases(
+    float: &Graph,
+    q: &mut Graph,
+    spec: &str,
+    a: &CompileArgs,
+    n: usize,
+    estimator: Estimator,
+) -> Result<BiasCorrection> {
+    let ds = open(float, spec)?;
+    let mut data = DatasetBatches {
+        ds: &ds,
+        batch: batch_size(float, a.batch),
+        limit: a.calib_samples,
+        dtype: float.ty(float.inputs[0]).dtype,
+    };
+    let opts = BiasCorrectionOptions {
+        max_samples: a.calib_samples.map_or(n, |c| c.min(n)),
+        rounding: a.rounding,
+        estimator,
+    };
+    let bar = progress_bar("{msg} [{bar:30}] {pos}/{len} ({elapsed})");
+    bar.set_message("bias correction");
+    let mut on_progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let rec = bias_correction::correct_biases(float, q, &mut data, &opts, &mut on_progress)
+        .with_context(|| format!("bias correction on {spec}"))?;
+    bar.finish_and_clear();
+    Ok(rec)
 }
 
 /// The first `n` samples of `spec`, as batches ready for the graph (for
@@ -165,10 +202,10 @@ impl CalibData for DatasetBatches<'_> {
     }
 }
 
-fn progress_bar() -> ProgressBar {
+fn progress_bar(template: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} samples ({elapsed})")
+        ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );

@@ -19,7 +19,6 @@ pub struct Chosen {
     pub graph: Graph,
     pub records: Vec<LayerRecord>,
     pub bytes: Vec<u8>,
-    pub bits: BTreeMap<NodeId, u8>,
     pub sensitivity: Vec<LayerSensitivity>,
 }
 
@@ -64,7 +63,6 @@ pub fn fit(
                 graph,
                 records,
                 bytes,
-                bits,
                 sensitivity: sens,
             });
         }

@@ -5,7 +5,9 @@
 mod calib;
 mod fidelity;
 mod mixed;
+mod refine;
 mod report;
+mod report_techniques;
 
 use crate::model_io::{self, Format};
 use anyhow::{bail, Context, Result};
@@ -15,7 +17,6 @@ use pare_passes::quantize::mixed::sensitivities;
 use pare_passes::quantize::{self, IntOptions};
 use pare_passes::{PassCx, PassManager, PassOptions};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// The quantization scheme asked for.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -67,7 +68,11 @@ pub struct CompileArgs {
     pub output: PathBuf,
     pub report: Option<PathBuf>,
     pub json: bool,
+    pub equalize: refine::Mode,
+    pub bias_correction: refine::Mode,
 }
+
+pub use refine::Mode;
 
 pub fn compile(a: &CompileArgs) -> Result<()> {
     let format = target_format(a)?;
@@ -98,46 +103,56 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             let spec = a.calib.as_deref().with_context(|| {
                 format!("--quantize {} needs --calib DATA[:KEY]", a.scheme.name())
             })?;
-            let t0 = Instant::now();
-            let cal = calib::run(&float_graph, spec, a)?;
-            rep.set_calibration(&cal, t0.elapsed().as_secs_f64());
-            let mut opts = IntOptions {
-                weight_bits: if a.scheme == Scheme::Int4 { 4 } else { 8 },
-                ..IntOptions::default()
-            };
-            let (g, records, bytes) = if let Some(budget) = a.size_budget {
-                let samples = calib::samples(spec, &float_graph, a, a.sensitivity_samples.max(1))?;
-                let chosen = mixed::fit(
-                    &float_graph,
-                    &cal.calibration,
-                    &samples,
-                    budget,
-                    format,
-                    &a.output,
-                )?;
-                rep.sensitivity = chosen.sensitivity.clone();
-                opts.node_bits = chosen.bits.clone();
-                (chosen.graph, chosen.records, chosen.bytes)
-            } else {
-                if a.sensitivity_samples > 0 {
-                    // Each layer's sensitivity at the scheme's width, for the report.
-                    let samples = calib::samples(spec, &float_graph, a, a.sensitivity_samples)?;
-                    rep.sensitivity = sensitivities(&float_graph, &samples, &[opts.weight_bits])
-                        .context("measuring layer sensitivity")?;
+            let weight_bits = if a.scheme == Scheme::Int4 { 4 } else { 8 };
+            let quantize = |base: &Graph, cal: &calib::Calibrated| -> Result<refine::Quantized> {
+                if let Some(budget) = a.size_budget {
+                    let samples = calib::samples(spec, base, a, a.sensitivity_samples.max(1))?;
+                    let chosen =
+                        mixed::fit(base, &cal.calibration, &samples, budget, format, &a.output)?;
+                    return Ok(refine::Quantized {
+                        graph: chosen.graph,
+                        records: chosen.records,
+                        bytes: Some(chosen.bytes),
+                        sensitivity: chosen.sensitivity,
+                    });
                 }
-                let mut g = float_graph.clone();
-                let records = quantize::quantize_int(&mut g, &cal.calibration, &opts)
-                    .with_context(|| format!("{}: quantizing", a.model.display()))?;
-                let bytes = model_io::encode(&g, format, &a.output)?;
-                (g, records, bytes)
+                let mut g = base.clone();
+                let opts = IntOptions {
+                    weight_bits,
+                    ..IntOptions::default()
+                };
+                let records = quantize::quantize_int(&mut g, &cal.calibration, &opts)?;
+                Ok(refine::Quantized {
+                    graph: g,
+                    records,
+                    bytes: None,
+                    sensitivity: Vec::new(),
+                })
             };
-            rep.layers = records.iter().map(report::LayerRow::from_record).collect();
-            let mut meter = fidelity::Meter::default();
-            calib::for_each_batch(spec, &float_graph, a, fidelity::SAMPLES, &mut |x| {
-                meter.add(&float_graph, &g, x, a.rounding)
-            })?;
-            rep.fidelity = Some(meter.finish());
-            (g, bytes)
+            let encode = |g: &Graph| model_io::encode(g, format, &a.output);
+            let out = refine::run(&float_graph, spec, a, &quantize, &encode)?;
+            rep.set_calibration(&out.calibrated, out.calib_seconds);
+            let q = out.quantized;
+            rep.sensitivity = q.sensitivity;
+            if a.size_budget.is_none() && a.sensitivity_samples > 0 {
+                // Each layer's sensitivity at the scheme's width, for the report
+                // (mixed precision measured its own above).
+                let samples = calib::samples(spec, &float_graph, a, a.sensitivity_samples)?;
+                rep.sensitivity = sensitivities(&float_graph, &samples, &[weight_bits])
+                    .context("measuring layer sensitivity")?;
+            }
+            rep.layers = q
+                .records
+                .iter()
+                .map(report::LayerRow::from_record)
+                .collect();
+            rep.fidelity = Some(out.fidelity);
+            rep.techniques = Some(out.summary);
+            let bytes = match q.bytes {
+                Some(b) => b,
+                None => encode(&q.graph)?,
+            };
+            (q.graph, bytes)
         }
     };
     let _ = graph;

@@ -3,6 +3,7 @@
 
 use super::calib::Calibrated;
 use super::fidelity::Fidelity;
+use super::refine::Summary;
 use super::CompileArgs;
 use anyhow::{Context, Result};
 use pare_ir::Graph;
@@ -34,6 +35,8 @@ pub struct Report {
     pub layers: Vec<LayerRow>,
     pub sensitivity: Vec<LayerSensitivity>,
     pub fidelity: Option<Fidelity>,
+    /// What equalization and bias correction did, and the variants measured.
+    pub techniques: Option<Summary>,
     calibration: Option<(String, usize, String, usize, f64)>,
     peak_rss_bytes: Option<u64>,
 }
@@ -56,6 +59,7 @@ impl Report {
             layers: Vec::new(),
             sensitivity: Vec::new(),
             fidelity: None,
+            techniques: None,
             calibration: None,
             peak_rss_bytes: None,
         }
@@ -172,6 +176,9 @@ impl Report {
                 "max_abs_error": measured(json!(f.max_abs_error), &how),
             });
         }
+        if let Some(t) = &self.techniques {
+            v["error_reduction"] = super::report_techniques::to_json(t);
+        }
         v
     }
 
@@ -236,6 +243,9 @@ impl Report {
                 "fidelity vs float on {} calibration samples (measured, integer interpreter): {agree}SQNR {:.2} dB, max abs error {:.4}",
                 f.samples, f.sqnr_db, f.max_abs_error
             );
+        }
+        if let Some(t) = &self.techniques {
+            s.push_str(&super::report_techniques::table(t));
         }
         if let Some(b) = self.peak_rss_bytes {
             let _ = writeln!(
