@@ -115,9 +115,9 @@ extern \"C\" {{
     let _ = write!(
         s,
         "/* Runs the model on int8 codes: reads the input(s), writes the output(s),
- * uses `arena` ({upper}_ARENA_BYTES bytes) as scratch. Requantization rounding:
- * {rounding}. Returns 0. Not reentrant on one arena; separate arenas may run
- * at once. */
+ * uses `arena` ({upper}_ARENA_BYTES bytes) as scratch. Returns 0.
+ * Requantization rounding: {rounding}.
+ * One arena serves one call at a time; calls on separate arenas may overlap. */
 {invoke};
 
 /* Convenience: quantizes float input(s) (round half to even, as pare does),

@@ -70,6 +70,21 @@ fn fixed_shape(g: &Graph, v: ValueId) -> Result<Vec<usize>, Rp2040Error> {
 /// module docs. Every problem is reported at once, one line per node.
 pub fn lower(g: &Graph) -> Result<Lowered, Rp2040Error> {
     let g = bind_symbols(g, 1)?;
+    if !g
+        .nodes()
+        .any(|(_, n)| matches!(n.op, Op::QuantizeLinear { .. }))
+    {
+        return Err(Rp2040Error::Boundary(format!(
+            "graph `{}` is not quantized (it has no quantize_linear): quantize it to int8 first (pare compile --quantize int8)",
+            g.name
+        )));
+    }
+    // Float nodes anywhere (at the entry too) are the real reason a model
+    // cannot run here: name them all before looking at the boundaries.
+    let (float, no_kernel) = node_problems(&g);
+    if !float.is_empty() || !no_kernel.is_empty() {
+        return Err(Rp2040Error::Unsupported([float, no_kernel].concat()));
+    }
     let uses = g.uses();
     let mut skip: BTreeSet<NodeId> = BTreeSet::new();
     let mut map: Vec<Option<ValueId>> = vec![None; g.value_count()];
@@ -79,29 +94,47 @@ pub fn lower(g: &Graph) -> Result<Lowered, Rp2040Error> {
     let mut inputs = Vec::new();
     for &x in &g.inputs {
         let name = &g.value(x).name;
-        let q = match uses[x.index()].as_slice() {
-            [(n, 0)] if matches!(g.node(*n).op, Op::QuantizeLinear { .. }) => *n,
-            other => {
-                return Err(Rp2040Error::Boundary(format!(
-                    "input `{name}` must feed exactly one quantize_linear (where the model enters the integer domain); it has {} uses{}",
-                    other.len(),
-                    other
-                        .first()
-                        .map(|(n, _)| format!(", the first `{}` ({})", g.node(*n).name, g.node(*n).op.name()))
-                        .unwrap_or_default()
-                )))
-            }
+        // The quantizer puts one quantize_linear before each consumer; they
+        // must agree, and then they are one int8 input.
+        let qs: Vec<NodeId> = uses[x.index()].iter().map(|&(n, _)| n).collect();
+        let bad = |why: String| {
+            Rp2040Error::Boundary(format!(
+                "input `{name}` must enter the integer domain through quantize_linear nodes with one set of parameters; {why}"
+            ))
         };
-        let qv = g.node(q).outputs[0];
-        let ty = g.ty(qv).clone();
+        let Some(&q0) = qs.first() else {
+            return Err(bad("it is not used".into()));
+        };
+        if let Some(&(n, _)) = uses[x.index()]
+            .iter()
+            .find(|&&(n, slot)| slot != 0 || !matches!(g.node(n).op, Op::QuantizeLinear { .. }))
+        {
+            return Err(bad(format!(
+                "it feeds `{}` ({})",
+                g.node(n).name,
+                g.node(n).op.name()
+            )));
+        }
+        let ty = g.ty(g.node(q0).outputs[0]).clone();
+        if let Some(&n) = qs.iter().find(|&&n| *g.ty(g.node(n).outputs[0]) != ty) {
+            return Err(bad(format!(
+                "`{}` quantizes it to {} but `{}` to {ty}",
+                g.node(n).name,
+                g.ty(g.node(n).outputs[0]),
+                g.node(q0).name
+            )));
+        }
         let (scale, zero_point) = int8_params(&ty).ok_or_else(|| {
             Rp2040Error::Boundary(format!(
                 "input `{name}` is quantized to {ty}; the rp2040 target takes int8 with one scale and zero point"
             ))
         })?;
         let new = out.add_input(name.clone(), ty)?;
-        map[qv.index()] = Some(new);
-        skip.insert(q);
+        for &q in &qs {
+            map[g.node(q).outputs[0].index()] = Some(new);
+            skip.insert(q);
+        }
+        let qv = g.node(q0).outputs[0];
         inputs.push(IoQuant {
             name: name.clone(),
             value: new,
@@ -208,24 +241,19 @@ pub fn lower(g: &Graph) -> Result<Lowered, Rp2040Error> {
     })
 }
 
-/// Every node must be an integer node (int8 outputs) with a C kernel. Float
-/// islands are reported by their float nodes, not by the dequantize/quantize
-/// pairs around them.
-fn check_nodes(g: &Graph) -> Result<(), Rp2040Error> {
+/// Lines for the nodes that stay float and the integer nodes without a C
+/// kernel (quantize/dequantize nodes are not judged here).
+fn node_problems(g: &Graph) -> (Vec<String>, Vec<String>) {
     let mut float = Vec::new();
-    let mut boundary = Vec::new();
     let mut no_kernel = Vec::new();
     for (_, n) in g.nodes() {
-        let line = |why: String| format!("  node `{}` ({}): {why}", n.name, n.op.name());
         if matches!(
             n.op,
             Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. }
         ) {
-            boundary.push(line(
-                "leaves or re-enters the integer domain inside the model (a float island)".into(),
-            ));
             continue;
         }
+        let line = |why: String| format!("  node `{}` ({}): {why}", n.name, n.op.name());
         let int8 =
             !n.outputs.is_empty() && n.outputs.iter().all(|&v| int8_params(g.ty(v)).is_some());
         if !int8 {
@@ -247,10 +275,31 @@ fn check_nodes(g: &Graph) -> Result<(), Rp2040Error> {
             )));
         }
     }
-    let mut all = float;
-    all.extend(no_kernel);
+    (float, no_kernel)
+}
+
+/// After stripping, every node must be an integer node with a C kernel and no
+/// quantize/dequantize may remain (a float island inside the model).
+fn check_nodes(g: &Graph) -> Result<(), Rp2040Error> {
+    let (float, no_kernel) = node_problems(g);
+    let mut all = [float, no_kernel].concat();
     if all.is_empty() {
-        all = boundary;
+        all = g
+            .nodes()
+            .filter(|(_, n)| {
+                matches!(
+                    n.op,
+                    Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. }
+                )
+            })
+            .map(|(_, n)| {
+                format!(
+                    "  node `{}` ({}): leaves or re-enters the integer domain inside the model",
+                    n.name,
+                    n.op.name()
+                )
+            })
+            .collect();
     }
     if all.is_empty() {
         Ok(())

@@ -52,6 +52,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             sensitivity_samples,
             rounding,
             target,
+            name,
             output,
             report,
             json,
@@ -68,6 +69,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--rounding: {e}"))?,
             target,
+            name,
             output,
             report,
             json,

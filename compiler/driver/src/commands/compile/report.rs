@@ -36,6 +36,8 @@ pub struct Report {
     pub fidelity: Option<Fidelity>,
     calibration: Option<(String, usize, String, usize, f64)>,
     peak_rss_bytes: Option<u64>,
+    /// A code-generation target's section: JSON (under its name) and terminal text.
+    pub target: Option<(Value, String)>,
 }
 
 fn measured(value: Value, how: &str) -> Value {
@@ -58,6 +60,7 @@ impl Report {
             fidelity: None,
             calibration: None,
             peak_rss_bytes: None,
+            target: None,
         }
     }
 
@@ -160,6 +163,9 @@ impl Report {
                 "seconds": measured(json!(secs), "wall time of calibration"),
             });
         }
+        if let Some((t, _)) = &self.target {
+            v["rp2040"] = t.clone();
+        }
         if let Some(f) = &self.fidelity {
             let how = format!(
                 "float vs compiled (integer interpreter) on the first {} calibration samples",
@@ -236,6 +242,9 @@ impl Report {
                 "fidelity vs float on {} calibration samples (measured, integer interpreter): {agree}SQNR {:.2} dB, max abs error {:.4}",
                 f.samples, f.sqnr_db, f.max_abs_error
             );
+        }
+        if let Some((_, text)) = &self.target {
+            s.push_str(text);
         }
         if let Some(b) = self.peak_rss_bytes {
             let _ = writeln!(
