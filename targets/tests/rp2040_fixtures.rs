@@ -8,12 +8,12 @@
 mod common;
 mod rp2040_support;
 
-use common::{digits, fixture, quantized_fixture};
+use common::{digits, fixture, quantized_fixture, quantized_fixture_bits};
 use pare_ir::interp::{run_with, QuantExec, RunOptions};
 use pare_ir::quant::{qrange, quantize_f32, Rounding};
 use pare_ir::{Graph, Tensor};
 use pare_targets::rp2040::{emit, EmitOptions, Emitted};
-use rp2040_support::{build, compilers, reference, run_codes, run_f32};
+use rp2040_support::{build, check_bit_exact, compilers, reference, run_codes, run_f32};
 
 /// digits.npz's test split: inputs [500, 1, 8, 8] and labels.
 fn test_split() -> (Vec<Vec<f32>>, Vec<i64>) {
@@ -163,4 +163,22 @@ fn emission_is_deterministic() {
     let a = emit(&g, &EmitOptions::default()).expect("emits");
     let b = emit(&quantized("digits_cnn.onnx"), &EmitOptions::default()).expect("emits again");
     assert_eq!(a.files(), b.files(), "re-emitting gives other bytes");
+}
+
+#[test]
+fn int4_weights_are_unpacked_and_stay_bit_exact() {
+    let g = quantized_fixture_bits("digits_cnn.onnx", &digits(256), 4);
+    let e = emit(&g, &EmitOptions::default()).expect("emits");
+    assert!(e.weights.contains("4-bit weights are stored unpacked"));
+    let (xs, _) = test_split();
+    let samples: Vec<Vec<Vec<i8>>> = xs
+        .iter()
+        .take(100)
+        .map(|x| vec![quantize_input(&e, x)])
+        .collect();
+    let n = check_bit_exact(&e, Rounding::Gemmlowp, &samples);
+    eprintln!(
+        "digits_cnn int4: {n} test samples bit-exact; const data {} bytes",
+        e.const_bytes()
+    );
 }
