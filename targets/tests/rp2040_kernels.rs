@@ -208,6 +208,9 @@ fn conv_groups_strides_pads_dilations_depthwise_pointwise() {
     };
     let y = b.op(same, &[y, w3, b3]);
     let y = b.op(Op::Relu {}, &[y]);
+    // Depthwise with dilation and stride along one axis each.
+    let w5 = b.weight(&[8, 1, 2, 3]);
+    let y = b.op(conv(&[1, 2], &[1, 2, 0, 1], &[2, 1], 8), &[y, w5]);
     let w4 = b.weight(&[5, 8, 1, 1]);
     let y = b.op(conv(&[], &[], &[], 1), &[y, w4]);
     let (k, _) = check(b.finish(&[y]));

@@ -124,6 +124,32 @@ static int32_t pare_count(int32_t rank, const int32_t *dims)
     return n;
 }
 
+/* ---- products ------------------------------------------------------------ */
+
+/* sum of x[i * x_step] * w[i] for i < n, modulo 2^32: the inner loop of the
+ * convolution and the fully connected layer. A small function with few live
+ * values, so that the loop keeps everything in the Cortex-M0+'s eight low
+ * registers; do-while loops test once per step. */
+static uint32_t pare_dot(const int8_t *x, int32_t x_step, const int8_t *w, int32_t n)
+{
+    uint32_t acc = 0;
+    int32_t i = 0;
+    if (n <= 0) {
+        return 0;
+    }
+    if (x_step == 1) {
+        do {
+            acc += (uint32_t)(x[i] * w[i]);
+        } while (++i < n);
+    } else {
+        do {
+            acc += (uint32_t)(*x * w[i]);
+            x += x_step;
+        } while (++i < n);
+    }
+    return acc;
+}
+
 /* ---- convolution (pare_ir::interp::int::conv) ---------------------------- */
 
 /* First tap k >= 0 with start + k * dilation >= 0. */
@@ -143,48 +169,27 @@ static int32_t pare_end_tap(int32_t start, int32_t dilation, int32_t size, int32
     return end < taps ? end : taps;
 }
 
-/* Sum of the weights of output channel w_oc whose taps fall in the padding
- * (outside rows [ky_lo, ky_hi) or columns [kx_lo, kx_hi)). */
+/* Sum of the weights of one output channel (w_oc, [kernel_h][kernel_w][channels])
+ * whose taps fall in the padding: outside rows [ky_lo, ky_hi) or columns
+ * [kx_lo, kx_hi). */
 static uint32_t pare_padding_weights(const pare_conv2d_params *p, const int8_t *w_oc,
                                      int32_t ky_lo, int32_t ky_hi, int32_t kx_lo,
                                      int32_t kx_hi)
 {
     const int32_t channels = p->in_c / p->groups;
     uint32_t sum = 0;
-    int32_t ci, ky, kx;
-    for (ci = 0; ci < channels; ++ci) {
-        for (ky = 0; ky < p->kernel_h; ++ky) {
-            for (kx = 0; kx < p->kernel_w; ++kx) {
-                if (ky < ky_lo || ky >= ky_hi || kx < kx_lo || kx >= kx_hi) {
-                    sum += (uint32_t)*w_oc;
+    int32_t ky, kx, ci;
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+        for (kx = 0; kx < p->kernel_w; ++kx) {
+            if (ky < ky_lo || ky >= ky_hi || kx < kx_lo || kx >= kx_hi) {
+                for (ci = 0; ci < channels; ++ci) {
+                    sum += (uint32_t)w_oc[ci];
                 }
-                ++w_oc;
             }
+            w_oc += channels;
         }
     }
     return sum;
-}
-
-/* 1x1 convolution, stride 1, no padding: a matrix product over pixels. */
-static void pare_conv2d_pointwise(const pare_conv2d_params *p, const int8_t *in, int8_t *out)
-{
-    const int32_t plane = p->in_h * p->in_w;
-    const int32_t cg = p->in_c / p->groups;
-    const int32_t mg = p->out_c / p->groups;
-    int32_t oc, px, ci;
-    for (oc = 0; oc < p->out_c; ++oc) {
-        const int8_t *x_group = in + (oc / mg) * cg * plane;
-        const int8_t *w = p->weights + oc * cg;
-        for (px = 0; px < plane; ++px) {
-            const int8_t *x = x_group + px;
-            uint32_t acc = (uint32_t)p->bias[oc];
-            for (ci = 0; ci < cg; ++ci) {
-                acc += (uint32_t)(x[ci * plane] * w[ci]);
-            }
-            *out++ = pare_requantize(pare_to_i32(acc), p->multiplier[oc], p->shift[oc],
-                                     p->out_zero_point, p->rounding);
-        }
-    }
 }
 
 /*
@@ -192,6 +197,11 @@ static void pare_conv2d_pointwise(const pare_conv2d_params *p, const int8_t *in,
  * given already holds -z_x * (all of the channel's weights), so taps inside
  * the input add x * w alone and taps in the padding (which the reference
  * skips) add back z_x * w: one correction per output on the border.
+ *
+ * Weights keep the group's input channels innermost, so each tap is one dot
+ * product over the channels (input stride: one plane); with one channel per
+ * group (depthwise, or a single-channel input) each kernel row is one dot
+ * product along the row instead.
  */
 void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out)
 {
@@ -199,15 +209,10 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out)
     const int32_t cg = p->in_c / p->groups; /* input channels per group */
     const int32_t mg = p->out_c / p->groups; /* output channels per group */
     const int32_t taps = p->kernel_h * p->kernel_w;
-    int32_t oc, oy, ox, ci, ky, kx;
-    if (taps == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
-        p->pad_left == 0 && p->out_h == p->in_h && p->out_w == p->in_w) {
-        pare_conv2d_pointwise(p, in, out);
-        return;
-    }
+    int32_t oc, oy, ox, ky, kx;
     for (oc = 0; oc < p->out_c; ++oc) {
         const int8_t *x_group = in + (oc / mg) * cg * in_plane;
-        const int8_t *w_oc = p->weights + oc * cg * taps;
+        const int8_t *w_oc = p->weights + oc * taps * cg;
         const int32_t multiplier = p->multiplier[oc];
         const int32_t shift = p->shift[oc];
         for (oy = 0; oy < p->out_h; ++oy) {
@@ -219,14 +224,17 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out)
                 const int32_t kx_lo = pare_first_tap(x0, p->dilation_w);
                 const int32_t kx_hi = pare_end_tap(x0, p->dilation_w, p->in_w, p->kernel_w);
                 uint32_t acc = (uint32_t)p->bias[oc];
-                for (ci = 0; ci < cg; ++ci) {
-                    const int8_t *x_c = x_group + ci * in_plane;
-                    const int8_t *w_c = w_oc + ci * taps;
-                    for (ky = ky_lo; ky < ky_hi; ++ky) {
-                        const int8_t *x_row = x_c + (y0 + ky * p->dilation_h) * p->in_w;
-                        const int8_t *w_row = w_c + ky * p->kernel_w;
-                        for (kx = kx_lo; kx < kx_hi; ++kx) {
-                            acc += (uint32_t)(x_row[x0 + kx * p->dilation_w] * w_row[kx]);
+                for (ky = ky_lo; ky < ky_hi; ++ky) {
+                    /* Offset of (row of tap ky, column of tap kx_lo) in a plane. */
+                    const int32_t at = (y0 + ky * p->dilation_h) * p->in_w + x0 +
+                                       kx_lo * p->dilation_w;
+                    const int8_t *w_row = w_oc + (ky * p->kernel_w + kx_lo) * cg;
+                    if (cg == 1) {
+                        acc += pare_dot(x_group + at, p->dilation_w, w_row, kx_hi - kx_lo);
+                    } else {
+                        for (kx = 0; kx < kx_hi - kx_lo; ++kx) {
+                            acc += pare_dot(x_group + at + kx * p->dilation_w, in_plane,
+                                            w_row + kx * cg, cg);
                         }
                     }
                 }
@@ -299,15 +307,12 @@ void pare_conv_transpose2d(const pare_conv_transpose2d_params *p, const int8_t *
 /* The bias given holds -z_in * (the unit's weights), so each term is x * w. */
 void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out)
 {
-    int32_t r, u, d;
+    int32_t r, u;
     for (r = 0; r < p->rows; ++r) {
         const int8_t *x = in + r * p->depth;
         const int8_t *w = p->weights;
         for (u = 0; u < p->units; ++u) {
-            uint32_t acc = (uint32_t)p->bias[u];
-            for (d = 0; d < p->depth; ++d) {
-                acc += (uint32_t)(x[d] * w[d]);
-            }
+            const uint32_t acc = (uint32_t)p->bias[u] + pare_dot(x, 1, w, p->depth);
             w += p->depth;
             *out++ = pare_requantize(pare_to_i32(acc), p->multiplier[u], p->shift[u],
                                      p->out_zero_point, p->rounding);

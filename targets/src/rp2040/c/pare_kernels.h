@@ -70,7 +70,7 @@ typedef struct {
     int32_t groups;
     int32_t in_zero_point, out_zero_point;
     int32_t rounding;
-    const int8_t *weights;     /* [out_c][in_c / groups][kernel_h][kernel_w] */
+    const int8_t *weights;     /* [out_c][kernel_h][kernel_w][in_c / groups]: channels innermost */
     const int32_t *bias;       /* [out_c]: bias - in_zero_point * (sum of the channel's weights) */
     const int32_t *multiplier; /* [out_c] */
     const int32_t *shift;      /* [out_c] */

@@ -31,6 +31,22 @@ fn weight_codes(cx: &NodeCx) -> Result<Vec<i64>, Rp2040Error> {
     int_values(&w).ok_or_else(|| cx.err(format!("weights must be int8 codes, got {}", w.dtype())))
 }
 
+/// ONNX's `[O, C/g, kh, kw]` weights (or `[O, C/g, k]`) reordered to
+/// `[O, kh, kw, C/g]`: the C kernel takes a tap's channels as one dot product.
+fn channels_last(w: &[i64], shape: &[usize]) -> Vec<i64> {
+    let (o, c) = (shape[0], shape[1]);
+    let taps: usize = shape[2..].iter().product();
+    let mut out = vec![0; w.len()];
+    for oc in 0..o {
+        for ci in 0..c {
+            for t in 0..taps {
+                out[(oc * taps + t) * c + ci] = w[(oc * c + ci) * taps + t];
+            }
+        }
+    }
+    out
+}
+
 /// Conv: inputs x, w, b?.
 pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     let Op::Conv { group, .. } = cx.node.op else {
@@ -42,7 +58,7 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     let (sx, zx) = cx.act_in(0)?;
     let (so, zo) = cx.act_out(0)?;
     let scales = weight_scales(cx, 1, m, 0)?;
-    let w = weight_codes(cx)?;
+    let w = channels_last(&weight_codes(cx)?, &ws);
     let b = bias(cx, 2, m)?;
     let folded = fold_zero_point(&b, &w, zx);
     let mult: Vec<(i32, i32)> = scales
