@@ -8,12 +8,14 @@
 mod common;
 mod rp2040_support;
 
-use common::{digits, fixture, quantized_fixture, quantized_fixture_bits};
+use common::{digits, fixture, quantized_fixture, quantized_fixture_bits, random_input};
 use pare_ir::interp::{run_with, QuantExec, RunOptions};
 use pare_ir::quant::{qrange, quantize_f32, Rounding};
 use pare_ir::{Graph, Tensor};
 use pare_targets::rp2040::{emit, EmitOptions, Emitted};
-use rp2040_support::{build, check_bit_exact, compilers, reference, run_codes, run_f32};
+use rp2040_support::{
+    build, check_bit_exact, compilers, random_codes, reference, run_codes, run_f32,
+};
 
 /// digits.npz's test split: inputs [500, 1, 8, 8] and labels.
 fn test_split() -> (Vec<Vec<f32>>, Vec<i64>) {
@@ -181,4 +183,28 @@ fn int4_weights_are_unpacked_and_stay_bit_exact() {
         "digits_cnn int4: {n} test samples bit-exact; const data {} bytes",
         e.const_bytes()
     );
+}
+
+/// A MobileNet-class network (random init: structure only): depthwise and
+/// pointwise convs, hard-swish/hard-sigmoid tables, squeeze-excite Mul with
+/// broadcasting, residual Adds, global pooling — bit-exact on random inputs.
+#[test]
+fn mobilenet_v3_small_c_is_bit_exact() {
+    let g = quantized_fixture(
+        "mobilenet_v3_small.onnx",
+        &random_input(&[1, 3, 224, 224], 1),
+    );
+    let e = emit(&g, &EmitOptions::default()).expect("emits");
+    let samples = random_codes(&e, 3, 5);
+    let n = check_bit_exact(&e, Rounding::Gemmlowp, &samples);
+    let macs: u64 = e.layers.iter().map(|l| l.macs).sum();
+    eprintln!(
+        "mobilenet_v3_small 224x224: {n} random samples bit-exact; {} layers, {macs} MACs; arena {} bytes (lower bound {}, naive {}); const data {} bytes",
+        e.layers.len(),
+        e.plan.arena_bytes,
+        e.plan.lower_bound,
+        e.plan.naive_bytes(),
+        e.const_bytes()
+    );
+    assert_eq!(e.plan.arena_bytes, e.plan.lower_bound);
 }
