@@ -135,10 +135,16 @@ pub enum Command {
         /// (tried, kept only if the measured SQNR vs float improves).
         #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
         bias_correction: crate::commands::compile::Mode,
-        /// Artifact kind: pir (textual IR) or onnx (QDQ ONNX); default from -o's extension.
+        /// Artifact kind: pir (textual IR), onnx (QDQ ONNX) or rp2040 (a
+        /// directory of int8 C99: NAME.h, NAME.c, NAME_weights.c, the kernels
+        /// and report.json); default from -o's extension.
         #[arg(long)]
         target: Option<String>,
-        /// Output artifact.
+        /// C name of the model with --target rp2040: file names, `NAME_invoke`,
+        /// macros `NAME_*` in upper case.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Output artifact (a directory with --target rp2040).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
         /// Also write the report as JSON to this file.

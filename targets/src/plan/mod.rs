@@ -37,7 +37,7 @@ pub use options::{InPlace, IoPlacement, PlanOptions, ScheduleKind};
 use activations::Activations;
 use alias::Classes;
 use memory_plan::checked_align_up;
-use pare_ir::{Graph, NodeId};
+use pare_ir::{Graph, NodeId, ValueId};
 
 /// Plans `g`'s activations into one arena. `g`'s value shapes must be fully
 /// known. Deterministic: the same graph and options give the same plan. In
@@ -77,6 +77,22 @@ pub fn memory_greedy_order(g: &Graph, opts: &PlanOptions) -> Result<Vec<NodeId>,
     let act = activations::collect(g, opts)?;
     let classes = alias::view_classes(g, &act);
     Ok(schedule::memory_greedy(g, &act, &classes))
+}
+
+/// The activations of `g` that live in caller memory, grouped by the bytes
+/// they share: each group is an external graph input or output with the views
+/// (reshape & co.) the planner aliased to it, in value order. A code generator
+/// points every member of a group at the caller's buffer; see
+/// [`MemoryPlan::external`] for the flat list.
+pub fn external_groups(g: &Graph, opts: &PlanOptions) -> Result<Vec<Vec<ValueId>>, PlanError> {
+    let act = activations::collect(g, opts)?;
+    let classes = alias::view_classes(g, &act);
+    Ok(classes
+        .members
+        .iter()
+        .filter(|m| m.first().is_some_and(|&r| classes.is_external(&act, r)))
+        .cloned()
+        .collect())
 }
 
 /// Liveness, buffers and placement for one schedule.

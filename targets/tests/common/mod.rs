@@ -72,6 +72,11 @@ pub fn random_input(shape: &[usize], seed: u64) -> Tensor {
 /// The ONNX fixture `name`, cleaned up and quantized to int8 (per-channel int8
 /// weights, int8 activations) with min-max ranges over `calib`.
 pub fn quantized_fixture(name: &str, calib: &Tensor) -> Graph {
+    quantized_fixture_bits(name, calib, 8)
+}
+
+/// [`quantized_fixture`] with `bits`-bit weights (4: packed two per byte).
+pub fn quantized_fixture_bits(name: &str, calib: &Tensor, bits: u8) -> Graph {
     use pare_passes::{PassCx, PassManager, PassOptions};
     let mut g = pare_onnx::import_file(&fixture(name)).expect("fixture imports");
     let mut cx = PassCx::new(PassOptions::default());
@@ -80,7 +85,11 @@ pub fn quantized_fixture(name: &str, calib: &Tensor) -> Graph {
         .run(&mut p, &mut g, &mut cx)
         .expect("cleanup runs");
     let ranges = minmax_ranges(&g, calib);
-    pare_passes::quantize::quantize_int(&mut g, &ranges, &Default::default()).expect("quantizes");
+    let opts = pare_passes::quantize::IntOptions {
+        weight_bits: bits,
+        ..Default::default()
+    };
+    pare_passes::quantize::quantize_int(&mut g, &ranges, &opts).expect("quantizes");
     g
 }
 

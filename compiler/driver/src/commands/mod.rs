@@ -54,6 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             equalize,
             bias_correction,
             target,
+            name,
             output,
             report,
             json,
@@ -70,6 +71,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--rounding: {e}"))?,
             target,
+            name,
             output,
             report,
             json,

@@ -15,6 +15,7 @@ mod pool;
 mod resize;
 mod rnn;
 pub(super) mod util;
+pub(super) mod window_geometry;
 
 use super::InterpError;
 use crate::{Op, Tensor};

@@ -8,6 +8,7 @@ mod mixed;
 mod refine;
 mod report;
 mod report_techniques;
+mod rp2040;
 
 use crate::model_io::{self, Format};
 use anyhow::{bail, Context, Result};
@@ -65,6 +66,8 @@ pub struct CompileArgs {
     pub sensitivity_samples: usize,
     pub rounding: Rounding,
     pub target: Option<String>,
+    /// The C name of the model for `--target rp2040` (default `model`).
+    pub name: Option<String>,
     pub output: PathBuf,
     pub report: Option<PathBuf>,
     pub json: bool,
@@ -74,8 +77,17 @@ pub struct CompileArgs {
 
 pub use refine::Mode;
 
+/// What `pare compile` writes.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Target {
+    /// A model file (.pir or .onnx).
+    Model(Format),
+    /// A directory of C99 for the RP2040 (int8 kernels on a static arena).
+    Rp2040,
+}
+
 pub fn compile(a: &CompileArgs) -> Result<()> {
-    let format = target_format(a)?;
+    let target = target_of(a)?;
     if a.scheme == Scheme::Mixed && a.size_budget.is_none() {
         bail!("--quantize mixed needs --size-budget BYTES");
     }
@@ -96,7 +108,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                 _ => quantize::quantize_weights(&mut g, 4)?,
             };
             rep.layers = records.iter().map(report::LayerRow::from_record).collect();
-            let bytes = model_io::encode(&g, format, &a.output)?;
+            let bytes = encode(&g, target, &a.output)?;
             (g, bytes)
         }
         Scheme::Int8 | Scheme::Int4 | Scheme::Mixed => {
@@ -106,6 +118,9 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             let weight_bits = if a.scheme == Scheme::Int4 { 4 } else { 8 };
             let quantize = |base: &Graph, cal: &calib::Calibrated| -> Result<refine::Quantized> {
                 if let Some(budget) = a.size_budget {
+                    let Target::Model(format) = target else {
+                        bail!("--size-budget needs a model file target");
+                    };
                     let samples = calib::samples(spec, base, a, a.sensitivity_samples.max(1))?;
                     let chosen =
                         mixed::fit(base, &cal.calibration, &samples, budget, format, &a.output)?;
@@ -129,7 +144,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                     sensitivity: Vec::new(),
                 })
             };
-            let encode = |g: &Graph| model_io::encode(g, format, &a.output);
+            let encode = |g: &Graph| encode(g, target, &a.output);
             let out = refine::run(&float_graph, spec, a, &quantize, &encode)?;
             rep.set_calibration(&out.calibrated, out.calib_seconds);
             let q = out.quantized;
@@ -155,20 +170,36 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             (q.graph, bytes)
         }
     };
-    let _ = graph;
-    pare_ir::fsutil::write_atomic(&a.output, &bytes)
-        .with_context(|| format!("writing {}", a.output.display()))?;
-    rep.set_artifact(&a.output)?;
-    if let Some(b) = a.size_budget {
-        if rep.artifact_bytes > b {
-            bail!(
-                "{}: the artifact is {} bytes, over the budget of {b}",
-                a.output.display(),
-                rep.artifact_bytes
-            );
+    match target {
+        Target::Model(_) => {
+            pare_ir::fsutil::write_atomic(&a.output, &bytes)
+                .with_context(|| format!("writing {}", a.output.display()))?;
+            rep.set_artifact(&a.output)?;
+            if let Some(b) = a.size_budget {
+                if rep.artifact_bytes > b {
+                    bail!(
+                        "{}: the artifact is {} bytes, over the budget of {b}",
+                        a.output.display(),
+                        rep.artifact_bytes
+                    );
+                }
+            }
+            rep.finish();
+        }
+        Target::Rp2040 => {
+            let e = rp2040::generate(&graph, a)?;
+            let mut files = rp2040::files(&e);
+            rep.artifact_bytes = files.iter().map(|(_, b)| b.len() as u64).sum();
+            rep.target = Some((
+                rp2040::report_json(&e, &a.output, &files),
+                rp2040::table(&e, &a.output, &files),
+            ));
+            rep.finish();
+            let text = serde_json::to_string_pretty(&rep.to_json())? + "\n";
+            files.push(("report.json".to_string(), text.into_bytes()));
+            rp2040::write_dir(&a.output, &files)?;
         }
     }
-    rep.finish();
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&rep.to_json())? + "\n";
         pare_ir::fsutil::write_atomic(path, text.as_bytes())
@@ -211,13 +242,33 @@ fn prepare_for_int8(g: &mut Graph, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn target_format(a: &CompileArgs) -> Result<Format> {
+/// What to write: `--target rp2040` (a directory), else a model file whose
+/// format `--target` (pir or onnx) and the extension of `-o` agree on.
+fn target_of(a: &CompileArgs) -> Result<Target> {
+    if a.target.as_deref() == Some("rp2040") {
+        if !matches!(a.scheme, Scheme::Int8 | Scheme::Int4) {
+            bail!(
+                "--target rp2040 runs integer kernels: use --quantize int8 (or int4), not {}",
+                a.scheme.name()
+            );
+        }
+        if a.output.is_file() {
+            bail!(
+                "{}: is a file; --target rp2040 writes a directory",
+                a.output.display()
+            );
+        }
+        return Ok(Target::Rp2040);
+    }
+    if a.name.is_some() {
+        bail!("--name applies to --target rp2040 only");
+    }
     let by_ext = model_io::format_of(&a.output)?;
     let want = match a.target.as_deref() {
         None => by_ext,
         Some("onnx") => Format::Onnx,
         Some("pir") => Format::Pir,
-        Some(other) => bail!("unknown --target `{other}` (expected pir or onnx)"),
+        Some(other) => bail!("unknown --target `{other}` (expected pir, onnx or rp2040)"),
     };
     if want != by_ext {
         bail!(
@@ -229,5 +280,14 @@ fn target_format(a: &CompileArgs) -> Result<Format> {
     if want == Format::Pt2 {
         bail!("{}: pare cannot write .pt2 archives", a.output.display());
     }
-    Ok(want)
+    Ok(Target::Model(want))
+}
+
+/// The artifact's bytes for a model-file target (none for rp2040, which emits
+/// its files after the report is complete).
+fn encode(g: &Graph, target: Target, out: &Path) -> Result<Vec<u8>> {
+    match target {
+        Target::Model(f) => model_io::encode(g, f, out),
+        Target::Rp2040 => Ok(Vec::new()),
+    }
 }

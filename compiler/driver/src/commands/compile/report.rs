@@ -39,6 +39,8 @@ pub struct Report {
     pub techniques: Option<Summary>,
     calibration: Option<(String, usize, String, usize, f64)>,
     peak_rss_bytes: Option<u64>,
+    /// A code-generation target's section: JSON (under its name) and terminal text.
+    pub target: Option<(Value, String)>,
 }
 
 fn measured(value: Value, how: &str) -> Value {
@@ -62,6 +64,7 @@ impl Report {
             techniques: None,
             calibration: None,
             peak_rss_bytes: None,
+            target: None,
         }
     }
 
@@ -164,6 +167,9 @@ impl Report {
                 "seconds": measured(json!(secs), "wall time of calibration"),
             });
         }
+        if let Some((t, _)) = &self.target {
+            v["rp2040"] = t.clone();
+        }
         if let Some(f) = &self.fidelity {
             let how = format!(
                 "float vs compiled (integer interpreter) on the first {} calibration samples",
@@ -246,6 +252,9 @@ impl Report {
         }
         if let Some(t) = &self.techniques {
             s.push_str(&super::report_techniques::table(t));
+        }
+        if let Some((_, text)) = &self.target {
+            s.push_str(text);
         }
         if let Some(b) = self.peak_rss_bytes {
             let _ = writeln!(

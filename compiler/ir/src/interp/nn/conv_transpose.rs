@@ -88,7 +88,7 @@ pub(crate) fn transpose_shape(
     })
 }
 
-fn transposed_geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
+pub(super) fn transposed_geometry(op: &Op, xs: &[usize], ws: &[usize]) -> Res<TGeom> {
     let Op::ConvTranspose {
         auto_pad,
         kernel_shape,

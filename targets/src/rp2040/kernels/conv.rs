@@ -1,0 +1,170 @@
+//! Conv → `pare_conv2d` and ConvTranspose → `pare_conv_transpose2d`
+//! (pare_ir::interp::int::conv / conv_transpose): weights as int8, the input
+//! zero point folded into the conv bias, per-channel multipliers.
+
+use super::geometry::{bias, fold_zero_point, plane, weight_scales, Plane};
+use crate::rp2040::cgen::shape_text;
+use crate::rp2040::data::{CType, DataKind};
+use crate::rp2040::layer::{int_values, Layer, NodeCx, Params};
+use crate::rp2040::Rp2040Error;
+use pare_ir::quant::product_multiplier;
+use pare_ir::Op;
+
+/// The geometry rows shared by both params structs.
+fn geometry_rows(p: Params, pl: &Plane, c: usize, m: usize, group: i64) -> Params {
+    p.row(&[("in_c", c as i64), ("in_h", pl.in_h), ("in_w", pl.in_w)])
+        .row(&[
+            ("out_c", m as i64),
+            ("out_h", pl.out_h),
+            ("out_w", pl.out_w),
+        ])
+        .row(&[("kernel_h", pl.k_h), ("kernel_w", pl.k_w)])
+        .row(&[("stride_h", pl.s_h), ("stride_w", pl.s_w)])
+        .row(&[("dilation_h", pl.d_h), ("dilation_w", pl.d_w)])
+        .row(&[("pad_top", pl.pad_top), ("pad_left", pl.pad_left)])
+        .row(&[("groups", group)])
+}
+
+/// The weight codes of input 1 (4-bit weights unpacked to one code a byte).
+fn weight_codes(cx: &NodeCx) -> Result<Vec<i64>, Rp2040Error> {
+    let w = cx.constant(1)?;
+    int_values(&w).ok_or_else(|| cx.err(format!("weights must be int8 codes, got {}", w.dtype())))
+}
+
+/// ONNX's `[O, C/g, kh, kw]` weights (or `[O, C/g, k]`) reordered to
+/// `[O, kh, kw, C/g]`: the C kernel takes a tap's channels as one dot product.
+fn channels_last(w: &[i64], shape: &[usize]) -> Vec<i64> {
+    let (o, c) = (shape[0], shape[1]);
+    let taps: usize = shape[2..].iter().product();
+    let mut out = vec![0; w.len()];
+    for oc in 0..o {
+        for ci in 0..c {
+            for t in 0..taps {
+                out[(oc * taps + t) * c + ci] = w[(oc * c + ci) * taps + t];
+            }
+        }
+    }
+    out
+}
+
+/// Conv: inputs x, w, b?.
+pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
+    let Op::Conv { group, .. } = cx.node.op else {
+        return Err(cx.err("not a conv"));
+    };
+    let pl = plane(cx, true)?;
+    let (xs, ws) = (cx.in_shape(0)?, cx.in_shape(1)?);
+    let (c, m) = (xs[1], ws[0]);
+    let (sx, zx) = cx.act_in(0)?;
+    let (so, zo) = cx.act_out(0)?;
+    let scales = weight_scales(cx, 1, m, 0)?;
+    let w = channels_last(&weight_codes(cx)?, &ws);
+    let b = bias(cx, 2, m)?;
+    let folded = fold_zero_point(&b, &w, zx);
+    let mult: Vec<(i32, i32)> = scales
+        .iter()
+        .map(|&s| product_multiplier(sx, s, so))
+        .collect();
+    let what = cx.what();
+    let wn = cx.array(
+        "weights",
+        CType::I8,
+        w,
+        DataKind::Weights,
+        format!(
+            "{what}: weights {} [out_c][in_c/groups][kh][kw], symmetric per output channel",
+            shape_text(&ws)
+        ),
+    );
+    let bn = cx.array(
+        "bias",
+        CType::I32,
+        folded,
+        DataKind::Weights,
+        format!("{what}: bias - input zero point ({zx}) x sum of each channel's weights"),
+    );
+    let (mn, sn) = cx.requant_arrays(&mult, "per output channel");
+    let params = geometry_rows(Params::new("pare_conv2d_params"), &pl, c, m, group)
+        .row(&[("in_zero_point", zx), ("out_zero_point", zo)])
+        .row(&[("rounding", cx.rounding_macro())])
+        .row(&[("weights", wn), ("bias", bn)])
+        .row(&[("multiplier", mn), ("shift", sn)]);
+    let call = format!(
+        "pare_conv2d(&{}, {}, {});",
+        cx.params_name(),
+        cx.operand(0)?,
+        cx.out_ptr(0)?
+    );
+    Ok(Layer {
+        kernel: "pare_conv2d",
+        params: vec![(cx.params_name(), params)],
+        call: vec![call],
+    })
+}
+
+/// ConvTranspose: inputs x, w, b?. Weights are quantized per tensor or per
+/// channel on axis 1 (the M/group channels of a group; groups share them).
+pub(super) fn conv_transpose(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
+    let Op::ConvTranspose { group, .. } = cx.node.op else {
+        return Err(cx.err("not a conv_transpose"));
+    };
+    let pl = plane(cx, true)?;
+    let (xs, ws) = (cx.in_shape(0)?, cx.in_shape(1)?);
+    let g = usize::try_from(group).unwrap_or(1).max(1);
+    let (c, mg) = (xs[1], ws[1]);
+    let m = mg * g;
+    let (sx, zx) = cx.act_in(0)?;
+    let (so, zo) = cx.act_out(0)?;
+    let scales = weight_scales(cx, 1, mg, 1)?;
+    let w = weight_codes(cx)?;
+    let mult: Vec<(i32, i32)> = (0..m)
+        .map(|oc| product_multiplier(sx, scales[oc % mg], so))
+        .collect();
+    let what = cx.what();
+    let wn = cx.array(
+        "weights",
+        CType::I8,
+        w,
+        DataKind::Weights,
+        format!(
+            "{what}: weights {} [in_c][out_c/groups][kh][kw], symmetric per channel",
+            shape_text(&ws)
+        ),
+    );
+    let bn = match cx.node.input(2) {
+        None => "NULL".to_string(),
+        Some(_) => {
+            let b = bias(cx, 2, m)?;
+            cx.array(
+                "bias",
+                CType::I32,
+                b.into_iter().map(i64::from).collect(),
+                DataKind::Weights,
+                format!("{what}: bias (scale s_x * s_w)"),
+            )
+        }
+    };
+    let (mn, sn) = cx.requant_arrays(&mult, "per output channel");
+    let params = geometry_rows(
+        Params::new("pare_conv_transpose2d_params"),
+        &pl,
+        c,
+        m,
+        group,
+    )
+    .row(&[("in_zero_point", zx), ("out_zero_point", zo)])
+    .row(&[("rounding", cx.rounding_macro())])
+    .row(&[("weights", wn), ("bias", bn)])
+    .row(&[("multiplier", mn), ("shift", sn)]);
+    let call = format!(
+        "pare_conv_transpose2d(&{}, {}, {});",
+        cx.params_name(),
+        cx.operand(0)?,
+        cx.out_ptr(0)?
+    );
+    Ok(Layer {
+        kernel: "pare_conv_transpose2d",
+        params: vec![(cx.params_name(), params)],
+        call: vec![call],
+    })
+}
