@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pare's tests need and generates the oracle data they compare against:
 #   Debian packages                 the RP2040 target's cross build and emulator
-#                                   (gcc-arm-none-eabi, newlib, qemu-system-arm) and clang
+#                                   (gcc-arm-none-eabi, newlib, qemu-system-arm), clang, make
 #   .venv/                          Python with onnx, onnxruntime, numpy (tests/oracle/requirements.txt)
 #   tests/oracle/data/node/         ONNX backend node tests, from the onnx wheel's generators
 #   tests/oracle/data/fixtures/     onnxruntime outputs for every ONNX fixture
@@ -18,8 +18,9 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
 fi
 # The RP2040 firmware tests build with arm-none-eabi-gcc (newlib for memcpy/memset), run
-# under qemu-system-arm -M microbit and check the generated C with clang as well as gcc.
-debs="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang"
+# under qemu-system-arm -M microbit and check the generated C with clang as well as gcc;
+# make runs the example's bare-metal Makefile.
+debs="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang make"
 missing=""
 for p in $debs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

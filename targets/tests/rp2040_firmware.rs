@@ -317,6 +317,12 @@ fn instruction_counts_are_exact_deterministic_and_linear() {
 /// A model in Thumb assembly whose instruction count is known: `movs`, K x (`subs`, `bne`),
 /// `movs`, `bx`: 2K + 3.
 fn asm_model(k: u32) -> ModelSources {
+    asm_body(&format!(
+        "  movs r3, #{k}\n1:\n  subs r3, #1\n  bne 1b\n  movs r0, #0\n  bx lr\n"
+    ))
+}
+
+fn asm_body(body: &str) -> ModelSources {
     let header = "#ifndef STANDIN_H\n#define STANDIN_H\n#include <stdint.h>\n\
                   #define STANDIN_INPUT_SIZE 16\n#define STANDIN_OUTPUT_SIZE 4\n\
                   #define STANDIN_ARENA_BYTES 16\n\
@@ -324,7 +330,7 @@ fn asm_model(k: u32) -> ModelSources {
     let asm = format!(
         "  .syntax unified\n  .cpu cortex-m0plus\n  .thumb\n  .section .text.standin_invoke\n\
          \x20 .global standin_invoke\n  .type standin_invoke, %function\n  .thumb_func\n\
-         standin_invoke:\n  movs r3, #{k}\n1:\n  subs r3, #1\n  bne 1b\n  movs r0, #0\n  bx lr\n"
+         standin_invoke:\n{body}"
     );
     ModelSources {
         name: "standin".into(),
@@ -347,7 +353,20 @@ fn a_known_instruction_sequence_counts_exactly() {
     assert_eq!(b - a, 2 * 240, "every loop instruction counted once");
     // What is left beyond the model's 2K + 3 is the harness's call and loop step.
     let harness = a - (2 * 10 + 3);
+    eprintln!(
+        "asm model: {a} instructions per inference at K = 10, {harness} of them the harness's"
+    );
     assert!(harness < 16, "{harness} harness instructions per call");
+}
+
+#[test]
+fn a_crashing_model_reports_the_fault_and_fails() {
+    require_toolchain();
+    let dir = tempfile::tempdir().unwrap();
+    let built = build(&asm_body("  udf #0\n"), &samples(1), dir.path());
+    let run = run_qemu(&built, TIMEOUT).unwrap();
+    assert_eq!(run.exit_code, 70, "{run:?}");
+    assert!(run.stdout.contains("pare-fw: fault"), "{run:?}");
 }
 
 #[test]

@@ -92,7 +92,7 @@ pub fn build_firmware(
     }
     let model_c = write_sources(model, samples, workdir)?;
     let out = workdir.join("arm");
-    mkdir(&out)?;
+    mkdir(&out.join("obj"))?;
     let mut objects = Vec::new();
     for (file, flags) in model_c
         .iter()
@@ -101,7 +101,6 @@ pub fn build_firmware(
     {
         // Objects are named `obj/STEM.o`: fw_link.ld places sections by these names.
         let obj = format!("obj/{}.o", stem(file));
-        mkdir(&out.join("obj"))?;
         let lang_flags: &[&str] = if is_asm(file) { &[] } else { flags };
         ARM_GCC.run(
             ARM_GCC
