@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pare's tests need and generates the oracle data they compare against:
+#   Debian packages                 the RP2040 target's cross build and emulator
+#                                   (gcc-arm-none-eabi, newlib, qemu-system-arm), clang, make
 #   .venv/                          Python with onnx, onnxruntime, numpy (tests/oracle/requirements.txt)
 #   tests/oracle/data/node/         ONNX backend node tests, from the onnx wheel's generators
 #   tests/oracle/data/fixtures/     onnxruntime outputs for every ONNX fixture
@@ -14,6 +16,19 @@ req=tests/oracle/requirements.txt
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   echo "setup: installing python3-venv"
   apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+fi
+# The RP2040 firmware tests build with arm-none-eabi-gcc (newlib for memcpy/memset), run
+# under qemu-system-arm -M microbit and check the generated C with clang as well as gcc;
+# make runs the example's bare-metal Makefile.
+debs="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang make"
+missing=""
+for p in $debs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages:$missing"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

@@ -13,21 +13,33 @@
 //!   float wrapper), NAME_weights.c (const arrays, `data`);
 //! * `emit`: the whole; `c/pare_kernels.{h,c}`: the kernels, emitted verbatim.
 //!
+//! Firmware side: `device` (profiles and fit checks), `toolchain`, `firmware`
+//! (the arm-none-eabi bare-metal build and a host build of the same code),
+//! `emulate` (QEMU `-M microbit` with semihosting), `count` (exact instruction
+//! counts from QEMU's translation/execution logs), `size` (`arm-none-eabi-size`).
+//!
 //! ```text
 //! let out = pare_targets::rp2040::emit(&quantized, &EmitOptions::default())?;
 //! for (file, text) in out.files() { ... }   // or out.write_to(dir)
 //! ```
 
 mod cgen;
+pub mod count;
 mod data;
+pub mod device;
 mod emit;
+pub mod emulate;
 mod error;
+pub mod firmware;
+pub mod firmware_error;
 mod header;
 mod kernels;
 mod layer;
 mod lower;
+pub mod size;
 mod source;
 mod storage;
+pub mod toolchain;
 
 pub use data::{CType, ConstArray, DataKind};
 pub use emit::{emit, plan_options, EmitOptions, Emitted, LayerInfo};
@@ -38,3 +50,10 @@ pub use lower::{lower, IoQuant, Lowered};
 pub const KERNELS_H: &str = include_str!("c/pare_kernels.h");
 /// pare_kernels.c, written verbatim next to every model.
 pub const KERNELS_C: &str = include_str!("c/pare_kernels.c");
+
+pub use count::{count_instructions, count_run};
+pub use device::{Core, Device, FitError, Footprint, Headroom, UnknownDevice, DEVICES};
+pub use emulate::{run_host, run_qemu, RunOutput};
+pub use firmware::{build_firmware, build_host, Built, ModelSources, SourceFile};
+pub use firmware_error::FirmwareError;
+pub use size::ImageSizes;
