@@ -8,55 +8,18 @@
 mod common;
 mod rp2040_support;
 
-use common::{digits, fixture, quantized_fixture, quantized_fixture_bits, random_input};
+use common::{digits, quantized_fixture, quantized_fixture_bits, random_input, test_split};
 use pare_ir::interp::{run_with, QuantExec, RunOptions};
-use pare_ir::quant::{qrange, quantize_f32, Rounding};
+use pare_ir::quant::Rounding;
 use pare_ir::{Graph, Tensor};
 use pare_targets::rp2040::{emit, EmitOptions, Emitted};
 use rp2040_support::{
-    build, check_bit_exact, compilers, random_codes, reference, run_codes, run_f32,
+    build, check_bit_exact, compilers, quantize_input, random_codes, reference, run_codes, run_f32,
 };
-
-/// digits.npz's test split: inputs [500, 1, 8, 8] and labels.
-fn test_split() -> (Vec<Vec<f32>>, Vec<i64>) {
-    let all = pare_npy::read_npz(&fixture("digits.npz")).expect("digits.npz reads");
-    let get = |k: &str| {
-        all.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, t)| t.clone())
-            .unwrap_or_else(|| panic!("{k} in digits.npz"))
-    };
-    let x = get("x_test");
-    let y = get("y_test").to_i64_vec();
-    let per: usize = x.shape()[1..].iter().product();
-    let xs = x
-        .as_slice::<f32>()
-        .expect("f32 inputs")
-        .chunks(per)
-        .map(<[f32]>::to_vec)
-        .collect();
-    (xs, y)
-}
 
 /// The model, quantized on the first 256 training samples.
 fn quantized(name: &str) -> Graph {
     quantized_fixture(name, &digits(256))
-}
-
-/// The entry quantize_linear's codes of one float sample.
-fn quantize_input(e: &Emitted, x: &[f32]) -> Vec<i8> {
-    let io = &e.lowered.inputs[0];
-    let q = e
-        .lowered
-        .graph
-        .ty(io.value)
-        .quant
-        .clone()
-        .expect("quantized input");
-    let (lo, hi) = qrange(&q);
-    x.iter()
-        .map(|&v| quantize_f32(v, io.scale, io.zero_point, lo, hi) as i8)
-        .collect()
 }
 
 fn argmax(v: &[f32]) -> i64 {

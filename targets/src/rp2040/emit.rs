@@ -108,6 +108,21 @@ impl Emitted {
         Ok(())
     }
 
+    /// The files as the firmware builder takes them ([`build_firmware`](super::build_firmware)).
+    pub fn sources(&self) -> super::ModelSources {
+        super::ModelSources {
+            name: self.name.clone(),
+            files: self
+                .files()
+                .into_iter()
+                .map(|(name, text)| super::SourceFile {
+                    name,
+                    contents: text.as_bytes().to_vec(),
+                })
+                .collect(),
+        }
+    }
+
     /// Constant data in flash: weights, biases and tables.
     pub fn const_bytes(&self) -> u64 {
         self.weight_bytes + self.table_bytes

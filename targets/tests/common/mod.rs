@@ -108,3 +108,24 @@ fn minmax_ranges(g: &Graph, x: &Tensor) -> BTreeMap<ValueId, (f32, f32)> {
     pare_ir::interp::run_observed(g, std::slice::from_ref(x), &mut note).expect("float run");
     r
 }
+
+/// digits.npz's test split: inputs [500, 1, 8, 8] and labels.
+pub fn test_split() -> (Vec<Vec<f32>>, Vec<i64>) {
+    let all = pare_npy::read_npz(&fixture("digits.npz")).expect("digits.npz reads");
+    let get = |k: &str| {
+        all.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| panic!("{k} in digits.npz"))
+    };
+    let x = get("x_test");
+    let y = get("y_test").to_i64_vec();
+    let per: usize = x.shape()[1..].iter().product();
+    let xs = x
+        .as_slice::<f32>()
+        .expect("f32 inputs")
+        .chunks(per)
+        .map(<[f32]>::to_vec)
+        .collect();
+    (xs, y)
+}

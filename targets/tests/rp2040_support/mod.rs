@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use pare_ir::interp::{run_with, QuantExec, RunOptions};
-use pare_ir::quant::Rounding;
+use pare_ir::quant::{qrange, quantize_f32, Rounding};
 use pare_ir::Tensor;
 use pare_targets::rp2040::Emitted;
 use std::path::PathBuf;
@@ -293,4 +293,20 @@ pub fn check_bit_exact(e: &Emitted, r: Rounding, samples: &[Vec<Vec<i8>>]) -> us
         }
     }
     samples.len()
+}
+
+/// The entry quantize_linear's codes of one float sample.
+pub fn quantize_input(e: &Emitted, x: &[f32]) -> Vec<i8> {
+    let io = &e.lowered.inputs[0];
+    let q = e
+        .lowered
+        .graph
+        .ty(io.value)
+        .quant
+        .clone()
+        .expect("quantized input");
+    let (lo, hi) = qrange(&q);
+    x.iter()
+        .map(|&v| quantize_f32(v, io.scale, io.zero_point, lo, hi) as i8)
+        .collect()
 }
