@@ -12,7 +12,7 @@ use common::{digits, quantized_fixture, quantized_fixture_bits, random_input, te
 use pare_ir::interp::{run_with, QuantExec, RunOptions};
 use pare_ir::quant::Rounding;
 use pare_ir::{Graph, Tensor};
-use pare_targets::rp2040::{emit, EmitOptions, Emitted};
+use pare_targets::rp2040::{emit, EmitOptions};
 use rp2040_support::{
     build, check_bit_exact, compilers, quantize_input, random_codes, reference, run_codes, run_f32,
 };
