@@ -144,6 +144,10 @@ pub enum Command {
         /// macros `NAME_*` in upper case.
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
+        /// Device profile with --target rp2040 (rp2040, esp32, cortex-m4, ...): the
+        /// firmware image is cross-built and measured against its RAM and flash.
+        #[arg(long, value_name = "PROFILE")]
+        device: Option<String>,
         /// Output artifact (a directory with --target rp2040).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,

@@ -9,6 +9,7 @@ mod refine;
 mod report;
 mod report_techniques;
 mod rp2040;
+mod rp2040_fw;
 
 use crate::model_io::{self, Format};
 use anyhow::{bail, Context, Result};
@@ -68,6 +69,8 @@ pub struct CompileArgs {
     pub target: Option<String>,
     /// The C name of the model for `--target rp2040` (default `model`).
     pub name: Option<String>,
+    /// The device profile for `--target rp2040` (default `rp2040`).
+    pub device: Option<String>,
     pub output: PathBuf,
     pub report: Option<PathBuf>,
     pub json: bool,
@@ -187,12 +190,15 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             rep.finish();
         }
         Target::Rp2040 => {
+            let device = rp2040::device_of(a)?;
             let e = rp2040::generate(&graph, a)?;
+            // Before anything is written: an image that does not fit fails the compile.
+            let fw = rp2040::measure_firmware(&e, device)?;
             let mut files = rp2040::files(&e);
             rep.artifact_bytes = files.iter().map(|(_, b)| b.len() as u64).sum();
             rep.target = Some((
-                rp2040::report_json(&e, &a.output, &files),
-                rp2040::table(&e, &a.output, &files),
+                rp2040::report_json(&e, &a.output, &files, &fw),
+                rp2040::table(&e, &a.output, &files, &fw),
             ));
             rep.finish();
             let text = serde_json::to_string_pretty(&rep.to_json())? + "\n";
@@ -262,6 +268,9 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
     }
     if a.name.is_some() {
         bail!("--name applies to --target rp2040 only");
+    }
+    if a.device.is_some() {
+        bail!("--device applies to --target rp2040 only");
     }
     let by_ext = model_io::format_of(&a.output)?;
     let want = match a.target.as_deref() {

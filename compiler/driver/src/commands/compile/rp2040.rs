@@ -2,9 +2,12 @@
 //! (NAME.h, NAME.c, NAME_weights.c, pare_kernels.h, pare_kernels.c and
 //! report.json), written atomically: a failed compile leaves nothing behind.
 //! The report's figures say how they were obtained: `planned` (the static
-//! memory plan, MACs from static shapes) or `measured` (bytes of what was
-//! written).
+//! memory plan, MACs from static shapes), `measured` (bytes of what was
+//! written; `arm-none-eabi-size` on the cross-built image) or `emulated`
+//! (instructions counted under QEMU).
 
+use super::rp2040_fw::Measured;
+pub use super::rp2040_fw::{device_of, measure_firmware, Firmware};
 use super::CompileArgs;
 use anyhow::{bail, Context, Result};
 use pare_ir::Graph;
@@ -56,7 +59,7 @@ fn io_json(io: &IoQuant) -> Value {
 }
 
 /// The report's `rp2040` section.
-pub fn report_json(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)]) -> Value {
+pub fn report_json(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)], fw: &Firmware) -> Value {
     let weights_file = format!("{}_weights.c", e.name);
     let macs: u64 = e.layers.iter().map(|l| l.macs).sum();
     let layers: Vec<Value> = e
@@ -90,11 +93,100 @@ pub fn report_json(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)]) -> Valu
         "inputs": e.lowered.inputs.iter().map(io_json).collect::<Vec<_>>(),
         "outputs": e.lowered.outputs.iter().map(io_json).collect::<Vec<_>>(),
         "layers": layers,
+        "firmware": firmware_json(fw, macs),
     })
 }
 
+const SIZE_HOW: &str = "measured: arm-none-eabi-size on the image cross-built with arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb -Os (the model's share)";
+const EMU_HOW: &str =
+    "emulated: instructions of one inference on a zero input under qemu-system-arm -M microbit (Cortex-M0)";
+
+fn instruction_json(m: &Measured, macs: u64) -> (Value, Value) {
+    match &m.instructions {
+        Ok(n) => (
+            tagged(json!(n), EMU_HOW),
+            tagged(
+                json!((*n as f64 / macs.max(1) as f64 * 100.0).round() / 100.0),
+                EMU_HOW,
+            ),
+        ),
+        Err(why) => {
+            let v = json!({ "value": null, "how": "not measured", "why": why });
+            (v.clone(), v)
+        }
+    }
+}
+
+/// The `firmware` section: sizes, headroom and instruction counts, or why they are absent.
+fn firmware_json(fw: &Firmware, macs: u64) -> Value {
+    let m = match fw {
+        Firmware::NotMeasured { device, reason } => {
+            return json!({ "device": device.name, "measured": false, "why": reason })
+        }
+        Firmware::Measured(m) => m,
+    };
+    let (f, h, d) = (&m.footprint, &m.headroom, &m.device);
+    let (per_inference, per_mac) = instruction_json(m, macs);
+    json!({
+        "device": d.name,
+        "measured": true,
+        "flash_bytes": tagged(json!(f.flash), SIZE_HOW),
+        "flash_code_bytes": tagged(json!(f.flash - f.weights), SIZE_HOW),
+        "flash_weight_bytes": tagged(json!(f.weights), SIZE_HOW),
+        "ram_arena_bytes": tagged(json!(f.arena), SIZE_HOW),
+        "ram_other_static_bytes": tagged(json!(f.static_ram), SIZE_HOW),
+        "ram_stack_reserve_bytes": tagged(json!(d.stack_reserve), "planned: the device profile's stack reserve"),
+        "ram_bytes": tagged(json!(h.ram_used), "measured: arena + other static data + stack reserve"),
+        "device_ram_bytes": d.ram_bytes,
+        "device_flash_bytes": d.flash_bytes,
+        "ram_headroom_bytes": tagged(json!(h.ram_free), "measured: device RAM less ram_bytes"),
+        "flash_headroom_bytes": tagged(json!(h.flash_free), "measured: device flash less flash_bytes"),
+        "instructions_per_inference": per_inference,
+        "instructions_per_mac": per_mac,
+    })
+}
+
+/// The terminal lines of the firmware figures.
+fn firmware_table(s: &mut String, fw: &Firmware, macs: u64) {
+    let m = match fw {
+        Firmware::NotMeasured { device, reason } => {
+            let _ = writeln!(
+                s,
+                "{}: flash, RAM and instructions not measured: {reason}",
+                device.name
+            );
+            return;
+        }
+        Firmware::Measured(m) => m,
+    };
+    let (f, h, d) = (&m.footprint, &m.headroom, &m.device);
+    let _ = writeln!(
+        s,
+        "{}: flash {} bytes (code {}, weights {}) (measured), {} free of {}",
+        d.name,
+        f.flash,
+        f.flash - f.weights,
+        f.weights,
+        h.flash_free,
+        d.flash_bytes
+    );
+    let _ = writeln!(
+        s,
+        "{}: RAM {} bytes = arena {} + other static {} (measured) + stack reserve {}, {} free of {}",
+        d.name, h.ram_used, f.arena, f.static_ram, d.stack_reserve, h.ram_free, d.ram_bytes
+    );
+    let _ = match &m.instructions {
+        Ok(n) => writeln!(
+            s,
+            "{n} instructions per inference, {:.2} per MAC (emulated, QEMU Cortex-M0)",
+            *n as f64 / macs.max(1) as f64
+        ),
+        Err(why) => writeln!(s, "instructions not measured: {why}"),
+    };
+}
+
 /// The terminal lines of the rp2040 section.
-pub fn table(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)]) -> String {
+pub fn table(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)], fw: &Firmware) -> String {
     let mut s = String::new();
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     let _ = writeln!(
@@ -135,6 +227,7 @@ pub fn table(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)]) -> String {
         e.weight_bytes,
         e.table_bytes
     );
+    firmware_table(&mut s, fw, macs);
     s
 }
 
