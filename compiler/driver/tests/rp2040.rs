@@ -219,3 +219,44 @@ fn failures_leave_nothing_behind() {
     }
     assert!(!dir.exists());
 }
+
+/// examples/rp2040-digits/model is what the README's command generates: regenerating it
+/// gives byte-identical C (report.json holds wall times and peak memory, so it is only
+/// checked to exist).
+#[test]
+fn the_committed_example_model_is_what_pare_generates() {
+    let committed = common::root().join("examples/rp2040-digits/model");
+    let dir = scratch("rp2040_example").join("model");
+    let m = fixture("micro_cnn.onnx");
+    let calib = digits_train();
+    let d = dir.to_string_lossy().into_owned();
+    let o = pare(&[
+        "compile",
+        &m,
+        "--target",
+        "rp2040",
+        "--quantize",
+        "int8",
+        "--calib",
+        &calib,
+        "-o",
+        &d,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c_files = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        files(dir)
+            .into_iter()
+            .filter(|(n, _)| n != "report.json")
+            .collect()
+    };
+    let want = c_files(&committed);
+    assert_eq!(want.len(), 5, "examples/rp2040-digits/model is incomplete");
+    assert!(committed.join("report.json").is_file());
+    for ((n, a), (m, b)) in c_files(&dir).iter().zip(&want) {
+        assert_eq!(n, m);
+        assert!(
+            a == b,
+            "examples/rp2040-digits/model/{n} differs from a fresh `pare compile`: regenerate it (README)"
+        );
+    }
+}
