@@ -4,7 +4,7 @@
 
 mod common;
 
-use pare_ir::{DType, Graph, Op, Tensor, TensorType, ValueId, Weight};
+use pare_ir::{DType, Graph, NodeId, Op, Tensor, TensorType, ValueId, Weight};
 use pare_targets::plan::{
     check_plan, plan_memory, CheckError, InPlace, IoPlacement, PlanOptions, ScheduleKind,
 };
@@ -133,7 +133,19 @@ fn random_options(rng: &mut fastrand::Rng) -> PlanOptions {
         } else {
             InPlace::Off
         },
+        scratch: Default::default(),
     }
+}
+
+/// Kernel workspaces of random sizes for about a third of `g`'s nodes.
+fn random_scratch(rng: &mut fastrand::Rng, g: &Graph) -> std::collections::BTreeMap<NodeId, u64> {
+    let mut scratch = std::collections::BTreeMap::new();
+    for (id, _) in g.nodes() {
+        if rng.usize(..3) == 0 {
+            scratch.insert(id, rng.u64(1..200));
+        }
+    }
+    scratch
 }
 
 #[test]
@@ -143,7 +155,10 @@ fn every_random_plan_checks_and_respects_the_bound() {
     for _ in 0..400 {
         let g = random_graph(&mut rng);
         for _ in 0..3 {
-            let opts = random_options(&mut rng);
+            let mut opts = random_options(&mut rng);
+            if rng.bool() {
+                opts.scratch = random_scratch(&mut rng, &g);
+            }
             let p = common::plan(&g, &opts);
             plans += 1;
             let ratio = p.arena_bytes as f64 / p.lower_bound.max(1) as f64;
@@ -282,4 +297,58 @@ fn small_plans_match_an_exhaustive_search() {
         tight += usize::from(best == p.lower_bound);
     }
     eprintln!("{checked} small plans optimal; the lower bound was reachable in {tight}");
+}
+
+#[test]
+fn a_workspace_over_a_live_value_is_rejected() {
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut corrupted = 0;
+    for _ in 0..300 {
+        let g = random_graph(&mut rng);
+        let opts = PlanOptions {
+            scratch: random_scratch(&mut rng, &g),
+            ..random_options(&mut rng)
+        };
+        let p = plan_memory(&g, &opts).expect("plans");
+        // Every workspace is one buffer at its node's step.
+        for (&node, &size) in &opts.scratch {
+            let step = p
+                .schedule
+                .iter()
+                .position(|&n| n == node)
+                .expect("scheduled");
+            let b = p
+                .buffers
+                .iter()
+                .find(|b| b.scratch == Some(node))
+                .expect("placed");
+            assert!(b.first == step && b.last == step && b.size >= size && b.values.is_empty());
+        }
+        // Move a workspace onto a value live at its step.
+        let clash = p.buffers.iter().enumerate().find_map(|(i, s)| {
+            s.scratch?;
+            p.buffers
+                .iter()
+                .position(|b| {
+                    !b.values.is_empty() && b.size > 0 && b.first <= s.first && s.first <= b.last
+                })
+                .map(|j| (i, j))
+        });
+        let Some((i, j)) = clash else { continue };
+        let mut bad = p.clone();
+        bad.buffers[i].offset = bad.buffers[j].offset;
+        let err = check_plan(&g, &bad, &opts).expect_err("overlap accepted");
+        assert!(
+            matches!(
+                err,
+                CheckError::Scratch { .. } | CheckError::OutOfArena { .. }
+            ),
+            "{err}"
+        );
+        corrupted += 1;
+    }
+    assert!(
+        corrupted > 50,
+        "only {corrupted} plans had a workspace to corrupt"
+    );
 }

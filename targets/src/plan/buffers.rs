@@ -1,5 +1,6 @@
 //! Buffers: one per data class in the arena, then merged where a node computes
-//! in place (its input's buffer dies at its step and its output takes it over).
+//! in place (its input's buffer dies at its step and its output takes it over), plus
+//! one buffer for each node's kernel workspace, live at its step only.
 
 use super::activations::Activations;
 use super::alias::{in_place_source, Classes};
@@ -15,6 +16,8 @@ pub(crate) struct Proto {
     pub size: u64,
     pub first: usize,
     pub last: usize,
+    /// The node whose kernel workspace this is (no values).
+    pub scratch: Option<NodeId>,
 }
 
 /// The arena's buffers (ordered by first step, then first value) and the
@@ -48,6 +51,7 @@ pub(crate) fn form(
             size: act.bytes_of(r),
             first,
             last,
+            scratch: None,
         }));
     }
     if opts.in_place == InPlace::UnaryElementwise {
@@ -77,6 +81,17 @@ pub(crate) fn form(
         }
     }
     let mut out: Vec<Proto> = bufs.into_iter().flatten().collect();
+    for (s, id) in schedule.iter().enumerate() {
+        if let Some(&size) = opts.scratch.get(id).filter(|&&n| n > 0) {
+            out.push(Proto {
+                values: Vec::new(),
+                size,
+                first: s,
+                last: s,
+                scratch: Some(*id),
+            });
+        }
+    }
     out.sort_by_key(|b| (b.first, b.values.first().copied()));
     external.sort();
     (out, external)

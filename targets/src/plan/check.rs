@@ -17,7 +17,10 @@
 //!    a node computes one from the other in place: they meet only at that
 //!    node's step, start at the same offset, the node's op may run in place
 //!    under the options, it reads the input from no other slot, and the input
-//!    is not a graph output (whose bytes the caller still needs).
+//!    is not a graph output (whose bytes the caller still needs);
+//! 7. each kernel workspace the options ask for is one buffer with no values, at
+//!    least that large, live exactly at its node's step, overlapping no value
+//!    live there.
 
 use super::alias::{in_place_op, is_view_op};
 use super::liveness::node_label;
@@ -46,7 +49,79 @@ pub fn check_plan(g: &Graph, plan: &MemoryPlan, opts: &PlanOptions) -> Result<()
     let home = check_membership(g, plan, &facts)?;
     check_buffers(g, plan, &facts)?;
     check_lower_bound(plan, facts.steps)?;
-    check_overlaps(g, plan, opts, &facts, &home)
+    check_overlaps(g, plan, opts, &facts, &home)?;
+    check_scratch(g, plan, opts, &facts, &home)
+}
+
+/// Rule 7.
+fn check_scratch(
+    g: &Graph,
+    plan: &MemoryPlan,
+    opts: &PlanOptions,
+    f: &Facts,
+    home: &[Option<usize>],
+) -> Result<(), CheckError> {
+    let bad = |node: NodeId, why: String| CheckError::Scratch {
+        node: node_label(g, node),
+        why,
+    };
+    for (&node, &size) in opts.scratch.iter().filter(|(_, &n)| n > 0) {
+        let Some(step) = plan.schedule.iter().position(|&n| n == node) else {
+            return Err(bad(node, "the node is not in the schedule".into()));
+        };
+        let found: Vec<&super::Buffer> = plan
+            .buffers
+            .iter()
+            .filter(|b| b.scratch == Some(node))
+            .collect();
+        let [buf] = found[..] else {
+            return Err(bad(
+                node,
+                format!("{} workspace buffers, not one", found.len()),
+            ));
+        };
+        if !buf.values.is_empty() || buf.first != step || buf.last != step || buf.size < size {
+            return Err(bad(
+                node,
+                format!(
+                    "buffer of {} bytes over steps [{}, {}] with {} values, but {size} bytes at step {step} were asked",
+                    buf.size,
+                    buf.first,
+                    buf.last,
+                    buf.values.len()
+                ),
+            ));
+        }
+        let end = buf.offset.saturating_add(buf.size);
+        for (i, b) in home.iter().enumerate() {
+            let (Some(b), Some(bytes)) = (*b, f.bytes[i]) else {
+                continue;
+            };
+            let off = plan.buffers[b].offset;
+            let live = f.first[i] <= step && step <= f.last[i];
+            if live && bytes > 0 && off < end && buf.offset < off.saturating_add(bytes) {
+                return Err(bad(
+                    node,
+                    format!(
+                        "its workspace [{}, {end}) overlaps `{}`, live at step {step}",
+                        buf.offset,
+                        lbl(g, ValueId::from_index(i))
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(b) = plan
+        .buffers
+        .iter()
+        .find(|b| b.scratch.is_some_and(|n| !opts.scratch.contains_key(&n)))
+    {
+        return Err(CheckError::Malformed(format!(
+            "workspace buffer at offset {} for a node that asked for none",
+            b.offset
+        )));
+    }
+    Ok(())
 }
 
 fn lbl(g: &Graph, v: ValueId) -> String {

@@ -87,6 +87,8 @@ pub enum CheckError {
         first: usize,
         last: usize,
     },
+    #[error("kernel workspace of {node}: {why}")]
+    Scratch { node: String, why: String },
     #[error("lower bound is {stated} but the buffers give {actual}")]
     LowerBound { stated: u64, actual: u64 },
     #[error("arena {arena} is below the lower bound {lower_bound}")]

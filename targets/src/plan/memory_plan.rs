@@ -17,6 +17,9 @@ pub struct Buffer {
     /// Steps (indices into the schedule) the bytes must survive, inclusive.
     pub first: usize,
     pub last: usize,
+    /// Set when this is the workspace of that node's kernel (then `values` is empty and
+    /// `first == last` is the node's step).
+    pub scratch: Option<NodeId>,
 }
 
 /// A static memory plan. See [`super::plan_memory`].
@@ -56,8 +59,17 @@ impl MemoryPlan {
     pub fn naive_bytes(&self) -> u64 {
         self.buffers
             .iter()
+            .filter(|b| b.scratch.is_none())
             .map(|b| align_up(b.size, self.alignment))
             .fold(0, u64::saturating_add)
+    }
+
+    /// Arena offset of `node`'s kernel workspace, if it asked for one.
+    pub fn scratch_offset(&self, node: NodeId) -> Option<u64> {
+        self.buffers
+            .iter()
+            .find(|b| b.scratch == Some(node))
+            .map(|b| b.offset)
     }
 
     /// A readable dump with value names and node ops (stable: for snapshots).
@@ -94,7 +106,10 @@ impl MemoryPlan {
         writeln!(f, "buffers: [offset, end) size steps values")?;
         for b in &self.buffers {
             let end = b.offset.saturating_add(align_up(b.size, self.alignment));
-            let vals: Vec<String> = b.values.iter().map(|&v| val(v)).collect();
+            let mut vals: Vec<String> = b.values.iter().map(|&v| val(v)).collect();
+            if let Some(node) = b.scratch {
+                vals.push(format!("scratch of #{}", node.0));
+            }
             writeln!(
                 f,
                 "  [{:>7}, {:>7}) {:>7}  {:>3}..{:<3}  {}",

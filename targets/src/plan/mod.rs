@@ -9,7 +9,8 @@
 //!   element-wise ops may write over an input that dies at their step;
 //! * `schedule`: the graph's order or a memory-greedy one;
 //! * `liveness`: each activation's `[first, last]` steps;
-//! * `buffers`: data classes and in-place merges become buffers;
+//! * `buffers`: data classes and in-place merges become buffers, kernel
+//!   workspaces (`PlanOptions::scratch`) buffers of one step;
 //! * `place`: offsets by several greedy best-fit/first-fit strategies,
 //!   stopping at the lower bound (the peak of aligned live bytes);
 //! * `check`: an independent checker, run after every plan in debug builds;
@@ -131,6 +132,7 @@ fn plan_with(
             size: p.size,
             first: p.first,
             last: p.last,
+            scratch: p.scratch,
         })
         .collect();
     Ok(MemoryPlan {

@@ -1,5 +1,9 @@
 //! What the planner may assume and decide: alignment, where graph inputs and
-//! outputs live, which schedule to use, and whether element-wise ops run in place.
+//! outputs live, which schedule to use, whether element-wise ops run in place, and the
+//! workspace a node's kernel needs while it runs.
+
+use pare_ir::NodeId;
+use std::collections::BTreeMap;
 
 /// Where the graph's inputs (or outputs) live while the model runs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -51,6 +55,10 @@ pub struct PlanOptions {
     pub outputs: IoPlacement,
     pub schedule: ScheduleKind,
     pub in_place: InPlace,
+    /// Workspace bytes a node's kernel needs while it runs (an im2col column, a padded
+    /// plane): a buffer live at that node's step only, planned with the activations so
+    /// the arena (and its lower bound) include it.
+    pub scratch: BTreeMap<NodeId, u64>,
 }
 
 impl Default for PlanOptions {
@@ -61,6 +69,7 @@ impl Default for PlanOptions {
             outputs: IoPlacement::Arena,
             schedule: ScheduleKind::GraphOrder,
             in_place: InPlace::UnaryElementwise,
+            scratch: BTreeMap::new(),
         }
     }
 }

@@ -129,15 +129,21 @@ impl Emitted {
     }
 }
 
-/// The planner settings of the target: inputs and outputs in the caller's
-/// buffers, element-wise tables in place, the smaller of two schedules.
-pub fn plan_options() -> PlanOptions {
+/// The planner settings of the target for lowered graph `g`: inputs and outputs in
+/// the caller's buffers, element-wise tables in place, the smaller of two schedules,
+/// and each kernel's workspace (an im2col column, a padded plane) in the arena.
+pub fn plan_options(g: &Graph) -> PlanOptions {
     PlanOptions {
         alignment: 16,
         inputs: IoPlacement::External,
         outputs: IoPlacement::External,
         schedule: ScheduleKind::Best,
         in_place: InPlace::UnaryElementwise,
+        scratch: g
+            .nodes()
+            .map(|(id, n)| (id, kernels::scratch_bytes(g, n)))
+            .filter(|&(_, bytes)| bytes > 0)
+            .collect(),
     }
 }
 
@@ -150,7 +156,7 @@ pub fn emit(g: &Graph, opts: &EmitOptions) -> Result<Emitted, Rp2040Error> {
     }
     let lowered = lower(g)?;
     let pg = &lowered.graph;
-    let popts = plan_options();
+    let popts = plan_options(pg);
     let plan = plan_memory(pg, &popts)?;
     let groups = external_groups(pg, &popts)?;
     let storage = Storage::new(pg, &plan, &groups);
@@ -172,6 +178,7 @@ pub fn emit(g: &Graph, opts: &EmitOptions) -> Result<Emitted, Rp2040Error> {
         let mut cx = NodeCx {
             g: pg,
             node,
+            node_id: id,
             index,
             model: &opts.name,
             rounding: opts.rounding,

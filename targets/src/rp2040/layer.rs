@@ -7,7 +7,7 @@ use super::lower::int8_params;
 use super::storage::Storage;
 use super::Rp2040Error;
 use pare_ir::quant::Rounding;
-use pare_ir::{Graph, Node, Tensor, ValueId};
+use pare_ir::{Graph, Node, NodeId, Tensor, ValueId};
 use std::fmt::Write;
 
 /// A params struct initializer: `rows` of `.field = value` pairs, one row a line.
@@ -59,6 +59,7 @@ pub(crate) struct Layer {
 pub(crate) struct NodeCx<'a> {
     pub g: &'a Graph,
     pub node: &'a Node,
+    pub node_id: NodeId,
     /// The layer's number in the schedule.
     pub index: usize,
     /// The model's C name (every identifier starts with it).

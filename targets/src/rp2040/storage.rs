@@ -3,7 +3,8 @@
 //! outputs are external, together with the views the planner aliased to them).
 
 use crate::plan::MemoryPlan;
-use pare_ir::{Graph, ValueId};
+use pare_ir::{Graph, NodeId, ValueId};
+use std::collections::BTreeMap;
 
 /// The home of one activation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -20,6 +21,8 @@ pub(crate) enum Place {
 #[derive(Debug)]
 pub(crate) struct Storage {
     place: Vec<Option<Place>>,
+    /// Each kernel workspace: node → (arena offset, bytes).
+    scratch: BTreeMap<NodeId, (u64, u64)>,
     pub input_names: Vec<String>,
     pub output_names: Vec<String>,
 }
@@ -39,7 +42,11 @@ impl Storage {
     /// input `i`, else in the first graph output it holds.
     pub fn new(g: &Graph, plan: &MemoryPlan, external: &[Vec<ValueId>]) -> Storage {
         let mut place = vec![None; g.value_count()];
+        let mut scratch = BTreeMap::new();
         for b in &plan.buffers {
+            if let Some(node) = b.scratch {
+                scratch.insert(node, (b.offset, b.size));
+            }
             for v in &b.values {
                 place[v.index()] = Some(Place::Arena(b.offset));
             }
@@ -58,9 +65,15 @@ impl Storage {
         }
         Storage {
             place,
+            scratch,
             input_names: io_names("input", g.inputs.len()),
             output_names: io_names("output", g.outputs.len()),
         }
+    }
+
+    /// `node`'s kernel workspace: (arena offset, bytes).
+    pub fn scratch(&self, node: NodeId) -> Option<(u64, u64)> {
+        self.scratch.get(&node).copied()
     }
 
     pub fn place(&self, v: ValueId) -> Option<Place> {

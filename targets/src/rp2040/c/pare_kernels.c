@@ -16,18 +16,41 @@ static int32_t pare_to_i32(uint32_t u)
 }
 
 /* gemmlowp's SaturatingRoundingDoublingHighMul: 2ab / 2^32 rounded to
- * nearest, ties toward +infinity; INT32_MIN * INT32_MIN saturates. */
+ * nearest, ties toward +infinity; INT32_MIN * INT32_MIN saturates.
+ *
+ * With b >= 0 (every multiplier pare makes) that is floor((a b + 2^30) / 2^31)
+ * for either sign of a b, computed here from 16-bit halves in 32-bit
+ * arithmetic: a Cortex-M0+ has no 32 x 32 -> 64 multiply, and the library's
+ * 64-bit one costs several times more. With a = ah 2^16 + al and
+ * b = bh 2^16 + bl (al, bl unsigned halves),
+ *   a b + 2^30 = 2 ah bh 2^31 + (ah bl + al bh + (al bl >> 16) + 2^14) 2^16
+ *                + (al bl mod 2^16),
+ * and the last term, below 2^16, cannot change the floor. */
 static int32_t pare_srdhm(int32_t a, int32_t b)
 {
-    int64_t ab;
-    int64_t nudge;
-    if (a == INT32_MIN && b == INT32_MIN) {
-        return INT32_MAX;
+    if (b < 0) {
+        int64_t ab;
+        int64_t nudge;
+        if (a == INT32_MIN && b == INT32_MIN) {
+            return INT32_MAX;
+        }
+        ab = (int64_t)a * (int64_t)b;
+        nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+        /* C's division truncates toward zero, as the reference's does. */
+        return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    } else {
+        const uint32_t al = (uint32_t)a & 0xffffu;
+        const int32_t ah = a >> 16; /* arithmetic: every compiler pare targets */
+        const uint32_t bl = (uint32_t)b & 0xffffu;
+        const int32_t bh = b >> 16; /* < 2^15 */
+        const int32_t mid = ah * (int32_t)bl; /* |.| < 2^31 */
+        /* < 2^31 + 2^16 + 2^14: fits in 32 unsigned bits. */
+        const uint32_t rest = al * (uint32_t)bh + ((al * bl) >> 16) + (1u << 14);
+        /* floor((mid + rest) / 2^15), from the quotients and remainders of both. */
+        const uint32_t carry = (((uint32_t)mid & 0x7fffu) + (rest & 0x7fffu)) >> 15;
+        const uint32_t r = (uint32_t)(2 * ah * bh) + (uint32_t)(mid >> 15) + (rest >> 15) + carry;
+        return pare_to_i32(r);
     }
-    ab = (int64_t)a * (int64_t)b;
-    nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    /* C's division truncates toward zero, as the reference's does. */
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
 }
 
 /* gemmlowp's RoundingDivideByPOT: x / 2^e rounded to nearest, ties away from
@@ -126,124 +149,218 @@ static int32_t pare_count(int32_t rank, const int32_t *dims)
 
 /* ---- products ------------------------------------------------------------ */
 
-/* sum of x[i * x_step] * w[i] for i < n, modulo 2^32: the inner loop of the
- * convolution and the fully connected layer. A small function with few live
- * values, so that the loop keeps everything in the Cortex-M0+'s eight low
- * registers; do-while loops test once per step. */
-static uint32_t pare_dot(const int8_t *x, int32_t x_step, const int8_t *w, int32_t n)
+/*
+ * Convolutions and fully connected layers end in one loop: a column of inputs
+ * (one output position's taps, as offset-binary bytes xu = x + 128) times the
+ * weights of three output channels at once. The weights are stored for it at
+ * compile time: output channels in blocks of three, each block [depth][3]
+ * bytes of wu = w + 128, so the Cortex-M0+ loads every byte with an immediate
+ * offset (Thumb-1 has those only for unsigned loads) and each input byte
+ * loaded feeds three products. Three sums, two pointers, the input byte and a
+ * product fill the eight low registers.
+ *
+ * With zu = z_x + 128 and K the padded depth, the reference's sum is
+ *   sum_k (xu_k - zu) * (wu_k - 128)
+ *     = S1 - 128 * S2 - zu * S3 + 128 * zu * K,
+ * S1 = sum xu * wu (the loop), S2 = sum xu (the column's, once per position),
+ * S3 = sum wu (the channel's, folded into its bias at compile time with the
+ * constant term). Taps in the padding hold xu = zu and padding of the depth
+ * has wu = 128: both add nothing, as the reference skips them. Sums wrap
+ * modulo 2^32 like the reference's, so the result is the same bit for bit.
+ */
+
+/* GCC's reassociation regroups the sums of the loop below into trees that
+ * need more registers than the core has; keep them as written. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-reassoc")
+#endif
+
+/* The loop keeps its registers to itself only as a function of its own. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PARE_NOINLINE __attribute__((noinline))
+#else
+#define PARE_NOINLINE
+#endif
+
+/* acc[j] += sum_k col[k] * w[3 k + j] for j < 3; depth even and > 0. */
+PARE_NOINLINE static void pare_dot3(const uint8_t *col, const uint8_t *w, int32_t depth, uint32_t *acc)
 {
-    uint32_t acc = 0;
-    int32_t i = 0;
-    if (n <= 0) {
-        return 0;
+    uint32_t a0 = 0, a1 = 0, a2 = 0;
+    const uint8_t *end = col + depth;
+    do {
+        uint32_t x = col[0];
+        a0 += x * w[0];
+        a1 += x * w[1];
+        a2 += x * w[2];
+        x = col[1];
+        a0 += x * w[3];
+        a1 += x * w[4];
+        a2 += x * w[5];
+        col += 2;
+        w += 6;
+    } while (col != end);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+}
+
+/* Every output channel of one column: out[c * stride] for c < channels. */
+static void pare_column(const pare_product *p, const uint8_t *col, uint32_t col_sum,
+                        int32_t first_channel, int32_t channels, int8_t *out, int32_t stride)
+{
+    const uint8_t *w = p->weights;
+    const uint32_t offset = 0u - 128u * col_sum; /* -128 * S2 */
+    int32_t c, j;
+    for (c = 0; c < channels; c += 3) {
+        uint32_t acc[3];
+        pare_dot3(col, w, p->depth, acc);
+        w += 3 * p->depth;
+        for (j = 0; j < 3 && c + j < channels; ++j) {
+            const int32_t oc = first_channel + c + j;
+            const uint32_t sum = (uint32_t)p->bias[oc] + acc[j] + offset;
+            *out = pare_requantize(pare_to_i32(sum), p->multiplier[oc], p->shift[oc],
+                                   p->out_zero_point, p->rounding);
+            out += stride;
+        }
     }
-    if (x_step == 1) {
-        do {
-            acc += (uint32_t)(x[i] * w[i]);
-        } while (++i < n);
-    } else {
-        do {
-            acc += (uint32_t)(*x * w[i]);
-            x += x_step;
-        } while (++i < n);
-    }
-    return acc;
 }
 
 /* ---- convolution (pare_ir::interp::int::conv) ---------------------------- */
 
-/* First tap k >= 0 with start + k * dilation >= 0. */
-static int32_t pare_first_tap(int32_t start, int32_t dilation)
+/* The column of output position (oy, ox) for one group: its taps in the
+ * weights' order [channel][kernel row][kernel column], padding as zu, the
+ * depth's padding as 0. Returns S2. */
+static uint32_t pare_im2col(const pare_conv2d_params *p, const int8_t *x, int32_t oy, int32_t ox,
+                            uint8_t *col)
 {
-    return start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-}
-
-/* One past the last tap k < taps with start + k * dilation < size. */
-static int32_t pare_end_tap(int32_t start, int32_t dilation, int32_t size, int32_t taps)
-{
-    int32_t end;
-    if (start > size - 1) {
-        return 0;
-    }
-    end = (size - 1 - start) / dilation + 1;
-    return end < taps ? end : taps;
-}
-
-/* Sum of the weights of one output channel (w_oc, [kernel_h][kernel_w][channels])
- * whose taps fall in the padding: outside rows [ky_lo, ky_hi) or columns
- * [kx_lo, kx_hi). */
-static uint32_t pare_padding_weights(const pare_conv2d_params *p, const int8_t *w_oc,
-                                     int32_t ky_lo, int32_t ky_hi, int32_t kx_lo,
-                                     int32_t kx_hi)
-{
-    const int32_t channels = p->in_c / p->groups;
+    const int32_t cg = p->in_c / p->groups;
+    const int32_t plane = p->in_h * p->in_w;
+    const int32_t y0 = oy * p->stride_h - p->pad_top;
+    const int32_t x0 = ox * p->stride_w - p->pad_left;
+    const int32_t y1 = y0 + (p->kernel_h - 1) * p->dilation_h;
+    const int32_t x1 = x0 + (p->kernel_w - 1) * p->dilation_w;
+    const uint8_t zu = (uint8_t)(p->in_zero_point + 128);
+    uint8_t *start = col;
     uint32_t sum = 0;
-    int32_t ky, kx, ci;
-    for (ky = 0; ky < p->kernel_h; ++ky) {
-        for (kx = 0; kx < p->kernel_w; ++kx) {
-            if (ky < ky_lo || ky >= ky_hi || kx < kx_lo || kx >= kx_hi) {
-                for (ci = 0; ci < channels; ++ci) {
-                    sum += (uint32_t)w_oc[ci];
+    int32_t c, ky, kx;
+    if (y0 >= 0 && x0 >= 0 && y1 < p->in_h && x1 < p->in_w) {
+        for (c = 0; c < cg; ++c) {
+            const int8_t *row = x + c * plane + y0 * p->in_w + x0;
+            for (ky = 0; ky < p->kernel_h; ++ky) {
+                const uint8_t *r = (const uint8_t *)row;
+                for (kx = 0; kx < p->kernel_w; ++kx) {
+                    const uint8_t u = (uint8_t)(*r ^ 0x80u);
+                    *col++ = u;
+                    sum += u;
+                    r += p->dilation_w;
+                }
+                row += p->dilation_h * p->in_w;
+            }
+        }
+    } else {
+        for (c = 0; c < cg; ++c) {
+            for (ky = 0; ky < p->kernel_h; ++ky) {
+                const int32_t iy = y0 + ky * p->dilation_h;
+                for (kx = 0; kx < p->kernel_w; ++kx) {
+                    const int32_t ix = x0 + kx * p->dilation_w;
+                    uint8_t u = zu;
+                    if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
+                        u = (uint8_t)((uint8_t)x[c * plane + iy * p->in_w + ix] ^ 0x80u);
+                    }
+                    *col++ = u;
+                    sum += u;
                 }
             }
-            w_oc += channels;
         }
+    }
+    while (col - start < p->product.depth) {
+        *col++ = 0;
     }
     return sum;
 }
 
-/*
- * acc = bias[oc] + sum over taps inside the input of (x - z_x) * w. The bias
- * given already holds -z_x * (all of the channel's weights), so taps inside
- * the input add x * w alone and taps in the padding (which the reference
- * skips) add back z_x * w: one correction per output on the border.
- *
- * Weights keep the group's input channels innermost, so each tap is one dot
- * product over the channels (input stride: one plane); with one channel per
- * group (depthwise, or a single-channel input) each kernel row is one dot
- * product along the row instead.
- */
-void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out)
+void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uint8_t *scratch)
 {
-    const int32_t in_plane = p->in_h * p->in_w;
-    const int32_t cg = p->in_c / p->groups; /* input channels per group */
-    const int32_t mg = p->out_c / p->groups; /* output channels per group */
-    const int32_t taps = p->kernel_h * p->kernel_w;
-    int32_t oc, oy, ox, ky, kx;
-    for (oc = 0; oc < p->out_c; ++oc) {
-        const int8_t *x_group = in + (oc / mg) * cg * in_plane;
-        const int8_t *w_oc = p->weights + oc * taps * cg;
-        const int32_t multiplier = p->multiplier[oc];
-        const int32_t shift = p->shift[oc];
+    const int32_t plane_in = p->in_h * p->in_w;
+    const int32_t plane_out = p->out_h * p->out_w;
+    const int32_t cg = p->in_c / p->groups;
+    const int32_t mg = p->out_c / p->groups;
+    /* Weight bytes of one group: its channels rounded up to whole blocks. */
+    const int32_t group_weights = (mg + 2) / 3 * 3 * p->product.depth;
+    pare_product group = p->product;
+    int32_t g, oy, ox;
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *x = in + g * cg * plane_in;
+        int8_t *o = out + g * mg * plane_out;
+        group.weights = p->product.weights + g * group_weights;
         for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t y0 = oy * p->stride_h - p->pad_top; /* input row of tap 0 */
-            const int32_t ky_lo = pare_first_tap(y0, p->dilation_h);
-            const int32_t ky_hi = pare_end_tap(y0, p->dilation_h, p->in_h, p->kernel_h);
             for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t x0 = ox * p->stride_w - p->pad_left; /* input column of tap 0 */
-                const int32_t kx_lo = pare_first_tap(x0, p->dilation_w);
-                const int32_t kx_hi = pare_end_tap(x0, p->dilation_w, p->in_w, p->kernel_w);
-                uint32_t acc = (uint32_t)p->bias[oc];
-                for (ky = ky_lo; ky < ky_hi; ++ky) {
-                    /* Offset of (row of tap ky, column of tap kx_lo) in a plane. */
-                    const int32_t at = (y0 + ky * p->dilation_h) * p->in_w + x0 +
-                                       kx_lo * p->dilation_w;
-                    const int8_t *w_row = w_oc + (ky * p->kernel_w + kx_lo) * cg;
-                    if (cg == 1) {
-                        acc += pare_dot(x_group + at, p->dilation_w, w_row, kx_hi - kx_lo);
-                    } else {
-                        for (kx = 0; kx < kx_hi - kx_lo; ++kx) {
-                            acc += pare_dot(x_group + at + kx * p->dilation_w, in_plane,
-                                            w_row + kx * cg, cg);
-                        }
+                const uint32_t sum = pare_im2col(p, x, oy, ox, scratch);
+                pare_column(&group, scratch, sum, g * mg, mg, o++, plane_out);
+            }
+        }
+    }
+}
+
+/*
+ * Depthwise: each channel's plane is copied once as offset-binary bytes into
+ * a padded plane (scratch), so every tap is in bounds; two outputs of a row
+ * share each weight. acc = bias' + sum xu * w, bias' = bias - zu * sum w.
+ */
+static void pare_pad_plane(const pare_depthwise_params *p, const int8_t *x, uint8_t *pad)
+{
+    const uint8_t zu = (uint8_t)(p->in_zero_point + 128);
+    int32_t py, px;
+    for (py = 0; py < p->pad_h; ++py) {
+        const int32_t iy = py - p->pad_top;
+        const uint8_t *row = (const uint8_t *)x + iy * p->in_w;
+        if (iy < 0 || iy >= p->in_h) {
+            memset(pad, zu, (size_t)p->pad_w);
+            pad += p->pad_w;
+            continue;
+        }
+        for (px = 0; px < p->pad_w; ++px) {
+            const int32_t ix = px - p->pad_left;
+            *pad++ = (ix >= 0 && ix < p->in_w) ? (uint8_t)(row[ix] ^ 0x80u) : zu;
+        }
+    }
+}
+
+void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int8_t *out,
+                           uint8_t *scratch)
+{
+    const int32_t taps = p->kernel_h * p->kernel_w;
+    const int32_t row_step = p->dilation_h * p->pad_w;
+    int32_t c, oy, ox, ky, kx;
+    for (c = 0; c < p->channels; ++c) {
+        const int8_t *w = p->weights + c * taps;
+        const int32_t bias = p->bias[c];
+        const int32_t multiplier = p->multiplier[c];
+        const int32_t shift = p->shift[c];
+        pare_pad_plane(p, in + c * p->in_h * p->in_w, scratch);
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const uint8_t *row = scratch + oy * p->stride_h * p->pad_w;
+            for (ox = 0; ox < p->out_w; ox += 2) {
+                /* Outputs ox and ox + 1 (the second ignored past the row). */
+                const uint8_t *r = row + ox * p->stride_w;
+                const int8_t *wk = w;
+                uint32_t a0 = (uint32_t)bias, a1 = (uint32_t)bias;
+                for (ky = 0; ky < p->kernel_h; ++ky) {
+                    const uint8_t *t = r;
+                    for (kx = 0; kx < p->kernel_w; ++kx) {
+                        const int32_t wv = *wk++;
+                        a0 += (uint32_t)(t[0] * wv);
+                        a1 += (uint32_t)(t[p->stride_w] * wv);
+                        t += p->dilation_w;
                     }
+                    r += row_step;
                 }
-                if (ky_lo > 0 || ky_hi < p->kernel_h || kx_lo > 0 || kx_hi < p->kernel_w) {
-                    acc += (uint32_t)p->in_zero_point *
-                           pare_padding_weights(p, w_oc, ky_lo, ky_hi, kx_lo, kx_hi);
+                *out++ = pare_requantize(pare_to_i32(a0), multiplier, shift, p->out_zero_point,
+                                         p->rounding);
+                if (ox + 1 < p->out_w) {
+                    *out++ = pare_requantize(pare_to_i32(a1), multiplier, shift,
+                                             p->out_zero_point, p->rounding);
                 }
-                *out++ = pare_requantize(pare_to_i32(acc), multiplier, shift,
-                                         p->out_zero_point, p->rounding);
             }
         }
     }
@@ -304,19 +421,24 @@ void pare_conv_transpose2d(const pare_conv_transpose2d_params *p, const int8_t *
 
 /* ---- matrix products (pare_ir::interp::int::matmul) ---------------------- */
 
-/* The bias given holds -z_in * (the unit's weights), so each term is x * w. */
-void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out)
+/* Each row becomes one offset-binary column (scratch), then one product. */
+void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out,
+                          uint8_t *scratch)
 {
-    int32_t r, u;
+    int32_t r, d;
     for (r = 0; r < p->rows; ++r) {
-        const int8_t *x = in + r * p->depth;
-        const int8_t *w = p->weights;
-        for (u = 0; u < p->units; ++u) {
-            const uint32_t acc = (uint32_t)p->bias[u] + pare_dot(x, 1, w, p->depth);
-            w += p->depth;
-            *out++ = pare_requantize(pare_to_i32(acc), p->multiplier[u], p->shift[u],
-                                     p->out_zero_point, p->rounding);
+        const uint8_t *x = (const uint8_t *)(in + r * p->depth);
+        uint32_t sum = 0;
+        for (d = 0; d < p->depth; ++d) {
+            const uint8_t u = (uint8_t)(x[d] ^ 0x80u);
+            scratch[d] = u;
+            sum += u;
         }
+        for (; d < p->product.depth; ++d) {
+            scratch[d] = 0;
+        }
+        pare_column(&p->product, scratch, sum, 0, p->units, out, 1);
+        out += p->units;
     }
 }
 

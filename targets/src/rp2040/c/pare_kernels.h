@@ -56,10 +56,25 @@ int32_t pare_mbqm(int32_t x, int32_t multiplier, int32_t shift, int32_t rounding
 int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
                        int32_t rounding);
 
-/* ---- convolution --------------------------------------------------------- */
+/* ---- products: convolution and fully connected --------------------------- */
 
-/* 2-D convolution with groups (depthwise included), strides, pads, dilations.
- * Input [in_c][in_h][in_w], output [out_c][out_h][out_w]. */
+/* The weights of a product layer, laid out by pare for the inner loop (see
+ * pare_kernels.c): output channels in blocks of three, each block [depth][3]
+ * bytes of w + 128, depth even (padded with code 128). */
+typedef struct {
+    int32_t depth;             /* taps per output, padded to even */
+    int32_t out_zero_point;
+    int32_t rounding;
+    const uint8_t *weights;    /* [ceil(channels / 3)][depth][3] (per group for a conv) */
+    const int32_t *bias;       /* [channels]: bias - zu * sum(w + 128) + 128 * zu * depth,
+                                  zu = input zero point + 128 */
+    const int32_t *multiplier; /* [channels] */
+    const int32_t *shift;      /* [channels] */
+} pare_product;
+
+/* 2-D convolution with groups, strides, pads, dilations, as im2col columns.
+ * Input [in_c][in_h][in_w], output [out_c][out_h][out_w]; scratch holds one
+ * column (product.depth bytes). */
 typedef struct {
     int32_t in_c, in_h, in_w;
     int32_t out_c, out_h, out_w;
@@ -68,15 +83,31 @@ typedef struct {
     int32_t dilation_h, dilation_w;
     int32_t pad_top, pad_left;
     int32_t groups;
-    int32_t in_zero_point, out_zero_point;
-    int32_t rounding;
-    const int8_t *weights;     /* [out_c][kernel_h][kernel_w][in_c / groups]: channels innermost */
-    const int32_t *bias;       /* [out_c]: bias - in_zero_point * (sum of the channel's weights) */
-    const int32_t *multiplier; /* [out_c] */
-    const int32_t *shift;      /* [out_c] */
+    int32_t in_zero_point;
+    pare_product product; /* weights per group: [in_c / groups][kernel_h][kernel_w] taps */
 } pare_conv2d_params;
 
-void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out);
+void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
+
+/* Depthwise 2-D convolution (one input channel per output channel). scratch
+ * holds one channel's padded plane (pad_h * pad_w bytes). */
+typedef struct {
+    int32_t channels, in_h, in_w, out_h, out_w;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_top, pad_left;
+    int32_t pad_h, pad_w; /* the padded plane: every row and column a tap reads */
+    int32_t in_zero_point, out_zero_point;
+    int32_t rounding;
+    const int8_t *weights;     /* [channels][kernel_h][kernel_w] */
+    const int32_t *bias;       /* [channels]: bias - zu * (sum of the channel's weights) */
+    const int32_t *multiplier; /* [channels] */
+    const int32_t *shift;      /* [channels] */
+} pare_depthwise_params;
+
+void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int8_t *out,
+                           uint8_t *scratch);
 
 /* 2-D transposed convolution: input position i and tap k feed output
  * o = i * stride + k * dilation - pad (pads may be negative).
@@ -102,18 +133,15 @@ void pare_conv_transpose2d(const pare_conv_transpose2d_params *p, const int8_t *
 /* ---- matrix products ----------------------------------------------------- */
 
 /* Fully connected: out[r][u] = requant(sum_d in[r][d] * weights[u][d] + bias[u]).
- * Gemm and MatMul with a constant right operand. */
+ * Gemm and MatMul with a constant right operand. scratch holds one row
+ * (product.depth bytes). */
 typedef struct {
     int32_t rows, depth, units;
-    int32_t in_zero_point, out_zero_point;
-    int32_t rounding;
-    const int8_t *weights;     /* [units][depth] */
-    const int32_t *bias;       /* [units]: bias - in_zero_point * (sum of the unit's weights) */
-    const int32_t *multiplier; /* [units] */
-    const int32_t *shift;      /* [units] */
+    pare_product product;
 } pare_fully_connected_params;
 
-void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out);
+void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out,
+                          uint8_t *scratch);
 
 /* Batched matrix product of two int8 operands (activation x activation):
  * for each batch b, the [m][k] matrix at a + a_offsets[b] times the [k][n]

@@ -1,8 +1,11 @@
-//! Conv → `pare_conv2d` and ConvTranspose → `pare_conv_transpose2d`
-//! (pare_ir::interp::int::conv / conv_transpose): weights as int8, the input
-//! zero point folded into the conv bias, per-channel multipliers.
+//! Conv → `pare_conv2d` (or `pare_depthwise_conv2d`) and ConvTranspose →
+//! `pare_conv_transpose2d` (pare_ir::interp::int::conv / conv_transpose): the input
+//! zero point folded into the bias, per-channel multipliers.
 
 use super::geometry::{bias, fold_zero_point, plane, weight_scales, Plane};
+use super::product::{
+    is_depthwise, padded_depth, padded_plane, product_rows, scratch_ptr, Product,
+};
 use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{int_values, Layer, NodeCx, Params};
@@ -31,48 +34,77 @@ fn weight_codes(cx: &NodeCx) -> Result<Vec<i64>, Rp2040Error> {
     int_values(&w).ok_or_else(|| cx.err(format!("weights must be int8 codes, got {}", w.dtype())))
 }
 
-/// ONNX's `[O, C/g, kh, kw]` weights (or `[O, C/g, k]`) reordered to
-/// `[O, kh, kw, C/g]`: the C kernel takes a tap's channels as one dot product.
-fn channels_last(w: &[i64], shape: &[usize]) -> Vec<i64> {
-    let (o, c) = (shape[0], shape[1]);
-    let taps: usize = shape[2..].iter().product();
-    let mut out = vec![0; w.len()];
-    for oc in 0..o {
-        for ci in 0..c {
-            for t in 0..taps {
-                out[(oc * taps + t) * c + ci] = w[(oc * c + ci) * taps + t];
-            }
-        }
-    }
-    out
-}
-
-/// Conv: inputs x, w, b?.
+/// Conv: inputs x, w, b?. Depthwise convs run on `pare_depthwise_conv2d`, the rest
+/// on `pare_conv2d` (im2col columns times blocked weights).
 pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     let Op::Conv { group, .. } = cx.node.op else {
         return Err(cx.err("not a conv"));
     };
-    let pl = plane(cx, true)?;
     let (xs, ws) = (cx.in_shape(0)?, cx.in_shape(1)?);
+    if is_depthwise(&cx.node.op, &xs, &ws) {
+        return depthwise(cx);
+    }
+    let pl = plane(cx, true)?;
     let (c, m) = (xs[1], ws[0]);
-    let (sx, zx) = cx.act_in(0)?;
-    let (so, zo) = cx.act_out(0)?;
+    let g = usize::try_from(group).unwrap_or(1).max(1);
     let scales = weight_scales(cx, 1, m, 0)?;
-    let w = channels_last(&weight_codes(cx)?, &ws);
+    let w = weight_codes(cx)?;
     let b = bias(cx, 2, m)?;
-    let folded = fold_zero_point(&b, &w, zx);
+    let depth: usize = ws[1..].iter().product();
+    let (_, zx) = cx.act_in(0)?;
+    let scratch = scratch_ptr(cx, padded_depth(depth) as u64)?;
+    let params = geometry_rows(Params::new("pare_conv2d_params"), &pl, c, m, group)
+        .row(&[("in_zero_point", zx)]);
+    let prod = Product {
+        groups: g,
+        channels: m / g,
+        depth,
+        weights: &w,
+        bias: &b,
+        weight_scales: &scales,
+        layout: format!("{} [out_c][in_c/groups][kh][kw]", shape_text(&ws)),
+    };
+    let params = product_rows(cx, params, &prod)?;
+    let call = format!(
+        "pare_conv2d(&{}, {}, {}, {scratch});",
+        cx.params_name(),
+        cx.operand(0)?,
+        cx.out_ptr(0)?
+    );
+    Ok(Layer {
+        kernel: "pare_conv2d",
+        params: vec![(cx.params_name(), params)],
+        call: vec![call],
+    })
+}
+
+/// A depthwise Conv → `pare_depthwise_conv2d`: int8 weights `[channels][kh][kw]`, the
+/// bias folded for the offset-binary padded plane.
+fn depthwise(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
+    let pl = plane(cx, true)?;
+    let c = cx.in_shape(0)?[1];
+    let (_, zx) = cx.act_in(0)?;
+    let (so, zo) = cx.act_out(0)?;
+    let (sx, _) = cx.act_in(0)?;
+    let scales = weight_scales(cx, 1, c, 0)?;
+    let w = weight_codes(cx)?;
+    let b = bias(cx, 2, c)?;
+    let folded = fold_zero_point(&b, &w, zx + 128);
     let mult: Vec<(i32, i32)> = scales
         .iter()
         .map(|&s| product_multiplier(sx, s, so))
         .collect();
+    let (pad_h, pad_w) = padded_plane(&pl);
+    let scratch = scratch_ptr(cx, (pad_h * pad_w) as u64)?;
     let what = cx.what();
+    let ws = cx.in_shape(1)?;
     let wn = cx.array(
         "weights",
         CType::I8,
         w,
         DataKind::Weights,
         format!(
-            "{what}: weights {} [out_c][in_c/groups][kh][kw], symmetric per output channel",
+            "{what}: depthwise weights {} [channels][1][kh][kw], symmetric per channel",
             shape_text(&ws)
         ),
     );
@@ -81,22 +113,34 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         CType::I32,
         folded,
         DataKind::Weights,
-        format!("{what}: bias - input zero point ({zx}) x sum of each channel's weights"),
+        format!("{what}: bias - (input zero point {zx} + 128) x sum of each channel's weights"),
     );
-    let (mn, sn) = cx.requant_arrays(&mult, "per output channel");
-    let params = geometry_rows(Params::new("pare_conv2d_params"), &pl, c, m, group)
+    let (mn, sn) = cx.requant_arrays(&mult, "per channel");
+    let params = Params::new("pare_depthwise_params")
+        .row(&[
+            ("channels", c as i64),
+            ("in_h", pl.in_h),
+            ("in_w", pl.in_w),
+            ("out_h", pl.out_h),
+            ("out_w", pl.out_w),
+        ])
+        .row(&[("kernel_h", pl.k_h), ("kernel_w", pl.k_w)])
+        .row(&[("stride_h", pl.s_h), ("stride_w", pl.s_w)])
+        .row(&[("dilation_h", pl.d_h), ("dilation_w", pl.d_w)])
+        .row(&[("pad_top", pl.pad_top), ("pad_left", pl.pad_left)])
+        .row(&[("pad_h", pad_h), ("pad_w", pad_w)])
         .row(&[("in_zero_point", zx), ("out_zero_point", zo)])
         .row(&[("rounding", cx.rounding_macro())])
         .row(&[("weights", wn), ("bias", bn)])
         .row(&[("multiplier", mn), ("shift", sn)]);
     let call = format!(
-        "pare_conv2d(&{}, {}, {});",
+        "pare_depthwise_conv2d(&{}, {}, {}, {scratch});",
         cx.params_name(),
         cx.operand(0)?,
         cx.out_ptr(0)?
     );
     Ok(Layer {
-        kernel: "pare_conv2d",
+        kernel: "pare_depthwise_conv2d",
         params: vec![(cx.params_name(), params)],
         call: vec![call],
     })

@@ -4,6 +4,7 @@
 use crate::rp2040::layer::NodeCx;
 use crate::rp2040::Rp2040Error;
 use pare_ir::interp::window_geometry;
+use pare_ir::Op;
 
 /// A 2-D window in C ints.
 #[derive(Clone, Copy, Debug)]
@@ -33,15 +34,20 @@ pub(super) fn plane(cx: &NodeCx, with_weight: bool) -> Result<Plane, Rp2040Error
     } else {
         None
     };
+    plane_of(&cx.node.op, &xs, ws.as_deref()).map_err(|e| cx.err(e))
+}
+
+/// [`plane`] from the op and the shapes of its input (and weight).
+pub(super) fn plane_of(op: &Op, xs: &[usize], ws: Option<&[usize]>) -> Result<Plane, String> {
     if xs.first() != Some(&1) {
-        return Err(cx.err(format!("expected batch 1, got input shape {xs:?}")));
+        return Err(format!("expected batch 1, got input shape {xs:?}"));
     }
-    let g = window_geometry(&cx.node.op, &xs, ws.as_deref()).map_err(|e| cx.err(e.to_string()))?;
+    let g = window_geometry(op, xs, ws).map_err(|e| e.to_string())?;
     let n = g.input.len();
     if !(1..=2).contains(&n) {
-        return Err(cx.err(format!(
+        return Err(format!(
             "the C kernels take 1-D or 2-D windows, got {n} spatial dims"
-        )));
+        ));
     }
     // Dim 0 of the 2-D plane: the height (1 for a 1-D op).
     let at = |v: &[usize], d: usize, one: i64| -> i64 {
@@ -136,8 +142,9 @@ pub(super) fn bias(cx: &NodeCx, i: usize, channels: usize) -> Result<Vec<i32>, R
     }
 }
 
-/// `bias[c] − z_x · Σ weights of channel c`, wrapping like the i32 accumulator:
-/// the kernels then add `x · w` alone for taps inside the input.
+/// `bias[c] − z · Σ weights of channel c`, wrapping like the i32 accumulator. With
+/// `z` the input zero point the kernels then add `x · w` alone for taps inside the
+/// input; the product kernels, which read offset-binary inputs, take `z + 128`.
 pub(super) fn fold_zero_point(bias: &[i32], weights: &[i64], zx: i32) -> Vec<i64> {
     let per = weights.len() / bias.len().max(1);
     bias.iter()

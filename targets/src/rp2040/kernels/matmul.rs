@@ -1,8 +1,9 @@
 //! Gemm and MatMul (pare_ir::interp::int::matmul): a constant right operand
-//! becomes `pare_fully_connected` (weights stored [units][depth], the input zero
-//! point folded into the bias); two activations run on `pare_matmul`.
+//! becomes `pare_fully_connected` (the product kernel's blocked weights, see
+//! `product`); two activations run on `pare_matmul`.
 
-use super::geometry::{fold_zero_point, weight_scales};
+use super::geometry::weight_scales;
+use super::product::{padded_depth, product_rows, scratch_ptr, Product};
 use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{c_int, int_values, Layer, NodeCx, Params};
@@ -22,7 +23,8 @@ fn codes(cx: &NodeCx, i: usize) -> Result<Vec<i64>, Rp2040Error> {
         .ok_or_else(|| cx.err(format!("input {i} must hold int8 codes, got {}", t.dtype())))
 }
 
-/// `pare_fully_connected` over `rows` rows of `depth` inputs, `units` outputs.
+/// `pare_fully_connected` over `rows` rows of `depth` inputs, `units` outputs;
+/// `weights` are `[units][depth]`.
 #[allow(clippy::too_many_arguments)]
 fn fully_connected(
     cx: &mut NodeCx,
@@ -34,41 +36,24 @@ fn fully_connected(
     scales: &[f32],
     layout: String,
 ) -> Result<Layer, Rp2040Error> {
-    let (sa, za) = cx.act_in(0)?;
-    let (so, zo) = cx.act_out(0)?;
-    let folded = fold_zero_point(bias, &weights, za);
-    let mult: Vec<(i32, i32)> = scales
-        .iter()
-        .map(|&s| product_multiplier(sa, s, so))
-        .collect();
-    let what = cx.what();
-    let wn = cx.array(
-        "weights",
-        CType::I8,
-        weights,
-        DataKind::Weights,
-        format!("{what}: weights [units][depth] ({layout}), symmetric per unit"),
-    );
-    let bn = cx.array(
-        "bias",
-        CType::I32,
-        folded,
-        DataKind::Weights,
-        format!("{what}: bias - input zero point ({za}) x sum of each unit's weights"),
-    );
-    let (mn, sn) = cx.requant_arrays(&mult, "per unit");
-    let params = Params::new("pare_fully_connected_params")
-        .row(&[
-            ("rows", c_int(cx, rows, "rows")?),
-            ("depth", c_int(cx, depth, "depth")?),
-            ("units", c_int(cx, units, "units")?),
-        ])
-        .row(&[("in_zero_point", za), ("out_zero_point", zo)])
-        .row(&[("rounding", cx.rounding_macro())])
-        .row(&[("weights", wn), ("bias", bn)])
-        .row(&[("multiplier", mn), ("shift", sn)]);
+    let scratch = scratch_ptr(cx, padded_depth(depth) as u64)?;
+    let params = Params::new("pare_fully_connected_params").row(&[
+        ("rows", c_int(cx, rows, "rows")?),
+        ("depth", c_int(cx, depth, "depth")?),
+        ("units", c_int(cx, units, "units")?),
+    ]);
+    let prod = Product {
+        groups: 1,
+        channels: units,
+        depth,
+        weights: &weights,
+        bias,
+        weight_scales: scales,
+        layout: format!("{layout}, as [units][depth]"),
+    };
+    let params = product_rows(cx, params, &prod)?;
     let call = format!(
-        "pare_fully_connected(&{}, {}, {});",
+        "pare_fully_connected(&{}, {}, {}, {scratch});",
         cx.params_name(),
         cx.operand(0)?,
         cx.out_ptr(0)?

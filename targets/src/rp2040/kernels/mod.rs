@@ -2,10 +2,13 @@
 //! the node into that kernel's params (geometry, zero points, requantization
 //! multipliers and tables precomputed here with `pare_ir::quant`).
 //!
-//! * `conv`: Conv (1-D and 2-D, groups, depthwise) → `pare_conv2d`;
+//! * `conv`: Conv (1-D and 2-D, groups) → `pare_conv2d`, depthwise →
+//!   `pare_depthwise_conv2d`;
 //!   ConvTranspose → `pare_conv_transpose2d`
 //! * `matmul`: Gemm, MatMul → `pare_fully_connected` (constant right operand)
 //!   or `pare_matmul` (two activations)
+//! * `product`: the blocked weight layout of `pare_conv2d` and
+//!   `pare_fully_connected`, and each layer's arena workspace
 //! * `pool`: MaxPool, AveragePool → `pare_max_pool2d`, `pare_average_pool2d`
 //! * `mean`: ReduceMean, GlobalAveragePool → `pare_mean`
 //! * `binary`: Add, Sub, Mul → `pare_add`, `pare_sub`, `pare_mul`
@@ -21,7 +24,10 @@ mod matmul;
 mod mean;
 mod movement;
 mod pool;
+mod product;
 mod unary;
+
+pub(crate) use product::scratch_bytes;
 
 use super::layer::{Layer, NodeCx};
 use super::Rp2040Error;

@@ -54,9 +54,15 @@ pub fn measure_firmware(e: &Emitted, device: &Device) -> Result<Firmware> {
         }
     }
     let dir = tempfile::tempdir()?;
+    // PARE_FIRMWARE_DIR keeps the firmware build (sources, objects, firmware.elf) there,
+    // for profiling the kernels; by default it is built and dropped in a temporary one.
+    let workdir = match std::env::var_os("PARE_FIRMWARE_DIR") {
+        Some(kept) => std::path::PathBuf::from(kept),
+        None => dir.path().to_path_buf(),
+    };
     // One all-zero sample: the instruction count is taken on it.
     let input: usize = e.lowered.inputs.iter().map(|io| io.elements()).sum();
-    let built = match build_firmware(&e.sources(), &[vec![0; input]], device, dir.path()) {
+    let built = match build_firmware(&e.sources(), &[vec![0; input]], device, &workdir) {
         Ok(b) => b,
         Err(FirmwareError::DoesNotFit(fit)) => {
             bail!("the model does not fit {}: {fit}", device.name)

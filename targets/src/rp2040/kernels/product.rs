@@ -1,0 +1,160 @@
+//! The weight layout of the product kernels (`pare_conv2d`, `pare_fully_connected`):
+//! output channels in blocks of three, each block `[depth][3]` bytes of `w + 128`, the
+//! depth padded to even — what the C inner loop (`pare_dot3`) reads with immediate
+//! offsets — and the bias folded for offset-binary inputs. Also the arena workspace
+//! (scratch) each product and depthwise layer needs, planned with the activations.
+
+use super::geometry::{fold_zero_point, plane_of, Plane};
+use crate::rp2040::data::{CType, DataKind};
+use crate::rp2040::layer::{NodeCx, Params};
+use crate::rp2040::Rp2040Error;
+use pare_ir::quant::product_multiplier;
+use pare_ir::{Graph, Node, Op};
+
+/// Output channels the inner loop computes at once.
+const BLOCK: usize = 3;
+
+/// `depth` rounded up to what the inner loop steps by (two taps).
+pub(super) fn padded_depth(depth: usize) -> usize {
+    depth.max(1).div_ceil(2) * 2
+}
+
+/// `weights` (`groups * channels` rows of `depth` codes, in channel order) laid out in
+/// blocks for the kernel: per group, `ceil(channels / 3)` blocks of `[padded][3]`
+/// bytes `w + 128`, with code 128 (weight 0) for missing channels and taps.
+pub(super) fn blocked(weights: &[i64], groups: usize, channels: usize, depth: usize) -> Vec<i64> {
+    let padded = padded_depth(depth);
+    let blocks = channels.div_ceil(BLOCK);
+    let mut out = Vec::with_capacity(groups * blocks * BLOCK * padded);
+    for g in 0..groups {
+        for b in 0..blocks {
+            for k in 0..padded {
+                for j in 0..BLOCK {
+                    let c = b * BLOCK + j;
+                    let w = if c < channels && k < depth {
+                        weights[(g * channels + c) * depth + k]
+                    } else {
+                        0
+                    };
+                    out.push(w + 128);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What a product layer computes: `groups` groups of `channels` output channels, each
+/// from `depth` taps; `weights` row-major `[groups * channels][depth]`.
+pub(super) struct Product<'a> {
+    pub groups: usize,
+    pub channels: usize,
+    pub depth: usize,
+    pub weights: &'a [i64],
+    pub bias: &'a [i32],
+    /// Per output channel.
+    pub weight_scales: &'a [f32],
+    /// How the source weights were laid out, for the array's comment.
+    pub layout: String,
+}
+
+/// The `.product.*` fields of a layer's params, with its arrays added to the data.
+pub(super) fn product_rows(
+    cx: &mut NodeCx,
+    p: Params,
+    prod: &Product,
+) -> Result<Params, Rp2040Error> {
+    let (sx, zx) = cx.act_in(0)?;
+    let (so, zo) = cx.act_out(0)?;
+    let blocked = blocked(prod.weights, prod.groups, prod.channels, prod.depth);
+    let folded = fold_zero_point(prod.bias, prod.weights, zx + 128);
+    let mult: Vec<(i32, i32)> = prod
+        .weight_scales
+        .iter()
+        .map(|&s| product_multiplier(sx, s, so))
+        .collect();
+    let what = cx.what();
+    let wn = cx.array(
+        "weights",
+        CType::U8,
+        blocked,
+        DataKind::Weights,
+        format!(
+            "{what}: weights + 128 ({}), per group in blocks of 3 output channels x {} taps",
+            prod.layout,
+            padded_depth(prod.depth)
+        ),
+    );
+    let bn = cx.array(
+        "bias",
+        CType::I32,
+        folded,
+        DataKind::Weights,
+        format!("{what}: bias - (input zero point {zx} + 128) x sum of each channel's weights"),
+    );
+    let (mn, sn) = cx.requant_arrays(&mult, "per output channel");
+    Ok(p.row(&[
+        ("product.depth", padded_depth(prod.depth).to_string()),
+        ("product.out_zero_point", zo.to_string()),
+        ("product.rounding", cx.rounding_macro().to_string()),
+    ])
+    .row(&[("product.weights", wn), ("product.bias", bn)])
+    .row(&[("product.multiplier", mn), ("product.shift", sn)]))
+}
+
+/// A depthwise conv: one input channel per group and one output channel per group.
+pub(super) fn is_depthwise(op: &Op, xs: &[usize], ws: &[usize]) -> bool {
+    matches!(op, Op::Conv { group, .. } if *group > 1
+        && xs.get(1) == Some(&(*group as usize))
+        && ws.first() == Some(&(*group as usize))
+        && ws.get(1) == Some(&1))
+}
+
+/// Rows and columns of the padded plane a depthwise layer reads: every position a tap
+/// of an output touches.
+pub(super) fn padded_plane(pl: &Plane) -> (i64, i64) {
+    (
+        (pl.out_h - 1) * pl.s_h + (pl.k_h - 1) * pl.d_h + 1,
+        (pl.out_w - 1) * pl.s_w + (pl.k_w - 1) * pl.d_w + 1,
+    )
+}
+
+/// Bytes of arena workspace `node`'s kernel needs while it runs (0 for none): the
+/// column of a product layer, the padded plane of a depthwise one. Shapes that do not
+/// resolve give 0 here; the layer's builder reports them.
+pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
+    let shape = |i: usize| -> Option<Vec<usize>> {
+        let s = g.ty(node.input(i)?).fixed_shape()?;
+        Some(s.into_iter().map(|d| d as usize).collect())
+    };
+    let is_const = |i: usize| node.input(i).is_some_and(|v| g.weight_of(v).is_some());
+    let (Some(xs), Some(ws)) = (shape(0), shape(1)) else {
+        return 0;
+    };
+    let bytes = match &node.op {
+        Op::Conv { .. } if is_depthwise(&node.op, &xs, &ws) => {
+            match plane_of(&node.op, &xs, Some(&ws)) {
+                Ok(pl) => {
+                    let (h, w) = padded_plane(&pl);
+                    (h.max(0) * w.max(0)) as usize
+                }
+                Err(_) => 0,
+            }
+        }
+        Op::Conv { .. } => padded_depth(ws[1..].iter().product()),
+        Op::Gemm { trans_a: false, .. } if is_const(1) && xs.len() == 2 => padded_depth(xs[1]),
+        Op::MatMul {} if is_const(1) && (1..=2).contains(&ws.len()) => padded_depth(ws[0]),
+        _ => 0,
+    };
+    bytes as u64
+}
+
+/// The scratch expression of a layer that needs one, checked against its size.
+pub(super) fn scratch_ptr(cx: &NodeCx, bytes: u64) -> Result<String, Rp2040Error> {
+    match cx.storage.scratch(cx.node_id) {
+        Some((offset, size)) if size >= bytes => Ok(format!("arena + {offset}")),
+        _ => Err(cx.err(format!(
+            "the memory plan has no {bytes}-byte workspace for this layer"
+        ))),
+    }
+}
