@@ -9,6 +9,13 @@
 
 /* ---- requantization (pare_ir::quant::fixed) ------------------------------ */
 
+/* Requantization runs once per output: its few lines are worth inlining. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PARE_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define PARE_ALWAYS_INLINE
+#endif
+
 /* The int32 whose two's complement bits are u (a sum taken modulo 2^32). */
 static int32_t pare_to_i32(uint32_t u)
 {
@@ -26,7 +33,7 @@ static int32_t pare_to_i32(uint32_t u)
  *   a b + 2^30 = 2 ah bh 2^31 + (ah bl + al bh + (al bl >> 16) + 2^14) 2^16
  *                + (al bl mod 2^16),
  * and the last term, below 2^16, cannot change the floor. */
-static int32_t pare_srdhm(int32_t a, int32_t b)
+PARE_ALWAYS_INLINE static int32_t pare_srdhm(int32_t a, int32_t b)
 {
     if (b < 0) {
         int64_t ab;
@@ -56,7 +63,7 @@ static int32_t pare_srdhm(int32_t a, int32_t b)
 /* gemmlowp's RoundingDivideByPOT: x / 2^e rounded to nearest, ties away from
  * zero, e in [0, 31]. Right shifts of negative values are arithmetic on every
  * compiler pare targets (gcc, clang, arm-none-eabi-gcc). */
-static int32_t pare_rdbp(int32_t x, int32_t e)
+PARE_ALWAYS_INLINE static int32_t pare_rdbp(int32_t x, int32_t e)
 {
     const int32_t mask = (int32_t)((1u << e) - 1u);
     const int32_t remainder = x & mask;
@@ -116,7 +123,15 @@ static int8_t pare_add_zero_point(int32_t r, int32_t zero_point)
 int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
                        int32_t rounding)
 {
-    return pare_add_zero_point(pare_mbqm(acc, multiplier, shift, rounding), zero_point);
+    int32_t r;
+    if (rounding == PARE_ROUNDING_GEMMLOWP && shift <= 0 && shift >= -31 && multiplier >= 0) {
+        /* pare_mbqm's common case (no left shift), inlined: every output of
+         * every layer takes this path. */
+        r = pare_rdbp(pare_srdhm(acc, multiplier), -shift);
+    } else {
+        r = pare_mbqm(acc, multiplier, shift, rounding);
+    }
+    return pare_add_zero_point(r, zero_point);
 }
 
 /* Steps the row-major multi-index idx over dims by one and returns offset
@@ -204,77 +219,148 @@ PARE_NOINLINE static void pare_dot3(const uint8_t *col, const uint8_t *w, int32_
     acc[2] = a2;
 }
 
-/* Every output channel of one column: out[c * stride] for c < channels. */
+/* acc[j] += sum_k col[k] * w[t k + j] for j < t, t = 2 or 1 (the channels
+ * after the last whole block); depth even and > 0. */
+PARE_NOINLINE static void pare_dot_tail(const uint8_t *col, const uint8_t *w, int32_t depth,
+                                        int32_t t, uint32_t *acc)
+{
+    const uint8_t *end = col + depth;
+    uint32_t a0 = 0, a1 = 0;
+    if (t == 2) {
+        do {
+            uint32_t x = col[0];
+            a0 += x * w[0];
+            a1 += x * w[1];
+            x = col[1];
+            a0 += x * w[2];
+            a1 += x * w[3];
+            col += 2;
+            w += 4;
+        } while (col != end);
+    } else {
+        do {
+            a0 += (uint32_t)col[0] * w[0];
+            a0 += (uint32_t)col[1] * w[1];
+            col += 2;
+            w += 2;
+        } while (col != end);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* clamp(zero_point + r, -128, 127), for requantized r and a zero point in
+ * [-128, 127]: where the 32-bit sum wraps, r's sign says which end it
+ * saturates at, as the reference's saturating add does. */
+PARE_ALWAYS_INLINE static int8_t pare_clamp_code(int32_t r, int32_t zero_point)
+{
+    const uint32_t v = (uint32_t)r + (uint32_t)zero_point;
+    if (v + 128u > 255u) {
+        return (int8_t)(r < 0 ? -128 : 127);
+    }
+    return (int8_t)pare_to_i32(v);
+}
+
+/* Requantizes the sums of n channels from `oc` on: out[j * stride]. The
+ * parameters are read into locals, which stores through out cannot alias. */
+static int8_t *pare_store(const pare_product *p, const uint32_t *acc, int32_t n, int32_t oc,
+                          uint32_t offset, int8_t *out, int32_t stride)
+{
+    const int32_t *bias = p->bias + oc;
+    const int32_t *multiplier = p->multiplier + oc;
+    const int32_t *shift = p->shift + oc;
+    const int32_t zero_point = p->out_zero_point;
+    const int32_t rounding = p->rounding;
+    int32_t j;
+    for (j = 0; j < n; ++j) {
+        const int32_t sum = pare_to_i32((uint32_t)bias[j] + acc[j] + offset);
+        const int32_t m = multiplier[j];
+        const int32_t s = shift[j];
+        int32_t r;
+        if (rounding == PARE_ROUNDING_GEMMLOWP && s <= 0 && s >= -31 && m >= 0) {
+            r = pare_rdbp(pare_srdhm(sum, m), -s);
+        } else {
+            r = pare_mbqm(sum, m, s, rounding);
+        }
+        *out = pare_clamp_code(r, zero_point);
+        out += stride;
+    }
+    return out;
+}
+
+/* Every output channel of one column: out[c * stride] for c < channels, the
+ * channels' weights in whole blocks of three, then one block of the rest. */
 static void pare_column(const pare_product *p, const uint8_t *col, uint32_t col_sum,
                         int32_t first_channel, int32_t channels, int8_t *out, int32_t stride)
 {
     const uint8_t *w = p->weights;
     const uint32_t offset = 0u - 128u * col_sum; /* -128 * S2 */
-    int32_t c, j;
-    for (c = 0; c < channels; c += 3) {
-        uint32_t acc[3];
-        pare_dot3(col, w, p->depth, acc);
-        w += 3 * p->depth;
-        for (j = 0; j < 3 && c + j < channels; ++j) {
-            const int32_t oc = first_channel + c + j;
-            const uint32_t sum = (uint32_t)p->bias[oc] + acc[j] + offset;
-            *out = pare_requantize(pare_to_i32(sum), p->multiplier[oc], p->shift[oc],
-                                   p->out_zero_point, p->rounding);
-            out += stride;
-        }
+    const int32_t depth = p->depth;
+    uint32_t acc[3];
+    int32_t c;
+    for (c = 0; c + 3 <= channels; c += 3) {
+        pare_dot3(col, w, depth, acc);
+        w += 3 * depth;
+        out = pare_store(p, acc, 3, first_channel + c, offset, out, stride);
+    }
+    if (c < channels) {
+        pare_dot_tail(col, w, depth, channels - c, acc);
+        pare_store(p, acc, channels - c, first_channel + c, offset, out, stride);
     }
 }
 
 /* ---- convolution (pare_ir::interp::int::conv) ---------------------------- */
 
-/* The column of output position (oy, ox) for one group: its taps in the
- * weights' order [channel][kernel row][kernel column], padding as zu, the
- * depth's padding as 0. Returns S2. */
-static uint32_t pare_im2col(const pare_conv2d_params *p, const int8_t *x, int32_t oy, int32_t ox,
-                            uint8_t *col)
+/* n bytes of x, one every `stride`, as offset-binary into col; returns their
+ * sum (S2's share). */
+static uint32_t pare_gather_column(const uint8_t *x, int32_t stride, int32_t n, uint8_t *col)
 {
-    const int32_t cg = p->in_c / p->groups;
-    const int32_t plane = p->in_h * p->in_w;
+    uint32_t sum = 0;
+    const uint8_t *const end = col + n;
+    if (n <= 0) {
+        return 0;
+    }
+    do {
+        const uint32_t u = *x ^ 0x80u;
+        *col++ = (uint8_t)u;
+        sum += u;
+        x += stride;
+    } while (col != end);
+    return sum;
+}
+
+/* The column of output position (oy, ox) for one group (cg input channels at
+ * x): its taps in the weights' order [kernel row][kernel column][channel],
+ * taps in the padding as zu, the depth's padding as 0. Returns S2. */
+static uint32_t pare_im2col(const pare_conv2d_params *p, const int8_t *x, int32_t cg, int32_t oy,
+                            int32_t ox, uint8_t *col)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t plane = in_h * in_w;
     const int32_t y0 = oy * p->stride_h - p->pad_top;
     const int32_t x0 = ox * p->stride_w - p->pad_left;
-    const int32_t y1 = y0 + (p->kernel_h - 1) * p->dilation_h;
-    const int32_t x1 = x0 + (p->kernel_w - 1) * p->dilation_w;
     const uint8_t zu = (uint8_t)(p->in_zero_point + 128);
-    uint8_t *start = col;
+    const int32_t depth = p->product.depth;
+    uint8_t *const start = col;
     uint32_t sum = 0;
-    int32_t c, ky, kx;
-    if (y0 >= 0 && x0 >= 0 && y1 < p->in_h && x1 < p->in_w) {
-        for (c = 0; c < cg; ++c) {
-            const int8_t *row = x + c * plane + y0 * p->in_w + x0;
-            for (ky = 0; ky < p->kernel_h; ++ky) {
-                const uint8_t *r = (const uint8_t *)row;
-                for (kx = 0; kx < p->kernel_w; ++kx) {
-                    const uint8_t u = (uint8_t)(*r ^ 0x80u);
-                    *col++ = u;
-                    sum += u;
-                    r += p->dilation_w;
-                }
-                row += p->dilation_h * p->in_w;
+    int32_t ky, kx;
+    for (ky = 0; ky < kh; ++ky) {
+        const int32_t iy = y0 + ky * dh;
+        for (kx = 0; kx < kw; ++kx) {
+            const int32_t ix = x0 + kx * dw;
+            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                sum += pare_gather_column((const uint8_t *)x + iy * in_w + ix, plane, cg, col);
+            } else {
+                memset(col, zu, (size_t)cg);
+                sum += (uint32_t)cg * zu;
             }
-        }
-    } else {
-        for (c = 0; c < cg; ++c) {
-            for (ky = 0; ky < p->kernel_h; ++ky) {
-                const int32_t iy = y0 + ky * p->dilation_h;
-                for (kx = 0; kx < p->kernel_w; ++kx) {
-                    const int32_t ix = x0 + kx * p->dilation_w;
-                    uint8_t u = zu;
-                    if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
-                        u = (uint8_t)((uint8_t)x[c * plane + iy * p->in_w + ix] ^ 0x80u);
-                    }
-                    *col++ = u;
-                    sum += u;
-                }
-            }
+            col += cg;
         }
     }
-    while (col - start < p->product.depth) {
-        *col++ = 0;
+    if (col - start < depth) {
+        memset(col, 0, (size_t)(depth - (col - start)));
     }
     return sum;
 }
@@ -285,8 +371,7 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uin
     const int32_t plane_out = p->out_h * p->out_w;
     const int32_t cg = p->in_c / p->groups;
     const int32_t mg = p->out_c / p->groups;
-    /* Weight bytes of one group: its channels rounded up to whole blocks. */
-    const int32_t group_weights = (mg + 2) / 3 * 3 * p->product.depth;
+    const int32_t group_weights = mg * p->product.depth; /* weight bytes of one group */
     pare_product group = p->product;
     int32_t g, oy, ox;
     for (g = 0; g < p->groups; ++g) {
@@ -295,7 +380,7 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uin
         group.weights = p->product.weights + g * group_weights;
         for (oy = 0; oy < p->out_h; ++oy) {
             for (ox = 0; ox < p->out_w; ++ox) {
-                const uint32_t sum = pare_im2col(p, x, oy, ox, scratch);
+                const uint32_t sum = pare_im2col(p, x, cg, oy, ox, scratch);
                 pare_column(&group, scratch, sum, g * mg, mg, o++, plane_out);
             }
         }
@@ -427,14 +512,9 @@ void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in
 {
     int32_t r, d;
     for (r = 0; r < p->rows; ++r) {
-        const uint8_t *x = (const uint8_t *)(in + r * p->depth);
-        uint32_t sum = 0;
-        for (d = 0; d < p->depth; ++d) {
-            const uint8_t u = (uint8_t)(x[d] ^ 0x80u);
-            scratch[d] = u;
-            sum += u;
-        }
-        for (; d < p->product.depth; ++d) {
+        const uint32_t sum =
+            pare_gather_column((const uint8_t *)(in + r * p->depth), 1, p->depth, scratch);
+        for (d = p->depth; d < p->product.depth; ++d) {
             scratch[d] = 0;
         }
         pare_column(&p->product, scratch, sum, 0, p->units, out, 1);

@@ -60,12 +60,13 @@ int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t z
 
 /* The weights of a product layer, laid out by pare for the inner loop (see
  * pare_kernels.c): output channels in blocks of three, each block [depth][3]
- * bytes of w + 128, depth even (padded with code 128). */
+ * bytes of w + 128, then the one or two channels left as one block
+ * [depth][1 or 2]; depth even (padded with code 128). */
 typedef struct {
     int32_t depth;             /* taps per output, padded to even */
     int32_t out_zero_point;
     int32_t rounding;
-    const uint8_t *weights;    /* [ceil(channels / 3)][depth][3] (per group for a conv) */
+    const uint8_t *weights;    /* [channels][depth] in blocks (per group for a conv) */
     const int32_t *bias;       /* [channels]: bias - zu * sum(w + 128) + 128 * zu * depth,
                                   zu = input zero point + 128 */
     const int32_t *multiplier; /* [channels] */
@@ -84,7 +85,7 @@ typedef struct {
     int32_t pad_top, pad_left;
     int32_t groups;
     int32_t in_zero_point;
-    pare_product product; /* weights per group: [in_c / groups][kernel_h][kernel_w] taps */
+    pare_product product; /* weights per group: [kernel_h][kernel_w][in_c / groups] taps */
 } pare_conv2d_params;
 
 void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);

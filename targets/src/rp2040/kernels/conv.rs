@@ -34,6 +34,22 @@ fn weight_codes(cx: &NodeCx) -> Result<Vec<i64>, Rp2040Error> {
     int_values(&w).ok_or_else(|| cx.err(format!("weights must be int8 codes, got {}", w.dtype())))
 }
 
+/// ONNX's `[O, C/g, kh, kw]` weights (or `[O, C/g, k]`) reordered to
+/// `[O, kh, kw, C/g]`: the kernel's im2col column gathers a tap's channels together.
+fn channels_last(w: &[i64], shape: &[usize]) -> Vec<i64> {
+    let (o, c) = (shape[0], shape[1]);
+    let taps: usize = shape[2..].iter().product();
+    let mut out = vec![0; w.len()];
+    for oc in 0..o {
+        for ci in 0..c {
+            for t in 0..taps {
+                out[(oc * taps + t) * c + ci] = w[(oc * c + ci) * taps + t];
+            }
+        }
+    }
+    out
+}
+
 /// Conv: inputs x, w, b?. Depthwise convs run on `pare_depthwise_conv2d`, the rest
 /// on `pare_conv2d` (im2col columns times blocked weights).
 pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
@@ -48,7 +64,7 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     let (c, m) = (xs[1], ws[0]);
     let g = usize::try_from(group).unwrap_or(1).max(1);
     let scales = weight_scales(cx, 1, m, 0)?;
-    let w = weight_codes(cx)?;
+    let w = channels_last(&weight_codes(cx)?, &ws);
     let b = bias(cx, 2, m)?;
     let depth: usize = ws[1..].iter().product();
     let (_, zx) = cx.act_in(0)?;
@@ -62,7 +78,10 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         weights: &w,
         bias: &b,
         weight_scales: &scales,
-        layout: format!("{} [out_c][in_c/groups][kh][kw]", shape_text(&ws)),
+        layout: format!(
+            "{} [out_c][in_c/groups][kh][kw] as [out_c][kh][kw][in_c/groups]",
+            shape_text(&ws)
+        ),
     };
     let params = product_rows(cx, params, &prod)?;
     let call = format!(

@@ -1,6 +1,6 @@
 //! The weight layout of the product kernels (`pare_conv2d`, `pare_fully_connected`):
-//! output channels in blocks of three, each block `[depth][3]` bytes of `w + 128`, the
-//! depth padded to even — what the C inner loop (`pare_dot3`) reads with immediate
+//! output channels in blocks of three (and one of the rest), each block `[depth][3]`
+//! bytes of `w + 128`, the depth padded to even — what the C inner loop (`pare_dot3`) reads with immediate
 //! offsets — and the bias folded for offset-binary inputs. Also the arena workspace
 //! (scratch) each product and depthwise layer needs, planned with the activations.
 
@@ -19,26 +19,28 @@ pub(super) fn padded_depth(depth: usize) -> usize {
     depth.max(1).div_ceil(2) * 2
 }
 
-/// `weights` (`groups * channels` rows of `depth` codes, in channel order) laid out in
-/// blocks for the kernel: per group, `ceil(channels / 3)` blocks of `[padded][3]`
-/// bytes `w + 128`, with code 128 (weight 0) for missing channels and taps.
+/// `weights` (`groups * channels` rows of `depth` codes, in channel order) laid out for
+/// the kernel: per group, whole blocks of three channels, each `[padded][3]` bytes
+/// `w + 128`, then the one or two channels left as one `[padded][1 or 2]` block; code
+/// 128 (weight 0) pads the depth.
 pub(super) fn blocked(weights: &[i64], groups: usize, channels: usize, depth: usize) -> Vec<i64> {
     let padded = padded_depth(depth);
-    let blocks = channels.div_ceil(BLOCK);
-    let mut out = Vec::with_capacity(groups * blocks * BLOCK * padded);
+    let mut out = Vec::with_capacity(groups * channels * padded);
     for g in 0..groups {
-        for b in 0..blocks {
+        let mut first = 0;
+        while first < channels {
+            let width = BLOCK.min(channels - first);
             for k in 0..padded {
-                for j in 0..BLOCK {
-                    let c = b * BLOCK + j;
-                    let w = if c < channels && k < depth {
-                        weights[(g * channels + c) * depth + k]
+                for j in 0..width {
+                    let w = if k < depth {
+                        weights[(g * channels + first + j) * depth + k]
                     } else {
                         0
                     };
                     out.push(w + 128);
                 }
             }
+            first += width;
         }
     }
     out
