@@ -218,6 +218,28 @@ fn conv_groups_strides_pads_dilations_depthwise_pointwise() {
 }
 
 #[test]
+fn depthwise_three_and_five_wide_strides_one_and_two() {
+    let mut b = Builder::new("dws", 6);
+    // Odd widths, so the last output of a row has no partner; asymmetric pads.
+    let x = b.input(&[1, 6, 11, 13]);
+    let w1 = b.weight(&[6, 1, 3, 3]);
+    let b1 = b.weight(&[6]);
+    let y = b.op(conv(&[1, 1], &[1, 1, 1, 1], &[1, 1], 6), &[x, w1, b1]);
+    let w2 = b.weight(&[6, 1, 3, 3]);
+    let y = b.op(conv(&[2, 2], &[0, 1, 1, 0], &[1, 1], 6), &[y, w2]);
+    let w3 = b.weight(&[6, 1, 5, 5]);
+    let b3 = b.weight(&[6]);
+    let y = b.op(conv(&[1, 1], &[2, 2, 2, 2], &[1, 1], 6), &[y, w3, b3]);
+    let w4 = b.weight(&[6, 1, 5, 5]);
+    let y = b.op(conv(&[2, 2], &[2, 1, 2, 2], &[1, 1], 6), &[y, w4]);
+    // A channel multiplier of 2 is a grouped conv, not a depthwise one.
+    let w5 = b.weight(&[12, 1, 3, 3]);
+    let y = b.op(conv(&[1, 1], &[1, 1, 1, 1], &[1, 1], 6), &[y, w5]);
+    let (k, _) = check(b.finish(&[y]));
+    assert_uses(&k, &["pare_depthwise_conv2d", "pare_conv2d"]);
+}
+
+#[test]
 fn conv_transpose_strides_pads_groups() {
     let mut b = Builder::new("convt", 2);
     let x = b.input(&[1, 3, 4, 5]);

@@ -33,6 +33,23 @@ static int32_t pare_to_i32(uint32_t u)
  *   a b + 2^30 = 2 ah bh 2^31 + (ah bl + al bh + (al bl >> 16) + 2^14) 2^16
  *                + (al bl mod 2^16),
  * and the last term, below 2^16, cannot change the floor. */
+PARE_ALWAYS_INLINE static int32_t pare_srdhm_pos(int32_t a, int32_t b)
+{
+    const uint32_t al = (uint32_t)a & 0xffffu;
+    const int32_t ah = a >> 16; /* arithmetic: every compiler pare targets */
+    const uint32_t bl = (uint32_t)b & 0xffffu;
+    const int32_t bh = b >> 16; /* < 2^15 */
+    const int32_t mid = ah * (int32_t)bl; /* |.| < 2^31 */
+    /* < 2^31 + 2^16 + 2^14: fits in 32 unsigned bits. */
+    const uint32_t rest = al * (uint32_t)bh + ((al * bl) >> 16) + (1u << 14);
+    /* floor((mid + rest) / 2^15) without a 33-bit sum: |mid| <= 2^31 - 2^15,
+     * so mid plus the low 15 bits of rest fits in 32 bits. */
+    const int32_t low = (mid + (int32_t)(rest & 0x7fffu)) >> 15;
+    const uint32_t r = (uint32_t)(2 * ah * bh) + (uint32_t)low + (rest >> 15);
+    return pare_to_i32(r);
+}
+
+/* Any sign of b: the reference's 64-bit formula where b < 0. */
 PARE_ALWAYS_INLINE static int32_t pare_srdhm(int32_t a, int32_t b)
 {
     if (b < 0) {
@@ -45,19 +62,8 @@ PARE_ALWAYS_INLINE static int32_t pare_srdhm(int32_t a, int32_t b)
         nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
         /* C's division truncates toward zero, as the reference's does. */
         return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
-    } else {
-        const uint32_t al = (uint32_t)a & 0xffffu;
-        const int32_t ah = a >> 16; /* arithmetic: every compiler pare targets */
-        const uint32_t bl = (uint32_t)b & 0xffffu;
-        const int32_t bh = b >> 16; /* < 2^15 */
-        const int32_t mid = ah * (int32_t)bl; /* |.| < 2^31 */
-        /* < 2^31 + 2^16 + 2^14: fits in 32 unsigned bits. */
-        const uint32_t rest = al * (uint32_t)bh + ((al * bl) >> 16) + (1u << 14);
-        /* floor((mid + rest) / 2^15), from the quotients and remainders of both. */
-        const uint32_t carry = (((uint32_t)mid & 0x7fffu) + (rest & 0x7fffu)) >> 15;
-        const uint32_t r = (uint32_t)(2 * ah * bh) + (uint32_t)(mid >> 15) + (rest >> 15) + carry;
-        return pare_to_i32(r);
     }
+    return pare_srdhm_pos(a, b);
 }
 
 /* gemmlowp's RoundingDivideByPOT: x / 2^e rounded to nearest, ties away from
@@ -67,8 +73,11 @@ PARE_ALWAYS_INLINE static int32_t pare_rdbp(int32_t x, int32_t e)
 {
     const int32_t mask = (int32_t)((1u << e) - 1u);
     const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> e) + (remainder > threshold ? 1 : 0);
+    /* (mask >> 1) + 1 for negative x; x >> 31 is -1 then. */
+    const int32_t threshold = (mask >> 1) - (x >> 31);
+    /* threshold - remainder is negative (its top bit set) when the
+     * remainder exceeds the threshold: add one then. Both are in [0, 2^31). */
+    return (x >> e) + (int32_t)((uint32_t)(threshold - remainder) >> 31);
 }
 
 int32_t pare_mbqm(int32_t x, int32_t multiplier, int32_t shift, int32_t rounding)
@@ -100,38 +109,37 @@ int32_t pare_mbqm(int32_t x, int32_t multiplier, int32_t shift, int32_t rounding
     }
 }
 
-/* clamp(zero_point + r, -128, 127), where the reference adds with saturation:
- * clamping r to [-256, 255] first gives the same code without overflow. */
-static int8_t pare_add_zero_point(int32_t r, int32_t zero_point)
+/* clamp(zero_point + r, -128, 127), for requantized r and a zero point in
+ * [-128, 127]: where the 32-bit sum wraps, r's sign says which end it
+ * saturates at, as the reference's saturating add does. */
+PARE_ALWAYS_INLINE static int8_t pare_clamp_code(int32_t r, int32_t zero_point)
 {
-    if (r > 255) {
-        r = 255;
+    const uint32_t v = (uint32_t)r + (uint32_t)zero_point;
+    if (v + 128u > 255u) {
+        return (int8_t)(r < 0 ? -128 : 127);
     }
-    if (r < -256) {
-        r = -256;
-    }
-    r += zero_point;
-    if (r > 127) {
-        r = 127;
-    }
-    if (r < -128) {
-        r = -128;
-    }
-    return (int8_t)r;
+    return (int8_t)pare_to_i32(v);
+}
+
+/* pare_mbqm then the zero point and clamp, for the case every product layer
+ * takes: gemmlowp rounding, no left shift, a multiplier >= 0. */
+PARE_ALWAYS_INLINE static int32_t pare_is_fast_requant(int32_t rounding, int32_t multiplier,
+                                                       int32_t shift)
+{
+    return rounding == PARE_ROUNDING_GEMMLOWP && shift <= 0 && shift >= -31 && multiplier >= 0;
 }
 
 int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
                        int32_t rounding)
 {
     int32_t r;
-    if (rounding == PARE_ROUNDING_GEMMLOWP && shift <= 0 && shift >= -31 && multiplier >= 0) {
-        /* pare_mbqm's common case (no left shift), inlined: every output of
-         * every layer takes this path. */
+    if (pare_is_fast_requant(rounding, multiplier, shift)) {
+        /* pare_mbqm's common case, inlined. */
         r = pare_rdbp(pare_srdhm(acc, multiplier), -shift);
     } else {
         r = pare_mbqm(acc, multiplier, shift, rounding);
     }
-    return pare_add_zero_point(r, zero_point);
+    return pare_clamp_code(r, zero_point);
 }
 
 /* Steps the row-major multi-index idx over dims by one and returns offset
@@ -249,20 +257,10 @@ PARE_NOINLINE static void pare_dot_tail(const uint8_t *col, const uint8_t *w, in
     acc[1] = a1;
 }
 
-/* clamp(zero_point + r, -128, 127), for requantized r and a zero point in
- * [-128, 127]: where the 32-bit sum wraps, r's sign says which end it
- * saturates at, as the reference's saturating add does. */
-PARE_ALWAYS_INLINE static int8_t pare_clamp_code(int32_t r, int32_t zero_point)
-{
-    const uint32_t v = (uint32_t)r + (uint32_t)zero_point;
-    if (v + 128u > 255u) {
-        return (int8_t)(r < 0 ? -128 : 127);
-    }
-    return (int8_t)pare_to_i32(v);
-}
-
 /* Requantizes the sums of n channels from `oc` on: out[j * stride]. The
- * parameters are read into locals, which stores through out cannot alias. */
+ * parameters are read into locals, which stores through out cannot alias;
+ * layers whose every channel takes pare_requantize's common case (pare checks
+ * at compile time: p->fast) run a loop without the per-output tests. */
 static int8_t *pare_store(const pare_product *p, const uint32_t *acc, int32_t n, int32_t oc,
                           uint32_t offset, int8_t *out, int32_t stride)
 {
@@ -270,20 +268,20 @@ static int8_t *pare_store(const pare_product *p, const uint32_t *acc, int32_t n,
     const int32_t *multiplier = p->multiplier + oc;
     const int32_t *shift = p->shift + oc;
     const int32_t zero_point = p->out_zero_point;
-    const int32_t rounding = p->rounding;
-    int32_t j;
-    for (j = 0; j < n; ++j) {
-        const int32_t sum = pare_to_i32((uint32_t)bias[j] + acc[j] + offset);
-        const int32_t m = multiplier[j];
-        const int32_t s = shift[j];
-        int32_t r;
-        if (rounding == PARE_ROUNDING_GEMMLOWP && s <= 0 && s >= -31 && m >= 0) {
-            r = pare_rdbp(pare_srdhm(sum, m), -s);
-        } else {
-            r = pare_mbqm(sum, m, s, rounding);
-        }
-        *out = pare_clamp_code(r, zero_point);
-        out += stride;
+    const uint32_t *const end = acc + n;
+    if (p->fast) {
+        do {
+            const int32_t sum = pare_to_i32(*bias++ + *acc++ + offset);
+            const int32_t h = pare_srdhm_pos(sum, *multiplier++);
+            *out = pare_clamp_code(pare_rdbp(h, -*shift++), zero_point);
+            out += stride;
+        } while (acc != end);
+    } else {
+        do {
+            const int32_t sum = pare_to_i32(*bias++ + *acc++ + offset);
+            *out = pare_requantize(sum, *multiplier++, *shift++, zero_point, p->rounding);
+            out += stride;
+        } while (acc != end);
     }
     return out;
 }
@@ -390,24 +388,97 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uin
 /*
  * Depthwise: each channel's plane is copied once as offset-binary bytes into
  * a padded plane (scratch), so every tap is in bounds; two outputs of a row
- * share each weight. acc = bias' + sum xu * w, bias' = bias - zu * sum w.
+ * share each weight (int32 in flash: one load, no sign extension).
+ * acc = bias' + sum xu * w, bias' = bias - zu * sum w.
  */
 static void pare_pad_plane(const pare_depthwise_params *p, const int8_t *x, uint8_t *pad)
 {
+    const int32_t in_h = p->in_h, in_w = p->in_w;
+    const int32_t pad_h = p->pad_h, pad_w = p->pad_w;
+    const int32_t top = p->pad_top, left = p->pad_left;
     const uint8_t zu = (uint8_t)(p->in_zero_point + 128);
-    int32_t py, px;
-    for (py = 0; py < p->pad_h; ++py) {
-        const int32_t iy = py - p->pad_top;
-        const uint8_t *row = (const uint8_t *)x + iy * p->in_w;
-        if (iy < 0 || iy >= p->in_h) {
-            memset(pad, zu, (size_t)p->pad_w);
-            pad += p->pad_w;
-            continue;
+    /* Columns of the padded plane inside the input: [lo, hi). */
+    const int32_t lo = left < 0 ? 0 : (left > pad_w ? pad_w : left);
+    int32_t hi = left + in_w;
+    int32_t py;
+    if (hi > pad_w) {
+        hi = pad_w;
+    }
+    if (hi < lo) {
+        hi = lo;
+    }
+    for (py = 0; py < pad_h; ++py) {
+        const int32_t iy = py - top;
+        if (iy < 0 || iy >= in_h) {
+            memset(pad, zu, (size_t)pad_w);
+        } else {
+            memset(pad, zu, (size_t)lo);
+            (void)pare_gather_column((const uint8_t *)x + iy * in_w + (lo - left), 1, hi - lo,
+                                     pad + lo);
+            memset(pad + hi, zu, (size_t)(pad_w - hi));
         }
-        for (px = 0; px < p->pad_w; ++px) {
-            const int32_t ix = px - p->pad_left;
-            *pad++ = (ix >= 0 && ix < p->in_w) ? (uint8_t)(row[ix] ^ 0x80u) : zu;
+        pad += pad_w;
+    }
+}
+
+/* The taps of two outputs (at r and r2 in the padded plane) for kernels
+ * three or five wide with dilation 1, one kernel row a step; w ends at wend. */
+#define PARE_DW_TAP(k)                                                                          \
+    do {                                                                                       \
+        const int32_t wv = w[k];                                                               \
+        a0 += (uint32_t)(r[k] * wv);                                                           \
+        a1 += (uint32_t)(r2[k] * wv);                                                          \
+    } while (0)
+
+PARE_NOINLINE static void pare_dw_pair3(const uint8_t *r, const uint8_t *r2, int32_t row_step,
+                                        const int32_t *w, const int32_t *wend, uint32_t *acc)
+{
+    uint32_t a0 = acc[0], a1 = acc[1];
+    do {
+        PARE_DW_TAP(0);
+        PARE_DW_TAP(1);
+        PARE_DW_TAP(2);
+        r += row_step;
+        r2 += row_step;
+        w += 3;
+    } while (w != wend);
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+PARE_NOINLINE static void pare_dw_pair5(const uint8_t *r, const uint8_t *r2, int32_t row_step,
+                                        const int32_t *w, const int32_t *wend, uint32_t *acc)
+{
+    uint32_t a0 = acc[0], a1 = acc[1];
+    do {
+        PARE_DW_TAP(0);
+        PARE_DW_TAP(1);
+        PARE_DW_TAP(2);
+        PARE_DW_TAP(3);
+        PARE_DW_TAP(4);
+        r += row_step;
+        r2 += row_step;
+        w += 5;
+    } while (w != wend);
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* Any kernel width and dilation. */
+static void pare_dw_pair(const pare_depthwise_params *p, const uint8_t *r, const uint8_t *r2,
+                         const int32_t *w, uint32_t *acc)
+{
+    const int32_t kw = p->kernel_w, dw = p->dilation_w;
+    const int32_t row_step = p->dilation_h * p->pad_w;
+    int32_t ky, kx;
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+        for (kx = 0; kx < kw; ++kx) {
+            acc[0] += (uint32_t)(r[kx * dw] * *w);
+            acc[1] += (uint32_t)(r2[kx * dw] * *w);
+            ++w;
         }
+        r += row_step;
+        r2 += row_step;
     }
 }
 
@@ -415,36 +486,43 @@ void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int
                            uint8_t *scratch)
 {
     const int32_t taps = p->kernel_h * p->kernel_w;
+    const int32_t out_h = p->out_h, out_w = p->out_w;
+    const int32_t stride_w = p->stride_w;
     const int32_t row_step = p->dilation_h * p->pad_w;
-    int32_t c, oy, ox, ky, kx;
+    const int32_t zero_point = p->out_zero_point;
+    const int32_t rounding = p->rounding;
+    const int32_t width = p->dilation_w == 1 ? p->kernel_w : 0; /* 3 or 5: a fast path */
+    int32_t c, oy, ox;
     for (c = 0; c < p->channels; ++c) {
-        const int8_t *w = p->weights + c * taps;
+        const int32_t *w = p->weights + c * taps;
         const int32_t bias = p->bias[c];
-        const int32_t multiplier = p->multiplier[c];
-        const int32_t shift = p->shift[c];
+        const int32_t m = p->multiplier[c];
+        const int32_t s = p->shift[c];
+        const int32_t fast = pare_is_fast_requant(rounding, m, s);
         pare_pad_plane(p, in + c * p->in_h * p->in_w, scratch);
-        for (oy = 0; oy < p->out_h; ++oy) {
+        for (oy = 0; oy < out_h; ++oy) {
             const uint8_t *row = scratch + oy * p->stride_h * p->pad_w;
-            for (ox = 0; ox < p->out_w; ox += 2) {
-                /* Outputs ox and ox + 1 (the second ignored past the row). */
-                const uint8_t *r = row + ox * p->stride_w;
-                const int8_t *wk = w;
-                uint32_t a0 = (uint32_t)bias, a1 = (uint32_t)bias;
-                for (ky = 0; ky < p->kernel_h; ++ky) {
-                    const uint8_t *t = r;
-                    for (kx = 0; kx < p->kernel_w; ++kx) {
-                        const int32_t wv = *wk++;
-                        a0 += (uint32_t)(t[0] * wv);
-                        a1 += (uint32_t)(t[p->stride_w] * wv);
-                        t += p->dilation_w;
-                    }
-                    r += row_step;
+            for (ox = 0; ox < out_w; ox += 2) {
+                /* Outputs ox and ox + 1; past the row's end the second one
+                 * repeats the first (in bounds) and is not stored. */
+                const uint8_t *r = row + ox * stride_w;
+                const uint8_t *r2 = ox + 1 < out_w ? r + stride_w : r;
+                uint32_t acc[2];
+                int32_t j;
+                acc[0] = (uint32_t)bias;
+                acc[1] = (uint32_t)bias;
+                if (width == 3) {
+                    pare_dw_pair3(r, r2, row_step, w, w + taps, acc);
+                } else if (width == 5) {
+                    pare_dw_pair5(r, r2, row_step, w, w + taps, acc);
+                } else {
+                    pare_dw_pair(p, r, r2, w, acc);
                 }
-                *out++ = pare_requantize(pare_to_i32(a0), multiplier, shift, p->out_zero_point,
-                                         p->rounding);
-                if (ox + 1 < p->out_w) {
-                    *out++ = pare_requantize(pare_to_i32(a1), multiplier, shift,
-                                             p->out_zero_point, p->rounding);
+                for (j = 0; j < 2 && ox + j < out_w; ++j) {
+                    const int32_t sum = pare_to_i32(acc[j]);
+                    const int32_t q = fast ? pare_rdbp(pare_srdhm_pos(sum, m), -s)
+                                           : pare_mbqm(sum, m, s, rounding);
+                    *out++ = pare_clamp_code(q, zero_point);
                 }
             }
         }

@@ -51,8 +51,8 @@ extern "C" {
  * (pare_ir::quant::multiply_by_quantized_multiplier). */
 int32_t pare_mbqm(int32_t x, int32_t multiplier, int32_t shift, int32_t rounding);
 
-/* clamp(zero_point + pare_mbqm(acc, ...), -128, 127): the last step of every
- * requantizing kernel. */
+/* clamp(zero_point + pare_mbqm(acc, ...), -128, 127) for a zero point in
+ * [-128, 127]: the last step of every requantizing kernel. */
 int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
                        int32_t rounding);
 
@@ -66,6 +66,7 @@ typedef struct {
     int32_t depth;             /* taps per output, padded to even */
     int32_t out_zero_point;
     int32_t rounding;
+    int32_t fast; /* 1: every channel has multiplier >= 0 and shift in [-31, 0], gemmlowp rounding */
     const uint8_t *weights;    /* [channels][depth] in blocks (per group for a conv) */
     const int32_t *bias;       /* [channels]: bias - zu * sum(w + 128) + 128 * zu * depth,
                                   zu = input zero point + 128 */
@@ -101,7 +102,7 @@ typedef struct {
     int32_t pad_h, pad_w; /* the padded plane: every row and column a tap reads */
     int32_t in_zero_point, out_zero_point;
     int32_t rounding;
-    const int8_t *weights;     /* [channels][kernel_h][kernel_w] */
+    const int32_t *weights;    /* [channels][kernel_h][kernel_w], widened to int32 */
     const int32_t *bias;       /* [channels]: bias - zu * (sum of the channel's weights) */
     const int32_t *multiplier; /* [channels] */
     const int32_t *shift;      /* [channels] */

@@ -119,11 +119,11 @@ fn depthwise(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     let ws = cx.in_shape(1)?;
     let wn = cx.array(
         "weights",
-        CType::I8,
+        CType::I32,
         w,
         DataKind::Weights,
         format!(
-            "{what}: depthwise weights {} [channels][1][kh][kw], symmetric per channel",
+            "{what}: depthwise weights {} [channels][1][kh][kw] as int32 (one load a tap), symmetric per channel",
             shape_text(&ws)
         ),
     );

@@ -8,7 +8,7 @@ use super::geometry::{fold_zero_point, plane_of, Plane};
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{NodeCx, Params};
 use crate::rp2040::Rp2040Error;
-use pare_ir::quant::product_multiplier;
+use pare_ir::quant::{product_multiplier, Rounding};
 use pare_ir::{Graph, Node, Op};
 
 /// Output channels the inner loop computes at once.
@@ -94,11 +94,16 @@ pub(super) fn product_rows(
         DataKind::Weights,
         format!("{what}: bias - (input zero point {zx} + 128) x sum of each channel's weights"),
     );
+    // The kernel's loop without per-output tests serves layers whose every channel
+    // takes the common requantization case.
+    let fast = cx.rounding == Rounding::Gemmlowp
+        && mult.iter().all(|&(m, s)| m >= 0 && (-31..=0).contains(&s));
     let (mn, sn) = cx.requant_arrays(&mult, "per output channel");
     Ok(p.row(&[
         ("product.depth", padded_depth(prod.depth).to_string()),
         ("product.out_zero_point", zo.to_string()),
         ("product.rounding", cx.rounding_macro().to_string()),
+        ("product.fast", i32::from(fast).to_string()),
     ])
     .row(&[("product.weights", wn), ("product.bias", bn)])
     .row(&[("product.multiplier", mn), ("product.shift", sn)]))
