@@ -101,6 +101,12 @@ fn requantization_matches_the_reference() {
         0,
         1,
         255,
+        32767,
+        32768,
+        32769,
+        -32767,
+        -32768,
+        -32769,
         65536,
         i32::MAX - 1,
         i32::MAX,
@@ -118,7 +124,7 @@ fn requantization_matches_the_reference() {
         let real = rng.f64() * 10f64.powi(rng.i32(-9..3));
         let (m, s) = quantize_multiplier(real);
         let x = match rng.u8(0..3) {
-            0 => rng.i32(-300..300),
+            0 => rng.i32(-40_000..40_000),
             1 => rng.i32(-(1 << 20)..(1 << 20)),
             _ => rng.i32(..),
         };

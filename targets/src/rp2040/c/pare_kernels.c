@@ -35,18 +35,26 @@ static int32_t pare_to_i32(uint32_t u)
  * and the last term, below 2^16, cannot change the floor. */
 PARE_ALWAYS_INLINE static int32_t pare_srdhm_pos(int32_t a, int32_t b)
 {
-    const uint32_t al = (uint32_t)a & 0xffffu;
-    const int32_t ah = a >> 16; /* arithmetic: every compiler pare targets */
-    const uint32_t bl = (uint32_t)b & 0xffffu;
     const int32_t bh = b >> 16; /* < 2^15 */
-    const int32_t mid = ah * (int32_t)bl; /* |.| < 2^31 */
-    /* < 2^31 + 2^16 + 2^14: fits in 32 unsigned bits. */
-    const uint32_t rest = al * (uint32_t)bh + ((al * bl) >> 16) + (1u << 14);
-    /* floor((mid + rest) / 2^15) without a 33-bit sum: |mid| <= 2^31 - 2^15,
-     * so mid plus the low 15 bits of rest fits in 32 bits. */
-    const int32_t low = (mid + (int32_t)(rest & 0x7fffu)) >> 15;
-    const uint32_t r = (uint32_t)(2 * ah * bh) + (uint32_t)low + (rest >> 15);
-    return pare_to_i32(r);
+    const uint32_t bl = (uint32_t)b & 0xffffu;
+    if ((uint32_t)a + 0x8000u < 0x10000u) {
+        /* |a| <= 2^15 (most sums that requantize into the int8 range): a bh
+         * and a bl both fit in 32 bits, and
+         *   floor((a bh 2^16 + a bl + 2^30) / 2^31)
+         *     = floor((a bh + floor(a bl / 2^16) + 2^14) / 2^15). */
+        return (a * bh + ((a * (int32_t)bl) >> 16) + (1 << 14)) >> 15;
+    } else {
+        const uint32_t al = (uint32_t)a & 0xffffu;
+        const int32_t ah = a >> 16; /* arithmetic: every compiler pare targets */
+        const int32_t mid = ah * (int32_t)bl; /* |.| < 2^31 */
+        /* < 2^31 + 2^16 + 2^14: fits in 32 unsigned bits. */
+        const uint32_t rest = al * (uint32_t)bh + ((al * bl) >> 16) + (1u << 14);
+        /* floor((mid + rest) / 2^15) without a 33-bit sum: |mid| <= 2^31 - 2^15,
+         * so mid plus the low 15 bits of rest fits in 32 bits. */
+        const int32_t low = (mid + (int32_t)(rest & 0x7fffu)) >> 15;
+        const uint32_t r = (uint32_t)(2 * ah * bh) + (uint32_t)low + (rest >> 15);
+        return pare_to_i32(r);
+    }
 }
 
 /* Any sign of b: the reference's 64-bit formula where b < 0. */
@@ -129,17 +137,20 @@ PARE_ALWAYS_INLINE static int32_t pare_is_fast_requant(int32_t rounding, int32_t
     return rounding == PARE_ROUNDING_GEMMLOWP && shift <= 0 && shift >= -31 && multiplier >= 0;
 }
 
+/* pare_mbqm with its common case inlined. */
+PARE_ALWAYS_INLINE static int32_t pare_mbqm_inline(int32_t x, int32_t multiplier, int32_t shift,
+                                                   int32_t rounding)
+{
+    if (pare_is_fast_requant(rounding, multiplier, shift)) {
+        return pare_rdbp(pare_srdhm_pos(x, multiplier), -shift);
+    }
+    return pare_mbqm(x, multiplier, shift, rounding);
+}
+
 int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
                        int32_t rounding)
 {
-    int32_t r;
-    if (pare_is_fast_requant(rounding, multiplier, shift)) {
-        /* pare_mbqm's common case, inlined. */
-        r = pare_rdbp(pare_srdhm(acc, multiplier), -shift);
-    } else {
-        r = pare_mbqm(acc, multiplier, shift, rounding);
-    }
-    return pare_clamp_code(r, zero_point);
+    return pare_clamp_code(pare_mbqm_inline(acc, multiplier, shift, rounding), zero_point);
 }
 
 /* Steps the row-major multi-index idx over dims by one and returns offset
@@ -205,7 +216,7 @@ static int32_t pare_count(int32_t rank, const int32_t *dims)
 #define PARE_NOINLINE
 #endif
 
-/* acc[j] += sum_k col[k] * w[3 k + j] for j < 3; depth even and > 0. */
+/* acc[j] = sum_k col[k] * w[3 k + j] for j < 3; depth a multiple of 4, > 0. */
 PARE_NOINLINE static void pare_dot3(const uint8_t *col, const uint8_t *w, int32_t depth, uint32_t *acc)
 {
     uint32_t a0 = 0, a1 = 0, a2 = 0;
@@ -219,16 +230,24 @@ PARE_NOINLINE static void pare_dot3(const uint8_t *col, const uint8_t *w, int32_
         a0 += x * w[3];
         a1 += x * w[4];
         a2 += x * w[5];
-        col += 2;
-        w += 6;
+        x = col[2];
+        a0 += x * w[6];
+        a1 += x * w[7];
+        a2 += x * w[8];
+        x = col[3];
+        a0 += x * w[9];
+        a1 += x * w[10];
+        a2 += x * w[11];
+        col += 4;
+        w += 12;
     } while (col != end);
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
 }
 
-/* acc[j] += sum_k col[k] * w[t k + j] for j < t, t = 2 or 1 (the channels
- * after the last whole block); depth even and > 0. */
+/* acc[j] = sum_k col[k] * w[t k + j] for j < t, t = 2 or 1 (the channels
+ * after the last whole block); depth a multiple of 4, > 0. */
 PARE_NOINLINE static void pare_dot_tail(const uint8_t *col, const uint8_t *w, int32_t depth,
                                         int32_t t, uint32_t *acc)
 {
@@ -264,23 +283,23 @@ PARE_NOINLINE static void pare_dot_tail(const uint8_t *col, const uint8_t *w, in
 static int8_t *pare_store(const pare_product *p, const uint32_t *acc, int32_t n, int32_t oc,
                           uint32_t offset, int8_t *out, int32_t stride)
 {
-    const int32_t *bias = p->bias + oc;
-    const int32_t *multiplier = p->multiplier + oc;
-    const int32_t *shift = p->shift + oc;
+    const int32_t *q = p->channels + 3 * oc; /* bias', multiplier, shift */
     const int32_t zero_point = p->out_zero_point;
     const uint32_t *const end = acc + n;
     if (p->fast) {
         do {
-            const int32_t sum = pare_to_i32(*bias++ + *acc++ + offset);
-            const int32_t h = pare_srdhm_pos(sum, *multiplier++);
-            *out = pare_clamp_code(pare_rdbp(h, -*shift++), zero_point);
+            const int32_t sum = pare_to_i32((uint32_t)q[0] + *acc++ + offset);
+            const int32_t h = pare_srdhm_pos(sum, q[1]);
+            *out = pare_clamp_code(pare_rdbp(h, -q[2]), zero_point);
             out += stride;
+            q += 3;
         } while (acc != end);
     } else {
         do {
-            const int32_t sum = pare_to_i32(*bias++ + *acc++ + offset);
-            *out = pare_requantize(sum, *multiplier++, *shift++, zero_point, p->rounding);
+            const int32_t sum = pare_to_i32((uint32_t)q[0] + *acc++ + offset);
+            *out = pare_requantize(sum, q[1], q[2], zero_point, p->rounding);
             out += stride;
+            q += 3;
         } while (acc != end);
     }
     return out;
@@ -412,10 +431,16 @@ static void pare_pad_plane(const pare_depthwise_params *p, const int8_t *x, uint
         if (iy < 0 || iy >= in_h) {
             memset(pad, zu, (size_t)pad_w);
         } else {
-            memset(pad, zu, (size_t)lo);
+            /* The side paddings are a byte or two: no memset calls. */
+            int32_t px;
+            for (px = 0; px < lo; ++px) {
+                pad[px] = zu;
+            }
             (void)pare_gather_column((const uint8_t *)x + iy * in_w + (lo - left), 1, hi - lo,
                                      pad + lo);
-            memset(pad + hi, zu, (size_t)(pad_w - hi));
+            for (px = hi; px < pad_w; ++px) {
+                pad[px] = zu;
+            }
         }
         pad += pad_w;
     }
@@ -482,47 +507,63 @@ static void pare_dw_pair(const pare_depthwise_params *p, const uint8_t *r, const
     }
 }
 
+/* The sums of one output row (bias included) into acc[out_w]: two outputs a
+ * call of the inner loop; past the row's end the second repeats the first. */
+static void pare_dw_row(const pare_depthwise_params *p, const uint8_t *row, const int32_t *w,
+                        uint32_t bias, uint32_t *acc)
+{
+    const int32_t out_w = p->out_w, stride_w = p->stride_w;
+    const int32_t row_step = p->dilation_h * p->pad_w;
+    const int32_t taps = p->kernel_h * p->kernel_w;
+    const int32_t width = p->dilation_w == 1 ? p->kernel_w : 0; /* 3 or 5: a fast path */
+    int32_t ox;
+    for (ox = 0; ox < out_w; ox += 2) {
+        const uint8_t *r = row + ox * stride_w;
+        const uint8_t *r2 = ox + 1 < out_w ? r + stride_w : r;
+        uint32_t pair[2];
+        pair[0] = bias;
+        pair[1] = bias;
+        if (width == 3) {
+            pare_dw_pair3(r, r2, row_step, w, w + taps, pair);
+        } else if (width == 5) {
+            pare_dw_pair5(r, r2, row_step, w, w + taps, pair);
+        } else {
+            pare_dw_pair(p, r, r2, w, pair);
+        }
+        acc[ox] = pair[0];
+        if (ox + 1 < out_w) {
+            acc[ox + 1] = pair[1];
+        }
+    }
+}
+
+/* scratch: the padded plane, then (4-byte aligned) one row of int32 sums. */
 void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int8_t *out,
                            uint8_t *scratch)
 {
     const int32_t taps = p->kernel_h * p->kernel_w;
     const int32_t out_h = p->out_h, out_w = p->out_w;
-    const int32_t stride_w = p->stride_w;
-    const int32_t row_step = p->dilation_h * p->pad_w;
     const int32_t zero_point = p->out_zero_point;
     const int32_t rounding = p->rounding;
-    const int32_t width = p->dilation_w == 1 ? p->kernel_w : 0; /* 3 or 5: a fast path */
+    const int32_t plane_bytes = (p->pad_h * p->pad_w + 3) / 4 * 4;
+    uint32_t *const acc = (uint32_t *)(void *)(scratch + plane_bytes);
     int32_t c, oy, ox;
     for (c = 0; c < p->channels; ++c) {
         const int32_t *w = p->weights + c * taps;
-        const int32_t bias = p->bias[c];
+        const uint32_t bias = (uint32_t)p->bias[c];
         const int32_t m = p->multiplier[c];
         const int32_t s = p->shift[c];
-        const int32_t fast = pare_is_fast_requant(rounding, m, s);
         pare_pad_plane(p, in + c * p->in_h * p->in_w, scratch);
         for (oy = 0; oy < out_h; ++oy) {
-            const uint8_t *row = scratch + oy * p->stride_h * p->pad_w;
-            for (ox = 0; ox < out_w; ox += 2) {
-                /* Outputs ox and ox + 1; past the row's end the second one
-                 * repeats the first (in bounds) and is not stored. */
-                const uint8_t *r = row + ox * stride_w;
-                const uint8_t *r2 = ox + 1 < out_w ? r + stride_w : r;
-                uint32_t acc[2];
-                int32_t j;
-                acc[0] = (uint32_t)bias;
-                acc[1] = (uint32_t)bias;
-                if (width == 3) {
-                    pare_dw_pair3(r, r2, row_step, w, w + taps, acc);
-                } else if (width == 5) {
-                    pare_dw_pair5(r, r2, row_step, w, w + taps, acc);
-                } else {
-                    pare_dw_pair(p, r, r2, w, acc);
+            pare_dw_row(p, scratch + oy * p->stride_h * p->pad_w, w, bias, acc);
+            if (pare_is_fast_requant(rounding, m, s)) {
+                for (ox = 0; ox < out_w; ++ox) {
+                    const int32_t h = pare_srdhm_pos(pare_to_i32(acc[ox]), m);
+                    *out++ = pare_clamp_code(pare_rdbp(h, -s), zero_point);
                 }
-                for (j = 0; j < 2 && ox + j < out_w; ++j) {
-                    const int32_t sum = pare_to_i32(acc[j]);
-                    const int32_t q = fast ? pare_rdbp(pare_srdhm_pos(sum, m), -s)
-                                           : pare_mbqm(sum, m, s, rounding);
-                    *out++ = pare_clamp_code(q, zero_point);
+            } else {
+                for (ox = 0; ox < out_w; ++ox) {
+                    *out++ = pare_requantize(pare_to_i32(acc[ox]), m, s, zero_point, rounding);
                 }
             }
         }
@@ -626,21 +667,28 @@ void pare_matmul(const pare_matmul_params *p, const int8_t *a, const int8_t *b, 
  * output share their quantization). */
 void pare_max_pool2d(const pare_pool2d_params *p, const int8_t *in, int8_t *out)
 {
+    const int32_t in_h = p->in_h, in_w = p->in_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
     int32_t c, oy, ox, ky, kx;
     for (c = 0; c < p->channels; ++c) {
-        const int8_t *x = in + c * p->in_h * p->in_w;
+        const int8_t *x = in + c * in_h * in_w;
         for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_top;
             for (ox = 0; ox < p->out_w; ++ox) {
+                const int32_t x0 = ox * p->stride_w - p->pad_left;
                 int32_t best = -128;
-                for (ky = 0; ky < p->kernel_h; ++ky) {
-                    const int32_t iy = oy * p->stride_h + ky * p->dilation_h - p->pad_top;
-                    if (iy < 0 || iy >= p->in_h) {
+                int32_t iy = y0;
+                for (ky = 0; ky < kh; ++ky, iy += dh) {
+                    const int8_t *row;
+                    int32_t ix = x0;
+                    if (iy < 0 || iy >= in_h) {
                         continue;
                     }
-                    for (kx = 0; kx < p->kernel_w; ++kx) {
-                        const int32_t ix = ox * p->stride_w + kx * p->dilation_w - p->pad_left;
-                        if (ix >= 0 && ix < p->in_w && x[iy * p->in_w + ix] > best) {
-                            best = x[iy * p->in_w + ix];
+                    row = x + iy * in_w;
+                    for (kx = 0; kx < kw; ++kx, ix += dw) {
+                        if (ix >= 0 && ix < in_w && row[ix] > best) {
+                            best = row[ix];
                         }
                     }
                 }
@@ -698,15 +746,24 @@ void pare_mean(const pare_mean_params *p, const int8_t *in, int8_t *out)
     int32_t red_idx[PARE_MAX_RANK] = {0};
     const int32_t outputs = pare_count(p->kept_rank, p->kept_dims);
     const int32_t count = pare_count(p->reduced_rank, p->reduced_dims);
+    /* The innermost reduced dim is summed as one strided run, the others
+     * stepped once a run; the zero point comes off once per output. */
+    const int32_t last = p->reduced_rank - 1;
+    const int32_t run = last >= 0 ? p->reduced_dims[last] : 1;
+    const int32_t step = last >= 0 ? p->reduced_strides[last] : 0;
+    const int32_t runs = run > 0 ? count / run : 0;
     int32_t base = 0;
-    int32_t o, r;
+    int32_t o, r, k;
     for (o = 0; o < outputs; ++o) {
-        uint32_t sum = 0;
+        uint32_t sum = 0u - (uint32_t)count * (uint32_t)p->in_zero_point;
         int32_t offset = 0;
-        for (r = 0; r < count; ++r) {
-            sum += (uint32_t)(in[base + offset] - p->in_zero_point);
-            offset = pare_next_index(p->reduced_rank, p->reduced_dims, p->reduced_strides,
-                                     red_idx, offset);
+        for (r = 0; r < runs; ++r) {
+            const int8_t *x = in + base + offset;
+            for (k = 0; k < run; ++k) {
+                sum += (uint32_t)(int32_t)*x;
+                x += step;
+            }
+            offset = pare_next_index(last, p->reduced_dims, p->reduced_strides, red_idx, offset);
         }
         out[o] = pare_requantize(pare_to_i32(sum), p->multiplier, p->shift, p->out_zero_point,
                                  p->rounding);
@@ -725,8 +782,10 @@ static int8_t pare_binary_one(const pare_binary_params *p, int32_t kind, int32_t
         return pare_requantize(a * b, p->out_multiplier, p->out_shift, p->out_zero_point,
                                p->rounding);
     } else {
-        const int32_t sa = pare_mbqm(a * (1 << 20), p->a_multiplier, p->a_shift, p->rounding);
-        const int32_t sb = pare_mbqm(b * (1 << 20), p->b_multiplier, p->b_shift, p->rounding);
+        const int32_t sa = pare_mbqm_inline(a * (1 << 20), p->a_multiplier, p->a_shift,
+                                            p->rounding);
+        const int32_t sb = pare_mbqm_inline(b * (1 << 20), p->b_multiplier, p->b_shift,
+                                            p->rounding);
         /* The reference adds (subtracts) with wrap-around. */
         const uint32_t sum = kind == PARE_ADD ? (uint32_t)sa + (uint32_t)sb
                                               : (uint32_t)sa - (uint32_t)sb;
@@ -735,18 +794,50 @@ static int8_t pare_binary_one(const pare_binary_params *p, int32_t kind, int32_t
     }
 }
 
+/* One innermost row of n outputs: a and b step by sa and sb. Multiplies
+ * whose output requantization takes the common case run a loop of their own
+ * with it inlined (a squeeze-excite block multiplies every activation). */
+static int8_t *pare_binary_row(const pare_binary_params *p, int32_t kind, const int8_t *a,
+                               int32_t sa, const int8_t *b, int32_t sb, int32_t n, int8_t *out)
+{
+    const int32_t za = p->a_zero_point, zb = p->b_zero_point;
+    const int32_t m = p->out_multiplier, s = p->out_shift, zo = p->out_zero_point;
+    int8_t *const end = out + n;
+    if (kind == PARE_MUL && pare_is_fast_requant(p->rounding, m, s)) {
+        while (out != end) {
+            const int32_t v = (*a - za) * (*b - zb);
+            *out++ = pare_clamp_code(pare_rdbp(pare_srdhm_pos(v, m), -s), zo);
+            a += sa;
+            b += sb;
+        }
+    } else {
+        while (out != end) {
+            *out++ = pare_binary_one(p, kind, *a - za, *b - zb);
+            a += sa;
+            b += sb;
+        }
+    }
+    return out;
+}
+
+/* Walks the output one innermost row at a time and steps the outer
+ * multi-index once a row. */
 static void pare_binary(const pare_binary_params *p, int32_t kind, const int8_t *a,
                         const int8_t *b, int8_t *out)
 {
     int32_t idx[PARE_MAX_RANK] = {0};
-    const int32_t total = pare_count(p->rank, p->shape);
+    const int32_t last = p->rank - 1;
+    const int32_t len = last >= 0 ? p->shape[last] : 1;
+    const int32_t sa = last >= 0 ? p->a_strides[last] : 0;
+    const int32_t sb = last >= 0 ? p->b_strides[last] : 0;
+    const int32_t rows = len > 0 ? pare_count(p->rank, p->shape) / len : 0;
     int32_t ao = 0;
     int32_t bo = 0;
-    int32_t e, d;
-    for (e = 0; e < total; ++e) {
-        out[e] = pare_binary_one(p, kind, a[ao] - p->a_zero_point, b[bo] - p->b_zero_point);
-        /* Step both offsets along the output's multi-index. */
-        for (d = p->rank - 1; d >= 0; --d) {
+    int32_t row, d;
+    for (row = 0; row < rows; ++row) {
+        out = pare_binary_row(p, kind, a + ao, sa, b + bo, sb, len, out);
+        /* Step both offsets along the outer dims of the output's index. */
+        for (d = last - 1; d >= 0; --d) {
             idx[d] += 1;
             ao += p->a_strides[d];
             bo += p->b_strides[d];

@@ -61,17 +61,15 @@ int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t z
 /* The weights of a product layer, laid out by pare for the inner loop (see
  * pare_kernels.c): output channels in blocks of three, each block [depth][3]
  * bytes of w + 128, then the one or two channels left as one block
- * [depth][1 or 2]; depth even (padded with code 128). */
+ * [depth][1 or 2]; depth a multiple of 4 (padded with code 128). */
 typedef struct {
-    int32_t depth;             /* taps per output, padded to even */
+    int32_t depth;             /* taps per output, padded to a multiple of 4 */
     int32_t out_zero_point;
     int32_t rounding;
     int32_t fast; /* 1: every channel has multiplier >= 0 and shift in [-31, 0], gemmlowp rounding */
-    const uint8_t *weights;    /* [channels][depth] in blocks (per group for a conv) */
-    const int32_t *bias;       /* [channels]: bias - zu * sum(w + 128) + 128 * zu * depth,
-                                  zu = input zero point + 128 */
-    const int32_t *multiplier; /* [channels] */
-    const int32_t *shift;      /* [channels] */
+    const uint8_t *weights;  /* [channels][depth] in blocks (per group for a conv) */
+    const int32_t *channels; /* [channels][3]: bias', multiplier, shift, where
+                                bias' = bias - zu * sum(w), zu = input zero point + 128 */
 } pare_product;
 
 /* 2-D convolution with groups, strides, pads, dilations, as im2col columns.
@@ -92,7 +90,8 @@ typedef struct {
 void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
 
 /* Depthwise 2-D convolution (one input channel per output channel). scratch
- * holds one channel's padded plane (pad_h * pad_w bytes). */
+ * holds one channel's padded plane (pad_h * pad_w bytes, rounded up to 4) and
+ * one output row of int32 sums (4 * out_w bytes). */
 typedef struct {
     int32_t channels, in_h, in_w, out_h, out_w;
     int32_t kernel_h, kernel_w;

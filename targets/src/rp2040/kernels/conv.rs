@@ -4,7 +4,7 @@
 
 use super::geometry::{bias, fold_zero_point, plane, weight_scales, Plane};
 use super::product::{
-    is_depthwise, padded_depth, padded_plane, product_rows, scratch_ptr, Product,
+    depthwise_scratch, is_depthwise, padded_depth, padded_plane, product_rows, scratch_ptr, Product,
 };
 use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
@@ -114,7 +114,7 @@ fn depthwise(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         .map(|&s| product_multiplier(sx, s, so))
         .collect();
     let (pad_h, pad_w) = padded_plane(&pl);
-    let scratch = scratch_ptr(cx, (pad_h * pad_w) as u64)?;
+    let scratch = scratch_ptr(cx, depthwise_scratch(&pl))?;
     let what = cx.what();
     let ws = cx.in_shape(1)?;
     let wn = cx.array(

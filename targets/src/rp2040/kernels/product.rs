@@ -1,6 +1,6 @@
 //! The weight layout of the product kernels (`pare_conv2d`, `pare_fully_connected`):
 //! output channels in blocks of three (and one of the rest), each block `[depth][3]`
-//! bytes of `w + 128`, the depth padded to even — what the C inner loop (`pare_dot3`) reads with immediate
+//! bytes of `w + 128`, the depth padded to a multiple of 4 — what the C inner loop (`pare_dot3`) reads with immediate
 //! offsets — and the bias folded for offset-binary inputs. Also the arena workspace
 //! (scratch) each product and depthwise layer needs, planned with the activations.
 
@@ -14,9 +14,9 @@ use pare_ir::{Graph, Node, Op};
 /// Output channels the inner loop computes at once.
 const BLOCK: usize = 3;
 
-/// `depth` rounded up to what the inner loop steps by (two taps).
+/// `depth` rounded up to what the inner loop steps by (four taps).
 pub(super) fn padded_depth(depth: usize) -> usize {
-    depth.max(1).div_ceil(2) * 2
+    depth.max(1).div_ceil(4) * 4
 }
 
 /// `weights` (`groups * channels` rows of `depth` codes, in channel order) laid out for
@@ -87,26 +87,33 @@ pub(super) fn product_rows(
             padded_depth(prod.depth)
         ),
     );
-    let bn = cx.array(
-        "bias",
+    // One record a channel (bias', multiplier, shift): the requantizing loop reads it
+    // through one pointer.
+    let records: Vec<i64> = folded
+        .iter()
+        .zip(&mult)
+        .flat_map(|(&b, &(m, s))| [b, i64::from(m), i64::from(s)])
+        .collect();
+    let cn = cx.array(
+        "channels",
         CType::I32,
-        folded,
+        records,
         DataKind::Weights,
-        format!("{what}: bias - (input zero point {zx} + 128) x sum of each channel's weights"),
+        format!(
+            "{what}: per output channel: bias - (input zero point {zx} + 128) x sum of its weights, requantization multiplier, shift"
+        ),
     );
     // The kernel's loop without per-output tests serves layers whose every channel
     // takes the common requantization case.
     let fast = cx.rounding == Rounding::Gemmlowp
         && mult.iter().all(|&(m, s)| m >= 0 && (-31..=0).contains(&s));
-    let (mn, sn) = cx.requant_arrays(&mult, "per output channel");
     Ok(p.row(&[
         ("product.depth", padded_depth(prod.depth).to_string()),
         ("product.out_zero_point", zo.to_string()),
         ("product.rounding", cx.rounding_macro().to_string()),
         ("product.fast", i32::from(fast).to_string()),
     ])
-    .row(&[("product.weights", wn), ("product.bias", bn)])
-    .row(&[("product.multiplier", mn), ("product.shift", sn)]))
+    .row(&[("product.weights", wn), ("product.channels", cn)]))
 }
 
 /// A depthwise conv: one input channel per group and one output channel per group.
@@ -126,6 +133,14 @@ pub(super) fn padded_plane(pl: &Plane) -> (i64, i64) {
     )
 }
 
+/// A depthwise layer's workspace: its padded plane (rounded up to 4 bytes), then one
+/// output row of int32 sums.
+pub(super) fn depthwise_scratch(pl: &Plane) -> u64 {
+    let (h, w) = padded_plane(pl);
+    let plane = (h.max(0) * w.max(0)) as u64;
+    plane.div_ceil(4) * 4 + 4 * pl.out_w.max(0) as u64
+}
+
 /// Bytes of arena workspace `node`'s kernel needs while it runs (0 for none): the
 /// column of a product layer, the padded plane of a depthwise one. Shapes that do not
 /// resolve give 0 here; the layer's builder reports them.
@@ -141,10 +156,7 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
     let bytes = match &node.op {
         Op::Conv { .. } if is_depthwise(&node.op, &xs, &ws) => {
             match plane_of(&node.op, &xs, Some(&ws)) {
-                Ok(pl) => {
-                    let (h, w) = padded_plane(&pl);
-                    (h.max(0) * w.max(0)) as usize
-                }
+                Ok(pl) => depthwise_scratch(&pl) as usize,
                 Err(_) => 0,
             }
         }
