@@ -105,7 +105,12 @@ fn conv(strides: &[i64], pads: &[i64], dilations: &[i64], group: i64) -> Op {
 }
 
 /// Quantizes `g` with min-max ranges over 32 random samples in [-1, 1).
-fn quantize(mut g: Graph) -> Graph {
+fn quantize(g: Graph) -> Graph {
+    quantize_with(g, &Default::default())
+}
+
+/// [`quantize`] with these options (4-bit weights, ...).
+fn quantize_with(mut g: Graph, opts: &pare_passes::quantize::IntOptions) -> Graph {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut ranges: BTreeMap<ValueId, (f32, f32)> = BTreeMap::new();
     let mut note = |v: ValueId, t: &Tensor| {
@@ -144,15 +149,19 @@ fn quantize(mut g: Graph) -> Graph {
         }
         run_observed(&g, &inputs, &mut note).expect("float run");
     }
-    pare_passes::quantize::quantize_int(&mut g, &ranges, &Default::default()).expect("quantizes");
+    pare_passes::quantize::quantize_int(&mut g, &ranges, opts).expect("quantizes");
     g
 }
 
 /// Emits `g` (quantized) with both roundings and checks the C bit for bit on
 /// 48 random samples of int8 codes; returns the kernels used and the last emission.
 fn check(g: Graph) -> (Vec<&'static str>, Emitted) {
-    let name = g.name.clone();
-    let q = quantize(g);
+    check_quantized(quantize(g))
+}
+
+/// [`check`] on an already quantized graph.
+fn check_quantized(q: Graph) -> (Vec<&'static str>, Emitted) {
+    let name = q.name.clone();
     let mut last = None;
     for (k, rounding) in [Rounding::Gemmlowp, Rounding::Single]
         .into_iter()
@@ -237,6 +246,43 @@ fn depthwise_three_and_five_wide_strides_one_and_two() {
     let y = b.op(conv(&[1, 1], &[1, 1, 1, 1], &[1, 1], 6), &[y, w5]);
     let (k, _) = check(b.finish(&[y]));
     assert_uses(&k, &["pare_depthwise_conv2d", "pare_conv2d"]);
+}
+
+#[test]
+fn four_bit_weights_stay_packed_in_convs_and_fully_connected() {
+    let mut b = Builder::new("s4", 3);
+    let x = b.input(&[1, 5, 6, 7]);
+    // Odd channel counts: the last pair of 4-bit channels has a weight-0 partner.
+    let w1 = b.weight(&[7, 5, 3, 3]);
+    let b1 = b.weight(&[7]);
+    let y = b.op(conv(&[1, 1], &[1, 1, 1, 1], &[1, 1], 1), &[x, w1, b1]);
+    let w2 = b.weight(&[6, 7, 1, 1]);
+    let y = b.op(conv(&[2, 2], &[0, 0, 0, 0], &[1, 1], 1), &[y, w2]);
+    let y = b.op(Op::Flatten { axis: 1 }, &[y]);
+    let w3 = b.weight(&[11, 72]);
+    let b3 = b.weight(&[11]);
+    let y = b.op(
+        Op::Gemm {
+            alpha: 1.0,
+            beta: 1.0,
+            trans_a: false,
+            trans_b: true,
+        },
+        &[y, w3, b3],
+    );
+    let opts = pare_passes::quantize::IntOptions {
+        weight_bits: 4,
+        ..Default::default()
+    };
+    let q = quantize_with(b.finish(&[y]), &opts);
+    let (k, e) = check_quantized(q);
+    assert_uses(&k, &["pare_conv2d", "pare_fully_connected"]);
+    // Two codes a byte: 4 pairs x 48 taps, 3 pairs x 8 taps, 6 pairs x 72 taps.
+    let weights = &e.weights;
+    for (name, bytes) in [("l0_weights", 4 * 48), ("l1_weights", 3 * 8), ("l3_weights", 6 * 72)] {
+        let decl = format!("_{name}[{bytes}]");
+        assert!(weights.contains(&decl), "no {decl} in:\n{weights}");
+    }
 }
 
 #[test]

@@ -276,6 +276,38 @@ PARE_NOINLINE static void pare_dot_tail(const uint8_t *col, const uint8_t *w, in
     acc[1] = a1;
 }
 
+/* Two channels of 4-bit weights, w + 8 in the low (first channel) and high
+ * nibble of each byte: with v = lo + 16 hi, x v = x lo + 16 x hi, so one
+ * product serves both channels: acc[1] = sum x hi, acc[0] = sum x v - 16 acc[1].
+ * depth a multiple of 4, > 0. */
+PARE_NOINLINE static void pare_dot2_s4(const uint8_t *col, const uint8_t *w, int32_t depth,
+                                       uint32_t *acc)
+{
+    uint32_t a = 0, b = 0;
+    const uint8_t *end = col + depth;
+    do {
+        uint32_t x = col[0], v = w[0];
+        b += x * (v >> 4);
+        a += x * v;
+        x = col[1];
+        v = w[1];
+        b += x * (v >> 4);
+        a += x * v;
+        x = col[2];
+        v = w[2];
+        b += x * (v >> 4);
+        a += x * v;
+        x = col[3];
+        v = w[3];
+        b += x * (v >> 4);
+        a += x * v;
+        col += 4;
+        w += 4;
+    } while (col != end);
+    acc[0] = a - 16u * b;
+    acc[1] = b;
+}
+
 /* Requantizes the sums of n channels from `oc` on: out[j * stride]. The
  * parameters are read into locals, which stores through out cannot alias;
  * layers whose every channel takes pare_requantize's common case (pare checks
@@ -315,6 +347,16 @@ static void pare_column(const pare_product *p, const uint8_t *col, uint32_t col_
     const int32_t depth = p->depth;
     uint32_t acc[3];
     int32_t c;
+    if (p->bits == 4) {
+        /* Weights offset by 8, not 128: -8 * S2. */
+        for (c = 0; c < channels; c += 2) {
+            pare_dot2_s4(col, w, depth, acc);
+            w += depth;
+            out = pare_store(p, acc, channels - c < 2 ? 1 : 2, first_channel + c,
+                             0u - 8u * col_sum, out, stride);
+        }
+        return;
+    }
     for (c = 0; c + 3 <= channels; c += 3) {
         pare_dot3(col, w, depth, acc);
         w += 3 * depth;
@@ -333,17 +375,35 @@ static void pare_column(const pare_product *p, const uint8_t *col, uint32_t col_
 static uint32_t pare_gather_column(const uint8_t *x, int32_t stride, int32_t n, uint8_t *col)
 {
     uint32_t sum = 0;
-    const uint8_t *const end = col + n;
-    if (n <= 0) {
-        return 0;
+    const int32_t stride2 = 2 * stride;
+    for (; n >= 2; n -= 2) {
+        const uint32_t u0 = *x ^ 0x80u;
+        const uint32_t u1 = x[stride] ^ 0x80u;
+        col[0] = (uint8_t)u0;
+        col[1] = (uint8_t)u1;
+        sum += u0 + u1;
+        x += stride2;
+        col += 2;
     }
-    do {
+    if (n > 0) {
         const uint32_t u = *x ^ 0x80u;
-        *col++ = (uint8_t)u;
+        *col = (uint8_t)u;
         sum += u;
-        x += stride;
-    } while (col != end);
+    }
     return sum;
+}
+
+/* n bytes of v: memset without a call for the one to a few bytes padding
+ * usually needs. */
+static void pare_fill(uint8_t *p, uint8_t v, int32_t n)
+{
+    if (n > 16) {
+        memset(p, v, (size_t)n);
+        return;
+    }
+    while (n-- > 0) {
+        *p++ = v;
+    }
 }
 
 /* The column of output position (oy, ox) for one group (cg input channels at
@@ -370,15 +430,13 @@ static uint32_t pare_im2col(const pare_conv2d_params *p, const int8_t *x, int32_
             if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
                 sum += pare_gather_column((const uint8_t *)x + iy * in_w + ix, plane, cg, col);
             } else {
-                memset(col, zu, (size_t)cg);
+                pare_fill(col, zu, cg);
                 sum += (uint32_t)cg * zu;
             }
             col += cg;
         }
     }
-    if (col - start < depth) {
-        memset(col, 0, (size_t)(depth - (col - start)));
-    }
+    pare_fill(col, 0, depth - (int32_t)(col - start));
     return sum;
 }
 
@@ -388,7 +446,9 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uin
     const int32_t plane_out = p->out_h * p->out_w;
     const int32_t cg = p->in_c / p->groups;
     const int32_t mg = p->out_c / p->groups;
-    const int32_t group_weights = mg * p->product.depth; /* weight bytes of one group */
+    /* Weight bytes of one group: a byte a channel and tap, or half that. */
+    const int32_t group_weights =
+        (p->product.bits == 4 ? (mg + 1) / 2 : mg) * p->product.depth;
     pare_product group = p->product;
     int32_t g, oy, ox;
     for (g = 0; g < p->groups; ++g) {
@@ -429,18 +489,12 @@ static void pare_pad_plane(const pare_depthwise_params *p, const int8_t *x, uint
     for (py = 0; py < pad_h; ++py) {
         const int32_t iy = py - top;
         if (iy < 0 || iy >= in_h) {
-            memset(pad, zu, (size_t)pad_w);
+            pare_fill(pad, zu, pad_w);
         } else {
-            /* The side paddings are a byte or two: no memset calls. */
-            int32_t px;
-            for (px = 0; px < lo; ++px) {
-                pad[px] = zu;
-            }
+            pare_fill(pad, zu, lo);
             (void)pare_gather_column((const uint8_t *)x + iy * in_w + (lo - left), 1, hi - lo,
                                      pad + lo);
-            for (px = hi; px < pad_w; ++px) {
-                pad[px] = zu;
-            }
+            pare_fill(pad + hi, zu, pad_w - hi);
         }
         pad += pad_w;
     }
@@ -868,9 +922,11 @@ void pare_mul(const pare_binary_params *p, const int8_t *a, const int8_t *b, int
 
 void pare_lookup(const pare_lookup_params *p, const int8_t *in, int8_t *out)
 {
+    const int8_t *const table = p->table + 128; /* indexed by the code itself */
+    const int32_t count = p->count;
     int32_t i;
-    for (i = 0; i < p->count; ++i) {
-        out[i] = p->table[in[i] + 128];
+    for (i = 0; i < count; ++i) {
+        out[i] = table[in[i]];
     }
 }
 

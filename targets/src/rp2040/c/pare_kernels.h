@@ -59,11 +59,15 @@ int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t z
 /* ---- products: convolution and fully connected --------------------------- */
 
 /* The weights of a product layer, laid out by pare for the inner loop (see
- * pare_kernels.c): output channels in blocks of three, each block [depth][3]
- * bytes of w + 128, then the one or two channels left as one block
- * [depth][1 or 2]; depth a multiple of 4 (padded with code 128). */
+ * pare_kernels.c). 8-bit: output channels in blocks of three, each block
+ * [depth][3] bytes of w + 128, then the one or two channels left as one block
+ * [depth][1 or 2]. 4-bit: pairs of channels, [depth] bytes each, w + 8 in the
+ * low nibble for the first channel and the high one for the second (an odd
+ * last channel has a weight-0 partner). depth a multiple of 4 (padded with
+ * weight 0). */
 typedef struct {
     int32_t depth;             /* taps per output, padded to a multiple of 4 */
+    int32_t bits;              /* weight bits: 8 or 4 */
     int32_t out_zero_point;
     int32_t rounding;
     int32_t fast; /* 1: every channel has multiplier >= 0 and shift in [-31, 0], gemmlowp rounding */

@@ -4,7 +4,8 @@
 
 use super::geometry::{bias, fold_zero_point, plane, weight_scales, Plane};
 use super::product::{
-    depthwise_scratch, is_depthwise, padded_depth, padded_plane, product_rows, scratch_ptr, Product,
+    depthwise_scratch, is_depthwise, padded_depth, padded_plane, product_rows, scratch_ptr,
+    weight_bits, Product,
 };
 use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
@@ -75,6 +76,7 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         groups: g,
         channels: m / g,
         depth,
+        bits: weight_bits(cx, 1)?,
         weights: &w,
         bias: &b,
         weight_scales: &scales,

@@ -3,7 +3,7 @@
 //! `product`); two activations run on `pare_matmul`.
 
 use super::geometry::weight_scales;
-use super::product::{padded_depth, product_rows, scratch_ptr, Product};
+use super::product::{padded_depth, product_rows, scratch_ptr, weight_bits, Product};
 use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{c_int, int_values, Layer, NodeCx, Params};
@@ -46,6 +46,7 @@ fn fully_connected(
         groups: 1,
         channels: units,
         depth,
+        bits: weight_bits(cx, 1)?,
         weights: &weights,
         bias,
         weight_scales: scales,

@@ -46,12 +46,51 @@ pub(super) fn blocked(weights: &[i64], groups: usize, channels: usize, depth: us
     out
 }
 
+/// [`blocked`] for 4-bit weights: per group, pairs of channels, each `[padded]` bytes
+/// holding `w + 8` of the first channel in the low nibble and of the second in the
+/// high one (weight 0, code 8, for a missing channel or tap).
+pub(super) fn blocked_4bit(
+    weights: &[i64],
+    groups: usize,
+    channels: usize,
+    depth: usize,
+) -> Vec<i64> {
+    let padded = padded_depth(depth);
+    let code = |g: usize, c: usize, k: usize| -> i64 {
+        if c < channels && k < depth {
+            weights[(g * channels + c) * depth + k] + 8
+        } else {
+            8
+        }
+    };
+    let mut out = Vec::with_capacity(groups * channels.div_ceil(2) * padded);
+    for g in 0..groups {
+        for pair in 0..channels.div_ceil(2) {
+            for k in 0..padded {
+                out.push(code(g, 2 * pair, k) | code(g, 2 * pair + 1, k) << 4);
+            }
+        }
+    }
+    out
+}
+
+/// The bits a layer's weights (input `i`) keep in flash: 4 for 4-bit codes, else 8.
+pub(super) fn weight_bits(cx: &NodeCx, i: usize) -> Result<u8, Rp2040Error> {
+    let v = cx.input(i)?;
+    Ok(match cx.g.ty(v).quant.as_ref() {
+        Some(q) if q.bits <= 4 => 4,
+        _ => 8,
+    })
+}
+
 /// What a product layer computes: `groups` groups of `channels` output channels, each
 /// from `depth` taps; `weights` row-major `[groups * channels][depth]`.
 pub(super) struct Product<'a> {
     pub groups: usize,
     pub channels: usize,
     pub depth: usize,
+    /// 8, or 4 for weights kept two to a byte.
+    pub bits: u8,
     pub weights: &'a [i64],
     pub bias: &'a [i32],
     /// Per output channel.
@@ -68,7 +107,11 @@ pub(super) fn product_rows(
 ) -> Result<Params, Rp2040Error> {
     let (sx, zx) = cx.act_in(0)?;
     let (so, zo) = cx.act_out(0)?;
-    let blocked = blocked(prod.weights, prod.groups, prod.channels, prod.depth);
+    let blocked = if prod.bits == 4 {
+        blocked_4bit(prod.weights, prod.groups, prod.channels, prod.depth)
+    } else {
+        blocked(prod.weights, prod.groups, prod.channels, prod.depth)
+    };
     let folded = fold_zero_point(prod.bias, prod.weights, zx + 128);
     let mult: Vec<(i32, i32)> = prod
         .weight_scales
@@ -81,11 +124,19 @@ pub(super) fn product_rows(
         CType::U8,
         blocked,
         DataKind::Weights,
-        format!(
-            "{what}: weights + 128 ({}), per group in blocks of 3 output channels x {} taps",
-            prod.layout,
-            padded_depth(prod.depth)
-        ),
+        if prod.bits == 4 {
+            format!(
+                "{what}: 4-bit weights + 8 ({}), per group in pairs of output channels (low nibble first) x {} taps",
+                prod.layout,
+                padded_depth(prod.depth)
+            )
+        } else {
+            format!(
+                "{what}: weights + 128 ({}), per group in blocks of 3 output channels x {} taps",
+                prod.layout,
+                padded_depth(prod.depth)
+            )
+        },
     );
     // One record a channel (bias', multiplier, shift): the requantizing loop reads it
     // through one pointer.
@@ -109,6 +160,7 @@ pub(super) fn product_rows(
         && mult.iter().all(|&(m, s)| m >= 0 && (-31..=0).contains(&s));
     Ok(p.row(&[
         ("product.depth", padded_depth(prod.depth).to_string()),
+        ("product.bits", prod.bits.to_string()),
         ("product.out_zero_point", zo.to_string()),
         ("product.rounding", cx.rounding_macro().to_string()),
         ("product.fast", i32::from(fast).to_string()),
