@@ -57,6 +57,8 @@ impl Scheme {
 pub struct CompileArgs {
     pub model: PathBuf,
     pub scheme: Scheme,
+    /// `--input-shape` overrides, applied when the model is read.
+    pub input_shapes: Vec<crate::model_io::InputShape>,
     pub calib: Option<String>,
     pub calib_samples: Option<usize>,
     pub calib_method: String,
@@ -97,7 +99,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     if a.scheme != Scheme::Mixed && a.size_budget.is_some() {
         bail!("--size-budget applies to --quantize mixed only");
     }
-    let mut float_graph = cleaned(&a.model)?;
+    let mut float_graph = cleaned(&a.model, &a.input_shapes)?;
     if matches!(a.scheme, Scheme::Int8 | Scheme::Int4 | Scheme::Mixed) {
         prepare_for_int8(&mut float_graph, &a.model)?;
     }
@@ -220,8 +222,8 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
 }
 
 /// The model after the cleanup pipeline (what every scheme starts from).
-fn cleaned(path: &Path) -> Result<Graph> {
-    let mut g = model_io::load(path)?;
+fn cleaned(path: &Path, shapes: &[model_io::InputShape]) -> Result<Graph> {
+    let mut g = model_io::load_shaped(path, shapes)?;
     let mut cx = PassCx::new(PassOptions {
         verify: true,
         ..PassOptions::default()
