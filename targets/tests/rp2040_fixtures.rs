@@ -131,10 +131,23 @@ fn emission_is_deterministic() {
 }
 
 #[test]
-fn int4_weights_are_unpacked_and_stay_bit_exact() {
+fn int4_weights_stay_bit_exact() {
     let g = quantized_fixture_bits("digits_cnn.onnx", &digits(256), 4);
     let e = emit(&g, &EmitOptions::default()).expect("emits");
-    assert!(e.weights.contains("4-bit weights are stored unpacked"));
+    // The two Linear layers keep their 4-bit codes packed; the convs unpack theirs.
+    assert!(e
+        .weights
+        .contains("4-bit weights of fully connected layers are packed"));
+    assert!(e
+        .weights
+        .contains("other 4-bit weights are stored unpacked"));
+    assert_eq!(
+        e.layers
+            .iter()
+            .filter(|l| l.kernel == "pare_fully_connected_s4")
+            .count(),
+        2
+    );
     let (xs, _) = test_split();
     let samples: Vec<Vec<Vec<i8>>> = xs
         .iter()

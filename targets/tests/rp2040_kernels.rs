@@ -105,7 +105,12 @@ fn conv(strides: &[i64], pads: &[i64], dilations: &[i64], group: i64) -> Op {
 }
 
 /// Quantizes `g` with min-max ranges over 32 random samples in [-1, 1).
-fn quantize(mut g: Graph) -> Graph {
+fn quantize(g: Graph) -> Graph {
+    quantize_bits(g, 8)
+}
+
+/// [`quantize`] with `bits`-bit weights.
+fn quantize_bits(mut g: Graph, bits: u8) -> Graph {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut ranges: BTreeMap<ValueId, (f32, f32)> = BTreeMap::new();
     let mut note = |v: ValueId, t: &Tensor| {
@@ -144,15 +149,24 @@ fn quantize(mut g: Graph) -> Graph {
         }
         run_observed(&g, &inputs, &mut note).expect("float run");
     }
-    pare_passes::quantize::quantize_int(&mut g, &ranges, &Default::default()).expect("quantizes");
+    let opts = pare_passes::quantize::IntOptions {
+        weight_bits: bits,
+        ..Default::default()
+    };
+    pare_passes::quantize::quantize_int(&mut g, &ranges, &opts).expect("quantizes");
     g
 }
 
 /// Emits `g` (quantized) with both roundings and checks the C bit for bit on
 /// 48 random samples of int8 codes; returns the kernels used and the last emission.
 fn check(g: Graph) -> (Vec<&'static str>, Emitted) {
+    check_bits(g, 8)
+}
+
+/// [`check`] with `bits`-bit weights.
+fn check_bits(g: Graph, bits: u8) -> (Vec<&'static str>, Emitted) {
     let name = g.name.clone();
-    let q = quantize(g);
+    let q = quantize_bits(g, bits);
     let mut last = None;
     for (k, rounding) in [Rounding::Gemmlowp, Rounding::Single]
         .into_iter()
@@ -278,6 +292,47 @@ fn fully_connected_and_activation_matmul() {
     let q = b.op(Op::MatMul {}, &[a, w3]);
     let (k, _) = check(b.finish(&[y, p, q]));
     assert_uses(&k, &["pare_fully_connected", "pare_matmul"]);
+}
+
+/// 4-bit weights stay packed two a byte for the fully connected kernel (odd and
+/// even depths, Gemm with and without trans_b, MatMul by [k, n] with a batch);
+/// bit-exact with the interpreter, which unpacks them.
+#[test]
+fn fully_connected_with_4bit_weights() {
+    let mut b = Builder::new("fc4", 13);
+    let x = b.input(&[3, 13]);
+    let w1 = b.weight(&[13, 7]);
+    let c1 = b.weight(&[7]);
+    let gemm = |trans_b| Op::Gemm {
+        alpha: 1.0,
+        beta: 1.0,
+        trans_a: false,
+        trans_b,
+    };
+    let y = b.op(gemm(false), &[x, w1, c1]);
+    let w2 = b.weight(&[33, 7]);
+    let c2 = b.weight(&[33]);
+    let y = b.op(gemm(true), &[y, w2, c2]);
+    let a = b.input(&[2, 3, 4]);
+    let wa = b.weight(&[4, 6]);
+    let a = b.op(Op::MatMul {}, &[a, wa]);
+    let (k, e) = check_bits(b.finish(&[y, a]), 4);
+    assert_eq!(
+        k.iter()
+            .filter(|&&k| k == "pare_fully_connected_s4")
+            .count(),
+        3,
+        "{k:?}"
+    );
+    assert!(!k.contains(&"pare_fully_connected"), "{k:?}");
+    // Packed: ceil(depth / 2) bytes a unit, in uint8_t arrays.
+    for (array, bytes) in [("l0_weights", 7 * 7), ("l1_weights", 33 * 4)] {
+        let decl = format!("const uint8_t {}_{array}[{bytes}]", e.name);
+        assert!(e.weights.contains(&decl), "{decl} missing");
+    }
+    assert!(e
+        .weights
+        .contains("4-bit weights are packed two codes a byte"));
 }
 
 #[test]

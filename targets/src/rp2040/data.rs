@@ -9,6 +9,8 @@ use std::fmt::Write;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum CType {
     I8,
+    /// Bytes of packed 4-bit codes.
+    U8,
     I32,
     U32,
 }
@@ -17,6 +19,7 @@ impl CType {
     pub fn name(self) -> &'static str {
         match self {
             CType::I8 => "int8_t",
+            CType::U8 => "uint8_t",
             CType::I32 => "int32_t",
             CType::U32 => "uint32_t",
         }
@@ -24,14 +27,14 @@ impl CType {
 
     pub fn bytes(self) -> u64 {
         match self {
-            CType::I8 => 1,
+            CType::I8 | CType::U8 => 1,
             CType::I32 | CType::U32 => 4,
         }
     }
 
     fn per_line(self) -> usize {
         match self {
-            CType::I8 => 16,
+            CType::I8 | CType::U8 => 16,
             CType::I32 | CType::U32 => 8,
         }
     }

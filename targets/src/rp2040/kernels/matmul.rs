@@ -1,6 +1,7 @@
 //! Gemm and MatMul (pare_ir::interp::int::matmul): a constant right operand
 //! becomes `pare_fully_connected` (weights stored [units][depth], the input zero
-//! point folded into the bias); two activations run on `pare_matmul`.
+//! point folded into the bias), or `pare_fully_connected_s4` when the weights are
+//! 4-bit (two codes a byte, low nibble first); two activations run on `pare_matmul`.
 
 use super::geometry::{fold_zero_point, weight_scales};
 use crate::rp2040::cgen::shape_text;
@@ -8,7 +9,46 @@ use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{c_int, int_values, Layer, NodeCx, Params};
 use crate::rp2040::Rp2040Error;
 use pare_ir::quant::product_multiplier;
-use pare_ir::Op;
+use pare_ir::{Graph, Node, Op};
+
+/// Whether `node` (float or quantized) lowers to a fully connected layer, the one
+/// kernel that keeps 4-bit weights packed in flash: a Gemm without `trans_a` or a
+/// MatMul of rank >= 1 by a constant [k, n] right operand. Conv weights
+/// stay one code a byte. The mixed-precision chooser offers 4 bits only to these.
+pub fn packs_4bit_weights(g: &Graph, node: &Node) -> bool {
+    let Some(b) = node.input(1) else { return false };
+    if g.weight_of(b).is_none() {
+        return false;
+    }
+    match node.op {
+        Op::Gemm { trans_a, .. } => !trans_a,
+        Op::MatMul {} => {
+            let a_rank = node.input(0).map_or(0, |a| g.ty(a).rank());
+            a_rank >= 1 && g.ty(b).rank() == 2
+        }
+        _ => false,
+    }
+}
+
+/// The width of constant input `i`'s codes (8 unless its type says `bits=4`).
+fn weight_bits(cx: &NodeCx, i: usize) -> Result<u8, Rp2040Error> {
+    Ok(cx.g.ty(cx.input(i)?).quant.as_ref().map_or(8, |q| q.bits))
+}
+
+/// `[units][depth]` codes in [-8, 7] packed two a byte, low nibble first, each
+/// unit's row starting on a byte (an odd depth pads with a 0 nibble).
+fn pack_rows(cx: &NodeCx, codes: &[i64], depth: usize) -> Result<Vec<i64>, Rp2040Error> {
+    if let Some(v) = codes.iter().find(|v| !(-8..=7).contains(*v)) {
+        return Err(cx.err(format!(
+            "a 4-bit weight holds the code {v}, outside [-8, 7]"
+        )));
+    }
+    Ok(codes
+        .chunks(depth.max(1))
+        .flat_map(|row| row.chunks(2))
+        .map(|pair| (pair[0] & 15) | (pair.get(1).map_or(0, |h| h & 15) << 4))
+        .collect())
+}
 
 /// `[k][n]` row-major values as `[n][k]`.
 fn transpose(v: &[i64], k: usize, n: usize) -> Vec<i64> {
@@ -34,6 +74,7 @@ fn fully_connected(
     scales: &[f32],
     layout: String,
 ) -> Result<Layer, Rp2040Error> {
+    let packed = weight_bits(cx, 1)? == 4;
     let (sa, za) = cx.act_in(0)?;
     let (so, zo) = cx.act_out(0)?;
     let folded = fold_zero_point(bias, &weights, za);
@@ -42,13 +83,26 @@ fn fully_connected(
         .map(|&s| product_multiplier(sa, s, so))
         .collect();
     let what = cx.what();
-    let wn = cx.array(
-        "weights",
-        CType::I8,
-        weights,
-        DataKind::Weights,
-        format!("{what}: weights [units][depth] ({layout}), symmetric per unit"),
-    );
+    let wn = if packed {
+        let bytes = pack_rows(cx, &weights, depth)?;
+        cx.array(
+            "weights",
+            CType::U8,
+            bytes,
+            DataKind::Weights,
+            format!(
+                "{what}: 4-bit weights [units][(depth + 1) / 2] ({layout}), two codes a byte, low nibble first, symmetric per unit"
+            ),
+        )
+    } else {
+        cx.array(
+            "weights",
+            CType::I8,
+            weights,
+            DataKind::Weights,
+            format!("{what}: weights [units][depth] ({layout}), symmetric per unit"),
+        )
+    };
     let bn = cx.array(
         "bias",
         CType::I32,
@@ -57,7 +111,12 @@ fn fully_connected(
         format!("{what}: bias - input zero point ({za}) x sum of each unit's weights"),
     );
     let (mn, sn) = cx.requant_arrays(&mult, "per unit");
-    let params = Params::new("pare_fully_connected_params")
+    let (kernel, ctype) = if packed {
+        ("pare_fully_connected_s4", "pare_fully_connected_s4_params")
+    } else {
+        ("pare_fully_connected", "pare_fully_connected_params")
+    };
+    let params = Params::new(ctype)
         .row(&[
             ("rows", c_int(cx, rows, "rows")?),
             ("depth", c_int(cx, depth, "depth")?),
@@ -68,13 +127,13 @@ fn fully_connected(
         .row(&[("weights", wn), ("bias", bn)])
         .row(&[("multiplier", mn), ("shift", sn)]);
     let call = format!(
-        "pare_fully_connected(&{}, {}, {});",
+        "{kernel}(&{}, {}, {});",
         cx.params_name(),
         cx.operand(0)?,
         cx.out_ptr(0)?
     );
     Ok(Layer {
-        kernel: "pare_fully_connected",
+        kernel,
         params: vec![(cx.params_name(), params)],
         call: vec![call],
     })

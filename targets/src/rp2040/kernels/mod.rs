@@ -4,8 +4,8 @@
 //!
 //! * `conv`: Conv (1-D and 2-D, groups, depthwise) → `pare_conv2d`;
 //!   ConvTranspose → `pare_conv_transpose2d`
-//! * `matmul`: Gemm, MatMul → `pare_fully_connected` (constant right operand)
-//!   or `pare_matmul` (two activations)
+//! * `matmul`: Gemm, MatMul → `pare_fully_connected` (constant right operand;
+//!   `pare_fully_connected_s4` for 4-bit weights) or `pare_matmul` (two activations)
 //! * `pool`: MaxPool, AveragePool → `pare_max_pool2d`, `pare_average_pool2d`
 //! * `mean`: ReduceMean, GlobalAveragePool → `pare_mean`
 //! * `binary`: Add, Sub, Mul → `pare_add`, `pare_sub`, `pare_mul`
@@ -22,6 +22,8 @@ mod mean;
 mod movement;
 mod pool;
 mod unary;
+
+pub use matmul::packs_4bit_weights;
 
 use super::layer::{Layer, NodeCx};
 use super::Rp2040Error;
