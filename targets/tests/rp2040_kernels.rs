@@ -104,12 +104,8 @@ fn conv(strides: &[i64], pads: &[i64], dilations: &[i64], group: i64) -> Op {
     }
 }
 
-/// Quantizes `g` with min-max ranges over 32 random samples in [-1, 1).
-fn quantize(g: Graph) -> Graph {
-    quantize_bits(g, 8)
-}
-
-/// [`quantize`] with `bits`-bit weights.
+/// Quantizes `g` with min-max ranges over 32 random samples in [-1, 1), its
+/// weights to `bits` bits.
 fn quantize_bits(mut g: Graph, bits: u8) -> Graph {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut ranges: BTreeMap<ValueId, (f32, f32)> = BTreeMap::new();
