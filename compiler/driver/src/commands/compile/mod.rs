@@ -123,17 +123,43 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             let weight_bits = if a.scheme == Scheme::Int4 { 4 } else { 8 };
             let quantize = |base: &Graph, cal: &calib::Calibrated| -> Result<refine::Quantized> {
                 if let Some(budget) = a.size_budget {
-                    let Target::Model(format) = target else {
-                        bail!("--size-budget needs a model file target");
-                    };
                     let samples = calib::samples(spec, base, a, a.sensitivity_samples.max(1))?;
-                    let chosen =
-                        mixed::fit(base, &cal.calibration, &samples, budget, format, &a.output)?;
+                    let chosen = match target {
+                        Target::Model(format) => mixed::fit(
+                            base,
+                            &cal.calibration,
+                            &samples,
+                            budget,
+                            &mixed::Measure {
+                                size: &|g| {
+                                    let b = model_io::encode(g, format, &a.output)?;
+                                    Ok((b.len() as u64, Some(b)))
+                                },
+                                what: "the artifact",
+                                no_int4: &|_, _| None,
+                            },
+                        )?,
+                        Target::Rp2040 => mixed::fit(
+                            base,
+                            &cal.calibration,
+                            &samples,
+                            budget,
+                            &mixed::Measure {
+                                size: &|g| Ok((rp2040::generate(g, a)?.const_bytes(), None)),
+                                what: &format!(
+                                    "the const data of {}_weights.c (what lands in flash besides code)",
+                                    rp2040::name_of(a)
+                                ),
+                                no_int4: &rp2040::no_int4,
+                            },
+                        )?,
+                    };
                     return Ok(refine::Quantized {
                         graph: chosen.graph,
                         records: chosen.records,
-                        bytes: Some(chosen.bytes),
+                        bytes: chosen.bytes,
                         sensitivity: chosen.sensitivity,
+                        int8_only: chosen.int8_only,
                     });
                 }
                 let mut g = base.clone();
@@ -147,6 +173,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                     records,
                     bytes: None,
                     sensitivity: Vec::new(),
+                    int8_only: Vec::new(),
                 })
             };
             let encode = |g: &Graph| encode(g, target, &a.output);
@@ -154,6 +181,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             rep.set_calibration(&out.calibrated, out.calib_seconds);
             let q = out.quantized;
             rep.sensitivity = q.sensitivity;
+            rep.int8_only = q.int8_only;
             if a.size_budget.is_none() && a.sensitivity_samples > 0 {
                 // Each layer's sensitivity at the scheme's width, for the report
                 // (mixed precision measured its own above).
@@ -254,9 +282,9 @@ fn prepare_for_int8(g: &mut Graph, path: &Path) -> Result<()> {
 /// format `--target` (pir or onnx) and the extension of `-o` agree on.
 fn target_of(a: &CompileArgs) -> Result<Target> {
     if a.target.as_deref() == Some("rp2040") {
-        if !matches!(a.scheme, Scheme::Int8 | Scheme::Int4) {
+        if !matches!(a.scheme, Scheme::Int8 | Scheme::Int4 | Scheme::Mixed) {
             bail!(
-                "--target rp2040 runs integer kernels: use --quantize int8 (or int4), not {}",
+                "--target rp2040 runs integer kernels: use --quantize int8 (or int4, or mixed), not {}",
                 a.scheme.name()
             );
         }

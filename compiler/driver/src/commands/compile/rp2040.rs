@@ -21,6 +21,19 @@ pub fn name_of(a: &CompileArgs) -> &str {
     a.name.as_deref().unwrap_or("model")
 }
 
+/// Why a layer of the float graph cannot have 4-bit weights on this target
+/// (`None`: it can). Only the fully connected kernel reads packed 4-bit codes;
+/// a conv's weights would take a byte a code anyway, so 4 bits would save no
+/// flash and only lose accuracy.
+pub fn no_int4(g: &Graph, n: &pare_ir::Node) -> Option<String> {
+    (!pare_targets::rp2040::packs_4bit_weights(g, n)).then(|| {
+        format!(
+            "{} layers keep int8 weights: the rp2040 C kernels store 4-bit codes packed only for fully connected layers (Gemm, MatMul by a constant)",
+            n.op.name()
+        )
+    })
+}
+
 /// Emits the C of quantized graph `g`.
 pub fn generate(g: &Graph, a: &CompileArgs) -> Result<Emitted> {
     emit(
