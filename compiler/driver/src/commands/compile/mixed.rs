@@ -24,11 +24,17 @@ pub struct Chosen {
     pub int8_only: Vec<(String, String)>,
 }
 
+/// A budgeted size and the artifact's bytes, if that is how it was measured.
+pub type Sized = (u64, Option<Vec<u8>>);
+
+/// A quantized graph, its layer records and its [`Sized`].
+type Trial = (Graph, Vec<LayerRecord>, Sized);
+
 /// What the budget is measured on, for one target.
 pub struct Measure<'a> {
     /// The budgeted size of a quantized graph, and the artifact's bytes if that
     /// is how it was measured.
-    pub size: &'a dyn Fn(&Graph) -> Result<(u64, Option<Vec<u8>>)>,
+    pub size: &'a dyn Fn(&Graph) -> Result<Sized>,
     /// What `size` counts (for messages): "the artifact", ...
     pub what: &'a str,
     /// Why a layer may not take 4 bits on this target (`None`: it may).
@@ -56,21 +62,20 @@ pub fn fit(
     let weights_at = |bits: &BTreeMap<NodeId, u8>| -> u64 {
         sens.iter().map(|l| l.bytes_at(bits[&l.node])).sum()
     };
-    let measure =
-        |bits: &BTreeMap<NodeId, u8>| -> Result<(Graph, Vec<LayerRecord>, u64, Option<Vec<u8>>)> {
-            let mut g = float.clone();
-            let opts = IntOptions {
-                node_bits: bits.clone(),
-                ..IntOptions::default()
-            };
-            let records = quantize_int(&mut g, cal, &opts)?;
-            let (size, bytes) = (m.size)(&g)?;
-            Ok((g, records, size, bytes))
+    let measure = |bits: &BTreeMap<NodeId, u8>| -> Result<Trial> {
+        let mut g = float.clone();
+        let opts = IntOptions {
+            node_bits: bits.clone(),
+            ..IntOptions::default()
         };
+        let records = quantize_int(&mut g, cal, &opts)?;
+        let sized = (m.size)(&g)?;
+        Ok((g, records, sized))
+    };
     // What the measured size holds besides the chosen weights (scales, biases,
     // tables, graph structure), measured on the all-int8 choice.
     let all8: BTreeMap<NodeId, u8> = sens.iter().map(|l| (l.node, WIDTHS[0])).collect();
-    let (_, _, size8, _) = measure(&all8)?;
+    let (_, _, (size8, _)) = measure(&all8)?;
     let overhead = size8.saturating_sub(weights_at(&all8));
     let mut weight_budget = budget.saturating_sub(overhead);
     for _ in 0..8 {
@@ -89,7 +94,7 @@ pub fn fit(
                 }
             )
         })?;
-        let (graph, records, size, bytes) = measure(&bits)?;
+        let (graph, records, (size, bytes)) = measure(&bits)?;
         if size <= budget {
             return Ok(Chosen {
                 graph,
