@@ -163,6 +163,15 @@ pub enum Command {
         /// firmware image is cross-built and measured against its RAM and flash.
         #[arg(long, value_name = "PROFILE")]
         device: Option<String>,
+        /// With --target rp2040: do not count the instructions of an inference
+        /// under QEMU (minutes for a large model); the report says they were not
+        /// measured. Flash and RAM are still measured on the cross-built image.
+        #[arg(long)]
+        no_emulate: bool,
+        /// Also write the quantized graph the artifact was made from (.pir or
+        /// .onnx), to run it with `pare run` / `pare eval` (e.g. against the C).
+        #[arg(long, value_name = "FILE")]
+        save_graph: Option<PathBuf>,
         /// Output artifact (a directory with --target rp2040).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,

@@ -74,6 +74,10 @@ pub struct CompileArgs {
     /// The device profile for `--target rp2040` (default `rp2040`).
     pub device: Option<String>,
     pub output: PathBuf,
+    /// `--no-emulate`: skip counting instructions under QEMU (rp2040).
+    pub no_emulate: bool,
+    /// `--save-graph`: also write the quantized graph here.
+    pub save_graph: Option<PathBuf>,
     pub report: Option<PathBuf>,
     pub json: bool,
     pub equalize: refine::Mode,
@@ -93,6 +97,11 @@ enum Target {
 
 pub fn compile(a: &CompileArgs) -> Result<()> {
     let target = target_of(a)?;
+    if let Some(p) = &a.save_graph {
+        if model_io::format_of(p)? == Format::Pt2 {
+            bail!("{}: --save-graph writes .pir or .onnx", p.display());
+        }
+    }
     if a.scheme == Scheme::Mixed && a.size_budget.is_none() {
         bail!("--quantize mixed needs --size-budget BYTES");
     }
@@ -222,8 +231,10 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         Target::Rp2040 => {
             let device = rp2040::device_of(a)?;
             let e = rp2040::generate(&graph, a)?;
-            // Before anything is written: an image that does not fit fails the compile.
-            let fw = rp2040::measure_firmware(&e, device)?;
+            // Before anything is written: an image that does not fit fails the compile,
+            // at once when the planned sizes already tell, else once built and measured.
+            rp2040::planned_fit(&e, device)?;
+            let fw = rp2040::measure_firmware(&e, device, !a.no_emulate)?;
             let mut files = rp2040::files(&e);
             rep.artifact_bytes = files.iter().map(|(_, b)| b.len() as u64).sum();
             rep.target = Some((
@@ -235,6 +246,9 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             files.push(("report.json".to_string(), text.into_bytes()));
             rp2040::write_dir(&a.output, &files)?;
         }
+    }
+    if let Some(path) = &a.save_graph {
+        model_io::save(&graph, path)?;
     }
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&rep.to_json())? + "\n";
@@ -301,6 +315,9 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
     }
     if a.device.is_some() {
         bail!("--device applies to --target rp2040 only");
+    }
+    if a.no_emulate {
+        bail!("--no-emulate applies to --target rp2040 only");
     }
     let by_ext = model_io::format_of(&a.output)?;
     let want = match a.target.as_deref() {

@@ -6,8 +6,9 @@
 //! written; `arm-none-eabi-size` on the cross-built image) or `emulated`
 //! (instructions counted under QEMU).
 
+use super::rp2040_fw::core_note;
 use super::rp2040_fw::Measured;
-pub use super::rp2040_fw::{device_of, measure_firmware, Firmware};
+pub use super::rp2040_fw::{device_of, measure_firmware, planned_fit, Firmware};
 use super::CompileArgs;
 use anyhow::{bail, Context, Result};
 use pare_ir::Graph;
@@ -143,6 +144,7 @@ fn firmware_json(fw: &Firmware, macs: u64) -> Value {
     json!({
         "device": d.name,
         "measured": true,
+        "core_note": core_note(d),
         "flash_bytes": tagged(json!(f.flash), SIZE_HOW),
         "flash_code_bytes": tagged(json!(f.flash - f.weights), SIZE_HOW),
         "flash_weight_bytes": tagged(json!(f.weights), SIZE_HOW),
@@ -196,6 +198,9 @@ fn firmware_table(s: &mut String, fw: &Firmware, macs: u64) {
         ),
         Err(why) => writeln!(s, "instructions not measured: {why}"),
     };
+    if let Some(note) = core_note(d) {
+        let _ = writeln!(s, "note: {note}");
+    }
 }
 
 /// The terminal lines of the rp2040 section.
