@@ -615,3 +615,48 @@ float pare_dequantize_f32(int8_t q, float scale, int32_t zero_point)
 {
     return (float)((int32_t)q - zero_point) * scale;
 }
+
+/* ---- 4-bit weights (pare_ir::interp::int::matmul on unpacked codes) ------ */
+
+/* sum over d < n of x[d] * (code[d] + 8), modulo 2^32, for the packed codes of
+ * one unit: b ^ 0x88 turns both two's complement nibbles of a byte into
+ * offset binary (code + 8 in 0..15), so a nibble is a mask or a shift away.
+ * The caller takes 8 * (sum of x) back out. */
+static uint32_t pare_dot_s4(const int8_t *x, const uint8_t *w, int32_t n)
+{
+    uint32_t acc = 0;
+    const int32_t pairs = n / 2;
+    int32_t i;
+    for (i = 0; i < pairs; ++i) {
+        const uint32_t b = (uint32_t)w[i] ^ 0x88u;
+        acc += (uint32_t)(x[0] * (int32_t)(b & 15u));
+        acc += (uint32_t)(x[1] * (int32_t)(b >> 4));
+        x += 2;
+    }
+    if (n % 2 != 0) {
+        acc += (uint32_t)(x[0] * (int32_t)(((uint32_t)w[pairs] ^ 0x88u) & 15u));
+    }
+    return acc;
+}
+
+void pare_fully_connected_s4(const pare_fully_connected_s4_params *p, const int8_t *in,
+                             int8_t *out)
+{
+    const int32_t row_bytes = (p->depth + 1) / 2;
+    int32_t r, u, d;
+    for (r = 0; r < p->rows; ++r) {
+        const int8_t *x = in + r * p->depth;
+        const uint8_t *w = p->weights;
+        uint32_t x_sum = 0;
+        for (d = 0; d < p->depth; ++d) {
+            x_sum += (uint32_t)(int32_t)x[d];
+        }
+        for (u = 0; u < p->units; ++u) {
+            const uint32_t acc =
+                (uint32_t)p->bias[u] + pare_dot_s4(x, w, p->depth) - 8u * x_sum;
+            w += row_bytes;
+            *out++ = pare_requantize(pare_to_i32(acc), p->multiplier[u], p->shift[u],
+                                     p->out_zero_point, p->rounding);
+        }
+    }
+}

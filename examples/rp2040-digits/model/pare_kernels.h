@@ -236,6 +236,26 @@ int8_t pare_quantize_f32(float x, float scale, int32_t zero_point);
 /* (float)(q - zero_point) * scale. */
 float pare_dequantize_f32(int8_t q, float scale, int32_t zero_point);
 
+/* ---- 4-bit weights ------------------------------------------------------ */
+
+/* Fully connected with 4-bit weights, two codes a byte, low nibble first (the
+ * layout of pare's weight store): unit u's codes w[u][d] in [-8, 7] are the
+ * nibbles of weights[u * ((depth + 1) / 2) + d / 2], two's complement; an odd
+ * depth leaves the last byte's high nibble 0. The same arithmetic as
+ * pare_fully_connected on the unpacked codes, so the same bytes out. */
+typedef struct {
+    int32_t rows, depth, units;
+    int32_t in_zero_point, out_zero_point;
+    int32_t rounding;
+    const uint8_t *weights;    /* [units][(depth + 1) / 2], packed as above */
+    const int32_t *bias;       /* [units]: bias - in_zero_point * (sum of the unit's codes) */
+    const int32_t *multiplier; /* [units] */
+    const int32_t *shift;      /* [units] */
+} pare_fully_connected_s4_params;
+
+void pare_fully_connected_s4(const pare_fully_connected_s4_params *p, const int8_t *in,
+                             int8_t *out);
+
 #ifdef __cplusplus
 }
 #endif
