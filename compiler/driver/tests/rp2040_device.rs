@@ -483,3 +483,28 @@ fn mixed_mobilenet_v3_small_fits_the_rp2040_and_its_c_matches_pare_run() {
         );
     }
 }
+
+/// tests/oracle/make_image_calib.py (for people reproducing the README's command)
+/// writes the same bytes as the tests' `image_calib`.
+#[test]
+fn the_calibration_script_matches_the_test_helper() {
+    let root = scratch("image_calib_script");
+    let rust = image_calib(&root, 5, 40);
+    let py = root.join("py.npy");
+    let o = Command::new(common::python())
+        .arg(common::root().join("tests/oracle/make_image_calib.py"))
+        .arg(common::fixture_path("digits.npz"))
+        .arg(&py)
+        .args(["5", "40"])
+        .output()
+        .expect("runs python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (
+        pare_npy::read_npy(&rust).expect("rust"),
+        pare_npy::read_npy(&py).expect("python"),
+    );
+    assert_eq!(a.shape(), &[5, 3, 40, 40]);
+    assert_eq!(a.shape(), b.shape());
+    let (a, b) = (a.to_f32_vec(), b.to_f32_vec());
+    assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+}
