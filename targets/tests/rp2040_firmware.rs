@@ -384,7 +384,7 @@ fn an_arena_too_large_for_the_device_fails_with_the_sizes() {
     assert_eq!(fit.footprint.arena, 300 * 1024);
     assert_eq!(
         e.to_string(),
-        "arena 300 KiB + stack reserve 8 KiB = 308 KiB does not fit rp2040's 264 KiB RAM (44 KiB over)"
+        "RAM 315392 bytes (308 KiB: arena 307200 + stack reserve 8192) does not fit rp2040's RAM of 270336 bytes (264 KiB), 45056 bytes (44 KiB) over"
     );
     // The same image fits a device with more RAM.
     let rp2350 = Device::by_name("rp2350").unwrap();
@@ -404,9 +404,9 @@ fn weights_too_large_for_flash_fail_with_the_sizes() {
     let e = build_firmware(&model, &samples(1), m4, dir.path()).unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.starts_with("flash image 1.")
-            && msg.contains(" (weights 1.07 MiB + code and other data ")
-            && msg.contains(" does not fit cortex-m4's 1 MiB flash ("),
+        msg.starts_with("flash image 1")
+            && msg.contains(": weights 1126468 bytes + code and other data ")
+            && msg.contains(" does not fit cortex-m4's flash of 1048576 bytes (1 MiB), "),
         "{msg}"
     );
     // It fits the RP2040's 2 MiB, and still runs.

@@ -131,10 +131,22 @@ fn emission_is_deterministic() {
 }
 
 #[test]
-fn int4_weights_are_unpacked_and_stay_bit_exact() {
+fn int4_weights_stay_bit_exact() {
     let g = quantized_fixture_bits("digits_cnn.onnx", &digits(256), 4);
     let e = emit(&g, &EmitOptions::default()).expect("emits");
-    assert!(e.weights.contains("4-bit weights are stored unpacked"));
+    // Convs and Linear layers keep their 4-bit codes packed; the depthwise conv's
+    // kernel widens its weights.
+    assert!(e
+        .weights
+        .contains("4-bit weights of convolutions and fully connected layers are packed"));
+    assert!(e.weights.contains("other 4-bit weights are widened"));
+    assert_eq!(
+        e.layers
+            .iter()
+            .filter(|l| l.kernel == "pare_depthwise_conv2d")
+            .count(),
+        1
+    );
     let (xs, _) = test_split();
     let samples: Vec<Vec<Vec<i8>>> = xs
         .iter()

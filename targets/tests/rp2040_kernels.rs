@@ -279,9 +279,49 @@ fn four_bit_weights_stay_packed_in_convs_and_fully_connected() {
     assert_uses(&k, &["pare_conv2d", "pare_fully_connected"]);
     // Two codes a byte: 4 pairs x 48 taps, 3 pairs x 8 taps, 6 pairs x 72 taps.
     let weights = &e.weights;
-    for (name, bytes) in [("l0_weights", 4 * 48), ("l1_weights", 3 * 8), ("l3_weights", 6 * 72)] {
+    for (name, bytes) in [
+        ("l0_weights", 4 * 48),
+        ("l1_weights", 3 * 8),
+        ("l3_weights", 6 * 72),
+    ] {
         let decl = format!("_{name}[{bytes}]");
         assert!(weights.contains(&decl), "no {decl} in:\n{weights}");
+    }
+}
+
+#[test]
+fn fully_connected_with_4bit_weights() {
+    let mut b = Builder::new("fc4", 13);
+    let x = b.input(&[3, 13]);
+    let w1 = b.weight(&[13, 7]);
+    let c1 = b.weight(&[7]);
+    let gemm = |trans_b| Op::Gemm {
+        alpha: 1.0,
+        beta: 1.0,
+        trans_a: false,
+        trans_b,
+    };
+    let y = b.op(gemm(false), &[x, w1, c1]);
+    let w2 = b.weight(&[33, 7]);
+    let c2 = b.weight(&[33]);
+    let y = b.op(gemm(true), &[y, w2, c2]);
+    let a = b.input(&[2, 3, 4]);
+    let wa = b.weight(&[4, 6]);
+    let a = b.op(Op::MatMul {}, &[a, wa]);
+    let opts = pare_passes::quantize::IntOptions {
+        weight_bits: 4,
+        ..Default::default()
+    };
+    let (k, e) = check_quantized(quantize_with(b.finish(&[y, a]), &opts));
+    assert_eq!(
+        k.iter().filter(|&&k| k == "pare_fully_connected").count(),
+        3,
+        "{k:?}"
+    );
+    // Packed: pairs of units, a byte a pair and tap (depth padded to 4).
+    for (array, bytes) in [("l0_weights", 4 * 16), ("l1_weights", 17 * 8)] {
+        let decl = format!("const uint8_t {}_{array}[{bytes}]", e.name);
+        assert!(e.weights.contains(&decl), "{decl} missing");
     }
 }
 

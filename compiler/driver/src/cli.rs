@@ -41,6 +41,11 @@ pub enum Command {
         /// An .npz archive whose arrays bind to inputs by name.
         #[arg(long = "inputs", value_name = "FILE.npz")]
         npz: Option<PathBuf>,
+        /// Use this shape for a model input instead of its declared one (even a
+        /// fixed one), e.g. `input=1,3,96,96`; repeatable. Shape inference re-runs
+        /// and names the node that cannot take the shape.
+        #[arg(long = "input-shape", value_name = "NAME=D0,D1,...", value_parser = crate::model_io::parse_input_shape)]
+        input_shapes: Vec<crate::model_io::InputShape>,
         /// Directory for `<output name>.npy` files (created if missing).
         #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
         out_dir: PathBuf,
@@ -74,6 +79,11 @@ pub enum Command {
         /// max abs error per output).
         #[arg(long, value_name = "FLOAT_MODEL")]
         reference: Option<PathBuf>,
+        /// Use this shape for a model input (of the model and of --reference) instead of its declared one (even a
+        /// fixed one), e.g. `input=1,3,96,96`; repeatable. Shape inference re-runs
+        /// and names the node that cannot take the shape.
+        #[arg(long = "input-shape", value_name = "NAME=D0,D1,...", value_parser = crate::model_io::parse_input_shape)]
+        input_shapes: Vec<crate::model_io::InputShape>,
         /// Samples per batch (batch-1 models run sample by sample).
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
         batch: u64,
@@ -99,6 +109,11 @@ pub enum Command {
         /// --size-budget).
         #[arg(long = "quantize", value_enum)]
         scheme: crate::commands::compile::Scheme,
+        /// Use this shape for a model input instead of its declared one (even a
+        /// fixed one), e.g. `input=1,3,96,96`; repeatable. Shape inference re-runs
+        /// and names the node that cannot take the shape.
+        #[arg(long = "input-shape", value_name = "NAME=D0,D1,...", value_parser = crate::model_io::parse_input_shape)]
+        input_shapes: Vec<crate::model_io::InputShape>,
         /// Calibration data: FILE.npz[:KEY], FILE.npy or DIR/ (not needed for fp16).
         #[arg(long, value_name = "DATA[:KEY]")]
         calib: Option<String>,
@@ -148,6 +163,15 @@ pub enum Command {
         /// firmware image is cross-built and measured against its RAM and flash.
         #[arg(long, value_name = "PROFILE")]
         device: Option<String>,
+        /// With --target rp2040: do not count the instructions of an inference
+        /// under QEMU (minutes for a large model); the report says they were not
+        /// measured. Flash and RAM are still measured on the cross-built image.
+        #[arg(long)]
+        no_emulate: bool,
+        /// Also write the quantized graph the artifact was made from (.pir or
+        /// .onnx), to run it with `pare run` / `pare eval` (e.g. against the C).
+        #[arg(long, value_name = "FILE")]
+        save_graph: Option<PathBuf>,
         /// Output artifact (a directory with --target rp2040).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,

@@ -49,6 +49,52 @@ pub fn load(path: &Path) -> Result<Graph> {
     }
 }
 
+/// `--input-shape NAME=D0,D1,...`: a model input's shape to use instead of the
+/// declared one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputShape {
+    pub name: String,
+    pub dims: Vec<u64>,
+}
+
+/// Parses `NAME=D0,D1,...` (clap's value parser for `--input-shape`).
+pub fn parse_input_shape(s: &str) -> std::result::Result<InputShape, String> {
+    let (name, dims) = s
+        .rsplit_once('=')
+        .filter(|(n, _)| !n.is_empty())
+        .ok_or_else(|| format!("`{s}`: expected NAME=D0,D1,... (e.g. input=1,3,96,96)"))?;
+    let dims = dims
+        .split(',')
+        .map(|d| match d.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "`{s}`: dimension `{d}` is not a positive integer (expected NAME=D0,D1,...)"
+            )),
+        })
+        .collect::<std::result::Result<Vec<u64>, String>>()?;
+    Ok(InputShape {
+        name: name.to_string(),
+        dims,
+    })
+}
+
+/// Reads a model and gives the named inputs the shapes of `--input-shape`
+/// (inference re-runs; a node that cannot take a shape is named).
+pub fn load_shaped(path: &Path, shapes: &[InputShape]) -> Result<Graph> {
+    let mut g = load(path)?;
+    reshape_inputs(&mut g, shapes, path)?;
+    Ok(g)
+}
+
+fn reshape_inputs(g: &mut Graph, shapes: &[InputShape], path: &Path) -> Result<()> {
+    let pairs: Vec<(String, Vec<u64>)> = shapes
+        .iter()
+        .map(|s| (s.name.clone(), s.dims.clone()))
+        .collect();
+    pare_ir::infer::override_input_shapes(g, &pairs)
+        .with_context(|| format!("{}: --input-shape", path.display()))
+}
+
 /// Writes a model atomically (a failed write leaves no partial file).
 pub fn save(g: &Graph, path: &Path) -> Result<()> {
     match format_of(path)? {
@@ -81,7 +127,8 @@ pub fn encode(g: &Graph, format: Format, path: &Path) -> Result<Vec<u8>> {
 /// pairs around float ops, as pare's `--target onnx` and other tools write it)
 /// is raised into pare's quantized IR, so that it runs in the integer
 /// interpreter like the `.pir` of the same compile.
-pub fn load_executable(path: &Path) -> Result<Graph> {
+/// `shapes` override input shapes as in [`load_shaped`].
+pub fn load_executable(path: &Path, shapes: &[InputShape]) -> Result<Graph> {
     let mut g = load(path)?;
     let has_qdq = g.nodes().any(|(_, n)| {
         matches!(
@@ -101,5 +148,6 @@ pub fn load_executable(path: &Path) -> Result<Graph> {
                 format!("{}: reading its quantize/dequantize pairs", path.display())
             })?;
     }
+    reshape_inputs(&mut g, shapes, path)?;
     Ok(g)
 }

@@ -14,18 +14,12 @@
 #include "pare_kernels.h"
 
 /* Constant data (flash), defined in model_weights.c. */
-extern const int8_t model_l0_weights[72];
-extern const int32_t model_l0_bias[8];
-extern const int32_t model_l0_multiplier[8];
-extern const int32_t model_l0_shift[8];
-extern const int8_t model_l2_weights[1152];
-extern const int32_t model_l2_bias[16];
-extern const int32_t model_l2_multiplier[16];
-extern const int32_t model_l2_shift[16];
-extern const int8_t model_l4_weights[160];
-extern const int32_t model_l4_bias[10];
-extern const int32_t model_l4_multiplier[10];
-extern const int32_t model_l4_shift[10];
+extern const uint8_t model_l0_weights[96];
+extern const int32_t model_l0_channels[24];
+extern const uint8_t model_l2_weights[1152];
+extern const int32_t model_l2_channels[48];
+extern const uint8_t model_l4_weights[160];
+extern const int32_t model_l4_channels[30];
 
 /* Layer 0: conv `/c1/Conv`: input [1, 1, 8, 8] -> /c1/Conv_output_0 [1, 8, 8, 8], 4608 MACs */
 static const pare_conv2d_params model_l0 = {
@@ -36,10 +30,9 @@ static const pare_conv2d_params model_l0 = {
     .dilation_h = 1, .dilation_w = 1,
     .pad_top = 1, .pad_left = 1,
     .groups = 1,
-    .in_zero_point = -128, .out_zero_point = -128,
-    .rounding = PARE_ROUNDING_GEMMLOWP,
-    .weights = model_l0_weights, .bias = model_l0_bias,
-    .multiplier = model_l0_multiplier, .shift = model_l0_shift,
+    .in_zero_point = -128,
+    .product.depth = 12, .product.bits = 8, .product.out_zero_point = -128, .product.rounding = PARE_ROUNDING_GEMMLOWP, .product.fast = 1,
+    .product.weights = model_l0_weights, .product.channels = model_l0_channels,
 };
 
 /* Layer 1: max_pool `/MaxPool`: /c1/Conv_output_0 [1, 8, 8, 8] -> /MaxPool_output_0 [1, 8, 4, 4] */
@@ -64,10 +57,9 @@ static const pare_conv2d_params model_l2 = {
     .dilation_h = 1, .dilation_w = 1,
     .pad_top = 1, .pad_left = 1,
     .groups = 1,
-    .in_zero_point = -128, .out_zero_point = -128,
-    .rounding = PARE_ROUNDING_GEMMLOWP,
-    .weights = model_l2_weights, .bias = model_l2_bias,
-    .multiplier = model_l2_multiplier, .shift = model_l2_shift,
+    .in_zero_point = -128,
+    .product.depth = 72, .product.bits = 8, .product.out_zero_point = -128, .product.rounding = PARE_ROUNDING_GEMMLOWP, .product.fast = 1,
+    .product.weights = model_l2_weights, .product.channels = model_l2_channels,
 };
 
 /* Layer 3: reduce_mean `/ReduceMean`: /c2/Conv_output_0 [1, 16, 4, 4] -> /ReduceMean_output_0 [1, 16] */
@@ -82,10 +74,8 @@ static const pare_mean_params model_l3 = {
 /* Layer 4: gemm `/fc/Gemm`: /ReduceMean_output_0 [1, 16] -> logits_quantized [1, 10], 160 MACs */
 static const pare_fully_connected_params model_l4 = {
     .rows = 1, .depth = 16, .units = 10,
-    .in_zero_point = -128, .out_zero_point = 48,
-    .rounding = PARE_ROUNDING_GEMMLOWP,
-    .weights = model_l4_weights, .bias = model_l4_bias,
-    .multiplier = model_l4_multiplier, .shift = model_l4_shift,
+    .product.depth = 16, .product.bits = 8, .product.out_zero_point = 48, .product.rounding = PARE_ROUNDING_GEMMLOWP, .product.fast = 1,
+    .product.weights = model_l4_weights, .product.channels = model_l4_channels,
 };
 
 int model_invoke(const int8_t *input, int8_t *output, uint8_t *arena)
@@ -93,19 +83,19 @@ int model_invoke(const int8_t *input, int8_t *output, uint8_t *arena)
     int8_t *const act = (int8_t *)arena; /* activations, at the plan's offsets */
 
     /* Layer 0: conv `/c1/Conv` */
-    pare_conv2d(&model_l0, input, act + 0);
+    pare_conv2d(&model_l0, input, act + 0, arena + 512);
 
     /* Layer 1: max_pool `/MaxPool` */
     pare_max_pool2d(&model_l1, act + 0, act + 512);
 
     /* Layer 2: conv `/c2/Conv` */
-    pare_conv2d(&model_l2, act + 512, act + 0);
+    pare_conv2d(&model_l2, act + 512, act + 0, arena + 256);
 
     /* Layer 3: reduce_mean `/ReduceMean` */
     pare_mean(&model_l3, act + 0, act + 256);
 
     /* Layer 4: gemm `/fc/Gemm` */
-    pare_fully_connected(&model_l4, act + 256, output);
+    pare_fully_connected(&model_l4, act + 256, output, arena + 0);
     return 0;
 }
 

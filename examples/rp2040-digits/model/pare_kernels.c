@@ -9,6 +9,13 @@
 
 /* ---- requantization (pare_ir::quant::fixed) ------------------------------ */
 
+/* Requantization runs once per output: its few lines are worth inlining. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PARE_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define PARE_ALWAYS_INLINE
+#endif
+
 /* The int32 whose two's complement bits are u (a sum taken modulo 2^32). */
 static int32_t pare_to_i32(uint32_t u)
 {
@@ -16,29 +23,69 @@ static int32_t pare_to_i32(uint32_t u)
 }
 
 /* gemmlowp's SaturatingRoundingDoublingHighMul: 2ab / 2^32 rounded to
- * nearest, ties toward +infinity; INT32_MIN * INT32_MIN saturates. */
-static int32_t pare_srdhm(int32_t a, int32_t b)
+ * nearest, ties toward +infinity; INT32_MIN * INT32_MIN saturates.
+ *
+ * With b >= 0 (every multiplier pare makes) that is floor((a b + 2^30) / 2^31)
+ * for either sign of a b, computed here from 16-bit halves in 32-bit
+ * arithmetic: a Cortex-M0+ has no 32 x 32 -> 64 multiply, and the library's
+ * 64-bit one costs several times more. With a = ah 2^16 + al and
+ * b = bh 2^16 + bl (al, bl unsigned halves),
+ *   a b + 2^30 = 2 ah bh 2^31 + (ah bl + al bh + (al bl >> 16) + 2^14) 2^16
+ *                + (al bl mod 2^16),
+ * and the last term, below 2^16, cannot change the floor. */
+PARE_ALWAYS_INLINE static int32_t pare_srdhm_pos(int32_t a, int32_t b)
 {
-    int64_t ab;
-    int64_t nudge;
-    if (a == INT32_MIN && b == INT32_MIN) {
-        return INT32_MAX;
+    const int32_t bh = b >> 16; /* < 2^15 */
+    const uint32_t bl = (uint32_t)b & 0xffffu;
+    if ((uint32_t)a + 0x8000u < 0x10000u) {
+        /* |a| <= 2^15 (most sums that requantize into the int8 range): a bh
+         * and a bl both fit in 32 bits, and
+         *   floor((a bh 2^16 + a bl + 2^30) / 2^31)
+         *     = floor((a bh + floor(a bl / 2^16) + 2^14) / 2^15). */
+        return (a * bh + ((a * (int32_t)bl) >> 16) + (1 << 14)) >> 15;
+    } else {
+        const uint32_t al = (uint32_t)a & 0xffffu;
+        const int32_t ah = a >> 16; /* arithmetic: every compiler pare targets */
+        const int32_t mid = ah * (int32_t)bl; /* |.| < 2^31 */
+        /* < 2^31 + 2^16 + 2^14: fits in 32 unsigned bits. */
+        const uint32_t rest = al * (uint32_t)bh + ((al * bl) >> 16) + (1u << 14);
+        /* floor((mid + rest) / 2^15) without a 33-bit sum: |mid| <= 2^31 - 2^15,
+         * so mid plus the low 15 bits of rest fits in 32 bits. */
+        const int32_t low = (mid + (int32_t)(rest & 0x7fffu)) >> 15;
+        const uint32_t r = (uint32_t)(2 * ah * bh) + (uint32_t)low + (rest >> 15);
+        return pare_to_i32(r);
     }
-    ab = (int64_t)a * (int64_t)b;
-    nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    /* C's division truncates toward zero, as the reference's does. */
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* Any sign of b: the reference's 64-bit formula where b < 0. */
+PARE_ALWAYS_INLINE static int32_t pare_srdhm(int32_t a, int32_t b)
+{
+    if (b < 0) {
+        int64_t ab;
+        int64_t nudge;
+        if (a == INT32_MIN && b == INT32_MIN) {
+            return INT32_MAX;
+        }
+        ab = (int64_t)a * (int64_t)b;
+        nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+        /* C's division truncates toward zero, as the reference's does. */
+        return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    }
+    return pare_srdhm_pos(a, b);
 }
 
 /* gemmlowp's RoundingDivideByPOT: x / 2^e rounded to nearest, ties away from
  * zero, e in [0, 31]. Right shifts of negative values are arithmetic on every
  * compiler pare targets (gcc, clang, arm-none-eabi-gcc). */
-static int32_t pare_rdbp(int32_t x, int32_t e)
+PARE_ALWAYS_INLINE static int32_t pare_rdbp(int32_t x, int32_t e)
 {
     const int32_t mask = (int32_t)((1u << e) - 1u);
     const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> e) + (remainder > threshold ? 1 : 0);
+    /* (mask >> 1) + 1 for negative x; x >> 31 is -1 then. */
+    const int32_t threshold = (mask >> 1) - (x >> 31);
+    /* threshold - remainder is negative (its top bit set) when the
+     * remainder exceeds the threshold: add one then. Both are in [0, 2^31). */
+    return (x >> e) + (int32_t)((uint32_t)(threshold - remainder) >> 31);
 }
 
 int32_t pare_mbqm(int32_t x, int32_t multiplier, int32_t shift, int32_t rounding)
@@ -70,30 +117,40 @@ int32_t pare_mbqm(int32_t x, int32_t multiplier, int32_t shift, int32_t rounding
     }
 }
 
-/* clamp(zero_point + r, -128, 127), where the reference adds with saturation:
- * clamping r to [-256, 255] first gives the same code without overflow. */
-static int8_t pare_add_zero_point(int32_t r, int32_t zero_point)
+/* clamp(zero_point + r, -128, 127), for requantized r and a zero point in
+ * [-128, 127]: where the 32-bit sum wraps, r's sign says which end it
+ * saturates at, as the reference's saturating add does. */
+PARE_ALWAYS_INLINE static int8_t pare_clamp_code(int32_t r, int32_t zero_point)
 {
-    if (r > 255) {
-        r = 255;
+    const uint32_t v = (uint32_t)r + (uint32_t)zero_point;
+    if (v + 128u > 255u) {
+        return (int8_t)(r < 0 ? -128 : 127);
     }
-    if (r < -256) {
-        r = -256;
+    return (int8_t)pare_to_i32(v);
+}
+
+/* pare_mbqm then the zero point and clamp, for the case every product layer
+ * takes: gemmlowp rounding, no left shift, a multiplier >= 0. */
+PARE_ALWAYS_INLINE static int32_t pare_is_fast_requant(int32_t rounding, int32_t multiplier,
+                                                       int32_t shift)
+{
+    return rounding == PARE_ROUNDING_GEMMLOWP && shift <= 0 && shift >= -31 && multiplier >= 0;
+}
+
+/* pare_mbqm with its common case inlined. */
+PARE_ALWAYS_INLINE static int32_t pare_mbqm_inline(int32_t x, int32_t multiplier, int32_t shift,
+                                                   int32_t rounding)
+{
+    if (pare_is_fast_requant(rounding, multiplier, shift)) {
+        return pare_rdbp(pare_srdhm_pos(x, multiplier), -shift);
     }
-    r += zero_point;
-    if (r > 127) {
-        r = 127;
-    }
-    if (r < -128) {
-        r = -128;
-    }
-    return (int8_t)r;
+    return pare_mbqm(x, multiplier, shift, rounding);
 }
 
 int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
                        int32_t rounding)
 {
-    return pare_add_zero_point(pare_mbqm(acc, multiplier, shift, rounding), zero_point);
+    return pare_clamp_code(pare_mbqm_inline(acc, multiplier, shift, rounding), zero_point);
 }
 
 /* Steps the row-major multi-index idx over dims by one and returns offset
@@ -126,124 +183,459 @@ static int32_t pare_count(int32_t rank, const int32_t *dims)
 
 /* ---- products ------------------------------------------------------------ */
 
-/* sum of x[i * x_step] * w[i] for i < n, modulo 2^32: the inner loop of the
- * convolution and the fully connected layer. A small function with few live
- * values, so that the loop keeps everything in the Cortex-M0+'s eight low
- * registers; do-while loops test once per step. */
-static uint32_t pare_dot(const int8_t *x, int32_t x_step, const int8_t *w, int32_t n)
+/*
+ * Convolutions and fully connected layers end in one loop: a column of inputs
+ * (one output position's taps, as offset-binary bytes xu = x + 128) times the
+ * weights of three output channels at once. The weights are stored for it at
+ * compile time: output channels in blocks of three, each block [depth][3]
+ * bytes of wu = w + 128, so the Cortex-M0+ loads every byte with an immediate
+ * offset (Thumb-1 has those only for unsigned loads) and each input byte
+ * loaded feeds three products. Three sums, two pointers, the input byte and a
+ * product fill the eight low registers.
+ *
+ * With zu = z_x + 128 and K the padded depth, the reference's sum is
+ *   sum_k (xu_k - zu) * (wu_k - 128)
+ *     = S1 - 128 * S2 - zu * S3 + 128 * zu * K,
+ * S1 = sum xu * wu (the loop), S2 = sum xu (the column's, once per position),
+ * S3 = sum wu (the channel's, folded into its bias at compile time with the
+ * constant term). Taps in the padding hold xu = zu and padding of the depth
+ * has wu = 128: both add nothing, as the reference skips them. Sums wrap
+ * modulo 2^32 like the reference's, so the result is the same bit for bit.
+ */
+
+/* GCC's reassociation regroups the sums of the loop below into trees that
+ * need more registers than the core has; keep them as written. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-reassoc")
+#endif
+
+/* The loop keeps its registers to itself only as a function of its own. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PARE_NOINLINE __attribute__((noinline))
+#else
+#define PARE_NOINLINE
+#endif
+
+/* acc[j] = sum_k col[k] * w[3 k + j] for j < 3; depth a multiple of 4, > 0. */
+PARE_NOINLINE static void pare_dot3(const uint8_t *col, const uint8_t *w, int32_t depth, uint32_t *acc)
 {
-    uint32_t acc = 0;
-    int32_t i = 0;
-    if (n <= 0) {
-        return 0;
-    }
-    if (x_step == 1) {
+    uint32_t a0 = 0, a1 = 0, a2 = 0;
+    const uint8_t *end = col + depth;
+    do {
+        uint32_t x = col[0];
+        a0 += x * w[0];
+        a1 += x * w[1];
+        a2 += x * w[2];
+        x = col[1];
+        a0 += x * w[3];
+        a1 += x * w[4];
+        a2 += x * w[5];
+        x = col[2];
+        a0 += x * w[6];
+        a1 += x * w[7];
+        a2 += x * w[8];
+        x = col[3];
+        a0 += x * w[9];
+        a1 += x * w[10];
+        a2 += x * w[11];
+        col += 4;
+        w += 12;
+    } while (col != end);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+}
+
+/* acc[j] = sum_k col[k] * w[t k + j] for j < t, t = 2 or 1 (the channels
+ * after the last whole block); depth a multiple of 4, > 0. */
+PARE_NOINLINE static void pare_dot_tail(const uint8_t *col, const uint8_t *w, int32_t depth,
+                                        int32_t t, uint32_t *acc)
+{
+    const uint8_t *end = col + depth;
+    uint32_t a0 = 0, a1 = 0;
+    if (t == 2) {
         do {
-            acc += (uint32_t)(x[i] * w[i]);
-        } while (++i < n);
+            uint32_t x = col[0];
+            a0 += x * w[0];
+            a1 += x * w[1];
+            x = col[1];
+            a0 += x * w[2];
+            a1 += x * w[3];
+            col += 2;
+            w += 4;
+        } while (col != end);
     } else {
         do {
-            acc += (uint32_t)(*x * w[i]);
-            x += x_step;
-        } while (++i < n);
+            a0 += (uint32_t)col[0] * w[0];
+            a0 += (uint32_t)col[1] * w[1];
+            col += 2;
+            w += 2;
+        } while (col != end);
     }
-    return acc;
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* One step of pare_dot2_s4: tap k of both channels. */
+#define PARE_S4_TAP(k)                                                                          \
+    do {                                                                                       \
+        const uint32_t x = col[k], v = w[k];                                                   \
+        b += x * (v >> 4);                                                                     \
+        a += x * v;                                                                            \
+    } while (0)
+
+/* Two channels of 4-bit weights, w + 8 in the low (first channel) and high
+ * nibble of each byte: with v = lo + 16 hi, x v = x lo + 16 x hi, so one
+ * product serves both channels: acc[1] = sum x hi, acc[0] = sum x v - 16 acc[1].
+ * depth a multiple of 8, > 0. */
+PARE_NOINLINE static void pare_dot2_s4(const uint8_t *col, const uint8_t *w, int32_t depth,
+                                       uint32_t *acc)
+{
+    uint32_t a = 0, b = 0;
+    const uint8_t *end = col + depth;
+    do {
+        PARE_S4_TAP(0);
+        PARE_S4_TAP(1);
+        PARE_S4_TAP(2);
+        PARE_S4_TAP(3);
+        PARE_S4_TAP(4);
+        PARE_S4_TAP(5);
+        PARE_S4_TAP(6);
+        PARE_S4_TAP(7);
+        col += 8;
+        w += 8;
+    } while (col != end);
+    acc[0] = a - 16u * b;
+    acc[1] = b;
+}
+
+/* Requantizes the sums of n channels from `oc` on: out[j * stride]. The
+ * parameters are read into locals, which stores through out cannot alias;
+ * layers whose every channel takes pare_requantize's common case (pare checks
+ * at compile time: p->fast) run a loop without the per-output tests. */
+static int8_t *pare_store(const pare_product *p, const uint32_t *acc, int32_t n, int32_t oc,
+                          uint32_t offset, int8_t *out, int32_t stride)
+{
+    const int32_t *q = p->channels + 3 * oc; /* bias', multiplier, shift */
+    const int32_t zero_point = p->out_zero_point;
+    const uint32_t *const end = acc + n;
+    if (p->fast) {
+        do {
+            const int32_t sum = pare_to_i32((uint32_t)q[0] + *acc++ + offset);
+            const int32_t h = pare_srdhm_pos(sum, q[1]);
+            *out = pare_clamp_code(pare_rdbp(h, -q[2]), zero_point);
+            out += stride;
+            q += 3;
+        } while (acc != end);
+    } else {
+        do {
+            const int32_t sum = pare_to_i32((uint32_t)q[0] + *acc++ + offset);
+            *out = pare_requantize(sum, q[1], q[2], zero_point, p->rounding);
+            out += stride;
+            q += 3;
+        } while (acc != end);
+    }
+    return out;
+}
+
+/* Every output channel of one column: out[c * stride] for c < channels, the
+ * channels' weights in whole blocks of three, then one block of the rest. */
+static void pare_column(const pare_product *p, const uint8_t *col, uint32_t col_sum,
+                        int32_t first_channel, int32_t channels, int8_t *out, int32_t stride)
+{
+    /* Sums of up to PARE_BATCH channels are requantized by one pare_store
+     * call, which amortizes its set-up over them. */
+    enum { PARE_BATCH = 18 };
+    const uint8_t *w = p->weights;
+    const int32_t depth = p->depth;
+    uint32_t acc[PARE_BATCH];
+    int32_t c = 0, n = 0, first = first_channel;
+    if (p->bits == 4) {
+        /* Weights offset by 8, not 128: -8 * S2. */
+        const uint32_t offset = 0u - 8u * col_sum;
+        for (; c < channels; c += 2) {
+            pare_dot2_s4(col, w, depth, acc + n);
+            w += depth;
+            n += channels - c < 2 ? 1 : 2;
+            if (n + 2 > PARE_BATCH || c + 2 >= channels) {
+                out = pare_store(p, acc, n, first, offset, out, stride);
+                first += n;
+                n = 0;
+            }
+        }
+    } else {
+        const uint32_t offset = 0u - 128u * col_sum; /* -128 * S2 */
+        for (; c + 3 <= channels; c += 3) {
+            pare_dot3(col, w, depth, acc + n);
+            w += 3 * depth;
+            n += 3;
+            if (n + 3 > PARE_BATCH) {
+                out = pare_store(p, acc, n, first, offset, out, stride);
+                first += n;
+                n = 0;
+            }
+        }
+        if (c < channels) {
+            pare_dot_tail(col, w, depth, channels - c, acc + n);
+            n += channels - c;
+        }
+        if (n > 0) {
+            pare_store(p, acc, n, first, offset, out, stride);
+        }
+    }
 }
 
 /* ---- convolution (pare_ir::interp::int::conv) ---------------------------- */
 
-/* First tap k >= 0 with start + k * dilation >= 0. */
-static int32_t pare_first_tap(int32_t start, int32_t dilation)
+/* n bytes of x, one every `stride`, as offset-binary into col; returns their
+ * sum (S2's share). */
+static uint32_t pare_gather_column(const uint8_t *x, int32_t stride, int32_t n, uint8_t *col)
 {
-    return start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-}
-
-/* One past the last tap k < taps with start + k * dilation < size. */
-static int32_t pare_end_tap(int32_t start, int32_t dilation, int32_t size, int32_t taps)
-{
-    int32_t end;
-    if (start > size - 1) {
-        return 0;
-    }
-    end = (size - 1 - start) / dilation + 1;
-    return end < taps ? end : taps;
-}
-
-/* Sum of the weights of one output channel (w_oc, [kernel_h][kernel_w][channels])
- * whose taps fall in the padding: outside rows [ky_lo, ky_hi) or columns
- * [kx_lo, kx_hi). */
-static uint32_t pare_padding_weights(const pare_conv2d_params *p, const int8_t *w_oc,
-                                     int32_t ky_lo, int32_t ky_hi, int32_t kx_lo,
-                                     int32_t kx_hi)
-{
-    const int32_t channels = p->in_c / p->groups;
     uint32_t sum = 0;
-    int32_t ky, kx, ci;
-    for (ky = 0; ky < p->kernel_h; ++ky) {
-        for (kx = 0; kx < p->kernel_w; ++kx) {
-            if (ky < ky_lo || ky >= ky_hi || kx < kx_lo || kx >= kx_hi) {
-                for (ci = 0; ci < channels; ++ci) {
-                    sum += (uint32_t)w_oc[ci];
-                }
-            }
-            w_oc += channels;
-        }
+    const int32_t stride2 = 2 * stride;
+    for (; n >= 2; n -= 2) {
+        const uint32_t u0 = *x ^ 0x80u;
+        const uint32_t u1 = x[stride] ^ 0x80u;
+        col[0] = (uint8_t)u0;
+        col[1] = (uint8_t)u1;
+        sum += u0 + u1;
+        x += stride2;
+        col += 2;
+    }
+    if (n > 0) {
+        const uint32_t u = *x ^ 0x80u;
+        *col = (uint8_t)u;
+        sum += u;
     }
     return sum;
 }
 
-/*
- * acc = bias[oc] + sum over taps inside the input of (x - z_x) * w. The bias
- * given already holds -z_x * (all of the channel's weights), so taps inside
- * the input add x * w alone and taps in the padding (which the reference
- * skips) add back z_x * w: one correction per output on the border.
- *
- * Weights keep the group's input channels innermost, so each tap is one dot
- * product over the channels (input stride: one plane); with one channel per
- * group (depthwise, or a single-channel input) each kernel row is one dot
- * product along the row instead.
- */
-void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out)
+/* n bytes of v: memset without a call for the one to a few bytes padding
+ * usually needs. */
+static void pare_fill(uint8_t *p, uint8_t v, int32_t n)
 {
-    const int32_t in_plane = p->in_h * p->in_w;
-    const int32_t cg = p->in_c / p->groups; /* input channels per group */
-    const int32_t mg = p->out_c / p->groups; /* output channels per group */
-    const int32_t taps = p->kernel_h * p->kernel_w;
-    int32_t oc, oy, ox, ky, kx;
-    for (oc = 0; oc < p->out_c; ++oc) {
-        const int8_t *x_group = in + (oc / mg) * cg * in_plane;
-        const int8_t *w_oc = p->weights + oc * taps * cg;
-        const int32_t multiplier = p->multiplier[oc];
-        const int32_t shift = p->shift[oc];
+    if (n > 16) {
+        memset(p, v, (size_t)n);
+        return;
+    }
+    while (n-- > 0) {
+        *p++ = v;
+    }
+}
+
+/* The column of output position (oy, ox) for one group (cg input channels at
+ * x): its taps in the weights' order [kernel row][kernel column][channel],
+ * taps in the padding as zu, the depth's padding as 0. Returns S2. */
+static uint32_t pare_im2col(const pare_conv2d_params *p, const int8_t *x, int32_t cg, int32_t oy,
+                            int32_t ox, uint8_t *col)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t plane = in_h * in_w;
+    const int32_t y0 = oy * p->stride_h - p->pad_top;
+    const int32_t x0 = ox * p->stride_w - p->pad_left;
+    const uint8_t zu = (uint8_t)(p->in_zero_point + 128);
+    const int32_t depth = p->product.depth;
+    uint8_t *const start = col;
+    uint32_t sum = 0;
+    int32_t ky, kx;
+    for (ky = 0; ky < kh; ++ky) {
+        const int32_t iy = y0 + ky * dh;
+        for (kx = 0; kx < kw; ++kx) {
+            const int32_t ix = x0 + kx * dw;
+            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                sum += pare_gather_column((const uint8_t *)x + iy * in_w + ix, plane, cg, col);
+            } else {
+                pare_fill(col, zu, cg);
+                sum += (uint32_t)cg * zu;
+            }
+            col += cg;
+        }
+    }
+    pare_fill(col, 0, depth - (int32_t)(col - start));
+    return sum;
+}
+
+void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uint8_t *scratch)
+{
+    const int32_t plane_in = p->in_h * p->in_w;
+    const int32_t plane_out = p->out_h * p->out_w;
+    const int32_t cg = p->in_c / p->groups;
+    const int32_t mg = p->out_c / p->groups;
+    /* Weight bytes of one group: a byte a channel and tap, or half that. */
+    const int32_t group_weights =
+        (p->product.bits == 4 ? (mg + 1) / 2 : mg) * p->product.depth;
+    pare_product group = p->product;
+    int32_t g, oy, ox;
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *x = in + g * cg * plane_in;
+        int8_t *o = out + g * mg * plane_out;
+        group.weights = p->product.weights + g * group_weights;
         for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t y0 = oy * p->stride_h - p->pad_top; /* input row of tap 0 */
-            const int32_t ky_lo = pare_first_tap(y0, p->dilation_h);
-            const int32_t ky_hi = pare_end_tap(y0, p->dilation_h, p->in_h, p->kernel_h);
             for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t x0 = ox * p->stride_w - p->pad_left; /* input column of tap 0 */
-                const int32_t kx_lo = pare_first_tap(x0, p->dilation_w);
-                const int32_t kx_hi = pare_end_tap(x0, p->dilation_w, p->in_w, p->kernel_w);
-                uint32_t acc = (uint32_t)p->bias[oc];
-                for (ky = ky_lo; ky < ky_hi; ++ky) {
-                    /* Offset of (row of tap ky, column of tap kx_lo) in a plane. */
-                    const int32_t at = (y0 + ky * p->dilation_h) * p->in_w + x0 +
-                                       kx_lo * p->dilation_w;
-                    const int8_t *w_row = w_oc + (ky * p->kernel_w + kx_lo) * cg;
-                    if (cg == 1) {
-                        acc += pare_dot(x_group + at, p->dilation_w, w_row, kx_hi - kx_lo);
-                    } else {
-                        for (kx = 0; kx < kx_hi - kx_lo; ++kx) {
-                            acc += pare_dot(x_group + at + kx * p->dilation_w, in_plane,
-                                            w_row + kx * cg, cg);
-                        }
-                    }
+                const uint32_t sum = pare_im2col(p, x, cg, oy, ox, scratch);
+                pare_column(&group, scratch, sum, g * mg, mg, o++, plane_out);
+            }
+        }
+    }
+}
+
+/*
+ * Depthwise: each channel's plane is copied once as offset-binary bytes into
+ * a padded plane (scratch), so every tap is in bounds; two outputs of a row
+ * share each weight (int32 in flash: one load, no sign extension).
+ * acc = bias' + sum xu * w, bias' = bias - zu * sum w.
+ */
+static void pare_pad_plane(const pare_depthwise_params *p, const int8_t *x, uint8_t *pad)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w;
+    const int32_t pad_h = p->pad_h, pad_w = p->pad_w;
+    const int32_t top = p->pad_top, left = p->pad_left;
+    const uint8_t zu = (uint8_t)(p->in_zero_point + 128);
+    /* Columns of the padded plane inside the input: [lo, hi). */
+    const int32_t lo = left < 0 ? 0 : (left > pad_w ? pad_w : left);
+    int32_t hi = left + in_w;
+    int32_t py;
+    if (hi > pad_w) {
+        hi = pad_w;
+    }
+    if (hi < lo) {
+        hi = lo;
+    }
+    for (py = 0; py < pad_h; ++py) {
+        const int32_t iy = py - top;
+        if (iy < 0 || iy >= in_h) {
+            pare_fill(pad, zu, pad_w);
+        } else {
+            pare_fill(pad, zu, lo);
+            (void)pare_gather_column((const uint8_t *)x + iy * in_w + (lo - left), 1, hi - lo,
+                                     pad + lo);
+            pare_fill(pad + hi, zu, pad_w - hi);
+        }
+        pad += pad_w;
+    }
+}
+
+/* The taps of two outputs (at r and r2 in the padded plane) for kernels
+ * three or five wide with dilation 1, one kernel row a step; w ends at wend. */
+#define PARE_DW_TAP(k)                                                                          \
+    do {                                                                                       \
+        const int32_t wv = w[k];                                                               \
+        a0 += (uint32_t)(r[k] * wv);                                                           \
+        a1 += (uint32_t)(r2[k] * wv);                                                          \
+    } while (0)
+
+PARE_NOINLINE static void pare_dw_pair3(const uint8_t *r, const uint8_t *r2, int32_t row_step,
+                                        const int32_t *w, const int32_t *wend, uint32_t *acc)
+{
+    uint32_t a0 = acc[0], a1 = acc[1];
+    do {
+        PARE_DW_TAP(0);
+        PARE_DW_TAP(1);
+        PARE_DW_TAP(2);
+        r += row_step;
+        r2 += row_step;
+        w += 3;
+    } while (w != wend);
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+PARE_NOINLINE static void pare_dw_pair5(const uint8_t *r, const uint8_t *r2, int32_t row_step,
+                                        const int32_t *w, const int32_t *wend, uint32_t *acc)
+{
+    uint32_t a0 = acc[0], a1 = acc[1];
+    do {
+        PARE_DW_TAP(0);
+        PARE_DW_TAP(1);
+        PARE_DW_TAP(2);
+        PARE_DW_TAP(3);
+        PARE_DW_TAP(4);
+        r += row_step;
+        r2 += row_step;
+        w += 5;
+    } while (w != wend);
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* Any kernel width and dilation. */
+static void pare_dw_pair(const pare_depthwise_params *p, const uint8_t *r, const uint8_t *r2,
+                         const int32_t *w, uint32_t *acc)
+{
+    const int32_t kw = p->kernel_w, dw = p->dilation_w;
+    const int32_t row_step = p->dilation_h * p->pad_w;
+    int32_t ky, kx;
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+        for (kx = 0; kx < kw; ++kx) {
+            acc[0] += (uint32_t)(r[kx * dw] * *w);
+            acc[1] += (uint32_t)(r2[kx * dw] * *w);
+            ++w;
+        }
+        r += row_step;
+        r2 += row_step;
+    }
+}
+
+/* The sums of one output row (bias included) into acc[out_w]: two outputs a
+ * call of the inner loop; past the row's end the second repeats the first. */
+static void pare_dw_row(const pare_depthwise_params *p, const uint8_t *row, const int32_t *w,
+                        uint32_t bias, uint32_t *acc)
+{
+    const int32_t out_w = p->out_w, stride_w = p->stride_w;
+    const int32_t row_step = p->dilation_h * p->pad_w;
+    const int32_t taps = p->kernel_h * p->kernel_w;
+    const int32_t width = p->dilation_w == 1 ? p->kernel_w : 0; /* 3 or 5: a fast path */
+    int32_t ox;
+    for (ox = 0; ox < out_w; ox += 2) {
+        const uint8_t *r = row + ox * stride_w;
+        const uint8_t *r2 = ox + 1 < out_w ? r + stride_w : r;
+        uint32_t pair[2];
+        pair[0] = bias;
+        pair[1] = bias;
+        if (width == 3) {
+            pare_dw_pair3(r, r2, row_step, w, w + taps, pair);
+        } else if (width == 5) {
+            pare_dw_pair5(r, r2, row_step, w, w + taps, pair);
+        } else {
+            pare_dw_pair(p, r, r2, w, pair);
+        }
+        acc[ox] = pair[0];
+        if (ox + 1 < out_w) {
+            acc[ox + 1] = pair[1];
+        }
+    }
+}
+
+/* scratch: the padded plane, then (4-byte aligned) one row of int32 sums. */
+void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int8_t *out,
+                           uint8_t *scratch)
+{
+    const int32_t taps = p->kernel_h * p->kernel_w;
+    const int32_t out_h = p->out_h, out_w = p->out_w;
+    const int32_t zero_point = p->out_zero_point;
+    const int32_t rounding = p->rounding;
+    const int32_t plane_bytes = (p->pad_h * p->pad_w + 3) / 4 * 4;
+    uint32_t *const acc = (uint32_t *)(void *)(scratch + plane_bytes);
+    int32_t c, oy, ox;
+    for (c = 0; c < p->channels; ++c) {
+        const int32_t *w = p->weights + c * taps;
+        const uint32_t bias = (uint32_t)p->bias[c];
+        const int32_t m = p->multiplier[c];
+        const int32_t s = p->shift[c];
+        pare_pad_plane(p, in + c * p->in_h * p->in_w, scratch);
+        for (oy = 0; oy < out_h; ++oy) {
+            pare_dw_row(p, scratch + oy * p->stride_h * p->pad_w, w, bias, acc);
+            if (pare_is_fast_requant(rounding, m, s)) {
+                for (ox = 0; ox < out_w; ++ox) {
+                    const int32_t h = pare_srdhm_pos(pare_to_i32(acc[ox]), m);
+                    *out++ = pare_clamp_code(pare_rdbp(h, -s), zero_point);
                 }
-                if (ky_lo > 0 || ky_hi < p->kernel_h || kx_lo > 0 || kx_hi < p->kernel_w) {
-                    acc += (uint32_t)p->in_zero_point *
-                           pare_padding_weights(p, w_oc, ky_lo, ky_hi, kx_lo, kx_hi);
+            } else {
+                for (ox = 0; ox < out_w; ++ox) {
+                    *out++ = pare_requantize(pare_to_i32(acc[ox]), m, s, zero_point, rounding);
                 }
-                *out++ = pare_requantize(pare_to_i32(acc), multiplier, shift,
-                                         p->out_zero_point, p->rounding);
             }
         }
     }
@@ -304,19 +696,19 @@ void pare_conv_transpose2d(const pare_conv_transpose2d_params *p, const int8_t *
 
 /* ---- matrix products (pare_ir::interp::int::matmul) ---------------------- */
 
-/* The bias given holds -z_in * (the unit's weights), so each term is x * w. */
-void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out)
+/* Each row becomes one offset-binary column (scratch), then one product. */
+void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out,
+                          uint8_t *scratch)
 {
-    int32_t r, u;
+    int32_t r, d;
     for (r = 0; r < p->rows; ++r) {
-        const int8_t *x = in + r * p->depth;
-        const int8_t *w = p->weights;
-        for (u = 0; u < p->units; ++u) {
-            const uint32_t acc = (uint32_t)p->bias[u] + pare_dot(x, 1, w, p->depth);
-            w += p->depth;
-            *out++ = pare_requantize(pare_to_i32(acc), p->multiplier[u], p->shift[u],
-                                     p->out_zero_point, p->rounding);
+        const uint32_t sum =
+            pare_gather_column((const uint8_t *)(in + r * p->depth), 1, p->depth, scratch);
+        for (d = p->depth; d < p->product.depth; ++d) {
+            scratch[d] = 0;
         }
+        pare_column(&p->product, scratch, sum, 0, p->units, out, 1);
+        out += p->units;
     }
 }
 
@@ -346,21 +738,28 @@ void pare_matmul(const pare_matmul_params *p, const int8_t *a, const int8_t *b, 
  * output share their quantization). */
 void pare_max_pool2d(const pare_pool2d_params *p, const int8_t *in, int8_t *out)
 {
+    const int32_t in_h = p->in_h, in_w = p->in_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
     int32_t c, oy, ox, ky, kx;
     for (c = 0; c < p->channels; ++c) {
-        const int8_t *x = in + c * p->in_h * p->in_w;
+        const int8_t *x = in + c * in_h * in_w;
         for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_top;
             for (ox = 0; ox < p->out_w; ++ox) {
+                const int32_t x0 = ox * p->stride_w - p->pad_left;
                 int32_t best = -128;
-                for (ky = 0; ky < p->kernel_h; ++ky) {
-                    const int32_t iy = oy * p->stride_h + ky * p->dilation_h - p->pad_top;
-                    if (iy < 0 || iy >= p->in_h) {
+                int32_t iy = y0;
+                for (ky = 0; ky < kh; ++ky, iy += dh) {
+                    const int8_t *row;
+                    int32_t ix = x0;
+                    if (iy < 0 || iy >= in_h) {
                         continue;
                     }
-                    for (kx = 0; kx < p->kernel_w; ++kx) {
-                        const int32_t ix = ox * p->stride_w + kx * p->dilation_w - p->pad_left;
-                        if (ix >= 0 && ix < p->in_w && x[iy * p->in_w + ix] > best) {
-                            best = x[iy * p->in_w + ix];
+                    row = x + iy * in_w;
+                    for (kx = 0; kx < kw; ++kx, ix += dw) {
+                        if (ix >= 0 && ix < in_w && row[ix] > best) {
+                            best = row[ix];
                         }
                     }
                 }
@@ -418,15 +817,24 @@ void pare_mean(const pare_mean_params *p, const int8_t *in, int8_t *out)
     int32_t red_idx[PARE_MAX_RANK] = {0};
     const int32_t outputs = pare_count(p->kept_rank, p->kept_dims);
     const int32_t count = pare_count(p->reduced_rank, p->reduced_dims);
+    /* The innermost reduced dim is summed as one strided run, the others
+     * stepped once a run; the zero point comes off once per output. */
+    const int32_t last = p->reduced_rank - 1;
+    const int32_t run = last >= 0 ? p->reduced_dims[last] : 1;
+    const int32_t step = last >= 0 ? p->reduced_strides[last] : 0;
+    const int32_t runs = run > 0 ? count / run : 0;
     int32_t base = 0;
-    int32_t o, r;
+    int32_t o, r, k;
     for (o = 0; o < outputs; ++o) {
-        uint32_t sum = 0;
+        uint32_t sum = 0u - (uint32_t)count * (uint32_t)p->in_zero_point;
         int32_t offset = 0;
-        for (r = 0; r < count; ++r) {
-            sum += (uint32_t)(in[base + offset] - p->in_zero_point);
-            offset = pare_next_index(p->reduced_rank, p->reduced_dims, p->reduced_strides,
-                                     red_idx, offset);
+        for (r = 0; r < runs; ++r) {
+            const int8_t *x = in + base + offset;
+            for (k = 0; k < run; ++k) {
+                sum += (uint32_t)(int32_t)*x;
+                x += step;
+            }
+            offset = pare_next_index(last, p->reduced_dims, p->reduced_strides, red_idx, offset);
         }
         out[o] = pare_requantize(pare_to_i32(sum), p->multiplier, p->shift, p->out_zero_point,
                                  p->rounding);
@@ -445,8 +853,10 @@ static int8_t pare_binary_one(const pare_binary_params *p, int32_t kind, int32_t
         return pare_requantize(a * b, p->out_multiplier, p->out_shift, p->out_zero_point,
                                p->rounding);
     } else {
-        const int32_t sa = pare_mbqm(a * (1 << 20), p->a_multiplier, p->a_shift, p->rounding);
-        const int32_t sb = pare_mbqm(b * (1 << 20), p->b_multiplier, p->b_shift, p->rounding);
+        const int32_t sa = pare_mbqm_inline(a * (1 << 20), p->a_multiplier, p->a_shift,
+                                            p->rounding);
+        const int32_t sb = pare_mbqm_inline(b * (1 << 20), p->b_multiplier, p->b_shift,
+                                            p->rounding);
         /* The reference adds (subtracts) with wrap-around. */
         const uint32_t sum = kind == PARE_ADD ? (uint32_t)sa + (uint32_t)sb
                                               : (uint32_t)sa - (uint32_t)sb;
@@ -455,18 +865,50 @@ static int8_t pare_binary_one(const pare_binary_params *p, int32_t kind, int32_t
     }
 }
 
+/* One innermost row of n outputs: a and b step by sa and sb. Multiplies
+ * whose output requantization takes the common case run a loop of their own
+ * with it inlined (a squeeze-excite block multiplies every activation). */
+static int8_t *pare_binary_row(const pare_binary_params *p, int32_t kind, const int8_t *a,
+                               int32_t sa, const int8_t *b, int32_t sb, int32_t n, int8_t *out)
+{
+    const int32_t za = p->a_zero_point, zb = p->b_zero_point;
+    const int32_t m = p->out_multiplier, s = p->out_shift, zo = p->out_zero_point;
+    int8_t *const end = out + n;
+    if (kind == PARE_MUL && pare_is_fast_requant(p->rounding, m, s)) {
+        while (out != end) {
+            const int32_t v = (*a - za) * (*b - zb);
+            *out++ = pare_clamp_code(pare_rdbp(pare_srdhm_pos(v, m), -s), zo);
+            a += sa;
+            b += sb;
+        }
+    } else {
+        while (out != end) {
+            *out++ = pare_binary_one(p, kind, *a - za, *b - zb);
+            a += sa;
+            b += sb;
+        }
+    }
+    return out;
+}
+
+/* Walks the output one innermost row at a time and steps the outer
+ * multi-index once a row. */
 static void pare_binary(const pare_binary_params *p, int32_t kind, const int8_t *a,
                         const int8_t *b, int8_t *out)
 {
     int32_t idx[PARE_MAX_RANK] = {0};
-    const int32_t total = pare_count(p->rank, p->shape);
+    const int32_t last = p->rank - 1;
+    const int32_t len = last >= 0 ? p->shape[last] : 1;
+    const int32_t sa = last >= 0 ? p->a_strides[last] : 0;
+    const int32_t sb = last >= 0 ? p->b_strides[last] : 0;
+    const int32_t rows = len > 0 ? pare_count(p->rank, p->shape) / len : 0;
     int32_t ao = 0;
     int32_t bo = 0;
-    int32_t e, d;
-    for (e = 0; e < total; ++e) {
-        out[e] = pare_binary_one(p, kind, a[ao] - p->a_zero_point, b[bo] - p->b_zero_point);
-        /* Step both offsets along the output's multi-index. */
-        for (d = p->rank - 1; d >= 0; --d) {
+    int32_t row, d;
+    for (row = 0; row < rows; ++row) {
+        out = pare_binary_row(p, kind, a + ao, sa, b + bo, sb, len, out);
+        /* Step both offsets along the outer dims of the output's index. */
+        for (d = last - 1; d >= 0; --d) {
             idx[d] += 1;
             ao += p->a_strides[d];
             bo += p->b_strides[d];
@@ -497,9 +939,11 @@ void pare_mul(const pare_binary_params *p, const int8_t *a, const int8_t *b, int
 
 void pare_lookup(const pare_lookup_params *p, const int8_t *in, int8_t *out)
 {
+    const int8_t *const table = p->table + 128; /* indexed by the code itself */
+    const int32_t count = p->count;
     int32_t i;
-    for (i = 0; i < p->count; ++i) {
-        out[i] = p->table[in[i] + 128];
+    for (i = 0; i < count; ++i) {
+        out[i] = table[in[i]];
     }
 }
 

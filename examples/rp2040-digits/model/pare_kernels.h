@@ -51,15 +51,34 @@ extern "C" {
  * (pare_ir::quant::multiply_by_quantized_multiplier). */
 int32_t pare_mbqm(int32_t x, int32_t multiplier, int32_t shift, int32_t rounding);
 
-/* clamp(zero_point + pare_mbqm(acc, ...), -128, 127): the last step of every
- * requantizing kernel. */
+/* clamp(zero_point + pare_mbqm(acc, ...), -128, 127) for a zero point in
+ * [-128, 127]: the last step of every requantizing kernel. */
 int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
                        int32_t rounding);
 
-/* ---- convolution --------------------------------------------------------- */
+/* ---- products: convolution and fully connected --------------------------- */
 
-/* 2-D convolution with groups (depthwise included), strides, pads, dilations.
- * Input [in_c][in_h][in_w], output [out_c][out_h][out_w]. */
+/* The weights of a product layer, laid out by pare for the inner loop (see
+ * pare_kernels.c). 8-bit: output channels in blocks of three, each block
+ * [depth][3] bytes of w + 128, then the one or two channels left as one block
+ * [depth][1 or 2]. 4-bit: pairs of channels, [depth] bytes each, w + 8 in the
+ * low nibble for the first channel and the high one for the second (an odd
+ * last channel has a weight-0 partner). depth a multiple of 4 (8 for 4-bit
+ * weights; padded with weight 0). */
+typedef struct {
+    int32_t depth;             /* taps per output, padded to a multiple of 4 (8: 4-bit) */
+    int32_t bits;              /* weight bits: 8 or 4 */
+    int32_t out_zero_point;
+    int32_t rounding;
+    int32_t fast; /* 1: every channel has multiplier >= 0 and shift in [-31, 0], gemmlowp rounding */
+    const uint8_t *weights;  /* [channels][depth] in blocks (per group for a conv) */
+    const int32_t *channels; /* [channels][3]: bias', multiplier, shift, where
+                                bias' = bias - zu * sum(w), zu = input zero point + 128 */
+} pare_product;
+
+/* 2-D convolution with groups, strides, pads, dilations, as im2col columns.
+ * Input [in_c][in_h][in_w], output [out_c][out_h][out_w]; scratch holds one
+ * column (product.depth bytes). */
 typedef struct {
     int32_t in_c, in_h, in_w;
     int32_t out_c, out_h, out_w;
@@ -68,15 +87,32 @@ typedef struct {
     int32_t dilation_h, dilation_w;
     int32_t pad_top, pad_left;
     int32_t groups;
-    int32_t in_zero_point, out_zero_point;
-    int32_t rounding;
-    const int8_t *weights;     /* [out_c][kernel_h][kernel_w][in_c / groups]: channels innermost */
-    const int32_t *bias;       /* [out_c]: bias - in_zero_point * (sum of the channel's weights) */
-    const int32_t *multiplier; /* [out_c] */
-    const int32_t *shift;      /* [out_c] */
+    int32_t in_zero_point;
+    pare_product product; /* weights per group: [kernel_h][kernel_w][in_c / groups] taps */
 } pare_conv2d_params;
 
-void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out);
+void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
+
+/* Depthwise 2-D convolution (one input channel per output channel). scratch
+ * holds one channel's padded plane (pad_h * pad_w bytes, rounded up to 4) and
+ * one output row of int32 sums (4 * out_w bytes). */
+typedef struct {
+    int32_t channels, in_h, in_w, out_h, out_w;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_top, pad_left;
+    int32_t pad_h, pad_w; /* the padded plane: every row and column a tap reads */
+    int32_t in_zero_point, out_zero_point;
+    int32_t rounding;
+    const int32_t *weights;    /* [channels][kernel_h][kernel_w], widened to int32 */
+    const int32_t *bias;       /* [channels]: bias - zu * (sum of the channel's weights) */
+    const int32_t *multiplier; /* [channels] */
+    const int32_t *shift;      /* [channels] */
+} pare_depthwise_params;
+
+void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int8_t *out,
+                           uint8_t *scratch);
 
 /* 2-D transposed convolution: input position i and tap k feed output
  * o = i * stride + k * dilation - pad (pads may be negative).
@@ -102,18 +138,15 @@ void pare_conv_transpose2d(const pare_conv_transpose2d_params *p, const int8_t *
 /* ---- matrix products ----------------------------------------------------- */
 
 /* Fully connected: out[r][u] = requant(sum_d in[r][d] * weights[u][d] + bias[u]).
- * Gemm and MatMul with a constant right operand. */
+ * Gemm and MatMul with a constant right operand. scratch holds one row
+ * (product.depth bytes). */
 typedef struct {
     int32_t rows, depth, units;
-    int32_t in_zero_point, out_zero_point;
-    int32_t rounding;
-    const int8_t *weights;     /* [units][depth] */
-    const int32_t *bias;       /* [units]: bias - in_zero_point * (sum of the unit's weights) */
-    const int32_t *multiplier; /* [units] */
-    const int32_t *shift;      /* [units] */
+    pare_product product;
 } pare_fully_connected_params;
 
-void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out);
+void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out,
+                          uint8_t *scratch);
 
 /* Batched matrix product of two int8 operands (activation x activation):
  * for each batch b, the [m][k] matrix at a + a_offsets[b] times the [k][n]

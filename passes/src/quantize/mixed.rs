@@ -5,7 +5,7 @@
 use super::params::{minmax_scale, quantize_weight_symmetric};
 use super::support::{classify, OpClass};
 use crate::PassError;
-use pare_ir::{Graph, NodeId, Tensor, Weight};
+use pare_ir::{Graph, Node, NodeId, Tensor, Weight};
 use std::collections::BTreeMap;
 
 /// One quantizable layer's measured sensitivity.
@@ -33,6 +33,17 @@ pub fn sensitivities(
     samples: &[Vec<Tensor>],
     bits: &[u8],
 ) -> Result<Vec<LayerSensitivity>, PassError> {
+    sensitivities_for(g, samples, &|_, _| bits.to_vec())
+}
+
+/// [`sensitivities`] with the candidate widths chosen per layer by `widths`
+/// (a target whose kernels take 4-bit weights for some layers only offers 4 bits
+/// to those); [`choose_bits`] picks among the widths measured.
+pub fn sensitivities_for(
+    g: &Graph,
+    samples: &[Vec<Tensor>],
+    widths: &dyn Fn(&Graph, &Node) -> Vec<u8>,
+) -> Result<Vec<LayerSensitivity>, PassError> {
     let run = |g: &Graph| -> Result<Vec<Vec<Tensor>>, PassError> {
         samples
             .iter()
@@ -50,7 +61,11 @@ pub fn sensitivities(
         let Some(w) = g.weight_of(wv) else { continue };
         let t = w.tensor().map_err(analysis_err)?;
         let mut mse = BTreeMap::new();
-        for &b in bits {
+        let mut candidates = widths(g, n);
+        if candidates.is_empty() {
+            candidates.push(8);
+        }
+        for b in candidates {
             let (q, p) = quantize_weight_symmetric(&t, Some(axis), b, &minmax_scale);
             let fake = dequantize(&q, &p.scale, axis, t.shape());
             let mut trial = g.clone();

@@ -208,40 +208,48 @@ impl FitError {
         let mut parts = Vec::new();
         let ram = d.ram_needed(f);
         if ram > d.ram_bytes {
-            let mut terms = vec![format!("arena {}", bytes(f.arena))];
+            let mut terms = vec![format!("arena {}", f.arena)];
             if f.static_ram > 0 {
-                terms.push(format!("static data {}", bytes(f.static_ram)));
+                terms.push(format!("static data {}", f.static_ram));
             }
-            terms.push(format!("stack reserve {}", bytes(d.stack_reserve)));
+            terms.push(format!("stack reserve {}", d.stack_reserve));
             parts.push(format!(
-                "{} = {} does not fit {}'s {} RAM ({} over)",
-                terms.join(" + "),
+                "RAM {ram} bytes ({}: {}) does not fit {}'s RAM of {} bytes ({}), {} over",
                 bytes(ram),
+                terms.join(" + "),
                 d.name,
+                d.ram_bytes,
                 bytes(d.ram_bytes),
-                bytes(ram - d.ram_bytes)
+                over(ram - d.ram_bytes)
             ));
         }
         if f.flash > d.flash_bytes {
             let split = if f.weights > 0 {
                 format!(
-                    " (weights {} + code and other data {})",
-                    bytes(f.weights),
-                    bytes(f.flash.saturating_sub(f.weights))
+                    ": weights {} bytes + code and other data {} bytes",
+                    f.weights,
+                    f.flash.saturating_sub(f.weights)
                 )
             } else {
                 String::new()
             };
             parts.push(format!(
-                "flash image {}{split} does not fit {}'s {} flash ({} over)",
+                "flash image {} bytes ({}{split}) does not fit {}'s flash of {} bytes ({}), {} over",
+                f.flash,
                 bytes(f.flash),
                 d.name,
+                d.flash_bytes,
                 bytes(d.flash_bytes),
-                bytes(f.flash - d.flash_bytes)
+                over(f.flash - d.flash_bytes)
             ));
         }
         parts.join("; ")
     }
+}
+
+/// `1536 bytes (1.5 KiB)`: an overflow in bytes and for people.
+pub fn over(n: u64) -> String {
+    format!("{n} bytes ({})", bytes(n))
 }
 
 /// Bytes for people: whole KiB/MiB when exact, else KiB to 0.1 and MiB to 0.01; bytes when small.
@@ -308,7 +316,7 @@ mod tests {
         let e = rp2040().check_fit(&f).unwrap_err().to_string();
         assert_eq!(
             e,
-            "arena 300 KiB + stack reserve 8 KiB = 308 KiB does not fit rp2040's 264 KiB RAM (44 KiB over)"
+            "RAM 315392 bytes (308 KiB: arena 307200 + stack reserve 8192) does not fit rp2040's RAM of 270336 bytes (264 KiB), 45056 bytes (44 KiB) over"
         );
     }
 
@@ -321,8 +329,8 @@ mod tests {
             static_ram: 512,
         };
         let e = rp2040().check_fit(&f).unwrap_err().to_string();
-        assert!(e.contains("arena 257 KiB + static data 512 B + stack reserve 8 KiB = 265.5 KiB does not fit rp2040's 264 KiB RAM (1.5 KiB over)"), "{e}");
-        assert!(e.contains("flash image 3 MiB (weights 2.99 MiB + code and other data 10 KiB) does not fit rp2040's 2 MiB flash (1 MiB over)"), "{e}");
+        assert!(e.contains("RAM 271872 bytes (265.5 KiB: arena 263168 + static data 512 + stack reserve 8192) does not fit rp2040's RAM of 270336 bytes (264 KiB), 1536 bytes (1.5 KiB) over"), "{e}");
+        assert!(e.contains("flash image 3145728 bytes (3 MiB: weights 3135488 bytes + code and other data 10240 bytes) does not fit rp2040's flash of 2097152 bytes (2 MiB), 1048576 bytes (1 MiB) over"), "{e}");
     }
 
     #[test]
@@ -333,9 +341,9 @@ mod tests {
             ..Footprint::default()
         };
         let e = d.check_fit(&f).unwrap_err().to_string();
-        assert!(
-            e.starts_with("flash image 1.00 MiB does not fit cortex-m4's 1 MiB flash (1 B over)"),
-            "{e}"
+        assert_eq!(
+            e,
+            "flash image 1048577 bytes (1.00 MiB) does not fit cortex-m4's flash of 1048576 bytes (1 MiB), 1 bytes (1 B) over"
         );
     }
 

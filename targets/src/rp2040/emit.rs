@@ -229,10 +229,7 @@ pub fn emit(g: &Graph, opts: &EmitOptions) -> Result<Emitted, Rp2040Error> {
         &infos,
         &data,
     );
-    let unpacked = pg
-        .weights()
-        .any(|(_, w)| w.ty.quant.as_ref().is_some_and(|q| q.bits < 8));
-    let weights = source::render_weights(&opts.name, &model, &data, unpacked);
+    let weights = source::render_weights(&opts.name, &model, &data, four_bit(pg, &plan, &layers));
     Ok(Emitted {
         name: opts.name.clone(),
         header,
@@ -244,4 +241,24 @@ pub fn emit(g: &Graph, opts: &EmitOptions) -> Result<Emitted, Rp2040Error> {
         lowered,
         layers: infos,
     })
+}
+
+/// How the layers store 4-bit weights: (packed two a byte by the product kernels,
+/// `pare_conv2d` and `pare_fully_connected`; widened by any other kernel) — for the
+/// weights file's note.
+fn four_bit(g: &Graph, plan: &MemoryPlan, layers: &[crate::rp2040::layer::Layer]) -> (bool, bool) {
+    let mut out = (false, false);
+    for (&id, layer) in plan.schedule.iter().zip(layers) {
+        let narrow = g.node(id).present_inputs().any(|v| {
+            g.weight_of(v)
+                .is_some_and(|w| w.ty.quant.as_ref().is_some_and(|q| q.bits < 8))
+        });
+        let product = matches!(layer.kernel, "pare_conv2d" | "pare_fully_connected");
+        if narrow && product {
+            out.0 = true;
+        } else if narrow {
+            out.1 = true;
+        }
+    }
+    out
 }

@@ -198,7 +198,7 @@ pub(crate) fn render_weights(
     name: &str,
     model: &str,
     data: &ConstData,
-    unpacked_4bit: bool,
+    (packed_4bit, unpacked_4bit): (bool, bool),
 ) -> String {
     let mut s = String::new();
     let _ = write!(
@@ -216,10 +216,11 @@ pub(crate) fn render_weights(
         model = comment_text(model),
         w = data.bytes(DataKind::Weights),
         t = data.bytes(DataKind::Tables),
-        note = if unpacked_4bit {
-            "\n * 4-bit weights are stored unpacked, one code per byte."
-        } else {
-            ""
+        note = match (packed_4bit, unpacked_4bit) {
+            (true, true) => "\n * 4-bit weights of convolutions and fully connected layers are packed two\n * codes a byte (two channels, w + 8 each); other 4-bit weights are widened.",
+            (true, false) => "\n * 4-bit weights are packed two codes a byte (two channels, w + 8 each).",
+            (false, true) => "\n * 4-bit weights are widened to the kernel's type (no packed kernel).",
+            (false, false) => "",
         },
     );
     for a in &data.arrays {

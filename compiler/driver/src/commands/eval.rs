@@ -24,6 +24,8 @@ pub struct EvalArgs<'a> {
     pub x: Option<&'a str>,
     pub y: Option<&'a str>,
     pub reference: Option<&'a Path>,
+    /// `--input-shape` overrides, for the model and the reference.
+    pub input_shapes: &'a [crate::model_io::InputShape],
     pub batch: usize,
     pub limit: Option<usize>,
     pub json: bool,
@@ -32,10 +34,13 @@ pub struct EvalArgs<'a> {
 }
 
 pub fn eval(a: &EvalArgs) -> Result<()> {
-    let mut model = Runner::new(model_io::load_executable(a.model)?, a.model)?;
+    let mut model = Runner::new(model_io::load_executable(a.model, a.input_shapes)?, a.model)?;
     model.exec = a.exec;
     let reference = match a.reference {
-        Some(p) => Some(Runner::new(model_io::load_executable(p)?, p)?),
+        Some(p) => Some(Runner::new(
+            model_io::load_executable(p, a.input_shapes)?,
+            p,
+        )?),
         None => None,
     };
     let x_spec = x_spec(a.data, a.x)?;

@@ -10,10 +10,11 @@ pub fn run(
     model: &Path,
     inputs: &[String],
     npz: Option<&Path>,
+    input_shapes: &[model_io::InputShape],
     out_dir: &Path,
     exec: &pare_ir::interp::RunOptions,
 ) -> Result<()> {
-    let g = model_io::load_executable(model)?;
+    let g = model_io::load_executable(model, input_shapes)?;
     let bound = bind_inputs(&g, inputs, npz)?;
     let outputs = pare_ir::interp::run_with(&g, &bound, exec, &mut |_, _| {})
         .with_context(|| format!("running {}", model.display()))?;

@@ -74,3 +74,49 @@ pub fn python() -> PathBuf {
     );
     py
 }
+
+/// Writes `DIR/digits_rgb{side}.npy`: the first `n` training digits of digits.npz
+/// (8x8 in [0, 1]) upscaled bilinearly to `side`x`side` (half-pixel centres, edges
+/// clamped, like torch's `interpolate(align_corners=False)`), the gray level
+/// replicated over 3 channels and normalized with ImageNet's per-channel mean and
+/// standard deviation: f32 [n, 3, side, side], deterministic. Calibration data for
+/// the image fixtures (the random-init MobileNets: agreement with float only).
+pub fn image_calib(dir: &Path, n: usize, side: usize) -> PathBuf {
+    const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+    const STD: [f32; 3] = [0.229, 0.224, 0.225];
+    let arrays = pare_npy::read_npz(&fixture_path("digits.npz")).expect("reads digits.npz");
+    let (_, x) = arrays
+        .into_iter()
+        .find(|(k, _)| k == "x_train")
+        .expect("digits.npz has x_train");
+    assert_eq!(&x.shape()[1..], &[1, 8, 8], "x_train is [n,1,8,8]");
+    assert!(x.shape()[0] >= n, "digits.npz has fewer than {n} samples");
+    let src = x.to_f32_vec();
+    // Source coordinate of each output pixel: (i + 0.5) * 8 / side - 0.5, clamped.
+    let taps: Vec<(usize, usize, f32)> = (0..side)
+        .map(|i| {
+            let c = ((i as f32 + 0.5) * 8.0 / side as f32 - 0.5).clamp(0.0, 7.0);
+            let lo = c.floor() as usize;
+            (lo, (lo + 1).min(7), c - lo as f32)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n * 3 * side * side);
+    for s in 0..n {
+        let img = &src[s * 64..(s + 1) * 64];
+        let mut plane = Vec::with_capacity(side * side);
+        for &(y0, y1, fy) in &taps {
+            for &(x0, x1, fx) in &taps {
+                let top = img[y0 * 8 + x0] * (1.0 - fx) + img[y0 * 8 + x1] * fx;
+                let bottom = img[y1 * 8 + x0] * (1.0 - fx) + img[y1 * 8 + x1] * fx;
+                plane.push(top * (1.0 - fy) + bottom * fy);
+            }
+        }
+        for c in 0..3 {
+            out.extend(plane.iter().map(|v| (v - MEAN[c]) / STD[c]));
+        }
+    }
+    let t = pare_ir::Tensor::from_vec(vec![n, 3, side, side], out).expect("tensor");
+    let path = dir.join(format!("digits_rgb{side}.npy"));
+    std::fs::write(&path, pare_npy::encode_npy(&t).expect("encodes")).expect("writes the npy");
+    path
+}

@@ -20,6 +20,7 @@ mod dims;
 mod elementwise;
 mod generators;
 mod index_ops;
+mod inputs;
 mod linalg;
 mod norm;
 mod quant;
@@ -29,6 +30,7 @@ mod shape_ops;
 mod shape_values;
 
 pub use arity::{signature, ArityError, Signature};
+pub use inputs::{override_input_shapes, InputShapeError};
 pub use shape_values::{shape_values, ShapeValues, SymInt};
 
 use crate::{DType, Dim, Graph, Node, NodeId, Op, TensorType, ValueId};

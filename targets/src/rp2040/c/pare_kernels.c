@@ -276,33 +276,34 @@ PARE_NOINLINE static void pare_dot_tail(const uint8_t *col, const uint8_t *w, in
     acc[1] = a1;
 }
 
+/* One step of pare_dot2_s4: tap k of both channels. */
+#define PARE_S4_TAP(k)                                                                          \
+    do {                                                                                       \
+        const uint32_t x = col[k], v = w[k];                                                   \
+        b += x * (v >> 4);                                                                     \
+        a += x * v;                                                                            \
+    } while (0)
+
 /* Two channels of 4-bit weights, w + 8 in the low (first channel) and high
  * nibble of each byte: with v = lo + 16 hi, x v = x lo + 16 x hi, so one
  * product serves both channels: acc[1] = sum x hi, acc[0] = sum x v - 16 acc[1].
- * depth a multiple of 4, > 0. */
+ * depth a multiple of 8, > 0. */
 PARE_NOINLINE static void pare_dot2_s4(const uint8_t *col, const uint8_t *w, int32_t depth,
                                        uint32_t *acc)
 {
     uint32_t a = 0, b = 0;
     const uint8_t *end = col + depth;
     do {
-        uint32_t x = col[0], v = w[0];
-        b += x * (v >> 4);
-        a += x * v;
-        x = col[1];
-        v = w[1];
-        b += x * (v >> 4);
-        a += x * v;
-        x = col[2];
-        v = w[2];
-        b += x * (v >> 4);
-        a += x * v;
-        x = col[3];
-        v = w[3];
-        b += x * (v >> 4);
-        a += x * v;
-        col += 4;
-        w += 4;
+        PARE_S4_TAP(0);
+        PARE_S4_TAP(1);
+        PARE_S4_TAP(2);
+        PARE_S4_TAP(3);
+        PARE_S4_TAP(4);
+        PARE_S4_TAP(5);
+        PARE_S4_TAP(6);
+        PARE_S4_TAP(7);
+        col += 8;
+        w += 8;
     } while (col != end);
     acc[0] = a - 16u * b;
     acc[1] = b;
@@ -342,29 +343,45 @@ static int8_t *pare_store(const pare_product *p, const uint32_t *acc, int32_t n,
 static void pare_column(const pare_product *p, const uint8_t *col, uint32_t col_sum,
                         int32_t first_channel, int32_t channels, int8_t *out, int32_t stride)
 {
+    /* Sums of up to PARE_BATCH channels are requantized by one pare_store
+     * call, which amortizes its set-up over them. */
+    enum { PARE_BATCH = 18 };
     const uint8_t *w = p->weights;
-    const uint32_t offset = 0u - 128u * col_sum; /* -128 * S2 */
     const int32_t depth = p->depth;
-    uint32_t acc[3];
-    int32_t c;
+    uint32_t acc[PARE_BATCH];
+    int32_t c = 0, n = 0, first = first_channel;
     if (p->bits == 4) {
         /* Weights offset by 8, not 128: -8 * S2. */
-        for (c = 0; c < channels; c += 2) {
-            pare_dot2_s4(col, w, depth, acc);
+        const uint32_t offset = 0u - 8u * col_sum;
+        for (; c < channels; c += 2) {
+            pare_dot2_s4(col, w, depth, acc + n);
             w += depth;
-            out = pare_store(p, acc, channels - c < 2 ? 1 : 2, first_channel + c,
-                             0u - 8u * col_sum, out, stride);
+            n += channels - c < 2 ? 1 : 2;
+            if (n + 2 > PARE_BATCH || c + 2 >= channels) {
+                out = pare_store(p, acc, n, first, offset, out, stride);
+                first += n;
+                n = 0;
+            }
         }
-        return;
-    }
-    for (c = 0; c + 3 <= channels; c += 3) {
-        pare_dot3(col, w, depth, acc);
-        w += 3 * depth;
-        out = pare_store(p, acc, 3, first_channel + c, offset, out, stride);
-    }
-    if (c < channels) {
-        pare_dot_tail(col, w, depth, channels - c, acc);
-        pare_store(p, acc, channels - c, first_channel + c, offset, out, stride);
+    } else {
+        const uint32_t offset = 0u - 128u * col_sum; /* -128 * S2 */
+        for (; c + 3 <= channels; c += 3) {
+            pare_dot3(col, w, depth, acc + n);
+            w += 3 * depth;
+            n += 3;
+            if (n + 3 > PARE_BATCH) {
+                out = pare_store(p, acc, n, first, offset, out, stride);
+                first += n;
+                n = 0;
+            }
+        }
+        if (c < channels) {
+            pare_dot_tail(col, w, depth, channels - c, acc + n);
+            n += channels - c;
+        }
+        if (n > 0) {
+            pare_store(p, acc, n, first, offset, out, stride);
+        }
     }
 }
 

@@ -63,10 +63,10 @@ int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t z
  * [depth][3] bytes of w + 128, then the one or two channels left as one block
  * [depth][1 or 2]. 4-bit: pairs of channels, [depth] bytes each, w + 8 in the
  * low nibble for the first channel and the high one for the second (an odd
- * last channel has a weight-0 partner). depth a multiple of 4 (padded with
- * weight 0). */
+ * last channel has a weight-0 partner). depth a multiple of 4 (8 for 4-bit
+ * weights; padded with weight 0). */
 typedef struct {
-    int32_t depth;             /* taps per output, padded to a multiple of 4 */
+    int32_t depth;             /* taps per output, padded to a multiple of 4 (8: 4-bit) */
     int32_t bits;              /* weight bits: 8 or 4 */
     int32_t out_zero_point;
     int32_t rounding;

@@ -69,7 +69,7 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     let b = bias(cx, 2, m)?;
     let depth: usize = ws[1..].iter().product();
     let (_, zx) = cx.act_in(0)?;
-    let scratch = scratch_ptr(cx, padded_depth(depth) as u64)?;
+    let scratch = scratch_ptr(cx, padded_depth(depth, weight_bits(cx, 1)?) as u64)?;
     let params = geometry_rows(Params::new("pare_conv2d_params"), &pl, c, m, group)
         .row(&[("in_zero_point", zx)]);
     let prod = Product {

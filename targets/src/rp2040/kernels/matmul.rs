@@ -36,7 +36,7 @@ fn fully_connected(
     scales: &[f32],
     layout: String,
 ) -> Result<Layer, Rp2040Error> {
-    let scratch = scratch_ptr(cx, padded_depth(depth) as u64)?;
+    let scratch = scratch_ptr(cx, padded_depth(depth, weight_bits(cx, 1)?) as u64)?;
     let params = Params::new("pare_fully_connected_params").row(&[
         ("rows", c_int(cx, rows, "rows")?),
         ("depth", c_int(cx, depth, "depth")?),

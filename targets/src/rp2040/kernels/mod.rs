@@ -27,6 +27,7 @@ mod pool;
 mod product;
 mod unary;
 
+pub use product::packs_4bit_weights;
 pub(crate) use product::scratch_bytes;
 
 use super::layer::{Layer, NodeCx};

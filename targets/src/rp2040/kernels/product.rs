@@ -14,9 +14,11 @@ use pare_ir::{Graph, Node, Op};
 /// Output channels the inner loop computes at once.
 const BLOCK: usize = 3;
 
-/// `depth` rounded up to what the inner loop steps by (four taps).
-pub(super) fn padded_depth(depth: usize) -> usize {
-    depth.max(1).div_ceil(4) * 4
+/// `depth` rounded up to what the inner loop steps by: four taps, eight for 4-bit
+/// weights.
+pub(super) fn padded_depth(depth: usize, bits: u8) -> usize {
+    let step = if bits == 4 { 8 } else { 4 };
+    depth.max(1).div_ceil(step) * step
 }
 
 /// `weights` (`groups * channels` rows of `depth` codes, in channel order) laid out for
@@ -24,7 +26,7 @@ pub(super) fn padded_depth(depth: usize) -> usize {
 /// `w + 128`, then the one or two channels left as one `[padded][1 or 2]` block; code
 /// 128 (weight 0) pads the depth.
 pub(super) fn blocked(weights: &[i64], groups: usize, channels: usize, depth: usize) -> Vec<i64> {
-    let padded = padded_depth(depth);
+    let padded = padded_depth(depth, 8);
     let mut out = Vec::with_capacity(groups * channels * padded);
     for g in 0..groups {
         let mut first = 0;
@@ -55,7 +57,7 @@ pub(super) fn blocked_4bit(
     channels: usize,
     depth: usize,
 ) -> Vec<i64> {
-    let padded = padded_depth(depth);
+    let padded = padded_depth(depth, 4);
     let code = |g: usize, c: usize, k: usize| -> i64 {
         if c < channels && k < depth {
             weights[(g * channels + c) * depth + k] + 8
@@ -128,13 +130,13 @@ pub(super) fn product_rows(
             format!(
                 "{what}: 4-bit weights + 8 ({}), per group in pairs of output channels (low nibble first) x {} taps",
                 prod.layout,
-                padded_depth(prod.depth)
+                padded_depth(prod.depth, prod.bits)
             )
         } else {
             format!(
                 "{what}: weights + 128 ({}), per group in blocks of 3 output channels x {} taps",
                 prod.layout,
-                padded_depth(prod.depth)
+                padded_depth(prod.depth, prod.bits)
             )
         },
     );
@@ -159,13 +161,46 @@ pub(super) fn product_rows(
     let fast = cx.rounding == Rounding::Gemmlowp
         && mult.iter().all(|&(m, s)| m >= 0 && (-31..=0).contains(&s));
     Ok(p.row(&[
-        ("product.depth", padded_depth(prod.depth).to_string()),
+        (
+            "product.depth",
+            padded_depth(prod.depth, prod.bits).to_string(),
+        ),
         ("product.bits", prod.bits.to_string()),
         ("product.out_zero_point", zo.to_string()),
         ("product.rounding", cx.rounding_macro().to_string()),
         ("product.fast", i32::from(fast).to_string()),
     ])
     .row(&[("product.weights", wn), ("product.channels", cn)]))
+}
+
+/// Whether `node` (float or quantized) lowers to a product kernel, which keeps 4-bit
+/// weights packed two a byte in flash: a non-depthwise Conv, a Gemm without `trans_a`,
+/// a MatMul by a constant `[k, n]` operand. Depthwise weights are widened to int32 for
+/// their kernel, so 4 bits would save no flash there. The mixed-precision chooser
+/// offers 4 bits only to these layers.
+pub fn packs_4bit_weights(g: &Graph, node: &Node) -> bool {
+    let Some(b) = node.input(1) else {
+        return false;
+    };
+    if g.weight_of(b).is_none() {
+        return false;
+    }
+    let shape = |v| -> Vec<usize> {
+        g.ty(v)
+            .fixed_shape()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| d as usize)
+            .collect()
+    };
+    match node.op {
+        Op::Conv { .. } => node
+            .input(0)
+            .is_some_and(|x| !is_depthwise(&node.op, &shape(x), &shape(b))),
+        Op::Gemm { trans_a, .. } => !trans_a,
+        Op::MatMul {} => node.input(0).is_some_and(|a| g.ty(a).rank() >= 1) && g.ty(b).rank() == 2,
+        _ => false,
+    }
 }
 
 /// A depthwise conv: one input channel per group and one output channel per group.
@@ -205,6 +240,10 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
     let (Some(xs), Some(ws)) = (shape(0), shape(1)) else {
         return 0;
     };
+    let bits = match node.input(1).and_then(|w| g.ty(w).quant.as_ref()) {
+        Some(q) if q.bits <= 4 => 4,
+        _ => 8,
+    };
     let bytes = match &node.op {
         Op::Conv { .. } if is_depthwise(&node.op, &xs, &ws) => {
             match plane_of(&node.op, &xs, Some(&ws)) {
@@ -212,9 +251,11 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
                 Err(_) => 0,
             }
         }
-        Op::Conv { .. } => padded_depth(ws[1..].iter().product()),
-        Op::Gemm { trans_a: false, .. } if is_const(1) && xs.len() == 2 => padded_depth(xs[1]),
-        Op::MatMul {} if is_const(1) && (1..=2).contains(&ws.len()) => padded_depth(ws[0]),
+        Op::Conv { .. } => padded_depth(ws[1..].iter().product(), bits),
+        Op::Gemm { trans_a: false, .. } if is_const(1) && xs.len() == 2 => {
+            padded_depth(xs[1], bits)
+        }
+        Op::MatMul {} if is_const(1) && (1..=2).contains(&ws.len()) => padded_depth(ws[0], bits),
         _ => 0,
     };
     bytes as u64

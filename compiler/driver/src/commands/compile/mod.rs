@@ -57,6 +57,8 @@ impl Scheme {
 pub struct CompileArgs {
     pub model: PathBuf,
     pub scheme: Scheme,
+    /// `--input-shape` overrides, applied when the model is read.
+    pub input_shapes: Vec<crate::model_io::InputShape>,
     pub calib: Option<String>,
     pub calib_samples: Option<usize>,
     pub calib_method: String,
@@ -72,6 +74,10 @@ pub struct CompileArgs {
     /// The device profile for `--target rp2040` (default `rp2040`).
     pub device: Option<String>,
     pub output: PathBuf,
+    /// `--no-emulate`: skip counting instructions under QEMU (rp2040).
+    pub no_emulate: bool,
+    /// `--save-graph`: also write the quantized graph here.
+    pub save_graph: Option<PathBuf>,
     pub report: Option<PathBuf>,
     pub json: bool,
     pub equalize: refine::Mode,
@@ -91,13 +97,18 @@ enum Target {
 
 pub fn compile(a: &CompileArgs) -> Result<()> {
     let target = target_of(a)?;
+    if let Some(p) = &a.save_graph {
+        if model_io::format_of(p)? == Format::Pt2 {
+            bail!("{}: --save-graph writes .pir or .onnx", p.display());
+        }
+    }
     if a.scheme == Scheme::Mixed && a.size_budget.is_none() {
         bail!("--quantize mixed needs --size-budget BYTES");
     }
     if a.scheme != Scheme::Mixed && a.size_budget.is_some() {
         bail!("--size-budget applies to --quantize mixed only");
     }
-    let mut float_graph = cleaned(&a.model)?;
+    let mut float_graph = cleaned(&a.model, &a.input_shapes)?;
     if matches!(a.scheme, Scheme::Int8 | Scheme::Int4 | Scheme::Mixed) {
         prepare_for_int8(&mut float_graph, &a.model)?;
     }
@@ -121,17 +132,43 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             let weight_bits = if a.scheme == Scheme::Int4 { 4 } else { 8 };
             let quantize = |base: &Graph, cal: &calib::Calibrated| -> Result<refine::Quantized> {
                 if let Some(budget) = a.size_budget {
-                    let Target::Model(format) = target else {
-                        bail!("--size-budget needs a model file target");
-                    };
                     let samples = calib::samples(spec, base, a, a.sensitivity_samples.max(1))?;
-                    let chosen =
-                        mixed::fit(base, &cal.calibration, &samples, budget, format, &a.output)?;
+                    let chosen = match target {
+                        Target::Model(format) => mixed::fit(
+                            base,
+                            &cal.calibration,
+                            &samples,
+                            budget,
+                            &mixed::Measure {
+                                size: &|g| {
+                                    let b = model_io::encode(g, format, &a.output)?;
+                                    Ok((b.len() as u64, Some(b)))
+                                },
+                                what: "the artifact",
+                                no_int4: &|_, _| None,
+                            },
+                        )?,
+                        Target::Rp2040 => mixed::fit(
+                            base,
+                            &cal.calibration,
+                            &samples,
+                            budget,
+                            &mixed::Measure {
+                                size: &|g| Ok((rp2040::generate(g, a)?.const_bytes(), None)),
+                                what: &format!(
+                                    "the const data of {}_weights.c (what lands in flash besides code)",
+                                    rp2040::name_of(a)
+                                ),
+                                no_int4: &rp2040::no_int4,
+                            },
+                        )?,
+                    };
                     return Ok(refine::Quantized {
                         graph: chosen.graph,
                         records: chosen.records,
-                        bytes: Some(chosen.bytes),
+                        bytes: chosen.bytes,
                         sensitivity: chosen.sensitivity,
+                        int8_only: chosen.int8_only,
                     });
                 }
                 let mut g = base.clone();
@@ -145,6 +182,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                     records,
                     bytes: None,
                     sensitivity: Vec::new(),
+                    int8_only: Vec::new(),
                 })
             };
             let encode = |g: &Graph| encode(g, target, &a.output);
@@ -152,6 +190,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             rep.set_calibration(&out.calibrated, out.calib_seconds);
             let q = out.quantized;
             rep.sensitivity = q.sensitivity;
+            rep.int8_only = q.int8_only;
             if a.size_budget.is_none() && a.sensitivity_samples > 0 {
                 // Each layer's sensitivity at the scheme's width, for the report
                 // (mixed precision measured its own above).
@@ -192,8 +231,10 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         Target::Rp2040 => {
             let device = rp2040::device_of(a)?;
             let e = rp2040::generate(&graph, a)?;
-            // Before anything is written: an image that does not fit fails the compile.
-            let fw = rp2040::measure_firmware(&e, device)?;
+            // Before anything is written: an image that does not fit fails the compile,
+            // at once when the planned sizes already tell, else once built and measured.
+            rp2040::planned_fit(&e, device)?;
+            let fw = rp2040::measure_firmware(&e, device, !a.no_emulate)?;
             let mut files = rp2040::files(&e);
             rep.artifact_bytes = files.iter().map(|(_, b)| b.len() as u64).sum();
             rep.target = Some((
@@ -205,6 +246,9 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             files.push(("report.json".to_string(), text.into_bytes()));
             rp2040::write_dir(&a.output, &files)?;
         }
+    }
+    if let Some(path) = &a.save_graph {
+        model_io::save(&graph, path)?;
     }
     if let Some(path) = &a.report {
         let text = serde_json::to_string_pretty(&rep.to_json())? + "\n";
@@ -220,8 +264,8 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
 }
 
 /// The model after the cleanup pipeline (what every scheme starts from).
-fn cleaned(path: &Path) -> Result<Graph> {
-    let mut g = model_io::load(path)?;
+fn cleaned(path: &Path, shapes: &[model_io::InputShape]) -> Result<Graph> {
+    let mut g = model_io::load_shaped(path, shapes)?;
     let mut cx = PassCx::new(PassOptions {
         verify: true,
         ..PassOptions::default()
@@ -252,9 +296,9 @@ fn prepare_for_int8(g: &mut Graph, path: &Path) -> Result<()> {
 /// format `--target` (pir or onnx) and the extension of `-o` agree on.
 fn target_of(a: &CompileArgs) -> Result<Target> {
     if a.target.as_deref() == Some("rp2040") {
-        if !matches!(a.scheme, Scheme::Int8 | Scheme::Int4) {
+        if !matches!(a.scheme, Scheme::Int8 | Scheme::Int4 | Scheme::Mixed) {
             bail!(
-                "--target rp2040 runs integer kernels: use --quantize int8 (or int4), not {}",
+                "--target rp2040 runs integer kernels: use --quantize int8 (or int4, or mixed), not {}",
                 a.scheme.name()
             );
         }
@@ -271,6 +315,9 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
     }
     if a.device.is_some() {
         bail!("--device applies to --target rp2040 only");
+    }
+    if a.no_emulate {
+        bail!("--no-emulate applies to --target rp2040 only");
     }
     let by_ext = model_io::format_of(&a.output)?;
     let want = match a.target.as_deref() {

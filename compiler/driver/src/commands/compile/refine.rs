@@ -97,6 +97,8 @@ pub struct Quantized {
     pub bytes: Option<Vec<u8>>,
     /// Per-layer sensitivity, when mixed precision measured it.
     pub sensitivity: Vec<LayerSensitivity>,
+    /// Mixed precision: layers the target can only store in 8 bits, with why.
+    pub int8_only: Vec<(String, String)>,
 }
 
 /// One variant tried, with its measured fidelity.
@@ -186,7 +188,8 @@ pub fn run(
             let (estimator, samples) = bias_plan(base);
             let rec = calib::correct_biases(base, &mut g, spec, a, samples, estimator)?;
             technique_secs += t.elapsed().as_secs_f64();
-            // Corrected biases may print longer in a textual artifact.
+            // Corrected biases may print longer in a textual artifact (for
+            // --target rp2040 `encode` is empty: int32 bias arrays keep their size).
             let bytes = match a.size_budget {
                 Some(_) => Some(encode(&g)?),
                 None => None,
@@ -201,6 +204,7 @@ pub fn run(
                     records: q.records.clone(),
                     bytes,
                     sensitivity: q.sensitivity.clone(),
+                    int8_only: q.int8_only.clone(),
                 };
                 tried.push((true, corrected));
             }

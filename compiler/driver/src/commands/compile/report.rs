@@ -34,6 +34,8 @@ pub struct Report {
     compiled_weight_bytes: u64,
     pub layers: Vec<LayerRow>,
     pub sensitivity: Vec<LayerSensitivity>,
+    /// Mixed precision: layers the target can only store in 8 bits, with why.
+    pub int8_only: Vec<(String, String)>,
     pub fidelity: Option<Fidelity>,
     /// What equalization and bias correction did, and the variants measured.
     pub techniques: Option<Summary>,
@@ -60,6 +62,7 @@ impl Report {
             compiled_weight_bytes: 0,
             layers: Vec::new(),
             sensitivity: Vec::new(),
+            int8_only: Vec::new(),
             fidelity: None,
             techniques: None,
             calibration: None,
@@ -114,12 +117,18 @@ impl Report {
                         .map(|(b, e)| (b.to_string(), json!(e)))
                         .collect::<serde_json::Map<_, _>>()
                 });
+                let width_note = self
+                    .int8_only
+                    .iter()
+                    .find(|(n, _)| *n == r.node)
+                    .map(|(_, why)| why.clone());
                 json!({
                     "node": r.node,
                     "op": r.op,
                     "status": status,
                     "reason": reason,
                     "weight_bits": r.weight_bits,
+                    "weight_bits_note": width_note,
                     "weight_bytes_before": r.weight_bytes_before,
                     "weight_bytes_after": r.weight_bytes_after,
                     "weight_scale_min": r.weight_scale_range.map(|s| s.0),
@@ -234,6 +243,14 @@ impl Report {
             self.artifact_bytes as f64 / self.float_model_bytes.max(1) as f64,
             self.float_model_bytes
         );
+        if let Some((_, why)) = self.int8_only.first() {
+            let _ = writeln!(
+                s,
+                "mixed: {} of {} layers offered int8 only ({why})",
+                self.int8_only.len(),
+                self.sensitivity.len()
+            );
+        }
         if let Some((data, n, method, _, secs)) = &self.calibration {
             let _ = writeln!(
                 s,

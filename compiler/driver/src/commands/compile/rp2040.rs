@@ -6,8 +6,9 @@
 //! written; `arm-none-eabi-size` on the cross-built image) or `emulated`
 //! (instructions counted under QEMU).
 
+use super::rp2040_fw::core_note;
 use super::rp2040_fw::Measured;
-pub use super::rp2040_fw::{device_of, measure_firmware, Firmware};
+pub use super::rp2040_fw::{device_of, measure_firmware, planned_fit, Firmware};
 use super::CompileArgs;
 use anyhow::{bail, Context, Result};
 use pare_ir::Graph;
@@ -19,6 +20,19 @@ use std::path::Path;
 /// The C name `--name` gives (default `model`).
 pub fn name_of(a: &CompileArgs) -> &str {
     a.name.as_deref().unwrap_or("model")
+}
+
+/// Why a layer of the float graph cannot have 4-bit weights on this target
+/// (`None`: it can). The product kernels (convolutions, fully connected) read
+/// packed 4-bit codes; a depthwise conv's weights are widened for its kernel, so 4
+/// bits would save no flash there and only lose accuracy.
+pub fn no_int4(g: &Graph, n: &pare_ir::Node) -> Option<String> {
+    (!pare_targets::rp2040::packs_4bit_weights(g, n)).then(|| {
+        format!(
+            "{} layers keep int8 weights: the rp2040 C kernels keep 4-bit codes packed only for convolutions (not depthwise) and fully connected layers (Gemm, MatMul by a constant)",
+            n.op.name()
+        )
+    })
 }
 
 /// Emits the C of quantized graph `g`.
@@ -130,6 +144,7 @@ fn firmware_json(fw: &Firmware, macs: u64) -> Value {
     json!({
         "device": d.name,
         "measured": true,
+        "core_note": core_note(d),
         "flash_bytes": tagged(json!(f.flash), SIZE_HOW),
         "flash_code_bytes": tagged(json!(f.flash - f.weights), SIZE_HOW),
         "flash_weight_bytes": tagged(json!(f.weights), SIZE_HOW),
@@ -183,6 +198,9 @@ fn firmware_table(s: &mut String, fw: &Firmware, macs: u64) {
         ),
         Err(why) => writeln!(s, "instructions not measured: {why}"),
     };
+    if let Some(note) = core_note(d) {
+        let _ = writeln!(s, "note: {note}");
+    }
 }
 
 /// The terminal lines of the rp2040 section.

@@ -6,9 +6,10 @@
 
 use super::CompileArgs;
 use anyhow::{anyhow, bail, Result};
+use pare_targets::rp2040::device::{bytes, over};
 use pare_targets::rp2040::toolchain::{ARM_GCC, ARM_SIZE, QEMU};
 use pare_targets::rp2040::{
-    build_firmware, count_instructions, Device, Emitted, FirmwareError, Footprint, Headroom,
+    build_firmware, count_instructions, Core, Device, Emitted, FirmwareError, Footprint, Headroom,
 };
 use std::time::Duration;
 
@@ -39,9 +40,70 @@ pub fn device_of(a: &CompileArgs) -> Result<&'static Device> {
     Device::by_name(a.device.as_deref().unwrap_or("rp2040")).map_err(|e| anyhow!("--device: {e}"))
 }
 
+/// The fit check that needs no toolchain, made before cross-building: the const data
+/// of NAME_weights.c alone against the device's flash, and the planned arena with the
+/// stack reserve against its RAM. Both are lower bounds of what the image needs, so a
+/// failure here is final; a pass is confirmed by the measured image.
+pub fn planned_fit(e: &Emitted, device: &Device) -> Result<()> {
+    let mut problems = Vec::new();
+    let data = e.const_bytes();
+    if data > device.flash_bytes {
+        problems.push(format!(
+            "its constant data alone is {data} bytes ({}: weights and biases {} bytes + tables {} bytes in {}_weights.c), over {}'s flash of {} bytes ({}) by {} before any code",
+            bytes(data),
+            e.weight_bytes,
+            e.table_bytes,
+            e.name,
+            device.name,
+            device.flash_bytes,
+            bytes(device.flash_bytes),
+            over(data - device.flash_bytes)
+        ));
+    }
+    let ram = e.plan.arena_bytes + device.stack_reserve;
+    if ram > device.ram_bytes {
+        problems.push(format!(
+            "its arena of {} bytes (the static memory plan; lower bound {}) + stack reserve {} = {ram} bytes ({}) is over {}'s RAM of {} bytes ({}) by {}",
+            e.plan.arena_bytes,
+            e.plan.lower_bound,
+            device.stack_reserve,
+            bytes(ram),
+            device.name,
+            device.ram_bytes,
+            bytes(device.ram_bytes),
+            over(ram - device.ram_bytes)
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let hint = if data > device.flash_bytes {
+        " (planned from the generated C, before cross-building; --quantize mixed --size-budget BYTES stores fully connected weights in 4 bits)"
+    } else {
+        " (planned from the generated C, before cross-building)"
+    };
+    bail!(
+        "the model does not fit {}: {}{hint}",
+        device.name,
+        problems.join("; ")
+    )
+}
+
+/// What the report says about counts on a device whose core is not the emulated one.
+pub fn core_note(device: &Device) -> Option<String> {
+    (device.core != Core::CortexM0Plus).then(|| {
+        format!(
+            "{} is an {}: the image is built for the Cortex-M0+ (ARMv6-M, which it also runs) and the instructions are counted on QEMU's Cortex-M0; a build for its own core would be smaller and faster",
+            device.name,
+            device.core.name()
+        )
+    })
+}
+
 /// Builds and measures the firmware of `e` for `device` in a temporary directory. An image
 /// that does not fit the device is an error; a missing toolchain is reported, not an error.
-pub fn measure_firmware(e: &Emitted, device: &Device) -> Result<Firmware> {
+/// `emulate` false skips counting instructions under QEMU (reported as not measured).
+pub fn measure_firmware(e: &Emitted, device: &Device, emulate: bool) -> Result<Firmware> {
     let not_measured = |reason: String| {
         Ok(Firmware::NotMeasured {
             device: *device,
@@ -73,6 +135,7 @@ pub fn measure_firmware(e: &Emitted, device: &Device) -> Result<Firmware> {
         Err(err) => bail!("building the {} firmware: {err}", device.name),
     };
     let instructions = match QEMU.check() {
+        _ if !emulate => Err("not counted: --no-emulate was given".to_string()),
         Err(err) => Err(err.to_string()),
         Ok(()) => match count_instructions(&built, COUNT_TIMEOUT) {
             Ok(n) => Ok(n),

@@ -1,0 +1,173 @@
+//! `--input-shape NAME=D0,D1,...` on `pare run`, `pare eval` and `pare compile`:
+//! a declared (even fixed) input shape replaced at import, inference re-run;
+//! errors name the input, or the node that cannot take the shape.
+
+mod common;
+
+use common::{fixture, image_calib, json_of, pare, scratch, stderr};
+use pare_ir::Tensor;
+use std::path::Path;
+
+fn write_npy(path: &Path, shape: &[usize], seed: u64) {
+    let n: usize = shape.iter().product();
+    let mut rng = fastrand_like(seed);
+    let v: Vec<f32> = (0..n).map(|_| rng()).collect();
+    let t = Tensor::from_vec(shape.to_vec(), v).expect("tensor");
+    std::fs::write(path, pare_npy::encode_npy(&t).expect("npy")).expect("write");
+}
+
+/// A small deterministic generator of floats in [0, 1) (no extra dependency).
+fn fastrand_like(seed: u64) -> impl FnMut() -> f32 {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 40) as f32) / (1u64 << 24) as f32
+    }
+}
+
+fn read_npy(path: &Path) -> Tensor {
+    pare_npy::read_npy(path).expect("reads the output")
+}
+
+#[test]
+fn run_takes_a_fixed_input_at_another_size() {
+    let dir = scratch("shape_run");
+    let x = dir.join("x96.npy");
+    write_npy(&x, &[1, 3, 96, 96], 1);
+    let m = fixture("mobilenet_v3_small.onnx");
+    let input = format!("input={}", x.display());
+    let out = dir.join("out");
+    let out_s = out.to_string_lossy().into_owned();
+    // Declared [1,3,224,224]: the 96x96 sample is refused as it is ...
+    let o = pare(&["run", &m, "--input", &input, "-o", &out_s]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // ... and taken with the override: MobileNetV3 pools globally, so any size works.
+    let o = pare(&[
+        "run",
+        &m,
+        "--input-shape",
+        "input=1,3,96,96",
+        "--input",
+        &input,
+        "-o",
+        &out_s,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let y = read_npy(&out.join("logits.npy"));
+    assert_eq!(y.shape(), &[1, 1000]);
+    assert!(y.to_f32_vec().iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn errors_name_the_input_or_the_node() {
+    let dir = scratch("shape_errors");
+    let x = dir.join("x.npy");
+    write_npy(&x, &[1, 1, 16, 16], 2);
+    let input = format!("input={}", x.display());
+    let out = dir.join("out").to_string_lossy().into_owned();
+    let run = |model: &str, shape: &str| {
+        pare(&[
+            "run",
+            &fixture(model),
+            "--input-shape",
+            shape,
+            "--input",
+            &input,
+            "-o",
+            &out,
+        ])
+    };
+    // Not an input: the model's inputs are listed.
+    let o = run("micro_cnn.onnx", "image=1,1,16,16");
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("--input-shape") && e.contains("`image` is not an input of the model"),
+        "{e}"
+    );
+    assert!(e.contains("`input` f32[batch,1,8,8]"), "{e}");
+    // digits_cnn flattens into a Linear of 16*2*2 inputs: 16x16 cannot work, and
+    // the Gemm (or MatMul) that rejects it is named.
+    let o = run("digits_cnn.onnx", "input=1,1,16,16");
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("the model cannot take input `input` as [1, 1, 16, 16]"),
+        "{e}"
+    );
+    assert!(e.contains("node `"), "{e}");
+    assert!(e.contains("(gemm)"), "{e}");
+    // A rank the first conv cannot take.
+    let o = run("micro_cnn.onnx", "input=1,16,16");
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("node `") && e.contains("(conv)"), "{e}");
+    // Malformed values are usage errors (exit 2).
+    for bad in ["input", "input=1,x,16", "=1,1,8,8", "input=1,0,8,8"] {
+        let o = run("micro_cnn.onnx", bad);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("NAME=D0,D1,..."),
+            "{bad}: {}",
+            stderr(&o)
+        );
+    }
+    // micro_cnn pools with ReduceMean: 16x16 runs.
+    let o = run("micro_cnn.onnx", "input=1,1,16,16");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        read_npy(&Path::new(&out).join("logits.npy")).shape(),
+        &[1, 10]
+    );
+}
+
+#[test]
+fn eval_and_compile_take_the_override() {
+    let dir = scratch("shape_eval");
+    let data = image_calib(&dir, 4, 96);
+    let d = data.to_string_lossy().into_owned();
+    let m = fixture("mobilenet_v3_small.onnx");
+    // The model against itself at 96x96: identical outputs.
+    let v = json_of(&[
+        "eval",
+        &m,
+        "--data",
+        &d,
+        "--reference",
+        &m,
+        "--input-shape",
+        "input=1,3,96,96",
+        "--json",
+    ]);
+    assert_eq!(v["n"], 4, "{v}");
+    assert_eq!(v["agreement"], 1.0, "{v}");
+    // compile: micro_cnn quantized at 16x16 (calibration data of that size).
+    let x16 = dir.join("x16.npy");
+    write_npy(&x16, &[8, 1, 16, 16], 3);
+    let pir = dir.join("micro16.pir");
+    let o = pare(&[
+        "compile",
+        &fixture("micro_cnn.onnx"),
+        "--input-shape",
+        "input=1,1,16,16",
+        "--quantize",
+        "int8",
+        "--calib",
+        &x16.to_string_lossy(),
+        "--sensitivity-samples",
+        "0",
+        "-o",
+        &pir.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&pir).expect("the .pir");
+    assert!(
+        text.contains("\"input\": f32[1,1,16,16]"),
+        "{}",
+        &text[..text.len().min(400)]
+    );
+}
