@@ -78,7 +78,7 @@ pub fn planned_fit(e: &Emitted, device: &Device) -> Result<()> {
         return Ok(());
     }
     let hint = if data > device.flash_bytes {
-        " (planned from the generated C, before cross-building; --quantize mixed --size-budget BYTES stores fully connected weights in 4 bits)"
+        " (planned from the generated C, before cross-building; --quantize mixed --size-budget BYTES stores conv and fully connected weights in 4 bits where they cost least)"
     } else {
         " (planned from the generated C, before cross-building)"
     };
