@@ -1,7 +1,9 @@
-//! micro_cnn's generated C (int8, quantized from digits.npz's x_train) cross-built for the
-//! Cortex-M0+ and run under QEMU on the first test digits: every sample's int8 outputs must
-//! equal pare's integer interpreter on the lowered graph. Prints the image's flash and RAM
-//! (`arm-none-eabi-size`) and the emulated instructions per inference and per MAC.
+//! micro_cnn's and digits_cnn's generated C (int8, quantized from digits.npz's x_train)
+//! cross-built for the Cortex-M0+ and run under QEMU on the first test digits: every
+//! sample's int8 outputs must equal pare's integer interpreter on the lowered graph. Prints
+//! the image's flash and RAM (`arm-none-eabi-size`) and the emulated instructions per
+//! inference and per MAC; the digits CNN must stay within the targets (at most 7
+//! instructions per MAC, code at most 8 KiB) — instruction counts are exact, not timings.
 //! Needs arm-none-eabi-gcc, arm-none-eabi-size and qemu-system-arm: fails (never skips)
 //! without them.
 
@@ -22,13 +24,29 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 
 #[test]
 fn micro_cnn_under_qemu_is_bit_exact_with_the_interpreter() {
+    under_qemu("micro_cnn");
+}
+
+#[test]
+fn digits_cnn_under_qemu_is_bit_exact_and_within_the_targets() {
+    let (per_mac, code) = under_qemu("digits_cnn");
+    assert!(
+        per_mac <= 7.0,
+        "digits_cnn: {per_mac:.2} instructions per MAC, over 7"
+    );
+    assert!(code <= 8192, "digits_cnn: {code} bytes of code, over 8 KiB");
+}
+
+/// Runs the fixture's C under QEMU on SAMPLES test digits, checks every output against the
+/// interpreter; returns the instructions per MAC and the image's code bytes.
+fn under_qemu(name: &str) -> (f64, u64) {
     for tool in [ARM_GCC, ARM_SIZE, QEMU] {
         if let Err(e) = tool.check() {
             panic!("{e}");
         }
     }
-    let g = quantized_fixture("micro_cnn.onnx", &digits(256));
-    let e = emit(&g, &EmitOptions::default()).expect("micro_cnn emits");
+    let g = quantized_fixture(&format!("{name}.onnx"), &digits(256));
+    let e = emit(&g, &EmitOptions::default()).expect("emits");
     let (xs, _) = test_split();
     let codes: Vec<Vec<i8>> = xs
         .iter()
@@ -42,7 +60,7 @@ fn micro_cnn_under_qemu_is_bit_exact_with_the_interpreter() {
     let dir = tempfile::tempdir().expect("temp dir");
     let device = Device::by_name("rp2040").expect("the rp2040 profile");
     let built = build_firmware(&e.sources(), &codes, device, dir.path())
-        .unwrap_or_else(|err| panic!("micro_cnn firmware: {err}"));
+        .unwrap_or_else(|err| panic!("{name} firmware: {err}"));
     let run = run_qemu(&built, TIMEOUT).expect("QEMU runs the image");
     assert_eq!(
         run.exit_code, 0,
@@ -60,10 +78,10 @@ fn micro_cnn_under_qemu_is_bit_exact_with_the_interpreter() {
 
     let per_inference = count_instructions(&built, TIMEOUT).expect("instruction count");
     let macs: u64 = e.layers.iter().map(|l| l.macs).sum();
-    assert!(macs > 0, "micro_cnn has MACs");
+    assert!(macs > 0, "{name} has MACs");
     let f = built.footprint;
     eprintln!(
-        "micro_cnn on {}: {SAMPLES} test digits bit-exact under QEMU; flash {} B (code {} B, weights {} B); RAM arena {} B (planned {}, lower bound {}) + other static {} B; stack high-water {:?} B; {per_inference} instructions per inference, {macs} MACs, {:.2} instructions per MAC",
+        "{name} on {}: {SAMPLES} test digits bit-exact under QEMU; flash {} B (code {} B, weights {} B); RAM arena {} B (planned {}, lower bound {}) + other static {} B; stack high-water {:?} B; {per_inference} instructions per inference, {macs} MACs, {:.2} instructions per MAC",
         device.name,
         f.flash,
         f.flash - f.weights,
@@ -82,4 +100,5 @@ fn micro_cnn_under_qemu_is_bit_exact_with_the_interpreter() {
         f.arena,
         e.plan.arena_bytes
     );
+    (per_inference as f64 / macs as f64, built.model_code())
 }
