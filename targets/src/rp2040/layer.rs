@@ -213,6 +213,27 @@ impl NodeCx<'_> {
         })
     }
 
+    /// The usual layer: one params struct and the call
+    /// `kernel(&params, operands..., output 0[, after])`.
+    pub fn single_call(
+        &self,
+        kernel: &'static str,
+        params: Params,
+        operands: Vec<String>,
+        after: Option<String>,
+    ) -> Result<Layer, Rp2040Error> {
+        let name = self.params_name();
+        let mut args = vec![format!("&{name}")];
+        args.extend(operands);
+        args.push(self.out_ptr(0)?);
+        args.extend(after);
+        Ok(Layer {
+            kernel,
+            params: vec![(name, params)],
+            call: vec![format!("{kernel}({});", args.join(", "))],
+        })
+    }
+
     /// Adds the constant array `model_l3_what`; returns its name.
     pub fn array(
         &mut self,

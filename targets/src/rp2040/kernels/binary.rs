@@ -99,18 +99,8 @@ pub(super) fn binary(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         .row(&[("b_multiplier", bm), ("b_shift", bsh)])
         .row(&[("out_multiplier", om), ("out_shift", osh)])
         .row(&[("rounding", cx.rounding_macro())]);
-    let call = format!(
-        "{kernel}(&{}, {}, {}, {});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.operand(1)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel,
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?, cx.operand(1)?];
+    cx.single_call(kernel, params, operands, None)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! `pare_conv_transpose2d` (pare_ir::interp::int::conv / conv_transpose): the input
 //! zero point folded into the bias, per-channel multipliers.
 
-use super::geometry::{bias, fold_zero_point, plane, weight_scales, Plane};
+use super::geometry::{bias, fold_zero_point, plane, weight_scales, window_rows, Plane};
 use super::product::{
     depthwise_scratch, is_depthwise, padded_depth, padded_plane, product_rows, scratch_ptr,
     weight_bits, Product,
@@ -86,17 +86,8 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         ),
     };
     let params = product_rows(cx, params, &prod)?;
-    let call = format!(
-        "pare_conv2d(&{}, {}, {}, {scratch});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel: "pare_conv2d",
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?];
+    cx.single_call("pare_conv2d", params, operands, Some(scratch))
 }
 
 /// A depthwise Conv → `pare_depthwise_conv2d`: int8 weights `[channels][kh][kw]`, the
@@ -137,34 +128,15 @@ fn depthwise(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         format!("{what}: bias - (input zero point {zx} + 128) x sum of each channel's weights"),
     );
     let (mn, sn) = cx.requant_arrays(&mult, "per channel");
-    let params = Params::new("pare_depthwise_params")
-        .row(&[
-            ("channels", c as i64),
-            ("in_h", pl.in_h),
-            ("in_w", pl.in_w),
-            ("out_h", pl.out_h),
-            ("out_w", pl.out_w),
-        ])
-        .row(&[("kernel_h", pl.k_h), ("kernel_w", pl.k_w)])
-        .row(&[("stride_h", pl.s_h), ("stride_w", pl.s_w)])
-        .row(&[("dilation_h", pl.d_h), ("dilation_w", pl.d_w)])
+    let params = window_rows(Params::new("pare_depthwise_params"), c as i64, &pl)
         .row(&[("pad_top", pl.pad_top), ("pad_left", pl.pad_left)])
         .row(&[("pad_h", pad_h), ("pad_w", pad_w)])
         .row(&[("in_zero_point", zx), ("out_zero_point", zo)])
         .row(&[("rounding", cx.rounding_macro())])
         .row(&[("weights", wn), ("bias", bn)])
         .row(&[("multiplier", mn), ("shift", sn)]);
-    let call = format!(
-        "pare_depthwise_conv2d(&{}, {}, {}, {scratch});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel: "pare_depthwise_conv2d",
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?];
+    cx.single_call("pare_depthwise_conv2d", params, operands, Some(scratch))
 }
 
 /// ConvTranspose: inputs x, w, b?. Weights are quantized per tensor or per
@@ -221,15 +193,6 @@ pub(super) fn conv_transpose(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     .row(&[("rounding", cx.rounding_macro())])
     .row(&[("weights", wn), ("bias", bn)])
     .row(&[("multiplier", mn), ("shift", sn)]);
-    let call = format!(
-        "pare_conv_transpose2d(&{}, {}, {});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel: "pare_conv_transpose2d",
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?];
+    cx.single_call("pare_conv_transpose2d", params, operands, None)
 }

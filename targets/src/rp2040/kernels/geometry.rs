@@ -1,7 +1,7 @@
 //! Shared reading of node operands for the kernel builders: 2-D window geometry
 //! (1-D ops become 2-D with height 1) and symmetric per-channel weight scales.
 
-use crate::rp2040::layer::NodeCx;
+use crate::rp2040::layer::{NodeCx, Params};
 use crate::rp2040::Rp2040Error;
 use pare_ir::interp::window_geometry;
 use pare_ir::Op;
@@ -23,6 +23,21 @@ pub(super) struct Plane {
     pub pad_left: i64,
     pub pad_bottom: i64,
     pub pad_right: i64,
+}
+
+/// The rows a per-channel window kernel (pooling, depthwise conv) starts its params
+/// with: channels and plane sizes, kernel, strides, dilations.
+pub(super) fn window_rows(p: Params, channels: i64, pl: &Plane) -> Params {
+    p.row(&[
+        ("channels", channels),
+        ("in_h", pl.in_h),
+        ("in_w", pl.in_w),
+        ("out_h", pl.out_h),
+        ("out_w", pl.out_w),
+    ])
+    .row(&[("kernel_h", pl.k_h), ("kernel_w", pl.k_w)])
+    .row(&[("stride_h", pl.s_h), ("stride_w", pl.s_w)])
+    .row(&[("dilation_h", pl.d_h), ("dilation_w", pl.d_w)])
 }
 
 /// The node's window (the interpreter's own geometry) on input 0, with weight

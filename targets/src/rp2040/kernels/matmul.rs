@@ -53,17 +53,8 @@ fn fully_connected(
         layout: format!("{layout}, as [units][depth]"),
     };
     let params = product_rows(cx, params, &prod)?;
-    let call = format!(
-        "pare_fully_connected(&{}, {}, {}, {scratch});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel: "pare_fully_connected",
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?];
+    cx.single_call("pare_fully_connected", params, operands, Some(scratch))
 }
 
 /// Gemm: inputs a, b, c?.
@@ -211,17 +202,8 @@ fn matmul_general(cx: &mut NodeCx, a: &[usize], b: &[usize]) -> Result<Layer, Rp
         .row(&[("rounding", cx.rounding_macro())])
         .row(&[("a_offsets", aon), ("b_offsets", bon)])
         .row(&[("multiplier", mn), ("shift", sn)]);
-    let call = format!(
-        "pare_matmul(&{}, {}, {b_expr}, {});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel: "pare_matmul",
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?, b_expr];
+    cx.single_call("pare_matmul", params, operands, None)
 }
 
 /// Batch index (in matrices) of an operand with batch dims `shape` for every

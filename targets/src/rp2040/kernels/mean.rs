@@ -77,17 +77,8 @@ fn mean(cx: &mut NodeCx, reduced: &[bool]) -> Result<Layer, Rp2040Error> {
         .row(&[("in_zero_point", zi), ("out_zero_point", zo)])
         .row(&[("multiplier", m), ("shift", s)])
         .row(&[("rounding", cx.rounding_macro())]);
-    let call = format!(
-        "pare_mean(&{}, {}, {});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel: "pare_mean",
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?];
+    cx.single_call("pare_mean", params, operands, None)
 }
 
 /// GlobalAveragePool: the mean over every spatial dim.

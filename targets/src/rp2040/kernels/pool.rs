@@ -2,7 +2,7 @@
 //! (pare_ir::interp::int::pool): the interpreter's window geometry and, for the
 //! average, one multiplier per possible window count.
 
-use super::geometry::plane;
+use super::geometry::{plane, window_rows};
 use crate::rp2040::layer::{c_int, Layer, NodeCx, Params};
 use crate::rp2040::Rp2040Error;
 use pare_ir::quant::mean_multiplier;
@@ -35,17 +35,7 @@ pub(super) fn pool(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     } else {
         ("NULL".to_string(), "NULL".to_string())
     };
-    let params = Params::new("pare_pool2d_params")
-        .row(&[
-            ("channels", channels),
-            ("in_h", pl.in_h),
-            ("in_w", pl.in_w),
-            ("out_h", pl.out_h),
-            ("out_w", pl.out_w),
-        ])
-        .row(&[("kernel_h", pl.k_h), ("kernel_w", pl.k_w)])
-        .row(&[("stride_h", pl.s_h), ("stride_w", pl.s_w)])
-        .row(&[("dilation_h", pl.d_h), ("dilation_w", pl.d_w)])
+    let params = window_rows(Params::new("pare_pool2d_params"), channels, &pl)
         .row(&[
             ("pad_top", pl.pad_top),
             ("pad_left", pl.pad_left),
@@ -56,15 +46,6 @@ pub(super) fn pool(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         .row(&[("in_zero_point", zi), ("out_zero_point", zo)])
         .row(&[("rounding", cx.rounding_macro())])
         .row(&[("multiplier", mn), ("shift", sn)]);
-    let call = format!(
-        "{kernel}(&{}, {}, {});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel,
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?];
+    cx.single_call(kernel, params, operands, None)
 }

@@ -51,17 +51,8 @@ pub(super) fn lookup(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     let params = Params::new("pare_lookup_params")
         .row(&[("count", c_int(cx, count, "elements")?.to_string())])
         .row(&[("table", tn)]);
-    let call = format!(
-        "pare_lookup(&{}, {}, {});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel: "pare_lookup",
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?];
+    cx.single_call("pare_lookup", params, operands, None)
 }
 
 /// Longest softmax row the C kernel takes: its 32-bit sum (len · 2^16) stays below 2^31.
@@ -113,15 +104,6 @@ pub(super) fn softmax(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
             ("inner", c_int(cx, inner, "inner")?.to_string()),
         ])
         .row(&[("exp_table", tn)]);
-    let call = format!(
-        "pare_softmax(&{}, {}, {});",
-        cx.params_name(),
-        cx.operand(0)?,
-        cx.out_ptr(0)?
-    );
-    Ok(Layer {
-        kernel: "pare_softmax",
-        params: vec![(cx.params_name(), params)],
-        call: vec![call],
-    })
+    let operands = vec![cx.operand(0)?];
+    cx.single_call("pare_softmax", params, operands, None)
 }
