@@ -131,18 +131,20 @@ mod tests {
     }
 
     #[test]
-    fn strided_view_is_gathered() {
+    fn strided_view_is_gathered() -> Result<(), Box<dyn std::error::Error>> {
         // A transposed 2x3 view of a 3x2 storage, starting one element in.
-        let w = weight_from_storage(&meta(&[2, 3], &[1, 2], 1), &storage(7)).unwrap();
-        let t = w.tensor().unwrap();
+        let w = weight_from_storage(&meta(&[2, 3], &[1, 2], 1), &storage(7))?;
+        let t = w.tensor()?;
         assert_eq!(t.shape(), &[2, 3]);
         assert_eq!(t.to_f32_vec(), vec![1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
+        Ok(())
     }
 
     #[test]
-    fn contiguous_with_offset() {
-        let w = weight_from_storage(&meta(&[2], &[1], 3), &storage(5)).unwrap();
-        assert_eq!(w.tensor().unwrap().to_f32_vec(), vec![3.0, 4.0]);
+    fn contiguous_with_offset() -> Result<(), Box<dyn std::error::Error>> {
+        let w = weight_from_storage(&meta(&[2], &[1], 3), &storage(5))?;
+        assert_eq!(w.tensor()?.to_f32_vec(), vec![3.0, 4.0]);
+        Ok(())
     }
 
     #[test]
