@@ -14,7 +14,7 @@ use common::{digits, quantized_fixture, test_split};
 use pare_ir::quant::Rounding;
 use pare_targets::rp2040::toolchain::{ARM_GCC, ARM_SIZE, QEMU};
 use pare_targets::rp2040::{
-    build_firmware, count_instructions, emit, run_qemu, Device, EmitOptions,
+    build_firmware, emit, profile_instructions, run_qemu, Device, EmitOptions,
 };
 use rp2040_support::{quantize_input, reference};
 use std::time::Duration;
@@ -77,7 +77,16 @@ fn under_qemu(name: &str) -> (f64, u64) {
         );
     }
 
-    let per_inference = count_instructions(&built, TIMEOUT).expect("instruction count");
+    let profile = profile_instructions(&built, TIMEOUT).expect("instruction count");
+    let per_inference = profile.per_inference;
+    // The functions' shares add up to the whole, and the product loop leads.
+    let sum: u64 = profile.by_function.iter().map(|(_, n)| n).sum();
+    assert_eq!(sum, per_inference, "{:?}", profile.by_function);
+    assert_eq!(
+        profile.by_function[0].0, "pare_dot3",
+        "{:?}",
+        profile.by_function
+    );
     let macs: u64 = e.layers.iter().map(|l| l.macs).sum();
     assert!(macs > 0, "{name} has MACs");
     let f = built.footprint;

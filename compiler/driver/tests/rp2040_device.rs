@@ -253,6 +253,19 @@ fn counts_for_a_cortex_m4_profile_say_they_come_from_qemus_cortex_m0() {
         .as_str()
         .unwrap()
         .contains("Cortex-M0"));
+    // Where the instructions go, by function, adding up to the whole.
+    let by = fw["instructions_by_function"]["value"]
+        .as_array()
+        .expect("instructions by function");
+    let sum: u64 = by.iter().map(|f| f["instructions"].as_u64().unwrap()).sum();
+    assert_eq!(
+        Some(sum),
+        fw["instructions_per_inference"]["value"].as_u64()
+    );
+    assert!(fw["instructions_by_function"]["how"]
+        .as_str()
+        .unwrap()
+        .starts_with("emulated"));
     // The RP2040's own core needs no such note.
     let args = micro_args(&dir, &["--no-emulate"]);
     let o = pare(&args.iter().map(String::as_str).collect::<Vec<_>>());

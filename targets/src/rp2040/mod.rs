@@ -52,7 +52,7 @@ pub const KERNELS_H: &str = include_str!("c/pare_kernels.h");
 /// pare_kernels.c, written verbatim next to every model.
 pub const KERNELS_C: &str = include_str!("c/pare_kernels.c");
 
-pub use count::{count_instructions, count_run};
+pub use count::{count_instructions, count_run, profile_instructions, InstructionProfile};
 pub use device::{Core, Device, FitError, Footprint, Headroom, UnknownDevice, DEVICES};
 pub use emulate::{run_host, run_qemu, RunOutput};
 pub use firmware::{build_firmware, build_host, Built, ModelSources, SourceFile};

@@ -115,18 +115,36 @@ const SIZE_HOW: &str = "measured: arm-none-eabi-size on the image cross-built wi
 const EMU_HOW: &str =
     "emulated: instructions of one inference on a zero input under qemu-system-arm -M microbit (Cortex-M0)";
 
-fn instruction_json(m: &Measured, macs: u64) -> (Value, Value) {
+const EMU_FN_HOW: &str = "emulated: one inference's instructions in each function, from the blocks QEMU logs under each symbol";
+
+/// Instructions per inference, per MAC, and by function.
+fn instruction_json(m: &Measured, macs: u64) -> (Value, Value, Value) {
     match &m.instructions {
-        Ok(n) => (
-            tagged(json!(n), EMU_HOW),
-            tagged(
-                json!((*n as f64 / macs.max(1) as f64 * 100.0).round() / 100.0),
-                EMU_HOW,
-            ),
-        ),
+        Ok(p) => {
+            let n = p.per_inference;
+            let by: Vec<Value> = p
+                .by_function
+                .iter()
+                .map(|(f, k)| {
+                    json!({
+                        "function": f,
+                        "instructions": k,
+                        "share": (*k as f64 / n.max(1) as f64 * 1000.0).round() / 1000.0,
+                    })
+                })
+                .collect();
+            (
+                tagged(json!(n), EMU_HOW),
+                tagged(
+                    json!((n as f64 / macs.max(1) as f64 * 100.0).round() / 100.0),
+                    EMU_HOW,
+                ),
+                tagged(json!(by), EMU_FN_HOW),
+            )
+        }
         Err(why) => {
             let v = json!({ "value": null, "how": "not measured", "why": why });
-            (v.clone(), v)
+            (v.clone(), v.clone(), v)
         }
     }
 }
@@ -140,7 +158,7 @@ fn firmware_json(fw: &Firmware, macs: u64) -> Value {
         Firmware::Measured(m) => m,
     };
     let (f, h, d) = (&m.footprint, &m.headroom, &m.device);
-    let (per_inference, per_mac) = instruction_json(m, macs);
+    let (per_inference, per_mac, by_function) = instruction_json(m, macs);
     json!({
         "device": d.name,
         "measured": true,
@@ -158,6 +176,7 @@ fn firmware_json(fw: &Firmware, macs: u64) -> Value {
         "flash_headroom_bytes": tagged(json!(h.flash_free), "measured: device flash less flash_bytes"),
         "instructions_per_inference": per_inference,
         "instructions_per_mac": per_mac,
+        "instructions_by_function": by_function,
     })
 }
 
@@ -191,11 +210,21 @@ fn firmware_table(s: &mut String, fw: &Firmware, macs: u64) {
         d.name, h.ram_used, f.arena, f.static_ram, d.stack_reserve, h.ram_free, d.ram_bytes
     );
     let _ = match &m.instructions {
-        Ok(n) => writeln!(
-            s,
-            "{n} instructions per inference, {:.2} per MAC (emulated, QEMU Cortex-M0)",
-            *n as f64 / macs.max(1) as f64
-        ),
+        Ok(p) => {
+            let n = p.per_inference;
+            let top: Vec<String> = p
+                .by_function
+                .iter()
+                .take(5)
+                .map(|(f, k)| format!("{f} {:.1}%", 100.0 * *k as f64 / n.max(1) as f64))
+                .collect();
+            writeln!(
+                s,
+                "{n} instructions per inference, {:.2} per MAC (emulated, QEMU Cortex-M0); most in {}",
+                n as f64 / macs.max(1) as f64,
+                top.join(", ")
+            )
+        }
         Err(why) => writeln!(s, "instructions not measured: {why}"),
     };
     if let Some(note) = core_note(d) {

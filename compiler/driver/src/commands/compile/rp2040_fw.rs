@@ -9,7 +9,8 @@ use anyhow::{anyhow, bail, Result};
 use pare_targets::rp2040::device::{bytes, over};
 use pare_targets::rp2040::toolchain::{ARM_GCC, ARM_SIZE, QEMU};
 use pare_targets::rp2040::{
-    build_firmware, count_instructions, Core, Device, Emitted, FirmwareError, Footprint, Headroom,
+    build_firmware, profile_instructions, Core, Device, Emitted, FirmwareError, Footprint,
+    Headroom, InstructionProfile,
 };
 use std::time::Duration;
 
@@ -31,8 +32,9 @@ pub struct Measured {
     pub device: Device,
     pub footprint: Footprint,
     pub headroom: Headroom,
-    /// Instructions of one inference on QEMU's Cortex-M0, or why they were not counted.
-    pub instructions: std::result::Result<u64, String>,
+    /// Instructions of one inference on QEMU's Cortex-M0 (in all and by function), or why
+    /// they were not counted.
+    pub instructions: std::result::Result<InstructionProfile, String>,
 }
 
 /// The `--device` profile (default `rp2040`).
@@ -137,8 +139,8 @@ pub fn measure_firmware(e: &Emitted, device: &Device, emulate: bool) -> Result<F
     let instructions = match QEMU.check() {
         _ if !emulate => Err("not counted: --no-emulate was given".to_string()),
         Err(err) => Err(err.to_string()),
-        Ok(()) => match count_instructions(&built, COUNT_TIMEOUT) {
-            Ok(n) => Ok(n),
+        Ok(()) => match profile_instructions(&built, COUNT_TIMEOUT) {
+            Ok(p) => Ok(p),
             Err(err @ FirmwareError::ToolMissing { .. }) => Err(err.to_string()),
             Err(err) => bail!("counting instructions under QEMU: {err}"),
         },
