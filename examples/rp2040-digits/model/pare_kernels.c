@@ -444,7 +444,13 @@ static uint32_t pare_im2col(const pare_conv2d_params *p, const int8_t *x, int32_
         const int32_t iy = y0 + ky * dh;
         for (kx = 0; kx < kw; ++kx) {
             const int32_t ix = x0 + kx * dw;
-            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+            const int32_t inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
+            if (cg == 1) {
+                /* One channel (a first layer): a byte, no call. */
+                const uint32_t u = inside ? ((const uint8_t *)x)[iy * in_w + ix] ^ 0x80u : zu;
+                *col = (uint8_t)u;
+                sum += u;
+            } else if (inside) {
                 sum += pare_gather_column((const uint8_t *)x + iy * in_w + ix, plane, cg, col);
             } else {
                 pare_fill(col, zu, cg);
@@ -750,6 +756,20 @@ void pare_max_pool2d(const pare_pool2d_params *p, const int8_t *in, int8_t *out)
                 const int32_t x0 = ox * p->stride_w - p->pad_left;
                 int32_t best = -128;
                 int32_t iy = y0;
+                if (y0 >= 0 && y0 + (kh - 1) * dh < in_h && x0 >= 0 &&
+                    x0 + (kw - 1) * dw < in_w) {
+                    /* The whole window inside: no bounds tests. */
+                    for (ky = 0; ky < kh; ++ky) {
+                        const int8_t *row = x + (y0 + ky * dh) * in_w + x0;
+                        for (kx = 0; kx < kw * dw; kx += dw) {
+                            if (row[kx] > best) {
+                                best = row[kx];
+                            }
+                        }
+                    }
+                    *out++ = (int8_t)best;
+                    continue;
+                }
                 for (ky = 0; ky < kh; ++ky, iy += dh) {
                     const int8_t *row;
                     int32_t ix = x0;
