@@ -216,31 +216,39 @@ static int32_t pare_count(int32_t rank, const int32_t *dims)
 #define PARE_NOINLINE
 #endif
 
-/* acc[j] = sum_k col[k] * w[3 k + j] for j < 3; depth a multiple of 4, > 0. */
+/* One step of pare_dot3: tap k of the three channels. */
+#define PARE_DOT3_TAP(k)                                                                        \
+    do {                                                                                       \
+        const uint32_t x = col[k];                                                             \
+        a0 += x * w[3 * (k)];                                                                  \
+        a1 += x * w[3 * (k) + 1];                                                              \
+        a2 += x * w[3 * (k) + 2];                                                              \
+    } while (0)
+
+/* acc[j] = sum_k col[k] * w[3 k + j] for j < 3; depth a multiple of 4, > 0:
+ * eight taps a step, then the four left if any. */
 PARE_NOINLINE static void pare_dot3(const uint8_t *col, const uint8_t *w, int32_t depth, uint32_t *acc)
 {
     uint32_t a0 = 0, a1 = 0, a2 = 0;
-    const uint8_t *end = col + depth;
-    do {
-        uint32_t x = col[0];
-        a0 += x * w[0];
-        a1 += x * w[1];
-        a2 += x * w[2];
-        x = col[1];
-        a0 += x * w[3];
-        a1 += x * w[4];
-        a2 += x * w[5];
-        x = col[2];
-        a0 += x * w[6];
-        a1 += x * w[7];
-        a2 += x * w[8];
-        x = col[3];
-        a0 += x * w[9];
-        a1 += x * w[10];
-        a2 += x * w[11];
-        col += 4;
-        w += 12;
-    } while (col != end);
+    const uint8_t *const end = col + (depth & ~7);
+    while (col != end) {
+        PARE_DOT3_TAP(0);
+        PARE_DOT3_TAP(1);
+        PARE_DOT3_TAP(2);
+        PARE_DOT3_TAP(3);
+        PARE_DOT3_TAP(4);
+        PARE_DOT3_TAP(5);
+        PARE_DOT3_TAP(6);
+        PARE_DOT3_TAP(7);
+        col += 8;
+        w += 24;
+    }
+    if (depth & 4) {
+        PARE_DOT3_TAP(0);
+        PARE_DOT3_TAP(1);
+        PARE_DOT3_TAP(2);
+        PARE_DOT3_TAP(3);
+    }
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
