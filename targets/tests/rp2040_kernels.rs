@@ -109,6 +109,24 @@ fn quantize(g: Graph) -> Graph {
     quantize_with(g, &Default::default())
 }
 
+/// Gemm with `trans_b`, alpha = beta = 1.
+fn gemm(trans_b: bool) -> Op {
+    Op::Gemm {
+        alpha: 1.0,
+        beta: 1.0,
+        trans_a: false,
+        trans_b,
+    }
+}
+
+/// int8 quantization with 4-bit weights.
+fn four_bit() -> pare_passes::quantize::IntOptions {
+    pare_passes::quantize::IntOptions {
+        weight_bits: 4,
+        ..Default::default()
+    }
+}
+
 /// [`quantize`] with these options (4-bit weights, ...).
 fn quantize_with(mut g: Graph, opts: &pare_passes::quantize::IntOptions) -> Graph {
     let mut rng = fastrand::Rng::with_seed(7);
@@ -261,20 +279,8 @@ fn four_bit_weights_stay_packed_in_convs_and_fully_connected() {
     let y = b.op(Op::Flatten { axis: 1 }, &[y]);
     let w3 = b.weight(&[11, 72]);
     let b3 = b.weight(&[11]);
-    let y = b.op(
-        Op::Gemm {
-            alpha: 1.0,
-            beta: 1.0,
-            trans_a: false,
-            trans_b: true,
-        },
-        &[y, w3, b3],
-    );
-    let opts = pare_passes::quantize::IntOptions {
-        weight_bits: 4,
-        ..Default::default()
-    };
-    let q = quantize_with(b.finish(&[y]), &opts);
+    let y = b.op(gemm(true), &[y, w3, b3]);
+    let q = quantize_with(b.finish(&[y]), &four_bit());
     let (k, e) = check_quantized(q);
     assert_uses(&k, &["pare_conv2d", "pare_fully_connected"]);
     // Two codes a byte: 4 pairs x 48 taps, 3 pairs x 8 taps, 6 pairs x 72 taps.
@@ -295,12 +301,6 @@ fn fully_connected_with_4bit_weights() {
     let x = b.input(&[3, 13]);
     let w1 = b.weight(&[13, 7]);
     let c1 = b.weight(&[7]);
-    let gemm = |trans_b| Op::Gemm {
-        alpha: 1.0,
-        beta: 1.0,
-        trans_a: false,
-        trans_b,
-    };
     let y = b.op(gemm(false), &[x, w1, c1]);
     let w2 = b.weight(&[33, 7]);
     let c2 = b.weight(&[33]);
@@ -308,11 +308,7 @@ fn fully_connected_with_4bit_weights() {
     let a = b.input(&[2, 3, 4]);
     let wa = b.weight(&[4, 6]);
     let a = b.op(Op::MatMul {}, &[a, wa]);
-    let opts = pare_passes::quantize::IntOptions {
-        weight_bits: 4,
-        ..Default::default()
-    };
-    let (k, e) = check_quantized(quantize_with(b.finish(&[y, a]), &opts));
+    let (k, e) = check_quantized(quantize_with(b.finish(&[y, a]), &four_bit()));
     assert_eq!(
         k.iter().filter(|&&k| k == "pare_fully_connected").count(),
         3,
@@ -364,12 +360,6 @@ fn fully_connected_and_activation_matmul() {
     let x = b.input(&[3, 12]);
     let w1 = b.weight(&[12, 7]);
     let c1 = b.weight(&[7]);
-    let gemm = |trans_b| Op::Gemm {
-        alpha: 1.0,
-        beta: 1.0,
-        trans_a: false,
-        trans_b,
-    };
     let y = b.op(gemm(false), &[x, w1, c1]);
     let w2 = b.weight(&[5, 7]);
     let y = b.op(gemm(true), &[y, w2]);

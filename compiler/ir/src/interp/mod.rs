@@ -34,6 +34,7 @@ mod util;
 
 pub use fake_quant::eval_fake_quant;
 pub use int::{eval_int, has_int_kernel, is_movement_op};
+pub use nn::matmul::batch_offsets;
 pub use nn::window_geometry::{window_geometry, WindowGeometry};
 pub use run::{run, run_observed, run_with, QuantExec, RunOptions};
 

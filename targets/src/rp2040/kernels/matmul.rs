@@ -8,6 +8,7 @@ use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{c_int, int_values, Layer, NodeCx, Params};
 use crate::rp2040::Rp2040Error;
+use pare_ir::interp::batch_offsets;
 use pare_ir::quant::product_multiplier;
 use pare_ir::Op;
 
@@ -164,7 +165,7 @@ fn matmul_general(cx: &mut NodeCx, a: &[usize], b: &[usize]) -> Result<Layer, Rp
         .map(|&s| product_multiplier(sa, s, so))
         .collect();
     let offsets = |s: &[usize], size: usize| -> Vec<i64> {
-        offsets_of(s, &batch)
+        batch_offsets(s, &batch)
             .into_iter()
             .map(|o| (o * size) as i64)
             .collect()
@@ -204,31 +205,4 @@ fn matmul_general(cx: &mut NodeCx, a: &[usize], b: &[usize]) -> Result<Layer, Rp
         .row(&[("multiplier", mn), ("shift", sn)]);
     let operands = vec![cx.operand(0)?, b_expr];
     cx.single_call("pare_matmul", params, operands, None)
-}
-
-/// Batch index (in matrices) of an operand with batch dims `shape` for every
-/// batch of the broadcast `out` dims, row-major (the interpreter's rule).
-fn offsets_of(shape: &[usize], out: &[usize]) -> Vec<usize> {
-    let n: usize = out.iter().product();
-    let r = out.len();
-    let mut strides = vec![0usize; r];
-    let mut acc = 1;
-    for i in (0..shape.len()).rev() {
-        let oi = i + r - shape.len();
-        strides[oi] = if shape[i] == 1 { 0 } else { acc };
-        acc *= shape[i];
-    }
-    let mut offs = Vec::with_capacity(n);
-    let mut idx = vec![0usize; r];
-    for _ in 0..n {
-        offs.push(idx.iter().zip(&strides).map(|(i, s)| i * s).sum());
-        for d in (0..r).rev() {
-            idx[d] += 1;
-            if idx[d] < out[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-    offs
 }

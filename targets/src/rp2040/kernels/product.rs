@@ -9,7 +9,7 @@ use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{NodeCx, Params};
 use crate::rp2040::Rp2040Error;
 use pare_ir::quant::{product_multiplier, Rounding};
-use pare_ir::{Graph, Node, Op};
+use pare_ir::{Graph, Node, Op, ValueId};
 
 /// Output channels the inner loop computes at once.
 const BLOCK: usize = 3;
@@ -78,11 +78,15 @@ pub(super) fn blocked_4bit(
 
 /// The bits a layer's weights (input `i`) keep in flash: 4 for 4-bit codes, else 8.
 pub(super) fn weight_bits(cx: &NodeCx, i: usize) -> Result<u8, Rp2040Error> {
-    let v = cx.input(i)?;
-    Ok(match cx.g.ty(v).quant.as_ref() {
+    Ok(stored_bits(cx.g, cx.input(i)?))
+}
+
+/// The bits weight `v` keeps in flash: 4 for 4-bit codes, else 8.
+fn stored_bits(g: &Graph, v: ValueId) -> u8 {
+    match g.ty(v).quant.as_ref() {
         Some(q) if q.bits <= 4 => 4,
         _ => 8,
-    })
+    }
 }
 
 /// What a product layer computes: `groups` groups of `channels` output channels, each
@@ -240,10 +244,7 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
     let (Some(xs), Some(ws)) = (shape(0), shape(1)) else {
         return 0;
     };
-    let bits = match node.input(1).and_then(|w| g.ty(w).quant.as_ref()) {
-        Some(q) if q.bits <= 4 => 4,
-        _ => 8,
-    };
+    let bits = node.input(1).map_or(8, |w| stored_bits(g, w));
     let bytes = match &node.op {
         Op::Conv { .. } if is_depthwise(&node.op, &xs, &ws) => {
             match plane_of(&node.op, &xs, Some(&ws)) {

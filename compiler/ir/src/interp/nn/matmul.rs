@@ -13,8 +13,9 @@ fn broadcast_shapes(op: &Op, a: &[usize], b: &[usize]) -> Res<Vec<usize>> {
 }
 
 /// Element offsets (in units of whole matrices) of each output batch index into an
-/// operand with batch shape `shape`, broadcast to `out`.
-pub(crate) fn batch_offsets(shape: &[usize], out: &[usize]) -> Vec<usize> {
+/// operand with batch shape `shape`, broadcast to `out` (row-major). Code generators
+/// use it to lay out batched products exactly as the interpreter runs them.
+pub fn batch_offsets(shape: &[usize], out: &[usize]) -> Vec<usize> {
     let n: usize = out.iter().product();
     let r = out.len();
     // Strides of the operand, zero where it broadcasts.
