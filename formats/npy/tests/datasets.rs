@@ -12,6 +12,9 @@ use std::io::Write;
 use std::path::Path;
 use support::{numpy_files, run_python, scratch, ARRAYS};
 
+/// What a test returns: any error fails it, with its message.
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 /// Streams a dataset: the batch shapes and all bytes in order.
 fn stream(ds: &Dataset, batch: usize, limit: Option<usize>) -> (Vec<Vec<usize>>, Vec<u8>) {
     let mut shapes = Vec::new();
@@ -49,12 +52,12 @@ fn stream_err(ds: &Dataset, batch: usize) -> String {
 }
 
 #[test]
-fn npz_arrays_stream_like_numpy_wrote_them() {
+fn npz_arrays_stream_like_numpy_wrote_them() -> TestResult {
     let dir = numpy_files();
     for archive in ["stored.npz", "deflated.npz"] {
         let path = dir.join(archive);
         for (name, _, shape) in ARRAYS {
-            let raw = std::fs::read(dir.join(format!("raw/{name}.raw"))).unwrap();
+            let raw = std::fs::read(dir.join(format!("raw/{name}.raw")))?;
             let ds = Dataset::open(&npz(&path, name)).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(ds.len(), shape[0], "{archive} {name}");
             assert_eq!(ds.sample_shape(), &shape[1..]);
@@ -70,10 +73,11 @@ fn npz_arrays_stream_like_numpy_wrote_them() {
             }
         }
     }
+    Ok(())
 }
 
 #[test]
-fn dtypes_map_to_pare_types() {
+fn dtypes_map_to_pare_types() -> TestResult {
     let path = numpy_files().join("deflated.npz");
     for (name, want) in [
         ("f32", DType::F32),
@@ -89,41 +93,43 @@ fn dtypes_map_to_pare_types() {
         ("u64", DType::U64),
         ("bool", DType::Bool),
     ] {
-        assert_eq!(Dataset::open(&npz(&path, name)).unwrap().dtype(), want);
+        assert_eq!(Dataset::open(&npz(&path, name))?.dtype(), want);
     }
     // Values, not just bytes: numpy's arange(n) * 0.75 - 4.5.
-    let ds = Dataset::open(&npz(&path, "f64")).unwrap();
-    let first = ds.batches(2, None).next().unwrap().unwrap();
+    let ds = Dataset::open(&npz(&path, "f64"))?;
+    let first = ds.batches(2, None).next().ok_or("no batch")??;
     assert_eq!(first.to_f64_vec()[..3], [-4.5, -3.75, -3.0]);
+    Ok(())
 }
 
 #[test]
-fn whole_arrays_read_like_numpy_wrote_them() {
+fn whole_arrays_read_like_numpy_wrote_them() -> TestResult {
     let dir = numpy_files();
     for archive in ["stored.npz", "deflated.npz"] {
-        let arrays = read_npz(&dir.join(archive)).unwrap();
+        let arrays = read_npz(&dir.join(archive))?;
         let names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
         let want: Vec<&str> = ARRAYS.iter().map(|a| a.0).collect();
         assert_eq!(names, want, "archive order");
         for ((name, t), (_, _, shape)) in arrays.iter().zip(ARRAYS) {
             assert_eq!(t.shape(), *shape);
-            let raw = std::fs::read(dir.join(format!("raw/{name}.raw"))).unwrap();
+            let raw = std::fs::read(dir.join(format!("raw/{name}.raw")))?;
             assert_eq!(t.to_le_bytes(), raw, "{archive} {name}");
         }
     }
-    let t = read_npy(&dir.join("only.npy")).unwrap();
+    let t = read_npy(&dir.join("only.npy"))?;
     assert_eq!(t.shape(), [5, 2]);
     assert_eq!(
-        t.as_slice::<f32>().unwrap(),
+        t.as_slice::<f32>().ok_or("not f32")?,
         (0..10).map(|i| i as f32).collect::<Vec<_>>()
     );
-    let bytes = std::fs::read(dir.join("only.npy")).unwrap();
-    assert_eq!(decode_npy(&bytes, "only.npy").unwrap(), t);
+    let bytes = std::fs::read(dir.join("only.npy"))?;
+    assert_eq!(decode_npy(&bytes, "only.npy")?, t);
+    Ok(())
 }
 
 #[test]
-fn limits_and_reopening() {
-    let ds = Dataset::open(&npz(&numpy_files().join("deflated.npz"), "f32")).unwrap();
+fn limits_and_reopening() -> TestResult {
+    let ds = Dataset::open(&npz(&numpy_files().join("deflated.npz"), "f32"))?;
     let (shapes, bytes) = stream(&ds, 3, Some(4));
     assert_eq!(shapes, [vec![3, 2, 3], vec![1, 2, 3]]);
     let (_, all) = stream(&ds, 3, None);
@@ -133,16 +139,19 @@ fn limits_and_reopening() {
     // Each call streams afresh: calibration reads its data twice.
     assert_eq!(stream(&ds, 5, None).1, all);
     assert_eq!(ds.batches(3, Some(4)).size_hint(), (2, Some(2)));
+    Ok(())
 }
 
 #[test]
-fn one_array_archives_need_no_key() {
+fn one_array_archives_need_no_key() -> TestResult {
     let dir = numpy_files();
-    let ds =
-        Dataset::open(&DataSpec::parse(dir.join("one.npz").to_str().unwrap()).unwrap()).unwrap();
+    let ds = Dataset::open(&DataSpec::parse(
+        dir.join("one.npz").to_str().ok_or("path")?,
+    )?)?;
     assert_eq!((ds.len(), ds.sample_shape()), (5, &[2][..]));
-    let npy =
-        Dataset::open(&DataSpec::parse(dir.join("only.npy").to_str().unwrap()).unwrap()).unwrap();
+    let npy = Dataset::open(&DataSpec::parse(
+        dir.join("only.npy").to_str().ok_or("path")?,
+    )?)?;
     assert_eq!(stream(&npy, 2, None), stream(&ds, 2, None));
 
     let e = open_err(&DataSpec::Npz {
@@ -158,20 +167,21 @@ fn one_array_archives_need_no_key() {
         e.contains("stored.npz: array `x_test`: no array `x_test` (arrays: f32, f64, f16,"),
         "{e}"
     );
+    Ok(())
 }
 
 #[test]
-fn folders_hold_samples_and_batches() {
+fn folders_hold_samples_and_batches() -> TestResult {
     let dir = numpy_files();
-    let folder = DataSpec::parse(&format!("{}/", dir.join("folder").display())).unwrap();
+    let folder = DataSpec::parse(&format!("{}/", dir.join("folder").display()))?;
     assert!(matches!(folder, DataSpec::Dir { .. }));
     let opts = OpenOptions {
         sample_rank: Some(2),
     };
-    let ds = Dataset::open_with(&folder, &opts).unwrap();
+    let ds = Dataset::open_with(&folder, &opts)?;
     assert_eq!(ds.len(), 7, "1 + 1 + 4 + 1 samples");
     assert_eq!(ds.sample_shape(), [2, 3]);
-    let raw = std::fs::read(dir.join("folder.raw")).unwrap();
+    let raw = std::fs::read(dir.join("folder.raw"))?;
     for batch in 1..=8 {
         let (shapes, bytes) = stream(&ds, batch, None);
         assert_eq!(bytes, raw, "batch {batch}: samples in file-name order");
@@ -200,30 +210,30 @@ fn folders_hold_samples_and_batches() {
     let same = DataSpec::Dir {
         path: dir.join("same"),
     };
-    let ds = Dataset::open(&same).unwrap();
+    let ds = Dataset::open(&same)?;
     assert_eq!((ds.len(), ds.sample_shape()), (3, &[1, 3][..]));
     let ds = Dataset::open_with(
         &same,
         &OpenOptions {
             sample_rank: Some(1),
         },
-    )
-    .unwrap();
+    )?;
     assert_eq!(
         (ds.len(), ds.sample_shape()),
         (3, &[3][..]),
         "[1, 3] is a batch of one"
     );
-    let all = ds.batches(8, None).next().unwrap().unwrap();
+    let all = ds.batches(8, None).next().ok_or("no batch")??;
     assert_eq!(all.to_f32_vec(), [0., 0., 0., 1., 1., 1., 2., 2., 2.]);
 
     let empty = scratch("empty_folder");
     let e = open_err(&DataSpec::Dir { path: empty });
     assert!(e.ends_with("holds no .npy files"), "{e}");
+    Ok(())
 }
 
 #[test]
-fn npz_rank_is_checked_when_a_sample_rank_is_given() {
+fn npz_rank_is_checked_when_a_sample_rank_is_given() -> TestResult {
     let path = numpy_files().join("stored.npz");
     let e = Dataset::open_with(
         &npz(&path, "f64"),
@@ -242,14 +252,15 @@ fn npz_rank_is_checked_when_a_sample_rank_is_given() {
     });
     assert!(e.contains("missing.npy: cannot read"), "{e}");
     let scalar = scratch("scalar").join("s.npy");
-    std::fs::write(&scalar, encode_npy(&Tensor::scalar(1.0f32)).unwrap()).unwrap();
+    std::fs::write(&scalar, encode_npy(&Tensor::scalar(1.0f32))?)?;
     let e = open_err(&DataSpec::Npy { path: scalar });
     assert!(e.contains("s.npy: a scalar array has no samples"), "{e}");
+    Ok(())
 }
 
 #[test]
-fn specs_parse() {
-    let p = |s: &str| DataSpec::parse(s).unwrap();
+fn specs_parse() -> TestResult {
+    let p = |s: &str| DataSpec::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
     assert_eq!(
         p("d/data.npz:x_test"),
         DataSpec::Npz {
@@ -284,7 +295,10 @@ fn specs_parse() {
         }
     );
     let dir = numpy_files().join("folder");
-    assert!(matches!(p(dir.to_str().unwrap()), DataSpec::Dir { .. }));
+    assert!(matches!(
+        p(dir.to_str().ok_or("path")?),
+        DataSpec::Dir { .. }
+    ));
     assert_eq!(p("d/data.npz:x_test").to_string(), "d/data.npz:x_test");
     for bad in ["", "data.csv", "data.npz.gz"] {
         let e = DataSpec::parse(bad).unwrap_err().to_string();
@@ -293,10 +307,11 @@ fn specs_parse() {
             "{e}"
         );
     }
+    Ok(())
 }
 
 #[test]
-fn unsupported_layouts_fail_naming_the_file() {
+fn unsupported_layouts_fail_naming_the_file() -> TestResult {
     let dir = numpy_files();
     let cases = [
         ("fortran.npy", "Fortran-order arrays are not supported"),
@@ -311,11 +326,12 @@ fn unsupported_layouts_fail_naming_the_file() {
         let e = read_npy(&path).unwrap_err().to_string();
         assert!(e.contains(want), "{file}: {e}");
     }
+    Ok(())
 }
 
 /// Writes an `.npz` with the zip crate: `(name, bytes, deflate)` per entry.
-fn write_npz(path: &Path, entries: &[(&str, Vec<u8>, bool)]) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+fn write_npz(path: &Path, entries: &[(&str, Vec<u8>, bool)]) -> TestResult {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path)?);
     for (name, bytes, deflate) in entries {
         let method = if *deflate {
             zip::CompressionMethod::Deflated
@@ -323,10 +339,11 @@ fn write_npz(path: &Path, entries: &[(&str, Vec<u8>, bool)]) {
             zip::CompressionMethod::Stored
         };
         let opts = zip::write::SimpleFileOptions::default().compression_method(method);
-        zip.start_file(format!("{name}.npy"), opts).unwrap();
-        zip.write_all(bytes).unwrap();
+        zip.start_file(format!("{name}.npy"), opts)?;
+        zip.write_all(bytes)?;
     }
-    zip.finish().unwrap();
+    zip.finish()?;
+    Ok(())
 }
 
 /// A deterministic f32 [rows, 16] array that deflate cannot squeeze to nothing.
@@ -343,16 +360,16 @@ fn noisy(rows: usize) -> Tensor {
     Tensor::from_vec(vec![rows, 16], v).unwrap()
 }
 
-fn flip_byte_at(path: &Path, at: usize) {
-    let mut bytes = std::fs::read(path).unwrap();
+fn flip_byte_at(path: &Path, at: usize) -> std::io::Result<()> {
+    let mut bytes = std::fs::read(path)?;
     bytes[at] ^= 0x5a;
-    std::fs::write(path, bytes).unwrap();
+    std::fs::write(path, bytes)
 }
 
 #[test]
-fn broken_npy_files_fail_clearly() {
+fn broken_npy_files_fail_clearly() -> TestResult {
     let dir = scratch("broken_npy");
-    let good = encode_npy(&noisy(10)).unwrap();
+    let good = encode_npy(&noisy(10))?;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "truncated.npy",
@@ -376,7 +393,7 @@ fn broken_npy_files_fail_clearly() {
     ];
     for (name, bytes, want) in cases {
         let path = dir.join(name);
-        std::fs::write(&path, &bytes).unwrap();
+        std::fs::write(&path, &bytes)?;
         for e in [
             open_err(&DataSpec::Npy { path: path.clone() }),
             read_npy(&path).unwrap_err().to_string(),
@@ -388,20 +405,21 @@ fn broken_npy_files_fail_clearly() {
             assert!(e.contains(want), "{name}: {e}");
         }
     }
+    Ok(())
 }
 
 #[test]
-fn broken_npz_files_fail_clearly() {
+fn broken_npz_files_fail_clearly() -> TestResult {
     let dir = scratch("broken_npz");
     let t = noisy(200);
-    let npy = encode_npy(&t).unwrap();
+    let npy = encode_npy(&t)?;
 
     // Cut in half: the central directory is gone.
     let stored = dir.join("stored.npz");
-    write_npz(&stored, &[("x", npy.clone(), false)]);
-    let bytes = std::fs::read(&stored).unwrap();
+    write_npz(&stored, &[("x", npy.clone(), false)])?;
+    let bytes = std::fs::read(&stored)?;
     let cut = dir.join("cut.npz");
-    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2])?;
     let e = open_err(&npz(&cut, "x"));
     assert!(
         e.contains("cut.npz") && e.contains("not a valid .npz (zip) archive"),
@@ -413,9 +431,9 @@ fn broken_npz_files_fail_clearly() {
     let data_at = bytes
         .windows(64)
         .position(|w| w == &npy[npy.len() - 64..])
-        .expect("stored data in the archive");
-    flip_byte_at(&stored, data_at);
-    let ds = Dataset::open(&npz(&stored, "x")).unwrap();
+        .ok_or("stored data in the archive")?;
+    flip_byte_at(&stored, data_at)?;
+    let ds = Dataset::open(&npz(&stored, "x"))?;
     let e = stream_err(&ds, 64);
     assert!(
         e.contains("stored.npz: array `x`") && e.contains("CRC-32 mismatch"),
@@ -426,9 +444,9 @@ fn broken_npz_files_fail_clearly() {
 
     // Damaged deflate data: an inflate error or a CRC mismatch, never garbage.
     let deflated = dir.join("deflated.npz");
-    write_npz(&deflated, &[("x", npy.clone(), true)]);
-    let len = std::fs::metadata(&deflated).unwrap().len() as usize;
-    flip_byte_at(&deflated, len / 2);
+    write_npz(&deflated, &[("x", npy.clone(), true)])?;
+    let len = std::fs::metadata(&deflated)?.len() as usize;
+    flip_byte_at(&deflated, len / 2)?;
     let e = match Dataset::open(&npz(&deflated, "x")) {
         Ok(ds) => stream_err(&ds, 16),
         Err(e) => e.to_string(),
@@ -439,12 +457,12 @@ fn broken_npz_files_fail_clearly() {
     );
 
     // A header that declares more rows than the entry holds fails at open.
-    let mut lying = encode_npy(&noisy(3)).unwrap();
-    let ten = encode_npy(&noisy(10)).unwrap();
+    let mut lying = encode_npy(&noisy(3))?;
+    let ten = encode_npy(&noisy(10))?;
     let (h3, h10) = (lying.len() - 3 * 64, ten.len() - 10 * 64);
     lying.splice(..h3, ten[..h10].iter().copied());
     let path = dir.join("lying.npz");
-    write_npz(&path, &[("x", lying.clone(), false), ("y", lying, true)]);
+    write_npz(&path, &[("x", lying.clone(), false), ("y", lying, true)])?;
     for key in ["x", "y"] {
         let e = open_err(&npz(&path, key));
         assert!(
@@ -452,33 +470,34 @@ fn broken_npz_files_fail_clearly() {
             "{e}"
         );
     }
+    Ok(())
 }
 
 #[test]
-fn files_changed_after_opening_are_caught() {
+fn files_changed_after_opening_are_caught() -> TestResult {
     let dir = scratch("changed");
-    std::fs::write(dir.join("a.npy"), encode_npy(&noisy(2)).unwrap()).unwrap();
-    std::fs::write(dir.join("b.npy"), encode_npy(&noisy(2)).unwrap()).unwrap();
+    std::fs::write(dir.join("a.npy"), encode_npy(&noisy(2))?)?;
+    std::fs::write(dir.join("b.npy"), encode_npy(&noisy(2))?)?;
     let spec = DataSpec::Dir { path: dir.clone() };
     let ds = Dataset::open_with(
         &spec,
         &OpenOptions {
             sample_rank: Some(1),
         },
-    )
-    .unwrap();
+    )?;
     assert_eq!(ds.len(), 4);
-    std::fs::write(dir.join("b.npy"), encode_npy(&noisy(3)).unwrap()).unwrap();
+    std::fs::write(dir.join("b.npy"), encode_npy(&noisy(3))?)?;
     let e = stream_err(&ds, 3);
     assert!(
         e.contains("b.npy: the file changed since the dataset was opened"),
         "{e}"
     );
+    Ok(())
 }
 
 #[test]
-fn zero_batch_is_an_error() {
-    let ds = Dataset::open(&npz(&numpy_files().join("one.npz"), "only")).unwrap();
+fn zero_batch_is_an_error() -> TestResult {
+    let ds = Dataset::open(&npz(&numpy_files().join("one.npz"), "only"))?;
     let r: Vec<Result<Tensor, NpyError>> = ds.batches(0, None).collect();
     assert_eq!(r.len(), 1);
     assert!(r[0]
@@ -486,53 +505,41 @@ fn zero_batch_is_an_error() {
         .unwrap_err()
         .to_string()
         .contains("batch size must be at least 1"));
+    Ok(())
 }
 
 #[test]
-fn encoded_npy_files_read_back_in_numpy() {
+fn encoded_npy_files_read_back_in_numpy() -> TestResult {
     let dir = scratch("encode");
     let tensors: Vec<(&str, Tensor)> = vec![
         (
             "f32",
-            Tensor::from_vec(vec![2, 3], vec![0.5f32, -1.0, 2.0, 3.25, 1e-8, -0.0]).unwrap(),
+            Tensor::from_vec(vec![2, 3], vec![0.5f32, -1.0, 2.0, 3.25, 1e-8, -0.0])?,
         ),
         (
             "f16",
             Tensor::from_vec(
                 vec![2],
                 vec![half::f16::from_f32(1.5), half::f16::from_f32(-2.0)],
-            )
-            .unwrap(),
+            )?,
         ),
         (
             "f64",
-            Tensor::from_vec(vec![1, 2], vec![1.0f64 / 3.0, -7.0]).unwrap(),
+            Tensor::from_vec(vec![1, 2], vec![1.0f64 / 3.0, -7.0])?,
         ),
-        (
-            "i8",
-            Tensor::from_vec(vec![3], vec![-128i8, 0, 127]).unwrap(),
-        ),
-        ("u8", Tensor::from_vec(vec![2], vec![0u8, 255]).unwrap()),
-        (
-            "i16",
-            Tensor::from_vec(vec![2], vec![-300i16, 300]).unwrap(),
-        ),
-        (
-            "i32",
-            Tensor::from_vec(vec![2], vec![i32::MIN, i32::MAX]).unwrap(),
-        ),
-        ("i64", Tensor::from_vec(vec![2], vec![i64::MIN, 5]).unwrap()),
-        ("u16", Tensor::from_vec(vec![1], vec![65535u16]).unwrap()),
-        ("u32", Tensor::from_vec(vec![1], vec![u32::MAX]).unwrap()),
-        ("u64", Tensor::from_vec(vec![1], vec![u64::MAX]).unwrap()),
-        (
-            "bool",
-            Tensor::from_vec(vec![3], vec![true, false, true]).unwrap(),
-        ),
+        ("i8", Tensor::from_vec(vec![3], vec![-128i8, 0, 127])?),
+        ("u8", Tensor::from_vec(vec![2], vec![0u8, 255])?),
+        ("i16", Tensor::from_vec(vec![2], vec![-300i16, 300])?),
+        ("i32", Tensor::from_vec(vec![2], vec![i32::MIN, i32::MAX])?),
+        ("i64", Tensor::from_vec(vec![2], vec![i64::MIN, 5])?),
+        ("u16", Tensor::from_vec(vec![1], vec![65535u16])?),
+        ("u32", Tensor::from_vec(vec![1], vec![u32::MAX])?),
+        ("u64", Tensor::from_vec(vec![1], vec![u64::MAX])?),
+        ("bool", Tensor::from_vec(vec![3], vec![true, false, true])?),
         ("scalar", Tensor::scalar(4.0f32)),
     ];
     for (name, t) in &tensors {
-        std::fs::write(dir.join(format!("{name}.npy")), encode_npy(t).unwrap()).unwrap();
+        std::fs::write(dir.join(format!("{name}.npy")), encode_npy(t)?)?;
     }
     let names: Vec<String> = tensors.iter().map(|(n, _)| format!("'{n}'")).collect();
     let out = run_python(
@@ -550,9 +557,10 @@ fn encoded_npy_files_read_back_in_numpy() {
             "numpy's view"
         );
         assert_eq!(
-            std::fs::read(dir.join(format!("{name}.raw"))).unwrap(),
+            std::fs::read(dir.join(format!("{name}.raw")))?,
             t.to_le_bytes()
         );
-        assert_eq!(&read_npy(&dir.join(format!("{name}.npy"))).unwrap(), t);
+        assert_eq!(&read_npy(&dir.join(format!("{name}.npy")))?, t);
     }
+    Ok(())
 }

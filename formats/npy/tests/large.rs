@@ -14,6 +14,9 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::Instant;
 
+/// What a test returns: any error fails it, with its message.
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 const ROWS: usize = 100_000_000;
 const COLS: usize = 16;
 const BATCH: usize = 64;
@@ -24,18 +27,18 @@ fn head() -> Vec<f32> {
 }
 
 /// Header and the first rows of the array; the rest of its data is a hole.
-fn npy_head() -> (Vec<u8>, u64) {
-    let mut bytes = encode_header(DType::F32, &[ROWS, COLS]).unwrap();
+fn npy_head() -> Result<(Vec<u8>, u64), Box<dyn std::error::Error>> {
+    let mut bytes = encode_header(DType::F32, &[ROWS, COLS])?;
     let data_len = (ROWS * COLS * 4) as u64;
     let total = bytes.len() as u64 + data_len;
     bytes.extend(head().iter().flat_map(|v| v.to_le_bytes()));
-    (bytes, total)
+    Ok((bytes, total))
 }
 
 /// Writes a sparse `.npz` holding one stored entry `x.npy` of [ROWS, COLS] f32,
 /// in zip64 form as its size needs. The CRC field is 0: nothing reads that far.
-fn write_sparse_npz(path: &Path) {
-    let (head, size) = npy_head();
+fn write_sparse_npz(path: &Path) -> TestResult {
+    let (head, size) = npy_head()?;
     let name = b"x.npy";
     let zip64_extra = |fields: &[u64]| {
         let mut e = Vec::new();
@@ -109,20 +112,22 @@ fn write_sparse_npz(path: &Path) {
     tail.extend(u32::MAX.to_le_bytes()); // cd offset: in the zip64 record
     tail.extend(0u16.to_le_bytes());
 
-    let mut f = File::create(path).unwrap();
-    f.write_all(&local).unwrap();
-    f.write_all(&head).unwrap();
+    let mut f = File::create(path)?;
+    f.write_all(&local)?;
+    f.write_all(&head)?;
     // Seeking past the end leaves a hole: the file takes a few KB of disk.
-    f.seek(SeekFrom::Start(cd_offset)).unwrap();
-    f.write_all(&cd).unwrap();
-    f.write_all(&tail).unwrap();
+    f.seek(SeekFrom::Start(cd_offset))?;
+    f.write_all(&cd)?;
+    f.write_all(&tail)?;
+    Ok(())
 }
 
-fn write_sparse_npy(path: &Path) {
-    let (head, size) = npy_head();
-    let mut f = File::create(path).unwrap();
-    f.write_all(&head).unwrap();
-    f.set_len(size).unwrap();
+fn write_sparse_npy(path: &Path) -> TestResult {
+    let (head, size) = npy_head()?;
+    let mut f = File::create(path)?;
+    f.write_all(&head)?;
+    f.set_len(size)?;
+    Ok(())
 }
 
 /// Peak resident memory of this process so far, in bytes (Linux).
@@ -134,12 +139,12 @@ fn peak_rss() -> Option<u64> {
 }
 
 #[test]
-fn huge_arrays_stream_two_batches_without_reading_the_rest() {
+fn huge_arrays_stream_two_batches_without_reading_the_rest() -> TestResult {
     let dir = support::scratch("large");
     let npz = dir.join("huge.npz");
     let npy = dir.join("huge.npy");
-    write_sparse_npz(&npz);
-    write_sparse_npy(&npy);
+    write_sparse_npz(&npz)?;
+    write_sparse_npy(&npy)?;
     let start = Instant::now();
     let specs = [
         DataSpec::Npz {
@@ -178,4 +183,5 @@ fn huge_arrays_stream_two_batches_without_reading_the_rest() {
             peak >> 20
         );
     }
+    Ok(())
 }

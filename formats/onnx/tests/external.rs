@@ -11,8 +11,10 @@ use prost::Message;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-fn export_cnn(dir: &std::path::Path) -> (pare_ir::Graph, std::path::PathBuf) {
-    let g = import_file(&fixture("digits_cnn.onnx")).unwrap();
+fn export_cnn(
+    dir: &std::path::Path,
+) -> Result<(pare_ir::Graph, std::path::PathBuf), Box<dyn std::error::Error>> {
+    let g = import_file(&fixture("digits_cnn.onnx"))?;
     let path = dir.join("cnn.onnx");
     let opts = ExportOptions {
         value_info: false,
@@ -21,29 +23,30 @@ fn export_cnn(dir: &std::path::Path) -> (pare_ir::Graph, std::path::PathBuf) {
             threshold: 256,
         }),
     };
-    export_file(&g, &path, &opts).unwrap();
-    (g, path)
+    export_file(&g, &path, &opts)?;
+    Ok((g, path))
 }
 
 /// Rewrites the exported model's first external tensor with `f`.
-fn tamper(path: &std::path::Path, f: impl Fn(&mut pare_onnx::proto::TensorProto)) {
-    let mut m = ModelProto::decode(std::fs::read(path).unwrap().as_slice()).unwrap();
+fn tamper(path: &std::path::Path, f: impl Fn(&mut pare_onnx::proto::TensorProto)) -> TestResult {
+    let mut m = ModelProto::decode(std::fs::read(path)?.as_slice())?;
     let t = m
         .graph
         .as_mut()
-        .unwrap()
+        .ok_or("no graph")?
         .initializer
         .iter_mut()
         .find(|t| !t.external_data.is_empty())
-        .unwrap();
+        .ok_or("no external tensor")?;
     f(t);
-    std::fs::write(path, m.encode_to_vec()).unwrap();
+    std::fs::write(path, m.encode_to_vec())?;
+    Ok(())
 }
 
 #[test]
 fn external_round_trip_maps_weights() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let (g, path) = export_cnn(dir.path());
+    let (g, path) = export_cnn(dir.path())?;
     let data = std::fs::read(dir.path().join("cnn.onnx.data"))?;
     assert!(data.len() > 100_000, "big weights should be external");
     let g2 = import_file(&path)?;
@@ -76,8 +79,8 @@ fn external_round_trip_maps_weights() -> TestResult {
 fn escaping_locations_are_rejected() -> TestResult {
     for loc in ["../cnn.onnx.data", "sub/../../x", "/etc/passwd"] {
         let dir = tempfile::tempdir()?;
-        let (_, path) = export_cnn(dir.path());
-        tamper(&path, |t| t.external_data[0].value = Some(loc.into()));
+        let (_, path) = export_cnn(dir.path())?;
+        tamper(&path, |t| t.external_data[0].value = Some(loc.into()))?;
         let e = import_file(&path).unwrap_err().to_string();
         assert!(e.contains("relative path") && e.contains(loc), "{e}");
     }
@@ -115,8 +118,8 @@ fn lengths_and_offsets_are_checked() -> TestResult {
     ];
     for (want, f) in cases {
         let dir = tempfile::tempdir()?;
-        let (_, path) = export_cnn(dir.path());
-        tamper(&path, f);
+        let (_, path) = export_cnn(dir.path())?;
+        tamper(&path, f)?;
         let e = import_file(&path).unwrap_err().to_string();
         assert!(
             e.contains(want) && e.contains("external data"),
@@ -125,7 +128,7 @@ fn lengths_and_offsets_are_checked() -> TestResult {
     }
     // Without a base directory external data cannot be found.
     let dir = tempfile::tempdir()?;
-    let (_, path) = export_cnn(dir.path());
+    let (_, path) = export_cnn(dir.path())?;
     let e = pare_onnx::import_bytes(&std::fs::read(&path)?, None, "mem")
         .unwrap_err()
         .to_string();

@@ -121,7 +121,10 @@ fn variadic_ops_become_binary_chains() -> TestResult {
     let g = import(&m);
     let names: Vec<_> = g.nodes().map(|(_, n)| n.op.name()).collect();
     assert_eq!(names, ["add", "add", "add", "cast_like", "div", "identity"]);
-    let (_, div) = g.nodes().find(|(_, n)| n.op == Op::Div {}).unwrap();
+    let (_, div) = g
+        .nodes()
+        .find(|(_, n)| n.op == Op::Div {})
+        .ok_or("no div")?;
     assert_eq!(g.value(div.outputs[0]).name, "m");
     assert_eq!(div.name, "mean");
     assert!(
