@@ -638,10 +638,11 @@ void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int
         const uint32_t bias = (uint32_t)p->bias[c];
         const int32_t m = p->multiplier[c];
         const int32_t s = p->shift[c];
+        const int32_t fast = pare_is_fast_requant(rounding, m, s);
         pare_pad_plane(p, in + c * p->in_h * p->in_w, scratch);
         for (oy = 0; oy < out_h; ++oy) {
             pare_dw_row(p, scratch + oy * p->stride_h * p->pad_w, w, bias, acc);
-            if (pare_is_fast_requant(rounding, m, s)) {
+            if (fast) {
                 for (ox = 0; ox < out_w; ++ox) {
                     const int32_t h = pare_srdhm_pos(pare_to_i32(acc[ox]), m);
                     *out++ = pare_clamp_code(pare_rdbp(h, -s), zero_point);
