@@ -22,8 +22,8 @@ pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
         name: "sensitivity-samples",
         ty: OptionType::Int,
-        default: Some("1"),
-        help: "samples each layer's sensitivity is measured on",
+        default: Some("16"),
+        help: "samples each layer's sensitivity is measured on (as pare compile --sensitivity-samples)",
     },
     calib::CALIB,
     calib::SAMPLES,
