@@ -7,14 +7,16 @@
 
 pub mod cleanup;
 mod manager;
+pub mod metrics;
 mod pass;
+pub mod ptq;
 pub mod quantize;
-mod registry;
+pub mod registry;
 mod util;
 
 pub use manager::{PassManager, Pipeline, Step};
-pub use pass::{Changed, LogEntry, Pass, PassCx, PassError, PassOptions};
+pub use pass::{Changed, LogEntry, Pass, PassCx, PassError, PassOptions, ProgressHook};
 pub use registry::{
-    pass_by_name, pass_names, pipeline, pipeline_from_names, pipeline_names, pipeline_or_err,
-    run_pipeline,
+    pass_by_name, pass_from_spec, pass_names, pipeline, pipeline_from_names, pipeline_from_spec,
+    pipeline_names, pipeline_or_err, run_pipeline,
 };

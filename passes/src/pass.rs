@@ -77,11 +77,31 @@ pub struct LogEntry {
     pub message: String,
 }
 
-/// The context a pass runs in: options and a log of what passes did.
-#[derive(Clone, Debug, Default)]
+/// The context a pass runs in: options, a log of what passes did, and what
+/// the quantization passes measured (for reports and for the passes after
+/// them: bias correction compares against the float graph quantize kept).
+#[derive(Clone, Default)]
 pub struct PassCx {
     pub options: PassOptions,
     pub log: Vec<LogEntry>,
+    pub quant: crate::quantize::QuantState,
+    /// Told `(what, done, total)` as long passes read data (the CLI draws a
+    /// progress bar on stderr); passes run the same without it.
+    pub progress: Option<ProgressHook>,
+}
+
+/// See [`PassCx::progress`].
+pub type ProgressHook = std::sync::Arc<dyn Fn(&str, usize, Option<usize>) + Send + Sync>;
+
+impl std::fmt::Debug for PassCx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassCx")
+            .field("options", &self.options)
+            .field("log", &self.log)
+            .field("quant", &self.quant)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl PassCx {
@@ -89,6 +109,8 @@ impl PassCx {
         PassCx {
             options,
             log: Vec::new(),
+            quant: crate::quantize::QuantState::default(),
+            progress: None,
         }
     }
 
@@ -145,6 +167,25 @@ pub enum PassError {
     UnknownPass { name: String, known: String },
     #[error("unknown pipeline `{name}` (known pipelines: {known})")]
     UnknownPipeline { name: String, known: String },
+    #[error("pass spec `{spec}`: {msg}")]
+    BadSpec { spec: String, msg: String },
+    #[error("pass `{pass}` has no option `{option}` (its options: {known})")]
+    UnknownOption {
+        pass: String,
+        option: String,
+        known: String,
+    },
+    #[error("pass `{pass}`, option `{option}`: `{value}` is not valid; expected {expected}")]
+    BadOption {
+        pass: String,
+        option: String,
+        value: String,
+        expected: String,
+    },
+    /// A pass cannot run as configured or on this graph (a missing option, a
+    /// graph already quantized, no float reference for bias correction).
+    #[error("pass `{pass}`: {msg}")]
+    Config { pass: &'static str, msg: String },
 }
 
 impl PassError {

@@ -3,7 +3,8 @@
 //! compares it with an insta snapshot stored beside the case.
 //!
 //! Header lines (before the graph, each a `;` comment):
-//! * `; pass: fold-constants`, `; passes: remove-identity,dce` or
+//! * `; pass: fold-constants`, `; passes: remove-identity,dce` (a pass spec,
+//!   options included: `; passes: quantize{scheme=int8,calib=random:16:1}`) or
 //!   `; pipeline: cleanup` (exactly one of them);
 //! * optional `; set: fold_size_limit=64` to change a pass option;
 //! * optional `; print: elided` to elide large weights in the output.
@@ -120,10 +121,10 @@ fn build(path: &str, h: &Header) -> Result<(Pipeline, PassOptions), CaseError> {
         msg,
     };
     let pipeline = match &h.run {
-        Run::Passes(names) => {
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            pare_passes::pipeline_from_names(&names).map_err(|e| header_err(e.to_string()))?
-        }
+        // The header was split at every comma; joined back it is the spec,
+        // braces and all (`quantize{scheme=int8,calib=random:16:1}`).
+        Run::Passes(names) => pare_passes::pipeline_from_spec(&names.join(","))
+            .map_err(|e| header_err(e.to_string()))?,
         Run::Pipeline(name) => pare_passes::pipeline(name).ok_or_else(|| {
             header_err(format!(
                 "unknown pipeline `{name}` (known: {})",

@@ -247,12 +247,29 @@ fn find_targets(
     quant: &Graph,
 ) -> Result<(Vec<Target>, Vec<(String, String)>), PassError> {
     let mut by_name: BTreeMap<&str, Vec<NodeId>> = BTreeMap::new();
+    // Unnamed nodes (pare-made, or from a .pir without node names) pair up by
+    // order: quantization rewrites convs and gemms in place, in graph order.
+    let is_product = |n: &pare_ir::Node| matches!(n.op, Op::Conv { .. } | Op::Gemm { .. });
+    let unnamed_in = |g: &Graph| -> Vec<NodeId> {
+        g.order()
+            .iter()
+            .copied()
+            .filter(|&id| g.node(id).name.is_empty() && is_product(g.node(id)))
+            .collect()
+    };
+    let unnamed = unnamed_in(float);
+    let quant_ordinal: BTreeMap<NodeId, usize> = unnamed_in(quant)
+        .into_iter()
+        .enumerate()
+        .map(|(k, id)| (id, k))
+        .collect();
     for (id, n) in float.nodes() {
         by_name.entry(n.name.as_str()).or_default().push(id);
     }
     let mut targets = Vec::new();
     let mut skipped = Vec::new();
     for (id, n) in quant.nodes() {
+        let ordinal = quant_ordinal.get(&id).copied();
         let quantized = |i: usize| n.input(i).is_some_and(|v| quant.ty(v).quant.is_some());
         if !(matches!(n.op, Op::Conv { .. } | Op::Gemm { .. }) && quantized(0) && quantized(1)) {
             continue;
@@ -274,7 +291,10 @@ fn find_targets(
             skip("its bias is not int32");
             continue;
         }
-        let f = match by_name.get(n.name.as_str()).map(Vec::as_slice) {
+        let by_order = ordinal
+            .and_then(|k| unnamed.get(k))
+            .map(std::slice::from_ref);
+        let f = match by_order.or_else(|| by_name.get(n.name.as_str()).map(Vec::as_slice)) {
             Some([f]) if float.node(*f).op.name() == n.op.name() => *f,
             Some([_]) => {
                 skip("the float node of this name is another op");

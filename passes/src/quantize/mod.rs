@@ -9,21 +9,26 @@
 //! Nodes that cannot be quantized stay float and their record says why.
 
 pub mod bias_correction;
+pub mod bias_plan;
 pub mod calibrate;
+pub mod data;
 pub mod equalize;
 pub mod fold_luts;
 pub mod fp16;
 pub mod mixed;
+pub mod mixed_fit;
 pub mod params;
 pub mod plan;
 pub mod raise_qdq;
 pub mod report;
 pub mod rewrite;
+mod state;
 pub mod support;
 pub mod weight_only;
 
 pub use plan::{Decision, Plan, RangeSource};
 pub use report::{LayerRecord, LayerStatus};
+pub use state::QuantState;
 
 use crate::PassError;
 use pare_ir::{Graph, NodeId};

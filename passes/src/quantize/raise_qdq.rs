@@ -21,7 +21,7 @@ use super::support::{classify_with, per_output_scales, OpClass};
 use crate::{Changed, Pass, PassCx, PassError};
 use pare_ir::{DType, Graph, NodeId, Op, QParams, ValueId, Weight, WeightBytes};
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct RaiseQdq;
 
 impl Pass for RaiseQdq {

@@ -32,6 +32,7 @@ pub mod emulate;
 mod error;
 pub mod firmware;
 pub mod firmware_error;
+mod fit;
 mod header;
 mod kernels;
 mod layer;
@@ -57,4 +58,5 @@ pub use device::{Core, Device, FitError, Footprint, Headroom, UnknownDevice, DEV
 pub use emulate::{run_host, run_qemu, RunOutput};
 pub use firmware::{build_firmware, build_host, Built, ModelSources, SourceFile};
 pub use firmware_error::FirmwareError;
+pub use fit::{no_int4, planned_fit, PlannedFitError};
 pub use size::ImageSizes;

@@ -3,47 +3,76 @@
 //! top-1 agreement, SQNR and max abs error. Every figure is measured on the data
 //! given; nothing is estimated.
 
-mod metrics;
 mod runner;
 
 use crate::model_io;
 use anyhow::{bail, Context, Result};
-use metrics::{classes_of, Accuracy, Agreement, Fidelity, Mse};
 use pare_ir::Tensor;
 use pare_npy::{DataSpec, Dataset, OpenOptions};
+use pare_passes::metrics::{classes_of, Accuracy, Agreement, ErrorStats as Fidelity, Mse};
 use runner::Runner;
 use serde_json::{json, Map, Value};
 use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 
-/// The command line of `pare eval`, as parsed.
-#[derive(Debug)]
-pub struct EvalArgs<'a> {
-    pub model: &'a Path,
-    pub data: &'a str,
-    pub x: Option<&'a str>,
-    pub y: Option<&'a str>,
-    pub reference: Option<&'a Path>,
-    /// `--input-shape` overrides, for the model and the reference.
-    pub input_shapes: &'a [crate::model_io::InputShape],
-    pub batch: usize,
-    pub limit: Option<usize>,
+/// `pare eval`'s command line.
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// Model file (.onnx, .pt2 or .pir) with one input.
+    pub model: PathBuf,
+    /// Samples: FILE.npz (with --x KEY), FILE.npz:KEY, FILE.npy (samples along
+    /// axis 0) or a directory of .npy files (one sample or one batch per file,
+    /// in file-name order).
+    #[arg(long, value_name = "DATA")]
+    pub data: String,
+    /// The array of the --data .npz holding the samples (may be left out when
+    /// the archive holds one array).
+    #[arg(long, value_name = "KEY")]
+    pub x: Option<String>,
+    /// The array of the --data .npz holding targets: integer class ids [n]
+    /// (accuracy, argmax over the last axis of output 0) or floats of the
+    /// output's shape (mean squared error).
+    #[arg(long, value_name = "KEY", required_unless_present = "reference")]
+    pub y: Option<String>,
+    /// A model to compare against on the same inputs (top-1 agreement, SQNR,
+    /// max abs error per output).
+    #[arg(long, value_name = "FLOAT_MODEL")]
+    pub reference: Option<PathBuf>,
+    /// Use this shape for a model input (of the model and of --reference) instead of its declared one (even a
+    /// fixed one), e.g. `input=1,3,96,96`; repeatable. Shape inference re-runs
+    /// and names the node that cannot take the shape.
+    #[arg(long = "input-shape", value_name = "NAME=D0,D1,...", value_parser = crate::model_io::parse_input_shape)]
+    pub input_shapes: Vec<crate::model_io::InputShape>,
+    /// Samples per batch (batch-1 models run sample by sample).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+    /// Evaluate only the first N samples.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+    /// Print one JSON object.
+    #[arg(long)]
     pub json: bool,
-    /// How quantized nodes of MODEL run (the reference always runs as given).
-    pub exec: pare_ir::interp::RunOptions,
+    #[command(flatten)]
+    pub exec: crate::cli::ExecArgs,
 }
 
 pub fn eval(a: &EvalArgs) -> Result<()> {
-    let mut model = Runner::new(model_io::load_executable(a.model, a.input_shapes)?, a.model)?;
-    model.exec = a.exec;
-    let reference = match a.reference {
+    // How quantized nodes of MODEL run (the reference always runs as given);
+    // a bad --rounding fails before any model is read.
+    let exec = a.exec.options()?;
+    let mut model = Runner::new(
+        model_io::load_executable(&a.model, &a.input_shapes)?,
+        &a.model,
+    )?;
+    model.exec = exec;
+    let reference = match &a.reference {
         Some(p) => Some(Runner::new(
-            model_io::load_executable(p, a.input_shapes)?,
+            model_io::load_executable(p, &a.input_shapes)?,
             p,
         )?),
         None => None,
     };
-    let x_spec = x_spec(a.data, a.x)?;
+    let x_spec = x_spec(&a.data, a.x.as_deref())?;
     let x = Dataset::open_with(
         &x_spec,
         &OpenOptions {
@@ -55,12 +84,16 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     if let Some(r) = &reference {
         r.check_samples(&x)?;
     }
-    let y = a.y.map(|key| open_targets(&x_spec, key, &x)).transpose()?;
-    let n = a.limit.map_or(x.len(), |l| l.min(x.len()));
+    let y =
+        a.y.as_deref()
+            .map(|key| open_targets(&x_spec, key, &x))
+            .transpose()?;
+    let limit = a.limit.map(usize::try_from).transpose()?;
+    let n = limit.map_or(x.len(), |l| l.min(x.len()));
     if n == 0 {
         bail!("{}: no samples to evaluate", x.name());
     }
-    let batch = batch_size(a.batch, n, &model, reference.as_ref())?;
+    let batch = batch_size(usize::try_from(a.batch)?, n, &model, reference.as_ref())?;
 
     let mut m = Measure::default();
     let mut y_batches = y.as_ref().map(|d| d.data.batches(batch, Some(n)));

@@ -1,11 +1,11 @@
-//! `pare compile`: cleanup → (calibrate → quantize | fp16) → write the artifact →
-//! measure it → report. Every figure in the report is measured on what was
-//! written or on the given data, and says how.
+//! `pare compile`: parses its flags into a pipeline of registered passes
+//! (`cleanup`, `prepare-int`, then `quantize{scheme}` or the variant search of
+//! `pare_passes::ptq::search` over `[equalize,] quantize|mixed-precision
+//! [,bias-correct]`), runs it through the pass manager, writes the artifact,
+//! measures it and reports. Every figure in the report is measured on what
+//! was written or on the given data, and says how.
 
 mod calib;
-mod fidelity;
-mod mixed;
-mod refine;
 mod report;
 mod report_techniques;
 mod rp2040;
@@ -15,9 +15,10 @@ use crate::model_io::{self, Format};
 use anyhow::{bail, Context, Result};
 use pare_ir::quant::Rounding;
 use pare_ir::Graph;
+use pare_passes::ptq::{self, SearchOptions};
+use pare_passes::quantize::calibrate::BoxError;
 use pare_passes::quantize::mixed::sensitivities;
-use pare_passes::quantize::{self, IntOptions};
-use pare_passes::{PassCx, PassManager, PassOptions};
+use pare_passes::{Pass, PassCx, PassManager, PassOptions, Pipeline, Step};
 use std::path::{Path, PathBuf};
 
 /// The quantization scheme asked for.
@@ -52,39 +53,116 @@ impl Scheme {
     }
 }
 
-/// Everything `pare compile` was asked.
-#[derive(Debug)]
+/// `pare compile`'s command line.
+#[derive(clap::Args, Debug)]
 pub struct CompileArgs {
+    /// Float model (.onnx, .pt2 or .pir).
     pub model: PathBuf,
+    /// Scheme: int8 (weights and activations), int4 (weights; int8
+    /// activations), fp16 (weights), or mixed (int8/int4 per layer to fit
+    /// --size-budget).
+    #[arg(long = "quantize", value_enum)]
     pub scheme: Scheme,
-    /// `--input-shape` overrides, applied when the model is read.
+    /// Use this shape for a model input instead of its declared one (even a
+    /// fixed one), e.g. `input=1,3,96,96`; repeatable. Shape inference re-runs
+    /// and names the node that cannot take the shape.
+    #[arg(long = "input-shape", value_name = "NAME=D0,D1,...", value_parser = crate::model_io::parse_input_shape)]
     pub input_shapes: Vec<crate::model_io::InputShape>,
+    /// Calibration data: FILE.npz[:KEY], FILE.npy or DIR/, or seeded random
+    /// inputs of the model's input shapes, random:N:SEED[:uniform|normal]
+    /// (not needed for fp16 and the weight-only schemes).
+    #[arg(long, value_name = "DATA[:KEY]")]
     pub calib: Option<String>,
-    pub calib_samples: Option<usize>,
+    /// Use at most this many calibration samples.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub calib_samples: Option<u64>,
+    /// How activation ranges are chosen: minmax, percentile[:P], mse,
+    /// entropy, or auto (per tensor, the least simulated quantization
+    /// error). minmax is the default: on the fixtures it matched or beat the
+    /// clipping methods on end accuracy (and reads the data once).
+    #[arg(long, default_value = "minmax")]
     pub calib_method: String,
-    pub batch: usize,
+    /// Calibration batch size (models with a fixed batch use theirs).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+    /// Upper bound on the artifact's size in bytes (with --quantize mixed).
+    #[arg(long, value_name = "BYTES")]
     pub size_budget: Option<u64>,
-    /// Calibration samples each layer's sensitivity is measured on (0: skip,
-    /// except for mixed precision, which needs it).
-    pub sensitivity_samples: usize,
-    pub rounding: Rounding,
+    /// Calibration samples each layer's sensitivity (output error with only
+    /// that layer's weight quantized) is measured on; 0 skips it (mixed
+    /// precision needs it and uses at least 1).
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub sensitivity_samples: u64,
+    /// Requantization rounding of the integer kernels: gemmlowp or single.
+    #[arg(long, default_value = "gemmlowp")]
+    pub rounding: String,
+    /// Cross-layer equalization of the float model before calibration
+    /// (Nagel et al. 2019): off, on, or auto (tried, kept only if the
+    /// SQNR vs float measured on calibration samples improves). Pairs
+    /// joined by a ReLU6 are left alone: rescaling would move the clip.
+    #[arg(long, default_value = "off", value_name = "MODE", value_parser = parse_mode)]
+    pub equalize: Mode,
+    /// Empirical bias correction after quantization: off, on, or auto
+    /// (tried, kept only if the measured SQNR vs float improves).
+    #[arg(long, default_value = "auto", value_name = "MODE", value_parser = parse_mode)]
+    pub bias_correction: Mode,
+    /// Artifact kind: pir (textual IR), onnx (QDQ ONNX) or rp2040 (a
+    /// directory of int8 C99: NAME.h, NAME.c, NAME_weights.c, the kernels
+    /// and report.json); default from -o's extension.
+    #[arg(long)]
     pub target: Option<String>,
-    /// The C name of the model for `--target rp2040` (default `model`).
+    /// C name of the model with --target rp2040: file names, `NAME_invoke`,
+    /// macros `NAME_*` in upper case.
+    #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// The device profile for `--target rp2040` (default `rp2040`).
+    /// Device profile with --target rp2040 (rp2040, esp32, cortex-m4, ...): the
+    /// firmware image is cross-built and measured against its RAM and flash.
+    #[arg(long, value_name = "PROFILE")]
     pub device: Option<String>,
-    pub output: PathBuf,
-    /// `--no-emulate`: skip counting instructions under QEMU (rp2040).
+    /// With --target rp2040: do not count the instructions of an inference
+    /// under QEMU (minutes for a large model); the report says they were not
+    /// measured. Flash and RAM are still measured on the cross-built image.
+    #[arg(long)]
     pub no_emulate: bool,
-    /// `--save-graph`: also write the quantized graph here.
+    /// Also write the quantized graph the artifact was made from (.pir or
+    /// .onnx), to run it with `pare run` / `pare eval` (e.g. against the C).
+    #[arg(long, value_name = "FILE")]
     pub save_graph: Option<PathBuf>,
+    /// Output artifact (a directory with --target rp2040).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
     pub json: bool,
-    pub equalize: refine::Mode,
-    pub bias_correction: refine::Mode,
+    /// Print the graph (textual IR, weights elided) to stderr after every
+    /// pass of the compile pipeline.
+    #[arg(long)]
+    pub print_after_all: bool,
 }
 
-pub use refine::Mode;
+/// `--equalize` / `--bias-correction`: off, on or auto.
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+}
+
+impl CompileArgs {
+    /// `--rounding` as the named mode.
+    pub fn rounding_mode(&self) -> Result<Rounding> {
+        self.rounding
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--rounding: {e}"))
+    }
+
+    /// `--calib-samples` as a count.
+    pub fn calib_samples(&self) -> Result<Option<usize>> {
+        Ok(self.calib_samples.map(usize::try_from).transpose()?)
+    }
+}
+
+pub use pare_passes::ptq::Mode;
 
 /// What `pare compile` writes.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -108,110 +186,132 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     if a.scheme != Scheme::Mixed && a.size_budget.is_some() {
         bail!("--size-budget applies to --quantize mixed only");
     }
-    let mut float_graph = cleaned(&a.model, &a.input_shapes)?;
-    if matches!(a.scheme, Scheme::Int8 | Scheme::Int4 | Scheme::Mixed) {
-        prepare_for_int8(&mut float_graph, &a.model)?;
+    // A bad --rounding or --calib-method fails before any work.
+    a.rounding_mode()?;
+    let method = calib::method(a)?;
+    let int = matches!(a.scheme, Scheme::Int8 | Scheme::Int4 | Scheme::Mixed);
+    let spec = match (int, a.calib.as_deref()) {
+        (true, None) => bail!("--quantize {} needs --calib DATA[:KEY]", a.scheme.name()),
+        (true, Some(spec)) => Some(spec),
+        (false, _) => None,
+    };
+    // Every step is a pass run by one manager: the verifier after each, and
+    // `--print-after-all` shows them all.
+    let mut manager = PassManager::new();
+    if a.print_after_all {
+        manager = manager.print_after_all(super::opt::print_after);
     }
+    let (hook, bar) = calib::progress();
+    let mut cx = PassCx::new(PassOptions {
+        verify: true,
+        ..PassOptions::default()
+    });
+    cx.progress = Some(hook);
+    let mut float_graph = model_io::load_shaped(&a.model, &a.input_shapes)?;
+    let mut prepare = float_pipeline(int)?;
+    manager
+        .run(&mut prepare, &mut float_graph, &mut cx.clone())
+        .with_context(|| format!("{}", a.model.display()))?;
     let mut rep = report::Report::new(a, &float_graph);
-    let (graph, bytes) = match a.scheme {
-        Scheme::Fp16 | Scheme::Int8Weights | Scheme::Int4Weights => {
+    let (graph, bytes) = match spec {
+        None => {
             let mut g = float_graph.clone();
-            let records = match a.scheme {
-                Scheme::Fp16 => quantize::quantize_fp16(&mut g).context("fp16 weights")?,
-                Scheme::Int8Weights => quantize::quantize_weights(&mut g, 8)?,
-                _ => quantize::quantize_weights(&mut g, 4)?,
+            let scheme = match a.scheme {
+                Scheme::Fp16 => ptq::Scheme::Fp16,
+                Scheme::Int8Weights => ptq::Scheme::Int8Weights,
+                _ => ptq::Scheme::Int4Weights,
             };
-            rep.layers = records.iter().map(report::LayerRow::from_record).collect();
+            let pass = ptq::Quantize {
+                scheme,
+                data: None,
+                method,
+            };
+            let mut p = Pipeline::new(scheme.name(), vec![Step::Once(Box::new(pass))]);
+            let mut qcx = cx.clone();
+            manager
+                .run(&mut p, &mut g, &mut qcx)
+                .with_context(|| format!("{}: {} weights", a.model.display(), scheme.name()))?;
+            rep.layers = qcx
+                .quant
+                .records
+                .iter()
+                .map(report::LayerRow::from_record)
+                .collect();
             let bytes = encode(&g, target, &a.output)?;
             (g, bytes)
         }
-        Scheme::Int8 | Scheme::Int4 | Scheme::Mixed => {
-            let spec = a.calib.as_deref().with_context(|| {
-                format!("--quantize {} needs --calib DATA[:KEY]", a.scheme.name())
-            })?;
+        Some(spec) => {
             let weight_bits = if a.scheme == Scheme::Int4 { 4 } else { 8 };
-            let quantize = |base: &Graph, cal: &calib::Calibrated| -> Result<refine::Quantized> {
-                if let Some(budget) = a.size_budget {
-                    let samples = calib::samples(spec, base, a, a.sensitivity_samples.max(1))?;
-                    let chosen = match target {
-                        Target::Model(format) => mixed::fit(
-                            base,
-                            &cal.calibration,
-                            &samples,
-                            budget,
-                            &mixed::Measure {
-                                size: &|g| {
-                                    let b = model_io::encode(g, format, &a.output)?;
-                                    Ok((b.len() as u64, Some(b)))
-                                },
-                                what: "the artifact",
-                                no_int4: &|_, _| None,
-                            },
-                        )?,
-                        Target::Rp2040 => mixed::fit(
-                            base,
-                            &cal.calibration,
-                            &samples,
-                            budget,
-                            &mixed::Measure {
-                                size: &|g| Ok((rp2040::generate(g, a)?.const_bytes(), None)),
-                                what: &format!(
-                                    "the const data of {}_weights.c (what lands in flash besides code)",
-                                    rp2040::name_of(a)
-                                ),
-                                no_int4: &rp2040::no_int4,
-                            },
-                        )?,
+            let quantize = || -> Result<Box<dyn Pass>> {
+                let data = Some(calib::data(spec, a, None)?);
+                let Some(budget) = a.size_budget else {
+                    let scheme = if weight_bits == 4 {
+                        ptq::Scheme::Int4
+                    } else {
+                        ptq::Scheme::Int8
                     };
-                    return Ok(refine::Quantized {
-                        graph: chosen.graph,
-                        records: chosen.records,
-                        bytes: chosen.bytes,
-                        sensitivity: chosen.sensitivity,
-                        int8_only: chosen.int8_only,
-                    });
-                }
-                let mut g = base.clone();
-                let opts = IntOptions {
-                    weight_bits,
-                    ..IntOptions::default()
+                    return Ok(Box::new(ptq::Quantize {
+                        scheme,
+                        data,
+                        method,
+                    }));
                 };
-                let records = quantize::quantize_int(&mut g, &cal.calibration, &opts)?;
-                Ok(refine::Quantized {
-                    graph: g,
-                    records,
-                    bytes: None,
-                    sensitivity: Vec::new(),
-                    int8_only: Vec::new(),
-                })
+                Ok(Box::new(ptq::MixedPrecision {
+                    budget,
+                    sensitivity_samples: usize::try_from(a.sensitivity_samples)?.max(1),
+                    data,
+                    method,
+                    measure: target_measure(a, target)?,
+                }))
             };
-            let encode = |g: &Graph| encode(g, target, &a.output);
-            let out = refine::run(&float_graph, spec, a, &quantize, &encode)?;
-            rep.set_calibration(&out.calibrated, out.calib_seconds);
-            let q = out.quantized;
-            rep.sensitivity = q.sensitivity;
-            rep.int8_only = q.int8_only;
+            let encode_for_budget =
+                |g: &Graph| -> Result<Vec<u8>, BoxError> { Ok(encode(g, target, &a.output)?) };
+            let quantize = || -> Result<Box<dyn Pass>, BoxError> { Ok(quantize()?) };
+            let opts = SearchOptions {
+                equalize: a.equalize,
+                bias_correction: a.bias_correction,
+                data: calib::data(spec, a, None)?,
+                rounding: a.rounding_mode()?,
+                size_budget: a.size_budget,
+            };
+            let out = ptq::search(
+                &float_graph,
+                &opts,
+                &mut manager,
+                &cx,
+                &quantize,
+                &encode_for_budget,
+            )
+            .with_context(|| format!("{}", a.model.display()))?;
+            let mut quant = out.quant;
+            let calibrated = calib::Calibrated::take(&mut quant)
+                .context("the quantization pass calibrated nothing")?;
+            rep.set_calibration(&calibrated, quant.calib_seconds);
+            rep.sensitivity = quant.sensitivity;
+            rep.int8_only = quant.int8_only;
             if a.size_budget.is_none() && a.sensitivity_samples > 0 {
                 // Each layer's sensitivity at the scheme's width, for the report
                 // (mixed precision measured its own above).
-                let samples = calib::samples(spec, &float_graph, a, a.sensitivity_samples)?;
+                let n = usize::try_from(a.sensitivity_samples)?;
+                let samples = calib::samples(spec, &float_graph, a, n)?;
                 rep.sensitivity = sensitivities(&float_graph, &samples, &[weight_bits])
                     .context("measuring layer sensitivity")?;
             }
-            rep.layers = q
+            rep.layers = quant
                 .records
                 .iter()
                 .map(report::LayerRow::from_record)
                 .collect();
             rep.fidelity = Some(out.fidelity);
             rep.techniques = Some(out.summary);
-            let bytes = match q.bytes {
+            let bytes = match quant.artifact {
                 Some(b) => b,
-                None => encode(&q.graph)?,
+                None => encode(&out.graph, target, &a.output)?,
             };
-            (q.graph, bytes)
+            (out.graph, bytes)
         }
     };
+    bar.finish_and_clear();
     match target {
         Target::Model(_) => {
             pare_ir::fsutil::write_atomic(&a.output, &bytes)
@@ -263,33 +363,50 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     Ok(())
 }
 
-/// The model after the cleanup pipeline (what every scheme starts from).
-fn cleaned(path: &Path, shapes: &[model_io::InputShape]) -> Result<Graph> {
-    let mut g = model_io::load_shaped(path, shapes)?;
-    let mut cx = PassCx::new(PassOptions {
-        verify: true,
-        ..PassOptions::default()
-    });
+/// The float part of the compile pipeline: `cleanup` (what every scheme
+/// starts from), then for the integer schemes `prepare-int` (biases of
+/// `nn.Linear`-style MatMul + Add move into the int32 accumulator of a Gemm,
+/// exact in float).
+fn float_pipeline(int: bool) -> Result<Pipeline> {
     let mut p = pare_passes::pipeline_or_err("cleanup")?;
-    PassManager::new()
-        .run(&mut p, &mut g, &mut cx)
-        .with_context(|| format!("{}", path.display()))?;
-    Ok(g)
+    if int {
+        p.steps
+            .extend(pare_passes::pipeline_or_err("prepare-int")?.steps);
+        p.name = "cleanup,prepare-int".into();
+    }
+    Ok(p)
 }
 
-/// Float rewrites that make the integer graph more accurate (and are exact in
-/// float): biases of `nn.Linear`-style MatMul + Add move into the int32
-/// accumulator of a Gemm.
-fn prepare_for_int8(g: &mut Graph, path: &Path) -> Result<()> {
-    let mut cx = PassCx::new(PassOptions {
-        verify: true,
-        ..PassOptions::default()
-    });
-    let mut p = pare_passes::pipeline_from_names(&["fuse-matmul-bias", "dce"])?;
-    PassManager::new()
-        .run(&mut p, g, &mut cx)
-        .with_context(|| format!("{}", path.display()))?;
-    Ok(())
+/// What `--size-budget` is measured on: the encoded model file, or for
+/// `--target rp2040` the const data of NAME_weights.c (what lands in flash
+/// besides code), with the layers the target cannot store in 4 bits.
+fn target_measure(a: &CompileArgs, target: Target) -> Result<ptq::TargetMeasure> {
+    Ok(match target {
+        Target::Model(format) => {
+            let out = a.output.clone();
+            ptq::TargetMeasure {
+                size: Box::new(move |g| {
+                    let b = model_io::encode(g, format, &out)?;
+                    Ok((b.len() as u64, Some(b)))
+                }),
+                what: "the artifact".into(),
+                no_int4: Box::new(pare_passes::quantize::mixed_fit::any_int4),
+            }
+        }
+        Target::Rp2040 => {
+            let opts = rp2040::emit_options(a)?;
+            ptq::TargetMeasure {
+                what: format!(
+                    "the const data of {}_weights.c (what lands in flash besides code)",
+                    opts.name
+                ),
+                size: Box::new(move |g| {
+                    Ok((pare_targets::rp2040::emit(g, &opts)?.const_bytes(), None))
+                }),
+                no_int4: Box::new(pare_targets::rp2040::no_int4),
+            }
+        }
+    })
 }
 
 /// What to write: `--target rp2040` (a directory), else a model file whose

@@ -2,11 +2,11 @@
 //! figure carries how it was obtained; nothing estimated is shown as a result.
 
 use super::calib::Calibrated;
-use super::fidelity::Fidelity;
-use super::refine::Summary;
 use super::CompileArgs;
 use anyhow::{Context, Result};
 use pare_ir::Graph;
+use pare_passes::metrics::Fidelity;
+use pare_passes::ptq::Summary;
 use pare_passes::quantize::mixed::LayerSensitivity;
 use pare_passes::quantize::{LayerRecord, LayerStatus};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! equalization and bias correction did, and the measured fidelity of every
 //! variant the guard compared (JSON `error_reduction`, and terminal lines).
 
-use super::refine::{Summary, Trial};
+use pare_passes::ptq::{Summary, Trial};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -22,33 +22,22 @@ pub fn name_of(a: &CompileArgs) -> &str {
     a.name.as_deref().unwrap_or("model")
 }
 
-/// Why a layer of the float graph cannot have 4-bit weights on this target
-/// (`None`: it can). The product kernels (convolutions, fully connected) read
-/// packed 4-bit codes; a depthwise conv's weights are widened for its kernel, so 4
-/// bits would save no flash there and only lose accuracy.
-pub fn no_int4(g: &Graph, n: &pare_ir::Node) -> Option<String> {
-    (!pare_targets::rp2040::packs_4bit_weights(g, n)).then(|| {
-        format!(
-            "{} layers keep int8 weights: the rp2040 C kernels keep 4-bit codes packed only for convolutions (not depthwise) and fully connected layers (Gemm, MatMul by a constant)",
-            n.op.name()
-        )
+/// The emitter's options from the command line.
+pub fn emit_options(a: &CompileArgs) -> Result<EmitOptions> {
+    Ok(EmitOptions {
+        name: name_of(a).to_string(),
+        rounding: a.rounding_mode()?,
+        model: a
+            .model
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned()),
     })
 }
 
 /// Emits the C of quantized graph `g`.
 pub fn generate(g: &Graph, a: &CompileArgs) -> Result<Emitted> {
-    emit(
-        g,
-        &EmitOptions {
-            name: name_of(a).to_string(),
-            rounding: a.rounding,
-            model: a
-                .model
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned()),
-        },
-    )
-    .with_context(|| format!("{}: generating rp2040 C", a.model.display()))
+    emit(g, &emit_options(a)?)
+        .with_context(|| format!("{}: generating rp2040 C", a.model.display()))
 }
 
 /// The files to write (report.json is added by the caller).

@@ -6,7 +6,6 @@
 
 use super::CompileArgs;
 use anyhow::{anyhow, bail, Result};
-use pare_targets::rp2040::device::{bytes, over};
 use pare_targets::rp2040::toolchain::{ARM_GCC, ARM_SIZE, QEMU};
 use pare_targets::rp2040::{
     build_firmware, profile_instructions, Core, Device, Emitted, FirmwareError, Footprint,
@@ -42,53 +41,9 @@ pub fn device_of(a: &CompileArgs) -> Result<&'static Device> {
     Device::by_name(a.device.as_deref().unwrap_or("rp2040")).map_err(|e| anyhow!("--device: {e}"))
 }
 
-/// The fit check that needs no toolchain, made before cross-building: the const data
-/// of NAME_weights.c alone against the device's flash, and the planned arena with the
-/// stack reserve against its RAM. Both are lower bounds of what the image needs, so a
-/// failure here is final; a pass is confirmed by the measured image.
+/// The planned fit check of the target (before cross-building): a failure is final.
 pub fn planned_fit(e: &Emitted, device: &Device) -> Result<()> {
-    let mut problems = Vec::new();
-    let data = e.const_bytes();
-    if data > device.flash_bytes {
-        problems.push(format!(
-            "its constant data alone is {data} bytes ({}: weights and biases {} bytes + tables {} bytes in {}_weights.c), over {}'s flash of {} bytes ({}) by {} before any code",
-            bytes(data),
-            e.weight_bytes,
-            e.table_bytes,
-            e.name,
-            device.name,
-            device.flash_bytes,
-            bytes(device.flash_bytes),
-            over(data - device.flash_bytes)
-        ));
-    }
-    let ram = e.plan.arena_bytes + device.stack_reserve;
-    if ram > device.ram_bytes {
-        problems.push(format!(
-            "its arena of {} bytes (the static memory plan; lower bound {}) + stack reserve {} = {ram} bytes ({}) is over {}'s RAM of {} bytes ({}) by {}",
-            e.plan.arena_bytes,
-            e.plan.lower_bound,
-            device.stack_reserve,
-            bytes(ram),
-            device.name,
-            device.ram_bytes,
-            bytes(device.ram_bytes),
-            over(ram - device.ram_bytes)
-        ));
-    }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let hint = if data > device.flash_bytes {
-        " (planned from the generated C, before cross-building; --quantize mixed --size-budget BYTES stores conv and fully connected weights in 4 bits where they cost least)"
-    } else {
-        " (planned from the generated C, before cross-building)"
-    };
-    bail!(
-        "the model does not fit {}: {}{hint}",
-        device.name,
-        problems.join("; ")
-    )
+    Ok(pare_targets::rp2040::planned_fit(e, device)?)
 }
 
 /// What the report says about counts on a device whose core is not the emulated one.

@@ -1,0 +1,171 @@
+//! What the quantization passes share: their data options (declared once,
+//! listed by every pass that reads data) and calibration on a [`DataSource`].
+
+use crate::quantize::calibrate::{
+    calibrate, CalibMethod, CalibOptions, Calibration, Phase, Progress,
+};
+use crate::quantize::data::{DataSource, OpenedData};
+use crate::registry::{OptionSpec, OptionType, Options};
+use crate::PassError;
+use pare_ir::Graph;
+
+pub const CALIB: OptionSpec = OptionSpec {
+    name: "calib",
+    ty: OptionType::Data,
+    default: None,
+    help: "calibration data: FILE.npz[:KEY], FILE.npy, DIR/ (one input), or random:N:SEED[:uniform|normal] (every input)",
+};
+
+pub const SAMPLES: OptionSpec = OptionSpec {
+    name: "samples",
+    ty: OptionType::Int,
+    default: None,
+    help: "read at most this many samples of the data (default: all)",
+};
+
+pub const METHOD: OptionSpec = OptionSpec {
+    name: "method",
+    ty: OptionType::Choice(&["minmax", "percentile", "mse", "entropy", "auto"]),
+    default: Some("minmax"),
+    help: "how each activation's range is chosen from its statistics",
+};
+
+pub const PERCENTILE: OptionSpec = OptionSpec {
+    name: "percentile",
+    ty: OptionType::Float,
+    default: Some("99.99"),
+    help: "the percentile of method=percentile",
+};
+
+pub const BATCH: OptionSpec = OptionSpec {
+    name: "batch",
+    ty: OptionType::Int,
+    default: Some("32"),
+    help: "samples per batch when the model's batch dim is symbolic",
+};
+
+pub const ROUNDING: OptionSpec = OptionSpec {
+    name: "rounding",
+    ty: OptionType::Choice(&["gemmlowp", "single"]),
+    default: Some("gemmlowp"),
+    help: "requantization rounding of the integer kernels the graph is measured with",
+};
+
+/// Where and how much data a pass reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataOptions {
+    pub source: DataSource,
+    pub samples: Option<usize>,
+    pub batch: usize,
+}
+
+impl DataOptions {
+    /// The `calib`, `samples` and `batch` options; `None` when `calib` is unset.
+    pub fn from_options(o: &Options) -> Result<Option<DataOptions>, PassError> {
+        let Some(spec) = o.text(CALIB.name) else {
+            return Ok(None);
+        };
+        // Options::parse has checked the syntax already.
+        let source = DataSource::parse(spec).map_err(|e| PassError::BadOption {
+            pass: o.pass().into(),
+            option: CALIB.name.into(),
+            value: spec.into(),
+            expected: e.to_string(),
+        })?;
+        Ok(Some(DataOptions {
+            source,
+            samples: match o.int_opt(SAMPLES.name) {
+                Some(_) => Some(o.count(SAMPLES.name)?),
+                None => None,
+            },
+            batch: o.count(BATCH.name)?.max(1),
+        }))
+    }
+
+    /// Opens the data for `g`.
+    pub fn open(&self, g: &Graph, pass: &'static str) -> Result<OpenedData, PassError> {
+        self.source
+            .open(g, self.batch, self.samples)
+            .map_err(|e| PassError::Analysis {
+                pass,
+                source: Box::new(e),
+            })
+    }
+}
+
+/// The `method` and `percentile` options.
+pub fn method_of(o: &Options) -> Result<CalibMethod, PassError> {
+    Ok(match o.word(METHOD.name)? {
+        "percentile" => CalibMethod::Percentile(o.float(PERCENTILE.name)?),
+        "mse" => CalibMethod::Mse,
+        "entropy" => CalibMethod::Entropy,
+        "auto" => CalibMethod::Auto,
+        _ => CalibMethod::MinMax,
+    })
+}
+
+/// `data` or an error saying the pass needs `calib=`.
+pub fn needs_data<'a>(
+    data: &'a Option<DataOptions>,
+    pass: &'static str,
+    why: &str,
+) -> Result<&'a DataOptions, PassError> {
+    data.as_ref().ok_or_else(|| PassError::Config {
+        pass,
+        msg: format!(
+            "{why} needs calibration data: add calib=FILE.npz[:KEY] (or calib=random:N:SEED)"
+        ),
+    })
+}
+
+/// Calibrates float graph `g` on `data`; records the wall time in `cx`.
+pub fn calibrate_on(
+    g: &Graph,
+    data: &DataOptions,
+    method: CalibMethod,
+    pass: &'static str,
+    cx: &mut crate::PassCx,
+) -> Result<Calibration, PassError> {
+    let t = std::time::Instant::now();
+    let mut opened = data.open(g, pass)?;
+    let opts = CalibOptions {
+        method,
+        max_samples: data.samples,
+        ..CalibOptions::default()
+    };
+    let progress = cx.progress.clone();
+    let mut on_progress = |p: Progress| {
+        if let Some(f) = &progress {
+            let what = match p.phase {
+                Phase::Range => "calibrating: ranges",
+                Phase::Histogram => "calibrating: histograms",
+                Phase::Select => "calibrating: choosing ranges",
+            };
+            f(what, p.done, p.total);
+        }
+    };
+    let cal =
+        calibrate(g, &mut opened, &opts, &mut on_progress).map_err(|e| PassError::Analysis {
+            pass,
+            source: Box::new(e),
+        })?;
+    cx.quant.calib_seconds = t.elapsed().as_secs_f64();
+    Ok(cal)
+}
+
+/// An error when `g` already holds quantized values (a second quantization
+/// would stack scales on scales).
+pub fn check_float(g: &Graph, pass: &'static str) -> Result<(), PassError> {
+    for (_, n) in g.nodes() {
+        if let Some(&v) = n.outputs.iter().find(|&&v| g.ty(v).quant.is_some()) {
+            return Err(PassError::Config {
+                pass,
+                msg: format!(
+                    "the graph is already quantized (value `{}` has quantization parameters)",
+                    g.value(v).name
+                ),
+            });
+        }
+    }
+    Ok(())
+}

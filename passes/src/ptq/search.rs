@@ -1,0 +1,275 @@
+//! The guard around the error-reducing techniques of integer quantization:
+//! cross-layer equalization of the float graph before calibration and
+//! empirical bias correction after quantization. Each variant is a pipeline
+//! of registered passes — `[equalize,] quantize|mixed-precision
+//! [,bias-correct]` — run by the caller's pass manager (verifier after each
+//! pass, its print hook). In `auto` mode a technique is tried and kept only if
+//! it raises the SQNR against the float model, measured (integer interpreter)
+//! on the first [`FIDELITY_SAMPLES`] samples of the data; `on` keeps it
+//! unmeasured against the alternative, `off` never tries it. Every variant
+//! tried is listed with its figures.
+//!
+//! The guard's cost: each equalization variant is calibrated and quantized
+//! once more, each bias-corrected variant costs its correction plus one more
+//! fidelity measurement. Both are measured on calibration samples, which the
+//! correction also saw (its first [`bias_plan`] samples): the guard compares
+//! variants on the data the user gave, it is no held-out accuracy claim.
+
+use super::{BiasCorrect, DataOptions, Equalize};
+use crate::metrics::{fidelity_on, Fidelity, FIDELITY_SAMPLES};
+use crate::quantize::bias_correction::BiasCorrection;
+use crate::quantize::bias_plan::bias_plan;
+use crate::quantize::calibrate::BoxError;
+use crate::quantize::equalize::Equalization;
+use crate::quantize::QuantState;
+use crate::{Pass, PassCx, PassError, PassManager, Pipeline, Step};
+use pare_ir::quant::Rounding;
+use pare_ir::Graph;
+use std::time::Instant;
+
+const PASS: &str = "variant-search";
+
+/// When a technique is applied.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Never.
+    Off,
+    /// Always (where the model has something for it to do).
+    On,
+    /// Tried, and kept only if the measured SQNR vs float improves.
+    Auto,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Off => "off",
+            Mode::On => "on",
+            Mode::Auto => "auto",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Mode, String> {
+        match s {
+            "off" => Ok(Mode::Off),
+            "on" => Ok(Mode::On),
+            "auto" => Ok(Mode::Auto),
+            _ => Err(format!("`{s}` is not off, on or auto")),
+        }
+    }
+}
+
+/// What the search tries and how it measures.
+#[derive(Clone, Debug)]
+pub struct SearchOptions {
+    pub equalize: Mode,
+    pub bias_correction: Mode,
+    /// The data bias correction and the fidelity measurement read (their
+    /// first samples).
+    pub data: DataOptions,
+    /// Rounding of the integer kernels the variants are measured with.
+    pub rounding: Rounding,
+    /// A bias-corrected variant whose artifact (by `encode`) exceeds this is
+    /// not kept.
+    pub size_budget: Option<u64>,
+}
+
+/// One variant tried, with its measured fidelity.
+#[derive(Clone, Debug)]
+pub struct Trial {
+    pub equalized: bool,
+    pub bias_corrected: bool,
+    pub fidelity: Fidelity,
+}
+
+/// What the techniques did, for reports: the equalization of the float graph
+/// (whether or not the equalized variant was kept) and the correction of the
+/// chosen variant's base (whether or not the corrected one was kept).
+#[derive(Debug)]
+pub struct Summary {
+    pub equalize: Mode,
+    pub bias_correction: Mode,
+    pub equalization: Option<Equalization>,
+    pub correction: Option<BiasCorrection>,
+    /// Every variant measured, in the order tried; `chosen` indexes it.
+    pub trials: Vec<Trial>,
+    pub chosen: usize,
+    /// Wall time of the techniques and of the guard's extra measurements.
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn chosen(&self) -> Option<&Trial> {
+        self.trials.get(self.chosen)
+    }
+}
+
+/// The chosen variant and everything measured on the way.
+#[derive(Debug)]
+pub struct Outcome {
+    pub graph: Graph,
+    /// What the chosen variant's quantization left: records, its calibration
+    /// and calibration time, sensitivities, the artifact if already encoded.
+    pub quant: QuantState,
+    pub fidelity: Fidelity,
+    pub summary: Summary,
+}
+
+/// Runs `pass` alone through the manager on `g`.
+fn run_pass(
+    m: &mut PassManager,
+    pass: Box<dyn Pass>,
+    g: &mut Graph,
+    cx: &mut PassCx,
+) -> Result<(), PassError> {
+    let mut p = Pipeline::new(pass.name(), vec![Step::Once(pass)]);
+    m.run(&mut p, g, cx).map(|_| ())
+}
+
+fn analysis(source: BoxError) -> PassError {
+    PassError::Analysis { pass: PASS, source }
+}
+
+/// Calibrates and quantizes `float` (and its equalized variant) with the pass
+/// `quantize` builds, corrects biases, measures each variant as `opts` asks,
+/// and returns the best. `encode` writes an artifact (only called under a
+/// size budget).
+pub fn search(
+    float: &Graph,
+    opts: &SearchOptions,
+    m: &mut PassManager,
+    cx0: &PassCx,
+    quantize: &dyn Fn() -> Result<Box<dyn Pass>, BoxError>,
+    encode: &dyn Fn(&Graph) -> Result<Vec<u8>, BoxError>,
+) -> Result<Outcome, PassError> {
+    let t0 = Instant::now();
+    // Float variants: (equalized, graph), the plain one first.
+    let mut bases: Vec<(bool, Graph)> = Vec::new();
+    let mut equalization = None;
+    if opts.equalize != Mode::Off {
+        let mut g = float.clone();
+        let mut cx = cx0.clone();
+        run_pass(m, Box::new(Equalize::default()), &mut g, &mut cx)?;
+        let rec = cx.quant.equalization.take().unwrap_or_default();
+        if !rec.pairs.is_empty() {
+            bases.push((true, g));
+        }
+        equalization = Some(rec);
+    }
+    if opts.equalize != Mode::On || bases.is_empty() {
+        bases.insert(0, (false, float.clone()));
+    }
+    let mut technique_secs = t0.elapsed().as_secs_f64();
+    let mut states: Vec<QuantState> = Vec::new();
+    let mut corrections: Vec<Option<BiasCorrection>> = Vec::new();
+    // (base index, trial, quantized graph)
+    let mut variants: Vec<(usize, Trial, Graph)> = Vec::new();
+    for (b, (equalized, base)) in bases.iter().enumerate() {
+        let mut q = base.clone();
+        let mut cx = cx0.clone();
+        run_pass(m, quantize().map_err(analysis)?, &mut q, &mut cx)?;
+        let mut tried: Vec<(bool, Graph)> = Vec::new();
+        let mut correction = None;
+        if opts.bias_correction != Mode::Off {
+            let t = Instant::now();
+            let mut g = q.clone();
+            let (estimator, samples) = bias_plan(base);
+            let pass = BiasCorrect {
+                data: Some(limited(&opts.data, samples)),
+                estimator: Some(estimator),
+                rounding: opts.rounding,
+            };
+            let mut bcx = cx.clone();
+            run_pass(m, Box::new(pass), &mut g, &mut bcx)?;
+            let rec = bcx
+                .quant
+                .correction
+                .take()
+                .ok_or_else(|| PassError::Config {
+                    pass: PASS,
+                    msg: "bias correction reported nothing".into(),
+                })?;
+            technique_secs += t.elapsed().as_secs_f64();
+            // Corrected biases may print longer in a textual artifact.
+            let fits = match opts.size_budget {
+                Some(budget) => {
+                    let bytes = encode(&g).map_err(analysis)?;
+                    let fits = bytes.len() as u64 <= budget;
+                    cx.quant.artifact_corrected = Some(bytes);
+                    fits
+                }
+                None => true,
+            };
+            if !rec.layers.is_empty() && fits {
+                tried.push((true, g));
+            }
+            correction = Some(rec);
+        }
+        corrections.push(correction);
+        if opts.bias_correction != Mode::On || tried.is_empty() {
+            tried.insert(0, (false, q));
+        }
+        let alone = bases.len() == 1 && tried.len() == 1;
+        for (bias_corrected, g) in tried {
+            let t = Instant::now();
+            let fidelity = measure(float, &g, opts)?;
+            if !alone {
+                technique_secs += t.elapsed().as_secs_f64();
+            }
+            let trial = Trial {
+                equalized: *equalized,
+                bias_corrected,
+                fidelity,
+            };
+            variants.push((b, trial, g));
+        }
+        states.push(cx.quant);
+    }
+    // The first variant has the fewest techniques; another must beat it
+    // strictly to be kept.
+    let mut chosen = 0;
+    for (k, v) in variants.iter().enumerate() {
+        if v.1.fidelity.sqnr_db > variants[chosen].1.fidelity.sqnr_db {
+            chosen = k;
+        }
+    }
+    let trials: Vec<Trial> = variants.iter().map(|v| v.1.clone()).collect();
+    let (b, trial, graph) = variants.swap_remove(chosen);
+    let mut quant = std::mem::take(&mut states[b]);
+    if trial.bias_corrected {
+        // The uncorrected variant's artifact is not this graph's.
+        quant.artifact = quant.artifact_corrected.take();
+    }
+    quant.artifact_corrected = None;
+    Ok(Outcome {
+        graph,
+        quant,
+        fidelity: trial.fidelity,
+        summary: Summary {
+            equalize: opts.equalize,
+            bias_correction: opts.bias_correction,
+            equalization,
+            correction: corrections.get_mut(b).and_then(Option::take),
+            trials,
+            chosen,
+            seconds: technique_secs,
+        },
+    })
+}
+
+/// `data` cut to its first `n` samples.
+fn limited(data: &DataOptions, n: usize) -> DataOptions {
+    DataOptions {
+        samples: Some(data.samples.map_or(n, |c| c.min(n))),
+        ..data.clone()
+    }
+}
+
+/// Fidelity of `q` against the float model on the first samples of the data.
+fn measure(float: &Graph, q: &Graph, opts: &SearchOptions) -> Result<Fidelity, PassError> {
+    let mut data = limited(&opts.data, FIDELITY_SAMPLES).open(float, PASS)?;
+    fidelity_on(float, q, &mut data, opts.rounding).map_err(analysis)
+}

@@ -1,0 +1,153 @@
+//! The one table of passes: name, what it does, its typed options, and how to
+//! build it from parsed options. `pare opt --list`, `--passes` specs,
+//! `pare compile` and filetest headers all go through it; a new pass is one
+//! row here.
+
+use super::options::{OptionSpec, Options};
+use crate::cleanup::{
+    Dce, FoldBatchNorm, FoldConstants, FoldShapes, FuseMatmulBias, RemoveIdentity,
+};
+use crate::ptq;
+use crate::quantize::raise_qdq::RaiseQdq;
+use crate::{Pass, PassError};
+
+/// Builds a pass from its parsed options.
+pub type Build = fn(&Options) -> Result<Box<dyn Pass>, PassError>;
+
+/// One registered pass.
+#[derive(Clone, Copy)]
+pub struct PassInfo {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub options: &'static [OptionSpec],
+    pub build: Build,
+}
+
+impl std::fmt::Debug for PassInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassInfo")
+            .field("name", &self.name)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+fn plain<P: Pass + Default + 'static>(_: &Options) -> Result<Box<dyn Pass>, PassError> {
+    Ok(Box::new(P::default()))
+}
+
+/// Every pass, sorted by name.
+pub const PASSES: &[PassInfo] = &[
+    PassInfo {
+        name: "bias-correct",
+        help: "subtract each quantized layer's mean output error (vs the float graph an earlier quantize kept) from its int32 bias",
+        options: ptq::options::BIAS_CORRECT,
+        build: |o| Ok(Box::new(ptq::BiasCorrect::from_options(o)?)),
+    },
+    PassInfo {
+        name: "dce",
+        help: "remove nodes whose outputs nothing uses",
+        options: &[],
+        build: plain::<Dce>,
+    },
+    PassInfo {
+        name: "equalize",
+        help: "cross-layer equalization of conv/gemm pairs (exact in float) before quantization",
+        options: ptq::options::EQUALIZE,
+        build: |o| Ok(Box::new(ptq::Equalize::from_options(o)?)),
+    },
+    PassInfo {
+        name: "fold-batchnorm",
+        help: "fold inference-mode BatchNormalization into the Conv, ConvTranspose or Gemm before it",
+        options: &[],
+        build: plain::<FoldBatchNorm>,
+    },
+    PassInfo {
+        name: "fold-constants",
+        help: "evaluate nodes whose inputs are all weights and replace their outputs by weights",
+        options: &[],
+        build: plain::<FoldConstants>,
+    },
+    PassInfo {
+        name: "fold-luts",
+        help: "remove quantized element-wise nodes whose lookup table is the identity",
+        options: &[],
+        build: plain::<ptq::FoldLuts>,
+    },
+    PassInfo {
+        name: "fold-shapes",
+        help: "turn shape computations into constants by shape-value propagation",
+        options: &[],
+        build: plain::<FoldShapes>,
+    },
+    PassInfo {
+        name: "fp16",
+        help: "store float weights as f16 (arithmetic stays f32)",
+        options: &[],
+        build: plain::<ptq::Fp16>,
+    },
+    PassInfo {
+        name: "fuse-matmul-bias",
+        help: "fuse Add(MatMul(x, W), b) with constant W and b into one Gemm",
+        options: &[],
+        build: plain::<FuseMatmulBias>,
+    },
+    PassInfo {
+        name: "mixed-precision",
+        help: "int8 or int4 weights per layer by measured sensitivity, to fit a byte budget",
+        options: ptq::options::MIXED_PRECISION,
+        build: |o| Ok(Box::new(ptq::MixedPrecision::from_options(o)?)),
+    },
+    PassInfo {
+        name: "quantize",
+        help: "post-training quantization: calibrate on data and rewrite to integer (or fp16 / weight-only) form",
+        options: ptq::options::QUANTIZE,
+        build: |o| Ok(Box::new(ptq::Quantize::from_options(o)?)),
+    },
+    PassInfo {
+        name: "raise-qdq",
+        help: "raise QDQ ONNX (quantize/dequantize around float ops) back into quantized IR",
+        options: &[],
+        build: plain::<RaiseQdq>,
+    },
+    PassInfo {
+        name: "remove-identity",
+        help: "remove Identity and inference-mode Dropout nodes",
+        options: &[],
+        build: plain::<RemoveIdentity>,
+    },
+];
+
+/// The row of pass `name`.
+pub fn pass_info(name: &str) -> Option<&'static PassInfo> {
+    PASSES.iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_sorted_and_every_row_builds_with_its_defaults_where_it_can() {
+        let names: Vec<&str> = PASSES.iter().map(|p| p.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        for p in PASSES {
+            let o = Options::parse(p.name, p.options, &[]).unwrap();
+            match (p.build)(&o) {
+                Ok(pass) => assert_eq!(pass.name(), p.name),
+                // Only options without a default may stop a default build.
+                Err(e) => assert!(
+                    p.options.iter().any(|o| o.default.is_none()),
+                    "{}: {e}",
+                    p.name
+                ),
+            }
+            for o in p.options {
+                assert!(!o.help.is_empty(), "{}.{} has no help", p.name, o.name);
+            }
+        }
+    }
+}
