@@ -1,4 +1,5 @@
 ; pipeline: cleanup
+; run: equivalent
 ; Everything at once: the identity between conv and batch norm goes, the BN folds,
 ; the constant scale folds, the batch-flatten chain becomes a constant reshape, and
 ; the dead remains disappear.

@@ -1,4 +1,5 @@
 ; pipeline: cleanup
+; run: equivalent
 ; PyTorch's flatten with a dynamic batch: shape → gather → unsqueeze → concat →
 ; reshape. The batch symbol sits where the input has it, so it becomes 0 (copy)
 ; and the whole chain dies.
