@@ -338,3 +338,33 @@ fn every_registered_pass_has_a_run_case() {
         missing.join("\n")
     );
 }
+
+/// End to end through `run_case`: raising the QDQ gemm moves a few outputs by
+/// one quantization step (fixed-point requantization rounds ties differently
+/// from QuantizeLinear of the float result), so `equivalent` and a too tight
+/// `within` must fail on the real pass, printing what they measured.
+#[test]
+fn run_checks_fail_the_case_when_the_pass_changes_numbers() {
+    let path = root().join("raise-qdq").join("gemm.pir");
+    let src = std::fs::read_to_string(&path).unwrap();
+    let directive = "; run: within 0.02 N=512";
+    assert!(src.contains(directive), "{} changed", path.display());
+    run_case("gemm.pir", &src).unwrap();
+    let err = run_case(
+        "gemm.pir",
+        &src.replace(directive, "; run: equivalent N=512"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("gemm.pir: `; run: equivalent") && err.contains("not equivalent"),
+        "{err}"
+    );
+    let err = run_case(
+        "gemm.pir",
+        &src.replace(directive, "; run: within 0.001 N=512"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("max|after-before|/max|before| = 1.4"), "{err}");
+}
