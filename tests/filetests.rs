@@ -258,6 +258,9 @@ fn random_inputs_are_deterministic_and_follow_the_spec() {
     spec.seed += 1;
     let c = pare_tests::run_check::random_inputs(&[&f], &spec).unwrap();
     assert_eq!(c[0].shape(), [4, 3]);
+    spec.dims.push(("n".into(), 4));
+    let err = pare_tests::run_check::random_inputs(&[&f], &spec).unwrap_err();
+    assert!(err.contains("`n=` binds no symbolic dim"), "{err}");
 }
 
 #[test]

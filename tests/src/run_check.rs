@@ -3,7 +3,8 @@
 //!
 //! **Inputs.** One [`fastrand`] generator seeded with `seed` (default
 //! [`DEFAULT_SEED`]) fills the graph inputs in order. Symbolic dims take the size
-//! bound by `SYM=n`, else [`DEFAULT_SYM_SIZE`]. Float inputs are uniform in
+//! bound by `SYM=n` (an error when no input has that symbol), else
+//! [`DEFAULT_SYM_SIZE`]. Float inputs are uniform in
 //! `floats` (default `-1..1`); integer inputs uniform in `ints` (default `0..3`,
 //! valid as indices and axes in small graphs); bool inputs are fair coins;
 //! quantized inputs are codes uniform over their parameters' full code range.
@@ -134,6 +135,18 @@ fn list(types: &[&TensorType]) -> String {
 
 /// Seeded random tensors of the given types.
 pub fn random_inputs(types: &[&TensorType], spec: &InputSpec) -> Result<Vec<Tensor>, String> {
+    // A binding no input uses is a typo that would silently test the default size.
+    for (sym, _) in &spec.dims {
+        let used = types
+            .iter()
+            .any(|t| t.shape.iter().any(|d| matches!(d, Dim::Sym(s) if s == sym)));
+        if !used {
+            return Err(format!(
+                "`{sym}=` binds no symbolic dim of the inputs ({})",
+                list(types)
+            ));
+        }
+    }
     let mut rng = fastrand::Rng::with_seed(spec.seed);
     types
         .iter()
