@@ -1,6 +1,8 @@
 //! The `Pass` trait and what every pass shares: its result (`Changed`), its
 //! context (`PassCx`: options and a log for reports) and its error type.
 
+use pare_ir::infer::InferError;
+use pare_ir::verify::VerifyError;
 use pare_ir::{Graph, NodeId};
 use std::error::Error as StdError;
 
@@ -145,17 +147,20 @@ pub enum PassError {
         #[source]
         source: Box<dyn StdError + Send + Sync>,
     },
+    /// Type inference failed on the graph `pass` left (or `<input>`).
     #[error("type inference failed after pass `{pass}`: {source}")]
     Infer {
         pass: String,
         #[source]
-        source: Box<dyn StdError + Send + Sync>,
+        source: InferError,
     },
+    /// The verifier rejected the graph `pass` left; `source` lists every
+    /// violation with its rule and entity.
     #[error("graph does not verify after pass `{pass}`: {source}")]
     Verify {
         pass: String,
         #[source]
-        source: Box<dyn StdError + Send + Sync>,
+        source: VerifyError,
     },
     #[error("pipeline `{pipeline}` did not reach a fixpoint within {iterations} rounds (still changing: {changing})")]
     NoFixpoint {

@@ -50,7 +50,7 @@ pub(crate) fn replace_with_weight(
 pub(crate) fn reinfer(g: &mut Graph, pass: &str) -> Result<(), PassError> {
     pare_ir::infer::infer_graph(g).map_err(|e| PassError::Infer {
         pass: pass.to_string(),
-        source: Box::new(e),
+        source: e,
     })
 }
 
@@ -58,6 +58,6 @@ pub(crate) fn reinfer(g: &mut Graph, pass: &str) -> Result<(), PassError> {
 pub(crate) fn verify(g: &Graph, pass: &str) -> Result<(), PassError> {
     pare_ir::verify::verify(g).map_err(|e| PassError::Verify {
         pass: pass.to_string(),
-        source: Box::new(e),
+        source: e,
     })
 }

@@ -179,3 +179,57 @@ fn registry_knows_every_pass() {
     assert!(pare_passes::pipeline_from_names(&["dce", "nope"]).is_err());
     assert!(pare_passes::pipeline("nope").is_none());
 }
+
+/// A pass that leaves quantization parameters on a float graph input, or an
+/// extra input on the relu: the manager's checks must blame it, with the
+/// verifier's or inference's typed error as the source.
+struct Breaks(&'static str);
+impl Pass for Breaks {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+    fn run(&mut self, g: &mut Graph, _cx: &mut PassCx) -> Result<Changed, PassError> {
+        let x = g.inputs[0];
+        if self.0 == "bad-quant" {
+            g.value_mut(x).ty.quant = Some(pare_ir::QParams {
+                bits: 8,
+                signed: true,
+                scale: vec![0.5],
+                zero_point: vec![0],
+                axis: None,
+            });
+        } else {
+            let relu = g.order()[0];
+            g.node_mut(relu).inputs.push(Some(x));
+        }
+        Ok(Changed::Yes)
+    }
+}
+
+#[test]
+fn pass_errors_carry_typed_verifier_and_inference_errors() {
+    let run = |name: &'static str| {
+        let mut p = Pipeline::new(name, vec![Step::Once(Box::new(Breaks(name)))]);
+        PassManager::new()
+            .run(&mut p, &mut tiny(), &mut cx())
+            .unwrap_err()
+    };
+    let err = run("bad-quant");
+    let PassError::Verify { pass, source } = &err else {
+        panic!("not a verifier error: {err}")
+    };
+    assert_eq!(pass, "bad-quant");
+    assert!(source.breaks(pare_ir::verify::Rule::Quant), "{source}");
+    assert!(
+        err.to_string()
+            .starts_with("graph does not verify after pass `bad-quant`: [quant] value %0"),
+        "{err}"
+    );
+    let err = run("bad-arity");
+    assert!(
+        matches!(&err, PassError::Infer { pass, .. } if pass == "bad-arity"),
+        "{err}"
+    );
+    let source = std::error::Error::source(&err).expect("a source");
+    assert!(source.is::<pare_ir::infer::InferError>(), "{source}");
+}

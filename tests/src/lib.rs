@@ -2,35 +2,36 @@
 //! harness parses it, runs them with the verifier on, prints the result and
 //! compares it with an insta snapshot stored beside the case.
 //!
-//! Header lines (before the graph, each a `;` comment):
+//! Directives (whole-line `;` comments; see [`parse_header`]):
 //! * `; pass: fold-constants`, `; passes: remove-identity,dce` (a pass spec,
 //!   options included: `; passes: quantize{scheme=int8,calib=random:16:1}`) or
-//!   `; pipeline: cleanup` (exactly one of them);
+//!   `; pipeline: cleanup` (exactly one of them, unless the case is a
+//!   `verify-error` case);
 //! * optional `; set: fold_size_limit=64` to change a pass option;
-//! * optional `; print: elided` to elide large weights in the output.
+//! * optional `; print: elided` to elide large weights in the output;
+//! * `; run: equivalent [tol=T]` / `; run: within TOL`: the interpreter's outputs
+//!   after the passes are checked against those before, on seeded random inputs
+//!   (the inputs, tolerances and metric are defined in [`run_check`]);
+//! * `; verify-error: RULE`: the graph as written must fail the verifier with
+//!   that rule (`pare_ir::verify::Rule` ids); the snapshot holds the verifier's
+//!   report.
+//!
+//! Every registered pass and pipeline has a folder `filetests/<name>/` with at
+//! least one `; run:` case (checked by the `filetests` test binary).
 //!
 //! Bless new or changed output with `INSTA_UPDATE=always cargo test -p pare-tests`
 //! (or `cargo insta review`). With `CI=true` a missing or different snapshot fails.
 
+mod header;
+pub mod run_check;
+
+pub use header::{parse_header, Header, Run};
+pub use run_check::{check_run, Check, InputSpec, RunDirective};
+
 use pare_passes::{PassCx, PassManager, PassOptions, Pipeline};
 use std::path::{Path, PathBuf};
 
-/// What a case header asks for.
-#[derive(Clone, PartialEq, Debug)]
-pub struct Header {
-    /// The pipeline to run: `Pass`/`Passes` names, or a pipeline name.
-    pub run: Run,
-    pub options: Vec<(String, String)>,
-    pub elided: bool,
-}
-
-#[derive(Clone, PartialEq, Debug)]
-pub enum Run {
-    Passes(Vec<String>),
-    Pipeline(String),
-}
-
-/// A case that cannot be run.
+/// A case that cannot be run, or whose expectation does not hold.
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
     #[error("{path}: {msg}")]
@@ -53,85 +54,39 @@ pub enum CaseError {
         #[source]
         source: pare_passes::PassError,
     },
+    /// A `; run:` check failed.
+    #[error("{path}: `; run: {directive}` failed: {msg}")]
+    Run {
+        path: String,
+        directive: String,
+        msg: String,
+    },
+    /// A `; verify-error:` expectation failed.
+    #[error("{path}: {msg}")]
+    Verify { path: String, msg: String },
 }
 
-/// Reads the header comments at the top of a case.
-pub fn parse_header(path: &str, src: &str) -> Result<Header, CaseError> {
-    let err = |msg: String| CaseError::Header {
-        path: path.to_string(),
-        msg,
-    };
-    let mut run = None;
-    let mut options = Vec::new();
-    let mut elided = false;
-    for line in src.lines() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let Some(comment) = line.strip_prefix(';') else {
-            break;
-        };
-        let Some((key, value)) = comment.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        let new_run = match key.trim() {
-            "pass" | "passes" => Some(Run::Passes(
-                value.split(',').map(|s| s.trim().to_string()).collect(),
-            )),
-            "pipeline" => Some(Run::Pipeline(value.to_string())),
-            "set" => {
-                let (k, v) = value
-                    .split_once('=')
-                    .ok_or_else(|| err(format!("`; set: {value}` is not `name=value`")))?;
-                options.push((k.trim().to_string(), v.trim().to_string()));
-                None
-            }
-            "print" => {
-                elided = match value {
-                    "elided" => true,
-                    "full" => false,
-                    _ => return Err(err(format!("`; print: {value}`: expected elided or full"))),
-                };
-                None
-            }
-            _ => None,
-        };
-        if let Some(r) = new_run {
-            if run.is_some() {
-                return Err(err("more than one pass/passes/pipeline line".into()));
-            }
-            run = Some(r);
-        }
+/// The pipeline a case's `; pass:` / `; passes:` / `; pipeline:` line names. The
+/// one place pass specs are interpreted, so a richer spec syntax (pass options
+/// in braces) only changes this function.
+pub fn pipeline_for(run: &Run) -> Result<Pipeline, String> {
+    match run {
+        Run::Passes(spec) => pare_passes::pipeline_from_spec(spec).map_err(|e| e.to_string()),
+        Run::Pipeline(name) => pare_passes::pipeline(name).ok_or_else(|| {
+            format!(
+                "unknown pipeline `{name}` (known: {})",
+                pare_passes::pipeline_names().join(", ")
+            )
+        }),
     }
-    let run = run.ok_or_else(|| {
-        err("missing header: `; pass: NAME`, `; passes: A,B` or `; pipeline: NAME`".into())
-    })?;
-    Ok(Header {
-        run,
-        options,
-        elided,
-    })
 }
 
-fn build(path: &str, h: &Header) -> Result<(Pipeline, PassOptions), CaseError> {
+fn build(path: &str, run: &Run, h: &Header) -> Result<(Pipeline, PassOptions), CaseError> {
     let header_err = |msg: String| CaseError::Header {
         path: path.to_string(),
         msg,
     };
-    let pipeline = match &h.run {
-        // The header was split at every comma; joined back it is the spec,
-        // braces and all (`quantize{scheme=int8,calib=random:16:1}`).
-        Run::Passes(names) => pare_passes::pipeline_from_spec(&names.join(","))
-            .map_err(|e| header_err(e.to_string()))?,
-        Run::Pipeline(name) => pare_passes::pipeline(name).ok_or_else(|| {
-            header_err(format!(
-                "unknown pipeline `{name}` (known: {})",
-                pare_passes::pipeline_names().join(", ")
-            ))
-        })?,
-    };
+    let pipeline = pipeline_for(run).map_err(header_err)?;
     // Filetests always verify, whatever the build profile.
     let mut options = PassOptions {
         verify: true,
@@ -152,14 +107,31 @@ fn build(path: &str, h: &Header) -> Result<(Pipeline, PassOptions), CaseError> {
 }
 
 /// Runs the case in `src` and returns the text to snapshot: the printed graph
-/// followed by the passes' log.
+/// followed by the passes' log, or for a `verify-error` case the verifier's report.
+/// Every `; run:` check must hold.
 pub fn run_case(path: &str, src: &str) -> Result<String, CaseError> {
     let header = parse_header(path, src)?;
-    let (mut pipeline, options) = build(path, &header)?;
+    let pipeline = match &header.run {
+        Some(run) => Some(build(path, run, &header)?),
+        None => None,
+    };
     let mut g = pare_ir::text::parse(src).map_err(|e| CaseError::Parse {
         path: path.to_string(),
         source: Box::new(e),
     })?;
+    // `parse_header` gives a case either passes or a verify-error rule.
+    let (mut pipeline, options) = match (pipeline, header.verify_error) {
+        (_, Some(rule)) => return expect_verify_error(path, &g, rule),
+        (Some(p), None) => p,
+        (None, None) => {
+            return Err(CaseError::Header {
+                path: path.to_string(),
+                msg: "nothing to run".into(),
+            })
+        }
+    };
+    // The graph as written, kept only when a `; run:` check compares against it.
+    let before = (!header.checks.is_empty()).then(|| g.clone());
     let mut cx = PassCx::new(options);
     PassManager::new()
         .run(&mut pipeline, &mut g, &mut cx)
@@ -167,6 +139,15 @@ pub fn run_case(path: &str, src: &str) -> Result<String, CaseError> {
             path: path.to_string(),
             source,
         })?;
+    if let Some(before) = &before {
+        for d in &header.checks {
+            check_run(before, &g, d).map_err(|msg| CaseError::Run {
+                path: path.to_string(),
+                directive: d.to_string(),
+                msg,
+            })?;
+        }
+    }
     let mut out = if header.elided {
         pare_ir::text::print_elided(&g)
     } else {
@@ -179,6 +160,27 @@ pub fn run_case(path: &str, src: &str) -> Result<String, CaseError> {
         out.push_str(&format!("; {}: {}\n", entry.pass, entry.message));
     }
     Ok(out)
+}
+
+/// The verifier must reject `g` with a violation of `rule`; returns its report.
+fn expect_verify_error(
+    path: &str,
+    g: &pare_ir::Graph,
+    rule: pare_ir::verify::Rule,
+) -> Result<String, CaseError> {
+    let fail = |msg: String| CaseError::Verify {
+        path: path.to_string(),
+        msg,
+    };
+    match pare_ir::verify::verify(g) {
+        Ok(()) => Err(fail(format!(
+            "expected the verifier to report rule `{rule}`, but the graph verifies"
+        ))),
+        Err(e) if !e.breaks(rule) => Err(fail(format!(
+            "expected the verifier to report rule `{rule}`; it reported:\n{e}"
+        ))),
+        Err(e) => Ok(format!("{e}\n")),
+    }
 }
 
 /// Runs the case at `path` and asserts its output against the snapshot

@@ -1,63 +1,56 @@
 //! The IR verifier: checks a graph's structural and type invariants and reports
 //! every violation it finds, not just the first.
 //!
-//! Rules, in the order they are checked (each message starts with its rule tag):
+//! Each violation ([`Violation`]) carries its rule's stable id ([`Rule`], printed
+//! as the `[tag]` that starts its line and named by `; verify-error: RULE`
+//! filetests), the entity it is about ([`Entity`]: a node, value or weight by
+//! typed id with its printable name) and a message. Rules, in the order they are
+//! checked:
 //!
-//! 1. `[ids]` Every id is in range: node ids in the order, value ids used as node
+//! 1. `ids` — Every id is in range: node ids in the order, value ids used as node
 //!    inputs or outputs, graph inputs and outputs, and the node and weight ids in
 //!    each value's `def`. No node appears twice in the order.
-//! 2. `[def]` Each value's `def` agrees with what holds it: a graph input has
+//! 2. `def` — Each value's `def` agrees with what holds it: a graph input has
 //!    `def = Input` and every `Input` value is a graph input; output `slot` of a
 //!    live node has `def = Node { node, slot }`; a value with `def = Node` belongs
 //!    to a live node (or is unused); a `Weight` value names an existing weight.
-//! 3. `[unique]` No value is defined twice (by two graph inputs, two node output
+//! 3. `unique` — No value is defined twice (by two graph inputs, two node output
 //!    slots, or a graph input and a node output).
-//! 4. `[dominance]` Every live node's inputs are graph inputs, weights, or outputs
+//! 4. `dominance` — Every live node's inputs are graph inputs, weights, or outputs
 //!    of live nodes earlier in the order (so the order is topological).
-//! 5. `[outputs]` Every graph output is defined by a graph input, a weight or a
+//! 5. `outputs` — Every graph output is defined by a graph input, a weight or a
 //!    live node.
-//! 6. `[arity]` Every live node's input and output counts fit its op's signature
+//! 6. `arity` — Every live node's input and output counts fit its op's signature
 //!    (`infer::signature`): required inputs present, no extra inputs, output count
 //!    within bounds.
-//! 7. `[types]` Every live node's output types equal what `infer_node` computes
+//! 7. `types` — Every live node's output types equal what `infer_node` computes
 //!    from its input types: same dtype and rank; fixed dims equal; symbolic dims
 //!    equal by name, except where inference can only say "unknown" (a `?` dim,
-//!    or an input's `_uN` unknown carried through; then any dim is accepted). An inference error is reported as a violation.
-//! 8. `[weights]` Every weight has a fully fixed shape whose element count times
+//!    or an input's `_uN` unknown carried through; then any dim is accepted). An
+//!    inference error is reported as a violation.
+//! 8. `weights` — Every weight has a fully fixed shape whose element count times
 //!    the dtype width (half a byte for 4-bit quantized weights, which are packed)
 //!    equals its byte length, and every value referring to a
 //!    weight has the weight's type.
-//! 9. `[quant]` Every quantization parameter set is consistent: `scale` and
+//! 9. `quant` — Every quantization parameter set is consistent: `scale` and
 //!    `zero_point` have the same, non-zero length; per-tensor params have length
 //!    1; per-axis params have `axis < rank` and length equal to that dim (when
 //!    fixed); the dtype is an integer type and `bits` fits in it.
 //!
 //! Rules 7 runs only on nodes whose ids, defs and arity passed, so one broken id
 //! does not cascade into a flood of type messages.
+//!
+//! The textual IR cannot spell a graph that breaks rules 1–5 (its parser resolves
+//! names, rejects redefinitions and uses before definition), so those rules are
+//! exercised through the graph API (`compiler/ir/tests/verify_rules.rs`); rules
+//! 6–9 also have `.pir` cases in `tests/filetests/verifier/`.
+
+mod error;
+
+pub use error::{Entity, Rule, VerifyError, Violation};
 
 use crate::infer::{infer_node, is_unknown_sym, shape_values, signature, ArityError, ShapeValues};
-use crate::{Dim, Graph, NodeId, TensorType, ValueDef, ValueId};
-use std::fmt;
-
-/// Every violation found, one message each.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VerifyError {
-    pub errors: Vec<String>,
-}
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.errors.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            f.write_str(e)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for VerifyError {}
+use crate::{Dim, Graph, NodeId, TensorType, ValueDef, ValueId, WeightId};
 
 /// Checks every rule in the module docs; `Err` lists all violations.
 pub fn verify(g: &Graph) -> Result<(), VerifyError> {
@@ -75,7 +68,7 @@ pub fn verify(g: &Graph) -> Result<(), VerifyError> {
 
 struct Verifier<'a> {
     g: &'a Graph,
-    errors: Vec<String>,
+    errors: Vec<Violation>,
 }
 
 /// Who defines a value, as found by walking the graph.
@@ -86,8 +79,20 @@ enum Holder {
 }
 
 impl Verifier<'_> {
-    fn report(&mut self, rule: &str, msg: String) {
-        self.errors.push(format!("[{rule}] {msg}"));
+    fn report(&mut self, rule: Rule, entity: Entity, message: String) {
+        self.errors.push(Violation {
+            rule,
+            entity,
+            message,
+        });
+    }
+
+    /// A node in range, named as in messages.
+    fn node_entity(&self, id: NodeId) -> Entity {
+        Entity::Node {
+            id,
+            label: self.node_name(id),
+        }
     }
 
     fn node_name(&self, id: NodeId) -> String {
@@ -111,14 +116,19 @@ impl Verifier<'_> {
         for &n in g.order() {
             if n.index() >= g.node_slots() {
                 self.report(
-                    "ids",
+                    Rule::Ids,
+                    Entity::Node {
+                        id: n,
+                        label: format!("#{}", n.0),
+                    },
                     format!("node id {} in the order is out of range", n.0),
                 );
                 continue;
             }
             if std::mem::replace(&mut seen[n.index()], true) {
                 self.report(
-                    "ids",
+                    Rule::Ids,
+                    self.node_entity(n),
                     format!("node {} appears twice in the order", self.node_name(n)),
                 );
                 continue;
@@ -133,7 +143,8 @@ impl Verifier<'_> {
                     if !self.value_ok(*v) {
                         ids_ok[n.index()] = false;
                         self.report(
-                            "ids",
+                            Rule::Ids,
+                            self.node_entity(n),
                             format!(
                                 "node {} input {slot} refers to value {} out of range",
                                 self.node_name(n),
@@ -147,7 +158,8 @@ impl Verifier<'_> {
                 if !self.value_ok(*o) {
                     ids_ok[n.index()] = false;
                     self.report(
-                        "ids",
+                        Rule::Ids,
+                        self.node_entity(n),
                         format!(
                             "node {} output {slot} refers to value {} out of range",
                             self.node_name(n),
@@ -161,7 +173,8 @@ impl Verifier<'_> {
             for (k, v) in list.iter().enumerate() {
                 if !self.value_ok(*v) {
                     self.report(
-                        "ids",
+                        Rule::Ids,
+                        Entity::Graph,
                         format!("graph {what} {k} refers to value {} out of range", v.0),
                     );
                 }
@@ -171,13 +184,15 @@ impl Verifier<'_> {
             match val.def {
                 ValueDef::Node { node, .. } if node.index() >= g.node_slots() => {
                     self.report(
-                        "ids",
+                        Rule::Ids,
+                        value_entity(id),
                         format!("value %{} is defined by node {} out of range", id.0, node.0),
                     );
                 }
                 ValueDef::Weight(w) if w.index() >= g.weight_count() => {
                     self.report(
-                        "ids",
+                        Rule::Ids,
+                        value_entity(id),
                         format!("value %{} refers to weight {} out of range", id.0, w.0),
                     );
                 }
@@ -190,11 +205,16 @@ impl Verifier<'_> {
         let mut def_ok = vec![true; g.node_slots()];
         for &v in g.inputs.iter().filter(|v| v.index() < g.value_count()) {
             if holder[v.index()].replace(Holder::Input).is_some() {
-                self.report("unique", format!("value %{} is a graph input twice", v.0));
+                self.report(
+                    Rule::Unique,
+                    value_entity(v),
+                    format!("value %{} is a graph input twice", v.0),
+                );
             }
             if g.value(v).def != ValueDef::Input {
                 self.report(
-                    "def",
+                    Rule::Def,
+                    value_entity(v),
                     format!(
                         "graph input %{} has def {:?}, expected Input",
                         v.0,
@@ -213,7 +233,8 @@ impl Verifier<'_> {
                         Holder::Node(p, s) => format!("output {s} of node {}", self.node_name(p)),
                     };
                     self.report(
-                        "unique",
+                        Rule::Unique,
+                        value_entity(o),
                         format!(
                             "value %{} is defined twice: by {prev} and by output {slot} of node {}",
                             o.0,
@@ -228,7 +249,8 @@ impl Verifier<'_> {
                 if g.value(o).def != want {
                     def_ok[n.index()] = false;
                     self.report(
-                        "def",
+                        Rule::Def,
+                        value_entity(o),
                         format!(
                             "value %{} is output {slot} of node {} but its def is {:?}",
                             o.0,
@@ -243,7 +265,8 @@ impl Verifier<'_> {
             match val.def {
                 ValueDef::Input if holder[id.index()] != Some(Holder::Input) => {
                     self.report(
-                        "def",
+                        Rule::Def,
+                        value_entity(id),
                         format!("value %{} has def Input but is not a graph input", id.0),
                     );
                 }
@@ -252,7 +275,7 @@ impl Verifier<'_> {
                         && g.is_live(node)
                         && holder[id.index()] != Some(Holder::Node(node, slot)) =>
                 {
-                    self.report("def", format!("value %{} claims to be output {slot} of node {}, which does not hold it", id.0, self.node_name(node)));
+                    self.report(Rule::Def, value_entity(id), format!("value %{} claims to be output {slot} of node {}, which does not hold it", id.0, self.node_name(node)));
                 }
                 _ => {}
             }
@@ -275,7 +298,8 @@ impl Verifier<'_> {
                     if !defined[v.index()] {
                         def_ok[n.index()] = false;
                         self.report(
-                            "dominance",
+                            Rule::Dominance,
+                            self.node_entity(n),
                             format!(
                                 "node {} input {slot} uses %{}, which is not defined before it",
                                 self.node_name(n),
@@ -291,7 +315,7 @@ impl Verifier<'_> {
         }
         for (k, &v) in g.outputs.iter().enumerate() {
             if self.value_ok(v) && !defined[v.index()] {
-                self.report("outputs", format!("graph output {k} (%{}) is not defined by an input, a weight or a live node", v.0));
+                self.report(Rule::Outputs, value_entity(v), format!("graph output {k} (%{}) is not defined by an input, a weight or a live node", v.0));
             }
         }
 
@@ -300,7 +324,11 @@ impl Verifier<'_> {
         for &n in &order_ok {
             if let Err(msg) = check_arity(g, n) {
                 arity_ok[n.index()] = false;
-                self.report("arity", format!("node {} {msg}", self.node_name(n)));
+                self.report(
+                    Rule::Arity,
+                    self.node_entity(n),
+                    format!("node {} {msg}", self.node_name(n)),
+                );
             }
         }
 
@@ -318,7 +346,11 @@ impl Verifier<'_> {
         self.check_weights();
         for (id, val) in g.values() {
             if let Err(msg) = check_quant(&val.ty) {
-                self.report("quant", format!("value %{} ({}): {msg}", id.0, val.ty));
+                self.report(
+                    Rule::Quant,
+                    value_entity(id),
+                    format!("value %{} ({}): {msg}", id.0, val.ty),
+                );
             }
         }
     }
@@ -326,13 +358,14 @@ impl Verifier<'_> {
     fn check_types(&mut self, n: NodeId, known: &ShapeValues) {
         let g = self.g;
         match infer_node(g, n, known) {
-            Err(e) => self.report("types", format!("{e}")),
+            Err(e) => self.report(Rule::Types, self.node_entity(n), format!("{e}")),
             Ok(types) => {
                 for (slot, (want, &o)) in types.iter().zip(&g.node(n).outputs).enumerate() {
                     let have = &g.value(o).ty;
                     if !type_matches(want, have) {
                         self.report(
-                            "types",
+                            Rule::Types,
+                            self.node_entity(n),
                             format!(
                                 "node {} output {slot} (%{}) has type {have}, inference gives {}",
                                 self.node_name(n),
@@ -351,7 +384,8 @@ impl Verifier<'_> {
         for (wid, w) in g.weights() {
             let Some(shape) = w.ty.fixed_shape() else {
                 self.report(
-                    "weights",
+                    Rule::Weights,
+                    weight_entity(wid),
                     format!("weight {} has symbolic type {}", wid.0, w.ty),
                 );
                 continue;
@@ -364,7 +398,8 @@ impl Verifier<'_> {
                 .map(|b| b as u64);
             if bytes != Some(w.bytes().len() as u64) {
                 self.report(
-                    "weights",
+                    Rule::Weights,
+                    weight_entity(wid),
                     format!(
                         "weight {} of type {} needs {} bytes, holds {}",
                         wid.0,
@@ -379,7 +414,8 @@ impl Verifier<'_> {
             if let ValueDef::Weight(w) = val.def {
                 if w.index() < g.weight_count() && g.weight(w).ty != val.ty {
                     self.report(
-                        "weights",
+                        Rule::Weights,
+                        value_entity(id),
                         format!(
                             "value %{} has type {} but its weight {} has {}",
                             id.0,
@@ -391,6 +427,20 @@ impl Verifier<'_> {
                 }
             }
         }
+    }
+}
+
+fn value_entity(id: ValueId) -> Entity {
+    Entity::Value {
+        id,
+        label: format!("%{}", id.0),
+    }
+}
+
+fn weight_entity(id: WeightId) -> Entity {
+    Entity::Weight {
+        id,
+        label: format!("weight {}", id.0),
     }
 }
 

@@ -4,7 +4,7 @@
 mod infer_util;
 use infer_util::{add_in, ty, In};
 use pare_ir::infer::infer_graph;
-use pare_ir::verify::verify;
+use pare_ir::verify::{verify, Entity, Rule, Violation};
 use pare_ir::{Graph, NodeId, Op, QParams, ValueDef, ValueId};
 
 /// x → relu(a) → add(b, with weight w) → output.
@@ -29,13 +29,20 @@ fn good() -> (Graph, [NodeId; 2], [ValueId; 3]) {
     (g, [a, b], [x, av[0], bv[0]])
 }
 
+/// Asserts that some violation prints a line containing `needle`; when the
+/// needle starts with a `[rule]` tag, that violation's typed rule must match it.
+/// Returns the violation.
 #[track_caller]
-fn expect(g: &Graph, needle: &str) {
+fn expect(g: &Graph, needle: &str) -> Violation {
     let e = verify(g).expect_err("verifier accepted a broken graph");
-    assert!(
-        e.errors.iter().any(|m| m.contains(needle)),
-        "no message contains `{needle}`:\n{e}"
-    );
+    let Some(v) = e.errors.iter().find(|v| v.to_string().contains(needle)) else {
+        panic!("no message contains `{needle}`:\n{e}");
+    };
+    if let Some(tag) = needle.strip_prefix('[').and_then(|r| r.split(']').next()) {
+        assert_eq!(v.rule.id(), tag, "{v}");
+        assert!(e.breaks(Rule::from_id(tag).unwrap()));
+    }
+    v.clone()
 }
 
 #[test]
@@ -215,4 +222,57 @@ fn all_violations_are_listed_one_per_line() {
     let e = verify(&g).unwrap_err();
     assert!(e.errors.len() >= 2, "{e}");
     assert_eq!(e.to_string().lines().count(), e.errors.len());
+}
+
+#[test]
+fn violations_name_their_entity_by_typed_id() {
+    let (mut g, [a, _], [_, r, _]) = good();
+    g.node_mut(a).inputs[0] = Some(ValueId(999));
+    let v = expect(&g, "[ids] node `a` (relu) input 0");
+    assert_eq!(
+        v.entity,
+        Entity::Node {
+            id: a,
+            label: "`a` (relu)".into()
+        }
+    );
+    let (mut g, _, _) = good();
+    g.value_mut(r).ty = ty("f32[N,4]");
+    let v = expect(&g, "[types] node `a` (relu) output 0");
+    assert!(matches!(v.entity, Entity::Node { id, .. } if id == a));
+    let (mut g, _, [_, r, _]) = good();
+    g.value_mut(r).def = ValueDef::Input;
+    let v = expect(&g, "[def] value %2 has def Input");
+    assert_eq!(
+        v.entity,
+        Entity::Value {
+            id: r,
+            label: "%2".into()
+        }
+    );
+    assert_eq!(v.message, "value %2 has def Input but is not a graph input");
+    assert_eq!(v.to_string(), format!("[def] {}", v.message));
+}
+
+#[test]
+fn rule_ids_are_stable_and_round_trip() {
+    let ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+    assert_eq!(
+        ids,
+        [
+            "ids",
+            "def",
+            "unique",
+            "dominance",
+            "outputs",
+            "arity",
+            "types",
+            "weights",
+            "quant"
+        ]
+    );
+    for r in Rule::ALL {
+        assert_eq!(Rule::from_id(r.id()), Some(r));
+    }
+    assert_eq!(Rule::from_id("typo"), None);
 }

@@ -1,5 +1,5 @@
 ; passes: quantize{scheme=int8,calib=random:32:5},bias-correct{calib=random:32:5}
-; run: within 0.05
+; run: within 0.05 floats=0..1
 ; Bias correction measures each quantized layer's mean output error against the
 ; float graph `quantize` kept, on the same seeded samples, and folds it into the
 ; int32 bias.

@@ -1,4 +1,6 @@
 ; pipeline: cleanup
+; run: equivalent
+; run: equivalent N=5 seed=11
 ; Everything at once: the identity between conv and batch norm goes, the BN folds,
 ; the constant scale folds, the batch-flatten chain becomes a constant reshape, and
 ; the dead remains disappear.

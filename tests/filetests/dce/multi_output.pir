@@ -1,4 +1,5 @@
 ; pass: dce
+; run: equivalent
 ; top_k stays whole although only its indices are used; the split whose
 ; outputs are all unused goes.
 graph @dce_multi(%x "x": f32[6]) -> (i64[2]) {

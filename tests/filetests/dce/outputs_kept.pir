@@ -1,4 +1,5 @@
 ; pass: dce
+; run: equivalent
 ; Every graph output is live, including one that is also used by another output's
 ; producer and one that is a graph input passed through.
 graph @dce_outputs(%x "x": f32[4]) -> (f32[4], f32[4], f32[4]) {

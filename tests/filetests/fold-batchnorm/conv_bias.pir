@@ -1,4 +1,5 @@
 ; passes: fold-batchnorm,dce
+; run: equivalent
 ; With a bias b = [1, 2]: b' = (b - mean)*s + beta = [1.5, 0.0]. gamma/var give
 ; s = [0.5, 1]: channel 0 of w is halved.
 graph @bn_conv_bias(%x "x": f32[N,2,3,3]) -> (f32[N,2,3,3]) {

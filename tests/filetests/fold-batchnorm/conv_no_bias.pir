@@ -1,4 +1,5 @@
 ; passes: fold-batchnorm,dce
+; run: equivalent
 ; s = gamma/sqrt(var+eps) = [2, 1]; w' = w*s per output channel (first row doubled);
 ; a bias b' = (0 - mean)*s + beta = [0.5, -1.5] is added.
 graph @bn_conv(%x "x": f32[N,2,3,3]) -> (f32[N,2,3,3]) {

@@ -1,4 +1,5 @@
 ; passes: fold-batchnorm,dce
+; run: equivalent
 ; conv_transpose with group=2: weight [C_in=2, M/group=1, 1, 1]; output channel of
 ; weight row c_in is c_in (one per group), so s scales along axis 0 here.
 graph @bn_convt(%x "x": f32[1,2,2,2]) -> (f32[1,2,2,2]) {

@@ -1,4 +1,5 @@
 ; passes: fold-batchnorm,dce
+; run: equivalent
 ; gemm with trans_b: B is [M=2, K=3], rows scaled; C is scaled by beta=2 into the
 ; new bias and beta becomes 1.
 graph @bn_gemm(%x "x": f32[4,3]) -> (f32[4,2]) {

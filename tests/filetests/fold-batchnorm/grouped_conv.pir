@@ -1,4 +1,5 @@
 ; passes: fold-batchnorm,dce
+; run: equivalent
 ; Depthwise (group=2) conv: weight [2,1,1,1], still channel axis 0.
 graph @bn_grouped(%x "x": f32[1,2,3,3]) -> (f32[1,2,3,3]) {
   $w "dw.weight": f32[2,1,1,1] = [3.0, 5.0]

@@ -1,4 +1,5 @@
 ; passes: fold-batchnorm,dce
+; run: equivalent
 ; The conv output is also used by relu: folding would change what relu sees. Kept.
 graph @bn_shared(%x "x": f32[1,2,3,3]) -> (f32[1,2,3,3], f32[1,2,3,3]) {
   $w "conv.weight": f32[2,2,1,1] = [1.0, 2.0, 3.0, 4.0]

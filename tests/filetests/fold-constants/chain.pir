@@ -1,4 +1,5 @@
 ; passes: fold-constants,dce
+; run: equivalent
 ; add → neg of weights fold into one weight named after the last value.
 graph @fc_chain(%x "x": f32[3]) -> (f32[3]) {
   $a "a": f32[3] = [1.0, 2.0, 3.0]

@@ -1,4 +1,5 @@
 ; passes: fold-constants,dce
+; run: equivalent
 ; A constant graph output becomes a weight and keeps its name; dequantize_linear of a
 ; weight is kept (QDQ models carry quantized weights that way).
 graph @fc_output(%x "x": f32[2]) -> (i64[3], f32[2]) {

@@ -1,5 +1,6 @@
 ; passes: fold-constants,dce
 ; set: fold_size_limit=64
+; run: equivalent
 ; A 4x8 f32 constant (128 bytes) exceeds the 64-byte limit and its 16-byte input: kept.
 ; A 2x2 one (16 bytes) is under the limit: folded.
 graph @fc_limit(%x "x": f32[4,8], %z "z": f32[2,2]) -> (f32[4,8], f32[2,2]) {

@@ -1,4 +1,6 @@
 ; pipeline: cleanup
+; run: equivalent
+; run: equivalent N=5 seed=11
 ; expand to shape(z) = [N,3,4] from [N,1,4]: N is in place, so it becomes 1.
 ; slice of x up to shape(x)[0] along axis 0 becomes "to the end".
 graph @fs_expand(%x "x": f32[N,1,4], %z "z": f32[N,3,4]) -> (f32[N,3,4], f32[_u0,1,4]) {

@@ -1,4 +1,5 @@
 ; passes: fold-shapes,dce
+; run: equivalent
 ; The shape of a fixed-shape tensor, and a gather of it, are known numbers: the
 ; reshape's shape becomes a weight and the shape chain dies.
 graph @fs_fixed(%x "x": f32[2,3,4]) -> (f32[2,12]) {

@@ -1,4 +1,6 @@
 ; pipeline: cleanup
+; run: equivalent
+; run: equivalent N=5 S=3 seed=11
 ; [N, S, 2, 2] from x: [N, S, 4] becomes [0, 0, 2, 2]. Swapping the symbols
 ; ([S, N, 4]) has two symbols that are not in place: only one can be -1, so that
 ; reshape keeps its computed shape.

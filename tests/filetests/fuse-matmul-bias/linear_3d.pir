@@ -1,4 +1,6 @@
 ; pass: fuse-matmul-bias
+; run: equivalent
+; run: equivalent N=5 seed=11
 ; nn.Linear on a [N, T, K] input as exporters write it (MatMul + Add) becomes
 ; flatten → Gemm with the bias → unflatten; the 2-D one becomes a bare Gemm.
 graph @linear(%x "x": f32[N,3,2], %z "z": f32[N,2]) -> (f32[N,3,2], f32[N,2]) {

@@ -1,5 +1,5 @@
 ; passes: mixed-precision{budget=170,calib=random:16:2,sensitivity-samples=8}
-; run: within 0.3
+; run: within 0.3 floats=0..1
 ; Weights: 128 + 32 elements, int32 biases 48 bytes, scales a few. All int8 is
 ; over 208 bytes; within 170 the first gemm's weight must take 4 bits (the
 ; second alone saves too little).

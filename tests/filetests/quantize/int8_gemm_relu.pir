@@ -1,5 +1,5 @@
 ; passes: quantize{scheme=int8,calib=random:32:1}
-; run: within 0.05
+; run: within 0.05 floats=0..1
 ; Full-integer int8 from 32 seeded uniform samples: the gemm runs on int8 codes
 ; with an int32 bias, the relu folds into the gemm's saturation, and the graph
 ; keeps one quantize at the input and one dequantize at the output.

@@ -1,4 +1,5 @@
 ; pass: remove-identity
+; run: equivalent
 ; identity and dropout between two ops are bypassed.
 graph @ri_chain(%x "x": f32[2,3]) -> (f32[2,3]) {
   %a "a": f32[2,3] = relu(%x)

@@ -1,4 +1,5 @@
 ; pass: remove-identity
+; run: equivalent
 ; The first dropout's mask is used and fully known: it becomes an all-true weight.
 ; The second's mask has a symbolic shape, so that dropout stays.
 graph @ri_mask(%x "x": f32[2,2], %z "z": f32[N,2]) -> (f32[2,2], bool[2,2], bool[N,2]) {

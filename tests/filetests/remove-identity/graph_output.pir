@@ -1,4 +1,5 @@
 ; pass: remove-identity
+; run: equivalent
 ; The identity's output is a graph output: its producer takes over the name "y".
 graph @ri_output(%x "x": f32[4]) -> (f32[4]) {
   %a "a": f32[4] = relu(%x)

@@ -1,4 +1,5 @@
 ; pass: remove-identity
+; run: equivalent
 ; An identity from a graph input to a graph output, and one from an output to another
 ; output, must stay: removing either would rename part of the model's interface.
 graph @ri_keep(%x "x": f32[4]) -> (f32[4], f32[4], f32[4]) {
