@@ -284,6 +284,16 @@ def op_cases():
         "op_scatter_add": (lambda a, k, s: torch.scatter_add(a, 1, k, s), (x, ints(0, 3, 2, 3, 4), y), True, ["aten.scatter_add.default"]),
         "op_scatter_amax": (lambda a, k, s: torch.scatter_reduce(a, 1, k, s, "amax"), (x, ints(0, 3, 2, 3, 4), y), True, ["aten.scatter_reduce.two"]),
         "op_diagonal": (lambda a: torch.diagonal(a, offset=1, dim1=1, dim2=2) * 1.0, (x,), True, ["aten.diagonal.default"]),
+        "op_select_scatter": (lambda a, s: torch.ops.aten.select_scatter.default(a, s, 1, 2), (x, y[:, 0]), False, ["aten.select_scatter.default"]),
+        "op_slice_scatter": (lambda a, s: torch.slice_scatter(a, s, 2, 1, 3), (x, y[:, :, :2]), True, ["aten.slice_scatter.default"]),
+        "op_slice_scatter_step": (lambda a, s: torch.slice_scatter(a, s, 2, 0, 4, 2), (x, y[:, :, :2]), True, ["aten.slice_scatter.default"]),
+        "op_masked_scatter": (lambda a, m, s: a.masked_scatter(m, s), (x, b[0], y * 10), True, ["aten.masked_scatter.default"]),
+        "op_nonzero": (lambda a: torch.nonzero(a), (b,), True, ["aten.nonzero.default"]),
+        "op_atan2": (torch.atan2, (torch.cat([x.flatten(), torch.tensor([0.0, 0.0, 1.0, -1.0])]), torch.cat([y.flatten(), torch.tensor([0.0, -1.0, 0.0, 0.0])])), True, ["aten.atan2.default"]),
+        "op_cdist": (lambda a, z: torch.cdist(a, z), (randn(2, 4, 3), randn(2, 5, 3)), True, ["aten._cdist_forward.default"]),
+        "op_cdist_p1": (lambda a, z: torch.cdist(a, z, p=1.0), (randn(4, 3), randn(5, 3)), True, ["aten._cdist_forward.default"]),
+        "op_cdist_p3": (lambda a, z: torch.cdist(a, z, p=3.0), (randn(4, 3), randn(5, 3)), True, ["aten._cdist_forward.default"]),
+        "op_pdist": (lambda a: F.pdist(a), (randn(5, 3),), True, ["aten._pdist_forward.default"]),
         # pooling, resizing, normalization
         "op_upsample_nearest2d": (lambda a: F.interpolate(a, scale_factor=2, mode="nearest"), (img,), True, ["aten.upsample_nearest2d.vec"]),
         "op_upsample_nearest2d_size": (lambda a: F.interpolate(a, size=(7, 4), mode="nearest"), (img,), True, ["aten.upsample_nearest2d.vec"]),
@@ -335,8 +345,9 @@ def save(ep, out: pathlib.Path, name: str, stem: str, inputs):
     with torch.no_grad():
         res = ep.module()(*inputs)
     res = res if isinstance(res, (tuple, list)) else (res,)
-    arrays = {f"in{k}": t.numpy() for k, t in enumerate(inputs)}
-    arrays.update({f"out{k}": t.numpy() for k, t in enumerate(res)})
+    # C order: torch may return strided views, which numpy would save in Fortran order.
+    arrays = {f"in{k}": t.contiguous().numpy() for k, t in enumerate(inputs)}
+    arrays.update({f"out{k}": t.contiguous().numpy() for k, t in enumerate(res)})
     np.savez(out / f"{name}.npz", **arrays)
 
 

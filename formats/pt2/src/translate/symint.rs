@@ -27,6 +27,16 @@ pub(super) fn sym_size(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     t.emit(&c.name, op, vec![Some(x)], sym_out(c)?).map(|_| ())
 }
 
+/// `sym_numel.default(self)` → the element count as a `[1]` i64 value.
+pub(super) fn sym_numel(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
+    let x = t.value(c.tensor("self")?)?;
+    let n = tmp(t, c, "size", Op::Size {}, vec![Some(x)])?;
+    let one = i64s(t, c, "shape", &[1])?;
+    let op = Op::Reshape { allowzero: false };
+    t.emit(&c.name, op, vec![Some(n), Some(one)], sym_out(c)?)
+        .map(|_| ())
+}
+
 /// `_operator.{add,sub,mul,floordiv}` on two sym ints (or a sym int and a constant).
 /// Sizes are non-negative, so `floordiv` is the truncating integer `Div`.
 pub(super) fn sym_binary(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {

@@ -312,3 +312,48 @@ pub(super) fn clamp_tensor(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         None => finish(t, c, Op::Identity {}, vec![Some(x)]),
     }
 }
+
+/// `atan2(self=y, other=x)`: atan(y/x), moved by ±π when x < 0 (by the sign of y),
+/// and 0 where both are 0, as torch gives.
+pub(super) fn atan2(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
+    let dtype = t.dtype(c.out(0)?)?;
+    let y = operand_as(t, c, "self", dtype)?;
+    let x = operand_as(t, c, "other", dtype)?;
+    let q = tmp(t, c, "ratio", Op::Div {}, vec![Some(y), Some(x)])?;
+    let base = tmp(t, c, "atan", Op::Atan {}, vec![Some(q)])?;
+    let zero = scalar_of(t, c, "zero", 0.0, dtype)?;
+    let pi = scalar_of(t, c, "pi", std::f64::consts::PI, dtype)?;
+    let minus_pi = scalar_of(t, c, "minus_pi", -std::f64::consts::PI, dtype)?;
+    let y_up = tmp(
+        t,
+        c,
+        "y_nonneg",
+        Op::GreaterOrEqual {},
+        vec![Some(y), Some(zero)],
+    )?;
+    let turn = tmp(
+        t,
+        c,
+        "turn",
+        Op::Where {},
+        vec![Some(y_up), Some(pi), Some(minus_pi)],
+    )?;
+    let turned = tmp(t, c, "turned", Op::Add {}, vec![Some(base), Some(turn)])?;
+    let x_neg = tmp(t, c, "x_negative", Op::Less {}, vec![Some(x), Some(zero)])?;
+    let angle = tmp(
+        t,
+        c,
+        "angle",
+        Op::Where {},
+        vec![Some(x_neg), Some(turned), Some(base)],
+    )?;
+    let x0 = tmp(t, c, "x_zero", Op::Equal {}, vec![Some(x), Some(zero)])?;
+    let y0 = tmp(t, c, "y_zero", Op::Equal {}, vec![Some(y), Some(zero)])?;
+    let origin = tmp(t, c, "origin", Op::And {}, vec![Some(x0), Some(y0)])?;
+    finish(
+        t,
+        c,
+        Op::Where {},
+        vec![Some(origin), Some(zero), Some(angle)],
+    )
+}

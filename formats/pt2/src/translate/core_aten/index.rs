@@ -6,7 +6,7 @@ use super::super::emit::*;
 use super::super::Translator;
 use super::static_sizes;
 use pare_ir::ops::ScatterReduction;
-use pare_ir::{Op, ValueId};
+use pare_ir::{DType, Op, ValueId};
 use serde_json::Value as Json;
 
 /// `gather(self, dim, index)` → GatherElements.
@@ -155,4 +155,165 @@ pub(super) fn scatter(t: &mut Translator<'_>, c: &NodeCtx<'_>, base: &str) -> R<
         Op::ScatterElements { axis, reduction },
         vec![Some(x), Some(i), Some(u)],
     )
+}
+
+/// A constant i64 index tensor of `shape` whose entry along `axis` is
+/// `start + step·i` (the positions a slice of `shape` occupies in its source).
+fn slice_positions(shape: &[i64], axis: usize, start: i64, step: i64) -> R<pare_ir::Tensor> {
+    let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+    let n = pare_ir::checked_count(&dims)?;
+    let inner: usize = dims[axis + 1..].iter().product();
+    let len = dims[axis].max(1);
+    let values: Vec<i64> = (0..n)
+        .map(|k| start + step * ((k / inner.max(1)) % len) as i64)
+        .collect();
+    Ok(pare_ir::Tensor::from_vec(dims, values)?)
+}
+
+/// `slice_scatter(self, src, dim, start, end, step)` and `select_scatter(self, src,
+/// dim, index)`: `src` written over a slice of `self`, a ScatterElements with the
+/// slice's positions as indices.
+pub(super) fn slice_scatter(t: &mut Translator<'_>, c: &NodeCtx<'_>, select: bool) -> R<()> {
+    let name = c.tensor("self")?;
+    let sizes = static_sizes(t, name)?;
+    let rank = sizes.len() as i64;
+    let axis = norm(c.int("dim", Some(0))?, rank.max(1))?;
+    let len = sizes[axis as usize];
+    let src_name = c.tensor("src")?;
+    let mut src = t.value(src_name)?;
+    let mut src_sizes = static_sizes(t, src_name)?;
+    let (start, step) = if select {
+        let i = c.int("index", None)?;
+        let i = if i < 0 { i + len } else { i };
+        if !(0..len).contains(&i) {
+            return Err(format!("index {i} is out of range for size {len}").into());
+        }
+        let a = i64s(t, c, "axes", &[axis])?;
+        src = tmp(
+            t,
+            c,
+            "src_unsqueezed",
+            Op::Unsqueeze {},
+            vec![Some(src), Some(a)],
+        )?;
+        src_sizes.insert(axis as usize, 1);
+        (i, 1)
+    } else {
+        let step = c.int("step", Some(1))?;
+        if step <= 0 {
+            return Err(format!("step {step} must be positive").into());
+        }
+        let start = c.opt_int("start")?.unwrap_or(0);
+        let start = if start < 0 {
+            (start + len).max(0)
+        } else {
+            start.min(len)
+        };
+        (start, step)
+    };
+    let last = start + step * (src_sizes[axis as usize] - 1);
+    if src_sizes.len() != sizes.len() || (src_sizes[axis as usize] > 0 && last >= len) {
+        return Err(format!("src of sizes {src_sizes:?} does not fit a slice of {sizes:?}").into());
+    }
+    let positions = slice_positions(&src_sizes, axis as usize, start, step)?;
+    let i = t.constant(&format!("{}/positions", c.name), &positions)?;
+    let x = t.value(name)?;
+    let op = Op::ScatterElements {
+        axis,
+        reduction: ScatterReduction::None,
+    };
+    finish(t, c, op, vec![Some(x), Some(i), Some(src)])
+}
+
+/// `masked_scatter(self, mask, source)`: the k-th true position of the (broadcast)
+/// mask takes `source`'s k-th element in row-major order — a running count of the
+/// mask picks the source element, Where keeps `self` elsewhere.
+pub(super) fn masked_scatter(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
+    let name = c.tensor("self")?;
+    let x = t.value(name)?;
+    let mask = t.value(c.tensor("mask")?)?;
+    let source = t.value(c.tensor("source")?)?;
+    let shape_op = Op::Shape {
+        start: 0,
+        end: None,
+    };
+    let shape = tmp(t, c, "shape", shape_op, vec![Some(x)])?;
+    let m = tmp(
+        t,
+        c,
+        "mask_full",
+        Op::Expand {},
+        vec![Some(mask), Some(shape)],
+    )?;
+    let flat_shape = i64s(t, c, "flat_shape", &[-1])?;
+    let reshape = Op::Reshape { allowzero: false };
+    let mf = tmp(
+        t,
+        c,
+        "mask_flat",
+        reshape.clone(),
+        vec![Some(m), Some(flat_shape)],
+    )?;
+    let ones = tmp(
+        t,
+        c,
+        "mask_int",
+        Op::Cast { to: DType::I64 },
+        vec![Some(mf)],
+    )?;
+    let axis = t.constant(&format!("{}/axis", c.name), &pare_ir::Tensor::scalar(0i64))?;
+    let cumsum = Op::CumSum {
+        exclusive: true,
+        reverse: false,
+    };
+    let count = tmp(t, c, "count", cumsum, vec![Some(ones), Some(axis)])?;
+    let src_flat = tmp(
+        t,
+        c,
+        "source_flat",
+        reshape.clone(),
+        vec![Some(source), Some(flat_shape)],
+    )?;
+    // Positions past the last true take the last source element; Where drops them.
+    let total = tmp(t, c, "source_len", Op::Size {}, vec![Some(src_flat)])?;
+    let one = t.constant(&format!("{}/one", c.name), &pare_ir::Tensor::scalar(1i64))?;
+    let last = tmp(
+        t,
+        c,
+        "source_last",
+        Op::Sub {},
+        vec![Some(total), Some(one)],
+    )?;
+    let clipped = tmp(
+        t,
+        c,
+        "count_clipped",
+        Op::Min {},
+        vec![Some(count), Some(last)],
+    )?;
+    let picked = tmp(
+        t,
+        c,
+        "picked",
+        Op::Gather { axis: 0 },
+        vec![Some(src_flat), Some(clipped)],
+    )?;
+    let shaped = tmp(
+        t,
+        c,
+        "picked_shaped",
+        reshape,
+        vec![Some(picked), Some(shape)],
+    )?;
+    finish(t, c, Op::Where {}, vec![Some(m), Some(shaped), Some(x)])
+}
+
+/// `nonzero(self)` → `[count, rank]` indices (NonZero gives `[rank, count]`).
+pub(super) fn nonzero(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
+    let x = t.value(c.tensor("self")?)?;
+    let nz = tmp(t, c, "nonzero", Op::NonZero {}, vec![Some(x)])?;
+    let op = Op::Transpose {
+        perm: Some(vec![1, 0]),
+    };
+    finish(t, c, op, vec![Some(nz)])
 }

@@ -1,8 +1,10 @@
 //! The Core ATen ops (torch's `core`-tagged opset, what `ep.run_decompositions()`
 //! leaves) and the pre-dispatch `unbind`, `chunk`, `roll`, `lift_fresh_copy` and
-//! `detach_` that map onto pare's IR beyond the forms [`super::ops`] lowers. The README's PyTorch section lists
+//! `detach_` that map onto pare's IR beyond the forms [`super::ops`] lowers, plus
+//! the runtime size assertions torch records (dropped: export checked them). The README's PyTorch section lists
 //! the Core ATen ops that do not map, each with its reason.
 
+mod distance;
 mod elementwise;
 mod generate;
 mod index;
@@ -20,9 +22,17 @@ use pare_ir::{Op, ValueId};
 /// Targets lowered here (full names without `torch.ops.`). None of them is in
 /// [`super::SUPPORTED_OPS`], so dispatch on the full name is unambiguous.
 pub const CORE_ATEN_OPS: &[&str] = &[
+    "_operator.eq",
+    "_operator.ge",
+    "_operator.gt",
+    "_operator.le",
+    "_operator.lt",
     "aten._adaptive_avg_pool3d.default",
+    "aten._assert_scalar.default",
     "aten._assert_tensor_metadata.default",
+    "aten._cdist_forward.default",
     "aten._native_batch_norm_legit.default",
+    "aten._pdist_forward.default",
     "aten._to_copy.default",
     "aten.acos.default",
     "aten.acosh.default",
@@ -37,6 +47,7 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.asin.default",
     "aten.asinh.default",
     "aten.atan.default",
+    "aten.atan2.default",
     "aten.atanh.default",
     "aten.avg_pool3d.default",
     "aten.bitwise_and.Scalar",
@@ -93,6 +104,7 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.logical_xor.default",
     "aten.lt.Scalar",
     "aten.lt.Tensor",
+    "aten.masked_scatter.default",
     "aten.max.dim",
     "aten.max_pool3d_with_indices.default",
     "aten.maximum.default",
@@ -101,6 +113,7 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.native_group_norm.default",
     "aten.ne.Scalar",
     "aten.ne.Tensor",
+    "aten.nonzero.default",
     "aten.pow.Scalar",
     "aten.prod.default",
     "aten.prod.dim_int",
@@ -119,10 +132,13 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.scatter.value",
     "aten.scatter_add.default",
     "aten.scatter_reduce.two",
+    "aten.select_scatter.default",
     "aten.sign.default",
     "aten.sin.default",
     "aten.sinh.default",
+    "aten.slice_scatter.default",
     "aten.sort.default",
+    "aten.sym_numel.default",
     "aten.tan.default",
     "aten.topk.default",
     "aten.trunc.default",
@@ -145,6 +161,7 @@ pub(super) fn lower(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     match base {
         "trunc" | "expm1" | "log1p" | "log2" | "log10" => elementwise::composite_unary(t, c, base),
         "elu" => elementwise::elu(t, c),
+        "atan2" => elementwise::atan2(t, c),
         "eq" | "ne" | "lt" | "le" | "gt" | "ge" => elementwise::compare(t, c, base),
         "maximum" | "minimum" | "fmod" | "remainder" | "bitwise_and" | "bitwise_or"
         | "bitwise_xor" => elementwise::binary(t, c, base),
@@ -180,6 +197,13 @@ pub(super) fn lower(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         }
         "replication_pad2d" | "replication_pad3d" => movement::pad(t, c, PadMode::Edge),
         "gather" => index::gather(t, c),
+        "slice_scatter" => index::slice_scatter(t, c, false),
+        "select_scatter" => index::slice_scatter(t, c, true),
+        "masked_scatter" => index::masked_scatter(t, c),
+        "nonzero" => index::nonzero(t, c),
+        "_cdist_forward" => distance::cdist(t, c),
+        "_pdist_forward" => distance::pdist(t, c),
+        "sym_numel" => super::symint::sym_numel(t, c),
         "index_select" => index::index_select(t, c),
         "index" => index::index(t, c),
         "scatter" | "scatter_add" | "scatter_reduce" => index::scatter(t, c, base),
@@ -202,8 +226,14 @@ pub(super) fn lower(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         // What a `torch.tensor(...)` made in `forward` leaves in an export that was
         // not decomposed: copies of a lifted constant.
         "lift_fresh_copy" | "detach_" => unary(t, c, "self", Op::Identity {}),
-        // A check torch already made at export; it has no outputs.
-        "_assert_tensor_metadata" => Ok(()),
+        // Checks torch already made at export; they have no outputs.
+        "_assert_tensor_metadata" | "_assert_scalar" => Ok(()),
+        // The conditions of `_assert_scalar` on data-dependent sizes (`nonzero`'s
+        // count): with the assertions dropped nothing reads them, so they bind
+        // nothing, and any other use fails as an undefined name.
+        "_operator.eq" | "_operator.ge" | "_operator.gt" | "_operator.le" | "_operator.lt" => {
+            Ok(())
+        }
         _ => Err(format!("no lowering for `{}`", c.op).into()),
     }
 }
