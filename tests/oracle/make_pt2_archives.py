@@ -187,6 +187,15 @@ def op_cases():
         "op_roll": (swin_shift, (randn(1, 4, 5, 3),), False, ["aten.roll.default"]),
         "op_roll_core": (swin_shift, (randn(1, 4, 5, 3),), True, ["aten.index_select.default", "aten.arange.start_step"]),
         "op_roll_flat": (lambda t: torch.roll(t, 4), (randn(3, 5),), False, ["aten.roll.default"]),
+        # pre-dispatch forms real models hold (MaxViT, Swin)
+        "op_swapaxes": (lambda a: a.swapaxes(0, 2), (x,), False, ["aten.swapaxes.default"]),
+        "op_einsum": (lambda a, z: torch.einsum("bij,bkj->bik", a, z), (x, y), False, ["aten.einsum.default"]),
+        "op_pad_reflect": (lambda a: F.pad(a, (1, 2, 2, 1), mode="reflect"), (img,), False, ["aten.pad.default"]),
+        "op_pad_replicate": (lambda a: F.pad(a, (1, 2, 2, 1), mode="replicate"), (img,), False, ["aten.pad.default"]),
+        "op_pad_circular": (lambda a: F.pad(a, (1, 2, 2, 1), mode="circular"), (img,), False, ["aten.pad.default"]),
+        "op_masked_fill": (lambda a, m: a.masked_fill(m, -100.0), (x, b), False, ["aten.masked_fill.Scalar"]),
+        "op_new_zeros": (lambda a: a.new_zeros((3, 4)) + a, (x,), False, ["aten.new_zeros.default"]),
+        "op_zeros_ones": (lambda a: torch.zeros(3, 4) + torch.ones(4) + a, (x,), False, ["aten.zeros.default", "aten.ones.default"]),
         # float unary
         "op_acos": (torch.acos, (u,), True, ["aten.acos.default"]),
         "op_acosh": (torch.acosh, (big,), True, ["aten.acosh.default"]),

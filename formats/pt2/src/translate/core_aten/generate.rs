@@ -80,9 +80,14 @@ fn size_arg(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<ValueId> {
 
 /// `full(size, fill_value)`.
 pub(super) fn full(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
-    let shape = size_arg(t, c)?;
     let v = c.float("fill_value", None)?;
-    filled_like(t, c, shape, v)
+    full_value(t, c, v)
+}
+
+/// A tensor of shape `size` filled with `value`.
+pub(super) fn full_value(t: &mut Translator<'_>, c: &NodeCtx<'_>, value: f64) -> R<()> {
+    let shape = size_arg(t, c)?;
+    filled_like(t, c, shape, value)
 }
 
 /// `empty.memory_format`, `empty_permuted`, `empty_strided`: torch leaves the

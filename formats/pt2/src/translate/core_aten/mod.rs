@@ -1,6 +1,7 @@
 //! The Core ATen ops (torch's `core`-tagged opset, what `ep.run_decompositions()`
-//! leaves) and the pre-dispatch `unbind`, `chunk`, `roll`, `lift_fresh_copy` and
-//! `detach_` that map onto pare's IR beyond the forms [`super::ops`] lowers, plus
+//! leaves) and the pre-dispatch forms real models hold (`unbind`, `chunk`, `roll`,
+//! `swapaxes`, `einsum`, `pad`, `masked_fill`, `new_zeros`, ...) that map
+//! onto pare's IR beyond the forms [`super::ops`] lowers, plus
 //! the runtime size assertions torch records (dropped: export checked them). The README's PyTorch section lists
 //! the Core ATen ops that do not map, each with its reason.
 
@@ -9,6 +10,7 @@ mod elementwise;
 mod generate;
 mod index;
 mod movement;
+mod predispatch;
 mod reduce;
 mod spatial;
 
@@ -69,6 +71,7 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.diagonal.default",
     "aten.div.Scalar_mode",
     "aten.div.Tensor_mode",
+    "aten.einsum.default",
     "aten.elu.default",
     "aten.empty.memory_format",
     "aten.empty_permuted.default",
@@ -104,6 +107,8 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.logical_xor.default",
     "aten.lt.Scalar",
     "aten.lt.Tensor",
+    "aten.masked_fill.Scalar",
+    "aten.masked_fill.Tensor",
     "aten.masked_scatter.default",
     "aten.max.dim",
     "aten.max_pool3d_with_indices.default",
@@ -113,7 +118,10 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.native_group_norm.default",
     "aten.ne.Scalar",
     "aten.ne.Tensor",
+    "aten.new_zeros.default",
     "aten.nonzero.default",
+    "aten.ones.default",
+    "aten.pad.default",
     "aten.pow.Scalar",
     "aten.prod.default",
     "aten.prod.dim_int",
@@ -138,6 +146,7 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.sinh.default",
     "aten.slice_scatter.default",
     "aten.sort.default",
+    "aten.swapaxes.default",
     "aten.sym_numel.default",
     "aten.tan.default",
     "aten.topk.default",
@@ -146,6 +155,7 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.upsample_bilinear2d.vec",
     "aten.upsample_nearest2d.vec",
     "aten.var.dim",
+    "aten.zeros.default",
 ];
 
 /// Lowers a node whose target is in [`CORE_ATEN_OPS`].
@@ -191,11 +201,17 @@ pub(super) fn lower(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         "flip" => movement::flip(t, c),
         "repeat" => movement::repeat(t, c),
         "diagonal" => movement::diagonal(t, c),
-        "constant_pad_nd" => movement::pad(t, c, PadMode::Constant),
+        "constant_pad_nd" => movement::pad(t, c, PadMode::Constant, "pad"),
         "reflection_pad1d" | "reflection_pad2d" | "reflection_pad3d" => {
-            movement::pad(t, c, PadMode::Reflect)
+            movement::pad(t, c, PadMode::Reflect, "padding")
         }
-        "replication_pad2d" | "replication_pad3d" => movement::pad(t, c, PadMode::Edge),
+        "replication_pad2d" | "replication_pad3d" => movement::pad(t, c, PadMode::Edge, "padding"),
+        "pad" => predispatch::pad(t, c),
+        "swapaxes" => predispatch::swapaxes(t, c),
+        "einsum" => predispatch::einsum(t, c),
+        "masked_fill" => predispatch::masked_fill(t, c),
+        "new_zeros" | "zeros" => predispatch::filled(t, c, 0.0),
+        "ones" => predispatch::filled(t, c, 1.0),
         "gather" => index::gather(t, c),
         "slice_scatter" => index::slice_scatter(t, c, false),
         "select_scatter" => index::slice_scatter(t, c, true),

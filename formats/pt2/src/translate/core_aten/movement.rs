@@ -239,14 +239,9 @@ pub(super) fn diagonal(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
 
 /// `constant_pad_nd`, `reflection_pad{1,2,3}d`, `replication_pad{2,3}d`: torch lists
 /// (begin, end) pairs from the last dim backwards; negative pads crop.
-pub(super) fn pad(t: &mut Translator<'_>, c: &NodeCtx<'_>, mode: PadMode) -> R<()> {
+pub(super) fn pad(t: &mut Translator<'_>, c: &NodeCtx<'_>, mode: PadMode, arg: &str) -> R<()> {
     let name = c.tensor("self")?;
     let rank = t.sizes(name)?.len();
-    let arg = if mode == PadMode::Constant {
-        "pad"
-    } else {
-        "padding"
-    };
     let torch_pads = c.ints(arg, None)?;
     if torch_pads.len() % 2 != 0 || torch_pads.len() / 2 > rank {
         return Err(format!("{arg} {torch_pads:?} does not fit a rank-{rank} tensor").into());
@@ -261,7 +256,7 @@ pub(super) fn pad(t: &mut Translator<'_>, c: &NodeCtx<'_>, mode: PadMode) -> R<(
     let p = i64s(t, c, "pads", &pads)?;
     let mut inputs = vec![Some(x), Some(p)];
     if mode == PadMode::Constant {
-        let v = c.float("value", Some(0.0))?;
+        let v = c.opt_float("value")?.unwrap_or(0.0);
         inputs.push(Some(scalar(t, c, "value", v)?));
     }
     finish(t, c, Op::Pad { mode }, inputs)
