@@ -196,6 +196,7 @@ def op_cases():
         "op_masked_fill": (lambda a, m: a.masked_fill(m, -100.0), (x, b), False, ["aten.masked_fill.Scalar"]),
         "op_new_zeros": (lambda a: a.new_zeros((3, 4)) + a, (x,), False, ["aten.new_zeros.default"]),
         "op_zeros_ones": (lambda a: torch.zeros(3, 4) + torch.ones(4) + a, (x,), False, ["aten.zeros.default", "aten.ones.default"]),
+        "op_as_strided": (lambda a: torch.ops.aten.as_strided.default(a.mean((-1, -2), keepdim=True), [1, 2, 1, 1], [2, 1, 2, 2]), (img,), False, ["aten.as_strided.default"]),
         # float unary
         "op_acos": (torch.acos, (u,), True, ["aten.acos.default"]),
         "op_acosh": (torch.acosh, (big,), True, ["aten.acosh.default"]),

@@ -39,7 +39,8 @@ pub enum ErrorKind {
     Node {
         node: String,
         target: String,
-        source: crate::translate::LowerError,
+        /// Boxed: the lowering error is larger than the other kinds.
+        source: Box<crate::translate::LowerError>,
     },
     #[error("unsupported ATen ops: {0}")]
     Unsupported(String),

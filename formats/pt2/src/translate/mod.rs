@@ -67,7 +67,7 @@ pub fn translate(p: &Program) -> Result<Graph, ErrorKind> {
         ops::lower(&mut t, &mut ctx).map_err(|source| ErrorKind::Node {
             node: name.clone(),
             target: n.target.clone(),
-            source,
+            source: Box::new(source),
         })?;
     }
     if !unsupported.is_empty() {

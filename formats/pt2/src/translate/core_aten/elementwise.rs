@@ -295,7 +295,7 @@ pub(super) fn clamp_tensor(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     let mut x = operand_as(t, c, "self", dtype)?;
     let lo = c.opt_tensor("min")?;
     let hi = c.opt_tensor("max")?;
-    if let Some(_) = lo {
+    if lo.is_some() {
         let l = operand_as(t, c, "min", dtype)?;
         let op = Op::Max {};
         x = if hi.is_some() {

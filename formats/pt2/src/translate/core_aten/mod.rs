@@ -46,6 +46,7 @@ pub const CORE_ATEN_OPS: &[&str] = &[
     "aten.arange.start_step",
     "aten.argmax.default",
     "aten.argmin.default",
+    "aten.as_strided.default",
     "aten.asin.default",
     "aten.asinh.default",
     "aten.atan.default",
@@ -200,6 +201,7 @@ pub(super) fn lower(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         "roll" => movement::roll(t, c),
         "flip" => movement::flip(t, c),
         "repeat" => movement::repeat(t, c),
+        "as_strided" => movement::as_strided(t, c),
         "diagonal" => movement::diagonal(t, c),
         "constant_pad_nd" => movement::pad(t, c, PadMode::Constant, "pad"),
         "reflection_pad1d" | "reflection_pad2d" | "reflection_pad3d" => {

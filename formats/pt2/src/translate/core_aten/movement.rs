@@ -261,3 +261,43 @@ pub(super) fn pad(t: &mut Translator<'_>, c: &NodeCtx<'_>, mode: PadMode, arg: &
     }
     finish(t, c, Op::Pad { mode }, inputs)
 }
+
+/// `as_strided(self, size, stride, storage_offset)` reads raw storage, which pare's
+/// tensors do not have. It maps only where the result is certain to be a reshape:
+/// offset 0, the same element count, row-major strides over the dims longer than
+/// 1, and an input with at most one dim longer than 1, so that its storage order
+/// cannot differ from its row-major order (Swin's head re-strides a pooled
+/// `[1, C, 1, 1]` this way).
+pub(super) fn as_strided(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
+    let name = c.tensor("self")?;
+    let input = static_sizes(t, name)?;
+    let size = c.ints("size", None)?;
+    let stride = c.ints("stride", None)?;
+    let offset = c.opt_int("storage_offset")?.unwrap_or(0);
+    let mut contiguous = vec![1i64; size.len()];
+    for k in (0..size.len().saturating_sub(1)).rev() {
+        contiguous[k] = contiguous[k + 1].saturating_mul(size[k + 1].max(1));
+    }
+    let row_major = size.len() == stride.len()
+        && size
+            .iter()
+            .zip(stride.iter().zip(&contiguous))
+            .all(|(&n, (&s, &cs))| n <= 1 || s == cs);
+    let same_count = input.iter().product::<i64>() == size.iter().product::<i64>();
+    let one_long_dim = input.iter().filter(|&&d| d > 1).count() <= 1;
+    if offset != 0 || !row_major || !same_count || !one_long_dim {
+        return Err(format!(
+            "as_strided of sizes {input:?} to size {size:?}, stride {stride:?}, offset {offset} \
+             reads raw storage; pare maps it only when it is a plain reshape"
+        )
+        .into());
+    }
+    let x = t.value(name)?;
+    let s = i64s(t, c, "shape", &size)?;
+    finish(
+        t,
+        c,
+        Op::Reshape { allowzero: false },
+        vec![Some(x), Some(s)],
+    )
+}
