@@ -105,7 +105,8 @@ pub(super) fn pdist(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     let p = c.float("p", Some(2.0))?;
     let x = t.value(name)?;
     let d = pairwise(t, c, x, x, 2, p)?;
-    let flat = super::reshape_const(t, c, "flat", d, &[n * n])?;
+    let flat = super::reshape_const(t, c, "flat", d, &[super::count(&[n, n])?])?;
+    super::count(&[n, n])?;
     let pairs: Vec<i64> = (0..n)
         .flat_map(|i| (i + 1..n).map(move |j| i * n + j))
         .collect();

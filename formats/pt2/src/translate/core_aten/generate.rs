@@ -39,10 +39,10 @@ pub(super) fn arange(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         )?
     } else {
         let (s, st) = (start as i64, step as i64);
-        Tensor::from_vec(
-            vec![n],
-            (0..n as i64).map(|i| s + i * st).collect::<Vec<i64>>(),
-        )?
+        let values = (0..n as i64)
+            .map(|i| super::affine(s, st, i))
+            .collect::<R<Vec<i64>>>()?;
+        Tensor::from_vec(vec![n], values)?
     };
     let v = t.constant(&format!("{}/values", c.name), &tensor.cast(dtype))?;
     finish(t, c, Op::Identity {}, vec![Some(v)])

@@ -164,9 +164,9 @@ fn slice_positions(shape: &[i64], axis: usize, start: i64, step: i64) -> R<pare_
     let n = pare_ir::checked_count(&dims)?;
     let inner: usize = dims[axis + 1..].iter().product();
     let len = dims[axis].max(1);
-    let values: Vec<i64> = (0..n)
-        .map(|k| start + step * ((k / inner.max(1)) % len) as i64)
-        .collect();
+    let values = (0..n)
+        .map(|k| super::affine(start, step, ((k / inner.max(1)) % len) as i64))
+        .collect::<R<Vec<i64>>>()?;
     Ok(pare_ir::Tensor::from_vec(dims, values)?)
 }
 
@@ -211,7 +211,7 @@ pub(super) fn slice_scatter(t: &mut Translator<'_>, c: &NodeCtx<'_>, select: boo
         };
         (start, step)
     };
-    let last = start + step * (src_sizes[axis as usize] - 1);
+    let last = super::affine(start, step, src_sizes[axis as usize] - 1)?;
     if src_sizes.len() != sizes.len() || (src_sizes[axis as usize] > 0 && last >= len) {
         return Err(format!("src of sizes {src_sizes:?} does not fit a slice of {sizes:?}").into());
     }

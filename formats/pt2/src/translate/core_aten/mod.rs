@@ -256,6 +256,23 @@ pub(super) fn lower(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     }
 }
 
+/// The element count of `dims`: negative sizes and counts past pare's tensor
+/// limit are errors, never overflows or huge allocations.
+pub(super) fn count(dims: &[i64]) -> R<i64> {
+    let dims = dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| LowerError::from(format!("negative size {d}"))))
+        .collect::<R<Vec<usize>>>()?;
+    Ok(pare_ir::checked_count(&dims)? as i64)
+}
+
+/// `start + step·i`, or an error when it leaves i64.
+pub(super) fn affine(start: i64, step: i64, i: i64) -> R<i64> {
+    step.checked_mul(i)
+        .and_then(|v| v.checked_add(start))
+        .ok_or_else(|| format!("index {start} + {step}·{i} overflows").into())
+}
+
 /// The declared sizes of `name`, all of which must be concrete.
 pub(super) fn static_sizes(t: &Translator<'_>, name: &str) -> R<Vec<i64>> {
     t.sizes(name)?

@@ -53,17 +53,22 @@ pub(super) fn chunk(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     if chunks <= 0 {
         return Err(format!("chunks = {chunks} must be positive").into());
     }
-    let step = ((len + chunks - 1) / chunks).max(1);
-    let n = if len == 0 { 1 } else { (len + step - 1) / step };
-    let parts: Vec<i64> = (0..n).map(|i| step.min(len - i * step)).collect();
+    if len < 0 {
+        return Err(format!("chunk of a dim of size {len}").into());
+    }
+    let ceil_div = |a: i64, b: i64| a / b + i64::from(a % b != 0);
+    let step = ceil_div(len, chunks).max(1);
+    let n = if len == 0 { 1 } else { ceil_div(len, step) };
     let outs = c.outs();
-    if outs.len() != parts.len() {
+    // Checked before the sizes are listed: `len` comes from the file.
+    if outs.len() as i64 != n {
         return Err(format!(
-            "chunk of {len} into {chunks} gives pieces {parts:?} but the node has {} outputs",
+            "chunk of {len} into {chunks} gives {n} pieces but the node has {} outputs",
             outs.len()
         )
         .into());
     }
+    let parts: Vec<i64> = (0..n).map(|i| step.min(len - i * step)).collect();
     let x = t.value(name)?;
     let s = i64s(t, c, "split", &parts)?;
     let op = Op::Split {
@@ -107,7 +112,7 @@ pub(super) fn roll(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         let [shift] = shifts[..] else {
             return Err(format!("roll without dims takes one shift, got {shifts:?}").into());
         };
-        let total: i64 = sizes.iter().product();
+        let total = super::count(&sizes)?;
         let f = reshape_const(t, c, "flat", x, &[total])?;
         (f, vec![(shift, 0, total)], true)
     } else {
@@ -215,13 +220,16 @@ pub(super) fn diagonal(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     let (r0, c0) = if offset >= 0 {
         (0, offset)
     } else {
-        (-offset, 0)
+        (
+            offset.checked_neg().ok_or("diagonal offset out of range")?,
+            0,
+        )
     };
     let len = (n1 - r0).min(n2 - c0).max(0);
     let mut perm: Vec<i64> = (0..rank).filter(|&d| d != d1 && d != d2).collect();
     let mut shape: Vec<i64> = perm.iter().map(|&d| sizes[d as usize]).collect();
     perm.extend([d1, d2]);
-    shape.push(n1 * n2);
+    shape.push(super::count(&[n1, n2])?);
     let x = t.value(name)?;
     let moved = tmp(
         t,
@@ -283,7 +291,7 @@ pub(super) fn as_strided(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
             .iter()
             .zip(stride.iter().zip(&contiguous))
             .all(|(&n, (&s, &cs))| n <= 1 || s == cs);
-    let same_count = input.iter().product::<i64>() == size.iter().product::<i64>();
+    let same_count = super::count(&input)? == super::count(&size)?;
     let one_long_dim = input.iter().filter(|&&d| d > 1).count() <= 1;
     if offset != 0 || !row_major || !same_count || !one_long_dim {
         return Err(format!(

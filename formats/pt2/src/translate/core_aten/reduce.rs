@@ -220,7 +220,8 @@ pub(super) fn var_dim(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     let name = c.tensor("self")?;
     let axes = dims(t, c, name)?;
     let sizes = static_sizes(t, name)?;
-    let n: i64 = axes.iter().map(|&d| sizes[d as usize]).product();
+    let reduced: Vec<i64> = axes.iter().map(|&d| sizes[d as usize]).collect();
+    let n = super::count(&reduced)?;
     let correction = if c.bool("unbiased", true)? { 1.0 } else { 0.0 };
     let keepdims = c.bool("keepdim", false)?;
     let x = t.value(name)?;

@@ -25,6 +25,9 @@ pub(super) fn upsample(t: &mut Translator<'_>, c: &NodeCtx<'_>, linear: bool) ->
     let x = t.value(name)?;
     let (scales_v, sizes_v) = match scales {
         Some(s) if !align_corners => {
+            if s.len() > rank {
+                return Err(format!("{} scale factors for a rank-{rank} input", s.len()).into());
+            }
             let mut all = vec![1.0f32; rank - s.len()];
             all.extend(s.iter().map(|&v| v as f32));
             let tensor = Tensor::from_vec(vec![all.len()], all)?;
@@ -129,7 +132,7 @@ pub(super) fn max_pool3d(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     if sizes.len() < 4 {
         return Err(format!("input sizes {sizes:?} have no D·H·W volume").into());
     }
-    let volume: i64 = sizes[sizes.len() - 3..].iter().product();
+    let volume = super::count(&sizes[sizes.len() - 3..])?;
     let ids = t.emit_multi(&c.name, op, vec![Some(x)], &[values, None])?;
     let flat = *ids.get(1).ok_or("MaxPool lost its indices output")?;
     let m = scalar_of(t, c, "volume", volume as f64, DType::I64)?;
