@@ -298,3 +298,78 @@ fn every_archive_name_length_imports() {
         "exactly the 8-character name has the misread layout"
     );
 }
+
+/// Every int argument of every node of the op archives set to values a broken or
+/// hostile file could hold: each import returns (a graph or an error naming the
+/// problem) without panicking, overflowing or allocating without bound.
+#[test]
+fn hostile_int_arguments_error_cleanly() {
+    const HOSTILE: [i64; 5] = [-1, 0, 3, 1 << 40, i64::MIN];
+    let mut cases = 0;
+    let mut panics = Vec::new();
+    for pt2 in archives() {
+        let stem = pt2
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if !stem.starts_with("op_") {
+            continue;
+        }
+        let items = entries(&std::fs::read(&pt2).expect("archive"));
+        let Some(model_at) = items
+            .iter()
+            .position(|(n, _)| n.ends_with("models/model.json"))
+        else {
+            panic!("{stem}: no model.json");
+        };
+        let model: serde_json::Value =
+            serde_json::from_slice(&items[model_at].1).expect("model.json is JSON");
+        let nodes = model["graph_module"]["graph"]["nodes"]
+            .as_array()
+            .map_or(0, Vec::len);
+        for n in 0..nodes {
+            let args = model["graph_module"]["graph"]["nodes"][n]["inputs"]
+                .as_array()
+                .map_or(0, Vec::len);
+            for a in 0..args {
+                let arg = &model["graph_module"]["graph"]["nodes"][n]["inputs"][a]["arg"];
+                let kind = if arg.get("as_int").is_some() {
+                    "as_int"
+                } else if arg.get("as_ints").is_some() {
+                    "as_ints"
+                } else {
+                    continue;
+                };
+                for v in HOSTILE {
+                    let mut m = model.clone();
+                    let slot = &mut m["graph_module"]["graph"]["nodes"][n]["inputs"][a]["arg"];
+                    *slot = if kind == "as_int" {
+                        serde_json::json!({ "as_int": v })
+                    } else {
+                        let len = arg["as_ints"].as_array().map_or(1, Vec::len);
+                        serde_json::json!({ "as_ints": vec![v; len] })
+                    };
+                    let mut mutated = items.clone();
+                    mutated[model_at].1 = serde_json::to_vec(&m).expect("JSON");
+                    let archive = torch_layout_zip(&mutated);
+                    cases += 1;
+                    let run = std::panic::catch_unwind(|| {
+                        let _ = pare_pt2::import_bytes(&archive, "hostile.pt2");
+                    });
+                    if run.is_err() {
+                        panics.push(format!("{stem}: node {n} arg {a} = {v}"));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{cases} hostile-argument imports, {} panics", panics.len());
+    assert!(cases > 500, "only {cases} cases");
+    assert!(
+        panics.is_empty(),
+        "{} of {cases} cases panicked:\n{}",
+        panics.len(),
+        panics.join("\n")
+    );
+}
