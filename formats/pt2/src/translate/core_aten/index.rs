@@ -317,3 +317,101 @@ pub(super) fn nonzero(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     };
     finish(t, c, op, vec![Some(nz)])
 }
+
+/// `index_put(self, indices, values, accumulate)`, the two forms that map:
+/// a boolean mask with one value (`x[mask] = v`): Where over the mask broadcast to
+/// `self`; and one integer index tensor on dim 0 (`x[idx] = v`): ScatterND with the
+/// values broadcast to the rows they replace (added when `accumulate`).
+pub(super) fn index_put(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
+    let list = match c.arg("indices") {
+        Some(("as_optional_tensors" | "as_tensors", Json::Array(l))) => l,
+        _ => return Err("argument `indices` should be a list of optional tensors".into()),
+    };
+    let named: Vec<(usize, &str)> = list
+        .iter()
+        .enumerate()
+        .filter_map(|(k, e)| {
+            let n = e
+                .get("as_tensor")
+                .and_then(|t| t.get("name"))
+                .or_else(|| e.get("name"));
+            n.and_then(Json::as_str).map(|n| (k, n))
+        })
+        .collect();
+    let [(axis, idx)] = named[..] else {
+        return Err("index_put with several index tensors is not supported".into());
+    };
+    let name = c.tensor("self")?;
+    let sizes = static_sizes(t, name)?;
+    let rank = sizes.len();
+    let dtype = t.dtype(name)?;
+    let accumulate = c.bool("accumulate", false)?;
+    let x = t.value(name)?;
+    let values_name = c.tensor("values")?;
+    let mut v = t.value(values_name)?;
+    if t.dtype(values_name)? != dtype {
+        v = tmp(t, c, "values_cast", Op::Cast { to: dtype }, vec![Some(v)])?;
+    }
+    if t.dtype(idx)? == DType::Bool {
+        if super::count(&static_sizes(t, values_name)?)? != 1 {
+            return Err("index_put through a boolean mask with several values (data-dependent positions) is not supported".into());
+        }
+        let mask_rank = t.sizes(idx)?.len();
+        if axis + mask_rank > rank {
+            return Err(
+                format!("a rank-{mask_rank} mask at dim {axis} of a rank-{rank} tensor").into(),
+            );
+        }
+        let mut m = t.value(idx)?;
+        let around: Vec<i64> = (0..axis as i64)
+            .chain((axis + mask_rank) as i64..rank as i64)
+            .collect();
+        if !around.is_empty() {
+            let a = i64s(t, c, "mask_axes", &around)?;
+            m = tmp(t, c, "mask_full", Op::Unsqueeze {}, vec![Some(m), Some(a)])?;
+        }
+        let scalar_shape = i64s(t, c, "value_shape", &[])?;
+        let one = tmp(
+            t,
+            c,
+            "value",
+            Op::Reshape { allowzero: false },
+            vec![Some(v), Some(scalar_shape)],
+        )?;
+        let new = if accumulate {
+            tmp(t, c, "sum", Op::Add {}, vec![Some(x), Some(one)])?
+        } else {
+            one
+        };
+        return finish(t, c, Op::Where {}, vec![Some(m), Some(new), Some(x)]);
+    }
+    if axis != 0 {
+        return Err(
+            format!("index_put with its index tensor on dim {axis} (only dim 0 maps)").into(),
+        );
+    }
+    let i = t.value(idx)?;
+    let last = i64s(t, c, "index_axis", &[-1])?;
+    let i = tmp(
+        t,
+        c,
+        "index_nd",
+        Op::Unsqueeze {},
+        vec![Some(i), Some(last)],
+    )?;
+    let mut shape = static_sizes(t, idx)?;
+    shape.extend_from_slice(&sizes[1..]);
+    let s = i64s(t, c, "updates_shape", &shape)?;
+    let u = tmp(t, c, "updates", Op::Expand {}, vec![Some(v), Some(s)])?;
+    let reduction = if accumulate {
+        ScatterReduction::Add
+    } else {
+        ScatterReduction::None
+    };
+    finish(
+        t,
+        c,
+        Op::ScatterNd { reduction },
+        vec![Some(x), Some(i), Some(u)],
+    )
+}
