@@ -421,3 +421,146 @@ fn bad_core_aten_nodes_are_named() {
     );
     assert!(e.contains("n_split_Tensor") && e.contains("[3, 1]"), "{e}");
 }
+
+/// `unbind`, `chunk` and `roll` as hand-built nodes, against values worked out here.
+#[test]
+fn unbind_chunk_and_roll() {
+    let g = import(
+        &[("x", F32, vec![3, 2, 5])],
+        vec![
+            node(
+                "unbind.int",
+                &[("self", t("x")), ("dim", json!({"as_int": 0}))],
+                json!([{"as_tensors": [{"name": "q"}, {"name": "k"}, {"name": "v"}]}]),
+            ),
+            node(
+                "chunk.default",
+                &[
+                    ("self", t("v")),
+                    ("chunks", json!({"as_int": 2})),
+                    ("dim", json!({"as_int": -1})),
+                ],
+                json!([{"as_tensors": [{"name": "c0"}, {"name": "c1"}]}]),
+            ),
+            node(
+                "roll.default",
+                &[
+                    ("self", t("q")),
+                    ("shifts", ints(&[1, -2])),
+                    ("dims", ints(&[0, 1])),
+                ],
+                one("r"),
+            ),
+        ],
+        &[
+            ("q", F32, vec![2, 5]),
+            ("k", F32, vec![2, 5]),
+            ("v", F32, vec![2, 5]),
+            ("c0", F32, vec![2, 3]),
+            ("c1", F32, vec![2, 2]),
+            ("r", F32, vec![2, 5]),
+        ],
+        &["k", "c0", "c1", "r"],
+    );
+    let x: Vec<f32> = (0..30).map(|i| i as f32).collect();
+    let got = pare_ir::interp::run(&g, &[f32s(&[3, 2, 5], x)]).expect("run");
+    close(
+        &got[0].to_f32_vec(),
+        &(10..20).map(|i| i as f32).collect::<Vec<_>>(),
+    );
+    close(&got[1].to_f32_vec(), &[20.0, 21.0, 22.0, 25.0, 26.0, 27.0]);
+    close(&got[2].to_f32_vec(), &[23.0, 24.0, 28.0, 29.0]);
+    // q = [[0..5], [5..10]]: rows swapped (shift 1 of 2), columns moved left by 2.
+    close(
+        &got[3].to_f32_vec(),
+        &[7.0, 8.0, 9.0, 5.0, 6.0, 2.0, 3.0, 4.0, 0.0, 1.0],
+    );
+}
+
+/// Lowering errors are typed: the node, its target and a `LowerError` saying what
+/// was expected.
+#[test]
+fn lowering_errors_are_typed_and_name_the_node() {
+    let reject = |nodes: Vec<Json>, values: &[Decl]| {
+        let bytes = program(&[("x", F32, vec![2, 4])], nodes, values, &["y"]);
+        pare_pt2::import_bytes(&bytes, "bad.pt2").expect_err("must be rejected")
+    };
+    let e = reject(
+        vec![node(
+            "chunk.default",
+            &[("self", t("x"))],
+            json!([{"as_tensors": [{"name": "y"}]}]),
+        )],
+        &[("y", F32, vec![2, 4])],
+    );
+    match &e.kind {
+        pare_pt2::ErrorKind::Node {
+            node,
+            target,
+            source,
+        } => match source.as_ref() {
+            pare_pt2::LowerError::MissingArg { arg, .. } => assert_eq!(
+                (node.as_str(), target.as_str(), arg.as_str()),
+                ("n_chunk_default", "torch.ops.aten.chunk.default", "chunks")
+            ),
+            other => panic!("expected a missing argument, got {other}"),
+        },
+        other => panic!("expected a node error, got {other}"),
+    }
+    assert_eq!(
+        e.to_string(),
+        "bad.pt2: node `n_chunk_default` (torch.ops.aten.chunk.default): argument `chunks` (an int) is missing"
+    );
+    let e = reject(
+        vec![node(
+            "index.Tensor",
+            &[
+                ("self", t("x")),
+                ("indices", json!({"as_optional_tensors": [t("x"), t("x")]})),
+            ],
+            one("y"),
+        )],
+        &[("y", F32, vec![2, 4])],
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("n_index_Tensor") && msg.contains("several index tensors"),
+        "{msg}"
+    );
+    // A transposing re-stride is not a reshape: refused with the reason.
+    let e = reject(
+        vec![node(
+            "as_strided.default",
+            &[
+                ("self", t("x")),
+                ("size", ints(&[4, 2])),
+                ("stride", ints(&[1, 4])),
+            ],
+            one("y"),
+        )],
+        &[("y", F32, vec![4, 2])],
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("n_as_strided_default") && msg.contains("raw storage"),
+        "{msg}"
+    );
+    let e = reject(
+        vec![node(
+            "flip.default",
+            &[("self", t("x")), ("dims", ints(&[2]))],
+            one("y"),
+        )],
+        &[("y", F32, vec![2, 4])],
+    );
+    let pare_pt2::ErrorKind::Node { source, .. } = &e.kind else {
+        panic!("expected a node error, got {e}");
+    };
+    assert!(
+        matches!(
+            source.as_ref(),
+            pare_pt2::LowerError::DimOutOfRange { dim: 2, rank: 2 }
+        ),
+        "{e}"
+    );
+}

@@ -20,6 +20,27 @@ pub struct Program {
     pub constants: BTreeMap<String, Weight>,
 }
 
+/// Opens the zip container at offset 0, where torch's writer always starts it.
+///
+/// The zip crate's default (`ArchiveOffset::Detect`) guesses where the central
+/// directory starts from the 32-bit end record: `EOCD position − CD size`. torch's
+/// writer (miniz with `MZ_ZIP_FLAG_WRITE_ZIP64`) always puts a 56-byte ZIP64 end
+/// record and a 20-byte locator between the directory and that record, without
+/// saturating the 32-bit fields, so the guess lands 76 bytes into the directory.
+/// When the first directory entry is exactly 76 bytes long (46 + a 30-byte name:
+/// `<8-char archive name>/data/weights/weight_0`, as for `resnet18.pt2`,
+/// `vit_b_16.pt2`, `maxvit_t.pt2`) a directory header *is* there, the crate takes
+/// the archive to start 76 bytes late, and reading the last directory entry hits the
+/// ZIP64 record: "Invalid Central Directory header". With the offset known to be 0
+/// the crate reads the directory where the end record says it is.
+fn open_zip(bytes: &[u8]) -> Result<zip::ZipArchive<Cursor<&[u8]>>, ErrorKind> {
+    let config = zip::read::Config {
+        archive_offset: zip::read::ArchiveOffset::Known(0),
+    };
+    zip::ZipArchive::with_config(config, Cursor::new(bytes))
+        .map_err(|e| ErrorKind::Zip(e.to_string()))
+}
+
 /// An opened archive.
 #[derive(Debug)]
 pub struct Archive<'a> {
@@ -31,8 +52,7 @@ pub struct Archive<'a> {
 
 impl<'a> Archive<'a> {
     pub fn open(bytes: &'a [u8]) -> Result<Archive<'a>, ErrorKind> {
-        let zip =
-            zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| ErrorKind::Zip(e.to_string()))?;
+        let zip = open_zip(bytes)?;
         let mut names: Vec<String> = zip
             .file_names()
             .map(|r| r.map(|n| n.to_string()))

@@ -35,11 +35,12 @@ pub enum ErrorKind {
     },
     #[error("weight `{name}`: {msg}")]
     Weight { name: String, msg: String },
-    #[error("node `{node}` ({target}): {msg}")]
+    #[error("node `{node}` ({target}): {source}")]
     Node {
         node: String,
         target: String,
-        msg: String,
+        /// Boxed: the lowering error is larger than the other kinds.
+        source: Box<crate::translate::LowerError>,
     },
     #[error("unsupported ATen ops: {0}")]
     Unsupported(String),

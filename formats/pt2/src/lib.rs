@@ -3,7 +3,8 @@
 //! into pare's IR, with no Python or libtorch involved.
 //!
 //! Both the pre-dispatch graphs `torch.export.export` gives and the core ATen forms
-//! `ep.run_decompositions()` leaves are read (see [`SUPPORTED_OPS`]). Multi-output
+//! `ep.run_decompositions()` leaves are read (see [`SUPPORTED_OPS`] and
+//! [`CORE_ATEN_OPS`]). Multi-output
 //! nodes (`max_pool2d_with_indices`, `native_dropout`, `split*`) bind every named
 //! output, as the serializer names the `getitem` results directly in the node's
 //! `outputs` (`as_tensor` per tuple element or one `as_tensors` list).
@@ -21,7 +22,7 @@ mod translate;
 mod weights;
 
 pub use error::{ErrorKind, Pt2Error};
-pub use translate::SUPPORTED_OPS;
+pub use translate::{LowerError, CORE_ATEN_OPS, SUPPORTED_OPS};
 
 use pare_ir::Graph;
 use std::path::Path;

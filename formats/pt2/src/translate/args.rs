@@ -1,6 +1,7 @@
 //! Reading one node's named arguments (the schema's `Argument` unions) with
 //! defaults for arguments the exporter left out.
 
+use super::error::LowerError;
 use crate::schema::NodeDef;
 use crate::translate::single_key;
 use serde_json::Value as Json;
@@ -30,20 +31,27 @@ impl<'n> NodeCtx<'n> {
         (k != "as_none").then_some((k, v))
     }
 
-    fn bad(&self, name: &str, want: &str) -> String {
+    fn bad(&self, name: &str, want: &'static str) -> LowerError {
         match self.node.inputs.iter().find(|a| a.name == name) {
-            Some(a) => format!("argument `{name}` should be {want}, got {}", a.arg),
-            None => format!("argument `{name}` ({want}) is missing"),
+            Some(a) => LowerError::BadArg {
+                arg: name.to_string(),
+                want,
+                got: a.arg.to_string(),
+            },
+            None => LowerError::MissingArg {
+                arg: name.to_string(),
+                want,
+            },
         }
     }
 
     /// Name of a tensor argument (required).
-    pub fn tensor(&self, name: &str) -> Result<&'n str, String> {
+    pub fn tensor(&self, name: &str) -> Result<&'n str, LowerError> {
         self.opt_tensor(name)?
             .ok_or_else(|| self.bad(name, "a tensor"))
     }
 
-    pub fn opt_tensor(&self, name: &str) -> Result<Option<&'n str>, String> {
+    pub fn opt_tensor(&self, name: &str) -> Result<Option<&'n str>, LowerError> {
         match self.arg(name) {
             None => Ok(None),
             Some(("as_tensor", v)) => v
@@ -55,7 +63,7 @@ impl<'n> NodeCtx<'n> {
         }
     }
 
-    pub fn tensors(&self, name: &str) -> Result<Vec<&'n str>, String> {
+    pub fn tensors(&self, name: &str) -> Result<Vec<&'n str>, LowerError> {
         match self.arg(name) {
             Some(("as_tensors", Json::Array(list))) => list
                 .iter()
@@ -69,7 +77,7 @@ impl<'n> NodeCtx<'n> {
         }
     }
 
-    pub fn int(&self, name: &str, default: Option<i64>) -> Result<i64, String> {
+    pub fn int(&self, name: &str, default: Option<i64>) -> Result<i64, LowerError> {
         match self.arg(name) {
             None => default.ok_or_else(|| self.bad(name, "an int")),
             Some(("as_int", v)) => v.as_i64().ok_or_else(|| self.bad(name, "an int")),
@@ -81,14 +89,14 @@ impl<'n> NodeCtx<'n> {
         }
     }
 
-    pub fn opt_int(&self, name: &str) -> Result<Option<i64>, String> {
+    pub fn opt_int(&self, name: &str) -> Result<Option<i64>, LowerError> {
         match self.arg(name) {
             None => Ok(None),
             Some(_) => self.int(name, None).map(Some),
         }
     }
 
-    pub fn ints(&self, name: &str, default: Option<&[i64]>) -> Result<Vec<i64>, String> {
+    pub fn ints(&self, name: &str, default: Option<&[i64]>) -> Result<Vec<i64>, LowerError> {
         let list = match self.arg(name) {
             None => {
                 return default
@@ -113,7 +121,7 @@ impl<'n> NodeCtx<'n> {
         list.ok_or_else(|| self.bad(name, "concrete ints"))
     }
 
-    pub fn float(&self, name: &str, default: Option<f64>) -> Result<f64, String> {
+    pub fn float(&self, name: &str, default: Option<f64>) -> Result<f64, LowerError> {
         match self.arg(name) {
             None => default.ok_or_else(|| self.bad(name, "a float")),
             Some(("as_float" | "as_int", v)) => {
@@ -128,14 +136,14 @@ impl<'n> NodeCtx<'n> {
         }
     }
 
-    pub fn opt_float(&self, name: &str) -> Result<Option<f64>, String> {
+    pub fn opt_float(&self, name: &str) -> Result<Option<f64>, LowerError> {
         match self.arg(name) {
             None => Ok(None),
             Some(_) => self.float(name, None).map(Some),
         }
     }
 
-    pub fn bool(&self, name: &str, default: bool) -> Result<bool, String> {
+    pub fn bool(&self, name: &str, default: bool) -> Result<bool, LowerError> {
         match self.arg(name) {
             None => Ok(default),
             Some(("as_bool", v)) => v.as_bool().ok_or_else(|| self.bad(name, "a bool")),
@@ -143,7 +151,7 @@ impl<'n> NodeCtx<'n> {
         }
     }
 
-    pub fn string(&self, name: &str, default: &str) -> Result<String, String> {
+    pub fn string(&self, name: &str, default: &str) -> Result<String, LowerError> {
         match self.arg(name) {
             None => Ok(default.to_string()),
             Some(("as_string", Json::String(s))) => Ok(s.clone()),
@@ -168,12 +176,12 @@ impl<'n> NodeCtx<'n> {
     }
 
     /// Name of output tensor `i` (flattening `as_tensors` lists).
-    pub fn out(&self, i: usize) -> Result<&'n str, String> {
+    pub fn out(&self, i: usize) -> Result<&'n str, LowerError> {
         self.outs()
             .get(i)
             .copied()
             .flatten()
-            .ok_or_else(|| format!("output {i} is not a named tensor"))
+            .ok_or(LowerError::UnnamedOutput(i))
     }
 }
 

@@ -31,7 +31,7 @@ pub(super) fn max_pool_with_indices(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> 
         .map(|d| d.ok_or("indices over a symbolic spatial size are not supported"))
         .try_fold(1i64, |a, d| d.map(|d| a.saturating_mul(d)))?;
     if sizes.len() < 3 || plane <= 0 {
-        return Err(format!("input sizes {sizes:?} have no H·W plane to index"));
+        return Err(format!("input sizes {sizes:?} have no H·W plane to index").into());
     }
     let ids = t.emit_multi(&c.name, op, vec![Some(x)], &[values, None])?;
     let flat = *ids.get(1).ok_or("MaxPool lost its indices output")?;
@@ -85,7 +85,7 @@ pub(super) fn split(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         let len = sizes[axis as usize].ok_or("split along a symbolic dim")?;
         let step = c.int("split_size", None)?;
         if step <= 0 {
-            return Err(format!("split_size {step} must be positive"));
+            return Err(format!("split_size {step} must be positive").into());
         }
         let n = ((len + step - 1) / step).max(1);
         (0..n).map(|i| step.min(len - i * step)).collect()
@@ -95,7 +95,8 @@ pub(super) fn split(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         return Err(format!(
             "split into sizes {parts:?} but the node has {} outputs",
             outs.len()
-        ));
+        )
+        .into());
     }
     let x = t.value(xn)?;
     let s = i64s(t, c, "split", &parts)?;
@@ -111,7 +112,7 @@ pub(super) fn split(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
 pub(super) fn expand(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     let keep = |d: i64| match d {
         -1 => Ok(1),
-        d if d < 0 => Err(format!("expand to negative size {d}")),
+        d if d < 0 => Err(format!("expand to negative size {d}").into()),
         d => Ok(d),
     };
     if let Some(s) = super::symint::sym_list(t, c, "size", keep)? {
@@ -124,7 +125,7 @@ pub(super) fn expand(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         .map(|d| if d == -1 { 1 } else { d })
         .collect();
     if let Some(d) = shape.iter().find(|&&d| d < 0) {
-        return Err(format!("expand to negative size {d}"));
+        return Err(format!("expand to negative size {d}").into());
     }
     let x = t.value(c.tensor("self")?)?;
     let s = i64s(t, c, "shape", &shape)?;

@@ -3,10 +3,11 @@
 //! torch's scalar arguments and dtype promotion, and dim normalization.
 
 use super::args::NodeCtx;
+use super::error::LowerError;
 use super::Translator;
 use pare_ir::{DType, Op, Tensor, ValueId};
 
-pub(super) type R<T> = Result<T, String>;
+pub(super) type R<T> = Result<T, LowerError>;
 
 /// Normalizes a possibly negative dim against `rank`.
 pub(super) fn norm(d: i64, rank: i64) -> R<i64> {
@@ -14,7 +15,7 @@ pub(super) fn norm(d: i64, rank: i64) -> R<i64> {
     if (0..rank).contains(&n) {
         Ok(n)
     } else {
-        Err(format!("dim {d} is out of range for rank {rank}"))
+        Err(LowerError::DimOutOfRange { dim: d, rank })
     }
 }
 
@@ -47,7 +48,7 @@ pub(super) fn unary(t: &mut Translator<'_>, c: &NodeCtx<'_>, arg: &str, op: Op) 
 }
 
 pub(super) fn i64s(t: &mut Translator<'_>, c: &NodeCtx<'_>, suffix: &str, v: &[i64]) -> R<ValueId> {
-    let tensor = Tensor::from_vec(vec![v.len()], v.to_vec()).map_err(|e| e.to_string())?;
+    let tensor = Tensor::from_vec(vec![v.len()], v.to_vec())?;
     t.constant(&format!("{}/{suffix}", c.name), &tensor)
 }
 
@@ -65,10 +66,7 @@ pub(super) fn scalar_of(
     dtype: DType,
 ) -> R<ValueId> {
     if !dtype.is_float() && v.fract() != 0.0 {
-        return Err(format!(
-            "scalar {v} cannot be represented in {}",
-            dtype.name()
-        ));
+        return Err(format!("scalar {v} cannot be represented in {}", dtype.name()).into());
     }
     let tensor = Tensor::scalar(v).cast(dtype);
     t.constant(&format!("{}/{suffix}", c.name), &tensor)
@@ -112,7 +110,7 @@ pub(super) fn spatial(v: Vec<i64>, n: usize, what: &str) -> R<Vec<i64>> {
     match v.len() {
         1 => Ok(vec![v[0]; n]),
         l if l == n => Ok(v),
-        l => Err(format!("{what} has {l} entries for {n} spatial dims")),
+        l => Err(format!("{what} has {l} entries for {n} spatial dims").into()),
     }
 }
 
@@ -126,9 +124,8 @@ pub(super) fn filled(
     dtype: DType,
 ) -> R<ValueId> {
     // `len` comes from declared sizes: bound it before allocating.
-    pare_ir::checked_count(&[len]).map_err(|e| format!("{suffix} of {len} elements: {e}"))?;
-    let tensor = Tensor::from_vec(vec![len], vec![v; len])
-        .map_err(|e| e.to_string())?
-        .cast(dtype);
+    pare_ir::checked_count(&[len])
+        .map_err(|e| LowerError::Unsupported(format!("{suffix} of {len} elements: {e}")))?;
+    let tensor = Tensor::from_vec(vec![len], vec![v; len])?.cast(dtype);
     t.constant(&format!("{}/{suffix}", c.name), &tensor)
 }

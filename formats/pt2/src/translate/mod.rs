@@ -4,16 +4,20 @@
 
 mod args;
 mod aten;
+mod core_aten;
 mod emit;
+mod error;
 mod nn;
 mod ops;
 mod symint;
 
+pub use core_aten::CORE_ATEN_OPS;
 pub use ops::SUPPORTED_OPS;
 
 use crate::archive::Program;
 use crate::error::ErrorKind;
 use crate::schema::{dtype_code_name, dtype_of_code, sym_size, SymSize, TensorMeta};
+pub use error::LowerError;
 use pare_ir::{DType, Dim, Graph, ModelMeta, Op, Tensor, TensorType, ValueId, Weight};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -51,7 +55,7 @@ pub fn translate(p: &Program) -> Result<Graph, ErrorKind> {
             .strip_prefix("torch.ops.")
             .unwrap_or(&n.target)
             .to_string();
-        if !SUPPORTED_OPS.contains(&op.as_str()) {
+        if !SUPPORTED_OPS.contains(&op.as_str()) && !CORE_ATEN_OPS.contains(&op.as_str()) {
             unsupported.insert(format!("{op} (node `{name}`)"));
             continue;
         }
@@ -60,10 +64,10 @@ pub fn translate(p: &Program) -> Result<Graph, ErrorKind> {
             continue;
         }
         let mut ctx = args::NodeCtx::new(n, &name, &op);
-        ops::lower(&mut t, &mut ctx).map_err(|msg| ErrorKind::Node {
+        ops::lower(&mut t, &mut ctx).map_err(|source| ErrorKind::Node {
             node: name.clone(),
             target: n.target.clone(),
-            msg,
+            source: Box::new(source),
         })?;
     }
     if !unsupported.is_empty() {
@@ -168,7 +172,7 @@ impl<'p> Translator<'p> {
             if !is_node || !seen.insert(v) {
                 v = self
                     .emit(&format!("{name}_out"), Op::Identity {}, vec![Some(v)], name)
-                    .map_err(ErrorKind::Graph)?;
+                    .map_err(|m| ErrorKind::Graph(m.to_string()))?;
                 seen.insert(v);
             }
             self.g.outputs.push(v);
@@ -177,19 +181,16 @@ impl<'p> Translator<'p> {
     }
 
     /// The value a torch tensor name refers to.
-    pub fn value(&mut self, name: &str) -> Result<ValueId, String> {
+    pub fn value(&mut self, name: &str) -> Result<ValueId, LowerError> {
         if let Some(&v) = self.names.get(name) {
             return Ok(v);
         }
         if let Some((wname, w)) = self.pending.remove(name) {
-            let v = self
-                .g
-                .add_weight(wname, w.clone())
-                .map_err(|e| e.to_string())?;
+            let v = self.g.add_weight(wname, w.clone())?;
             self.names.insert(name.to_string(), v);
             return Ok(v);
         }
-        Err(format!("tensor `{name}` is not defined before its use"))
+        Err(LowerError::Undefined(name.to_string()))
     }
 
     /// Adds a node with one output named `out_name` and binds the torch name to it.
@@ -199,17 +200,17 @@ impl<'p> Translator<'p> {
         op: Op,
         inputs: Vec<Option<ValueId>>,
         out_name: &str,
-    ) -> Result<ValueId, String> {
-        let (_, ids) = self
-            .g
-            .add_node(
-                node,
-                op,
-                inputs,
-                vec![(out_name.to_string(), placeholder())],
-            )
-            .map_err(|e| e.to_string())?;
-        let v = *ids.first().ok_or("node without output")?;
+    ) -> Result<ValueId, LowerError> {
+        let (_, ids) = self.g.add_node(
+            node,
+            op,
+            inputs,
+            vec![(out_name.to_string(), placeholder())],
+        )?;
+        let v = *ids.first().ok_or(LowerError::OutputCount {
+            got: 0,
+            expected: 1,
+        })?;
         self.names.insert(out_name.to_string(), v);
         Ok(v)
     }
@@ -222,21 +223,18 @@ impl<'p> Translator<'p> {
         op: Op,
         inputs: Vec<Option<ValueId>>,
         out_names: &[Option<&str>],
-    ) -> Result<Vec<ValueId>, String> {
+    ) -> Result<Vec<ValueId>, LowerError> {
         let names: Vec<String> = out_names
             .iter()
             .enumerate()
             .map(|(i, n)| n.map_or_else(|| format!("{node}/out{i}"), str::to_string))
             .collect();
-        let (_, ids) = self
-            .g
-            .add_node(
-                node,
-                op,
-                inputs,
-                names.iter().map(|n| (n.clone(), placeholder())).collect(),
-            )
-            .map_err(|e| e.to_string())?;
+        let (_, ids) = self.g.add_node(
+            node,
+            op,
+            inputs,
+            names.iter().map(|n| (n.clone(), placeholder())).collect(),
+        )?;
         for (n, &v) in out_names.iter().zip(&ids) {
             if let Some(n) = n {
                 self.names.insert(n.to_string(), v);
@@ -246,33 +244,37 @@ impl<'p> Translator<'p> {
     }
 
     /// Adds a constant weight.
-    pub fn constant(&mut self, name: &str, t: &Tensor) -> Result<ValueId, String> {
-        self.g
-            .add_weight(name, Weight::from_tensor(t))
-            .map_err(|e| e.to_string())
+    pub fn constant(&mut self, name: &str, t: &Tensor) -> Result<ValueId, LowerError> {
+        Ok(self.g.add_weight(name, Weight::from_tensor(t))?)
     }
 
     /// The torch-declared meta of a tensor name.
-    pub fn meta(&self, name: &str) -> Result<&'p TensorMeta, String> {
+    pub fn meta(&self, name: &str) -> Result<&'p TensorMeta, LowerError> {
         self.metas
             .get(name)
-            .ok_or_else(|| format!("tensor `{name}` has no entry in tensor_values"))
+            .ok_or_else(|| LowerError::NoMeta(name.to_string()))
     }
 
-    pub fn dtype(&self, name: &str) -> Result<DType, String> {
+    pub fn dtype(&self, name: &str) -> Result<DType, LowerError> {
         let m = self.meta(name)?;
-        dtype_of_code(m.dtype).ok_or_else(|| format!("`{name}` has {}", dtype_code_name(m.dtype)))
+        dtype_of_code(m.dtype).ok_or_else(|| LowerError::DType {
+            name: name.to_string(),
+            dtype: dtype_code_name(m.dtype),
+        })
     }
 
     /// Declared sizes (`None` entries are symbolic).
-    pub fn sizes(&self, name: &str) -> Result<Vec<Option<i64>>, String> {
+    pub fn sizes(&self, name: &str) -> Result<Vec<Option<i64>>, LowerError> {
         self.meta(name)?
             .sizes
             .iter()
             .map(|j| match sym_size(j) {
                 Some(SymSize::Int(n)) => Ok(Some(n)),
                 Some(SymSize::Expr(_)) => Ok(None),
-                None => Err(format!("`{name}` has an unreadable size {j}")),
+                None => Err(LowerError::BadSize {
+                    name: name.to_string(),
+                    size: j.to_string(),
+                }),
             })
             .collect()
     }

@@ -49,7 +49,8 @@ pub(super) fn conv(t: &mut Translator<'_>, c: &NodeCtx<'_>, transposed: bool) ->
         return Err(format!(
             "weight of rank {} is not a convolution kernel",
             wsizes.len()
-        ));
+        )
+        .into());
     }
     let n = wsizes.len() - 2;
     let kernel_shape = wsizes[2..]
@@ -133,9 +134,7 @@ pub(super) fn layer_norm(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     let shape = c.ints("normalized_shape", None)?;
     let axis = rank - shape.len() as i64;
     if axis < 0 || shape.is_empty() {
-        return Err(format!(
-            "normalized_shape {shape:?} does not fit rank {rank}"
-        ));
+        return Err(format!("normalized_shape {shape:?} does not fit rank {rank}").into());
     }
     let dtype = t.dtype(xn)?;
     let x = t.value(xn)?;
@@ -224,7 +223,8 @@ pub(super) fn adaptive_avg_pool(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()
     if hw.len() != 2 || out.iter().any(|&o| o <= 0) || hw[0] % out[0] != 0 || hw[1] % out[1] != 0 {
         return Err(format!(
             "adaptive pooling of {hw:?} to {out:?} is only supported when the sizes divide evenly"
-        ));
+        )
+        .into());
     }
     let k = vec![hw[0] / out[0], hw[1] / out[1]];
     let op = Op::AveragePool {

@@ -120,6 +120,9 @@ pub const SUPPORTED_OPS: &[&str] = &[
 
 /// Lowers one node.
 pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
+    if super::core_aten::CORE_ATEN_OPS.contains(&c.op.as_str()) {
+        return super::core_aten::lower(t, c);
+    }
     let op = c.op.clone();
     let base = op
         .strip_prefix("aten.")
@@ -164,7 +167,7 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
             let approximate = match c.string("approximate", "none")?.as_str() {
                 "none" => GeluApprox::None,
                 "tanh" => GeluApprox::Tanh,
-                other => return Err(format!("unknown gelu approximation `{other}`")),
+                other => return Err(format!("unknown gelu approximation `{other}`").into()),
             };
             unary(t, c, "self", Op::Gelu { approximate })
         }
@@ -364,7 +367,7 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
                     Some(1) => axes.push(d),
                     Some(_) => {}
                     None if rank == 0 => {}
-                    None => return Err(format!("squeeze of symbolic dim {d}")),
+                    None => return Err(format!("squeeze of symbolic dim {d}").into()),
                 }
             }
             let x = t.value(name)?;
@@ -453,6 +456,6 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
         "_operator.add" | "_operator.sub" | "_operator.mul" | "_operator.floordiv" => {
             symint::sym_binary(t, c)
         }
-        _ => Err(format!("no lowering for `{}`", c.op)),
+        _ => Err(format!("no lowering for `{}`", c.op).into()),
     }
 }

@@ -9,6 +9,7 @@
 
 use super::args::NodeCtx;
 use super::emit::*;
+use super::error::LowerError;
 use super::{single_key, Translator};
 use pare_ir::{Op, ValueId};
 use serde_json::Value as Json;
@@ -26,6 +27,16 @@ pub(super) fn sym_size(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
     t.emit(&c.name, op, vec![Some(x)], sym_out(c)?).map(|_| ())
 }
 
+/// `sym_numel.default(self)` → the element count as a `[1]` i64 value.
+pub(super) fn sym_numel(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
+    let x = t.value(c.tensor("self")?)?;
+    let n = tmp(t, c, "size", Op::Size {}, vec![Some(x)])?;
+    let one = i64s(t, c, "shape", &[1])?;
+    let op = Op::Reshape { allowzero: false };
+    t.emit(&c.name, op, vec![Some(n), Some(one)], sym_out(c)?)
+        .map(|_| ())
+}
+
 /// `_operator.{add,sub,mul,floordiv}` on two sym ints (or a sym int and a constant).
 /// Sizes are non-negative, so `floordiv` is the truncating integer `Div`.
 pub(super) fn sym_binary(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
@@ -34,17 +45,13 @@ pub(super) fn sym_binary(t: &mut Translator<'_>, c: &NodeCtx<'_>) -> R<()> {
         "_operator.sub" => Op::Sub {},
         "_operator.mul" => Op::Mul {},
         "_operator.floordiv" => Op::Div {},
-        other => return Err(format!("no lowering for sym-int operator `{other}`")),
+        other => return Err(format!("no lowering for sym-int operator `{other}`").into()),
     };
     // The serializer names operator arguments after Python's signature (`a`, `b`);
     // read them by position so other spellings work too.
     let args = &c.node.inputs;
     if args.len() != 2 {
-        return Err(format!(
-            "`{}` takes 2 arguments, the node has {}",
-            c.op,
-            args.len()
-        ));
+        return Err(format!("`{}` takes 2 arguments, the node has {}", c.op, args.len()).into());
     }
     let a = sym_piece(t, c, &args[0].name, &args[0].arg)?;
     let b = sym_piece(t, c, &args[1].name, &args[1].arg)?;
@@ -61,17 +68,21 @@ fn sym_out<'n>(c: &NodeCtx<'n>) -> R<&'n str> {
         .and_then(|s| s.get("as_name"))
         .and_then(Json::as_str)
         .ok_or_else(|| {
-            format!(
+            LowerError::Unsupported(format!(
                 "output should be a named sym int, got {}",
                 Json::Array(c.node.outputs.clone())
-            )
+            ))
         })
 }
 
 /// One sym-int argument as a `[1]` i64 value: a named sym int, or a constant
 /// (`as_int`, or `as_sym_int` holding `as_int`).
 fn sym_piece(t: &mut Translator<'_>, c: &NodeCtx<'_>, arg: &str, j: &Json) -> R<ValueId> {
-    let bad = || format!("argument `{arg}` should be a sym int or an int, got {j}");
+    let bad = || LowerError::BadArg {
+        arg: arg.to_string(),
+        want: "a sym int or an int",
+        got: j.to_string(),
+    };
     let (kind, body) = single_key(j).ok_or_else(bad)?;
     let inner = match kind {
         "as_int" => return constant_piece(t, c, arg, body.as_i64().ok_or_else(bad)?),
