@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what pare's tests need and generates the oracle data they compare against:
 #   Debian packages                 the RP2040 target's cross build and emulator
-#                                   (gcc-arm-none-eabi, newlib, qemu-system-arm), clang, make
+#                                   (gcc-arm-none-eabi, newlib, qemu-system-arm), gcc and
+#                                   clang with their sanitizer runtimes, make; then
+#                                   scripts/check-toolchain.sh proves they build and run
 #   .venv/                          Python with onnx, onnxruntime, numpy (tests/oracle/requirements.txt)
 #   tests/oracle/data/node/         ONNX backend node tests, from the onnx wheel's generators
 #   tests/oracle/data/fixtures/     onnxruntime outputs for every ONNX fixture
@@ -18,18 +20,36 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
 fi
 # The RP2040 firmware tests build with arm-none-eabi-gcc (newlib for memcpy/memset), run
-# under qemu-system-arm -M microbit and check the generated C with clang as well as gcc;
-# make runs the example's bare-metal Makefile.
-debs="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang make"
-missing=""
-for p in $debs; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  echo "setup: installing Debian packages:$missing"
+# under qemu-system-arm -M microbit and check the generated C on the host with gcc and clang
+# under ASan+UBSan; make runs the example's bare-metal Makefile.
+install_missing() {
+  local missing="" p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+  done
+  if [ -n "$missing" ]; then
+    echo "setup: installing Debian packages:$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  fi
+}
+install_missing gcc gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang make
+# clang's sanitizer runtime is only a Recommends of clang, so --no-install-recommends leaves
+# it out and every -fsanitize link fails. Its package follows clang's major version.
+clang_rt="libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+if ! dpkg-query -W -f='${Status}' "$clang_rt" 2>/dev/null | grep -q "ok installed"; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  if apt-cache show "$clang_rt" >/dev/null 2>&1; then
+    install_missing "$clang_rt"
+  else
+    # Older Debian ships the runtime inside libclang-common-N-dev; the check below says
+    # plainly if it is still missing.
+    echo "setup: no package $clang_rt for clang $(clang -dumpversion)"
+  fi
 fi
+# Prove a sanitized C build links and runs, and the cross toolchain and QEMU work, before
+# any test needs them (each failure names the missing package).
+bash scripts/check-toolchain.sh
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv

@@ -1,4 +1,18 @@
 //! pare-ir: the graph IR every front end builds and every pass and target consumes.
+//!
+//! Modules are layered; each uses only the ones below it, never one above:
+//!
+//! ```text
+//! verify, text, analysis   use infer (types, shape values), never the reverse
+//! interp            reference interpreter (asks infer for signatures, quant for arithmetic)
+//!   ↑       ↑
+//! infer   quant     shape inference (with its own constant evaluator, infer::const_eval);
+//!   ↑       ↑       quantization parameters and arithmetic
+//! ops, types, graph, tensor, weights, attrs
+//! ```
+//!
+//! `tests/layering.rs` fails when a module names one above it (e.g. `infer` calling
+//! `interp`), since the compiler accepts cycles between modules of one crate.
 
 pub mod analysis;
 pub mod attrs;

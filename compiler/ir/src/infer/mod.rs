@@ -12,9 +12,13 @@
 //! `?k` (or `?v…` when they come from symbolic shape arithmetic); `infer_graph`
 //! renames them to `_u0`, `_u1`, … in node order, starting past any `_uN` already
 //! in the graph so that reruns after a rewrite never make two unknowns equal.
+//!
+//! Inference evaluates constant integer side computations itself ([`const_eval`]);
+//! it never calls the interpreter, which depends on it (see the crate's layering).
 
 mod arity;
 mod broadcast;
+pub mod const_eval;
 mod conv_pool;
 mod dims;
 mod elementwise;

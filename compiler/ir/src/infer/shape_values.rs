@@ -171,11 +171,15 @@ pub(crate) fn update_node(g: &Graph, id: NodeId, sv: &mut ShapeValues) {
     }
 }
 
-/// Any other op whose inputs are all small, fully known integer tensors is simply
-/// evaluated by the interpreter (exporters compute slice bounds with `Mod`, `Where`,
-/// `Equal`, ... on constants; a table of symbolic rules cannot list them all).
+/// Any other op whose inputs are all small, fully known integer tensors is evaluated
+/// by [`super::const_eval`] (exporters compute slice bounds with `Mod`, `Max`,
+/// `Range`, ... on constants; the symbolic rules above do not list them all).
 fn evaluate(g: &Graph, id: NodeId, sv: &ShapeValues) -> Option<Vec<SymInt>> {
     let n = g.node(id);
+    // Every op the evaluator covers has exactly one output.
+    if n.outputs.len() != 1 {
+        return None;
+    }
     let mut inputs = Vec::with_capacity(n.inputs.len());
     for i in &n.inputs {
         let Some(v) = *i else {
@@ -192,8 +196,7 @@ fn evaluate(g: &Graph, id: NodeId, sv: &ShapeValues) -> Option<Vec<SymInt>> {
         inputs.push(Some(t));
     }
     let refs: Vec<Option<&crate::Tensor>> = inputs.iter().map(Option::as_ref).collect();
-    let outs = crate::interp::eval_op(&n.op, &refs, n.outputs.len()).ok()?;
-    let first = outs.into_iter().next()?;
+    let first = super::const_eval::eval(&n.op, &refs)?;
     if !first.dtype().is_int() || first.len() > MAX_LEN {
         return None;
     }
