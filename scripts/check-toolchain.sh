@@ -6,7 +6,14 @@
 #   arm-none-eabi   a Cortex-M0+ image links against newlib (nano.specs, memcpy/strlen)
 #   qemu-system-arm runs that image on -M microbit and prints through semihosting
 # Each failure names the Debian package that is missing. Exit status: 0 when all pass.
+# `check-toolchain.sh device` checks only the cross toolchain and QEMU (what `pare compile
+# --target rp2040` measures with; scripts/install-device-tools.sh runs it), `host` only the
+# sanitized host builds.
 set -euo pipefail
+only_device=false
+only_host=false
+[ "${1:-}" = device ] && only_device=true
+[ "${1:-}" = host ] && only_host=true
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -41,6 +48,7 @@ int main(int argc, char **argv) {
 }
 C
 for cc in gcc clang; do
+  $only_device && break
   if ! command -v "$cc" >/dev/null; then
     fail "$cc is not installed (apt-get install $cc)"
     continue
@@ -101,7 +109,9 @@ SECTIONS {
 __stack_top = ORIGIN(RAM) + LENGTH(RAM);
 LD
 elf="$work/probe.elf"
-if ! command -v arm-none-eabi-gcc >/dev/null; then
+if $only_host; then
+  :
+elif ! command -v arm-none-eabi-gcc >/dev/null; then
   fail "arm-none-eabi-gcc is not installed (apt-get install gcc-arm-none-eabi)"
 elif ! arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb -Os -fno-builtin -nostartfiles \
   --specs=nano.specs -T "$work/probe.ld" "$work/probe.c" -o "$elf" >"$work/arm.log" 2>&1; then

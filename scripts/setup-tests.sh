@@ -33,7 +33,8 @@ install_missing() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
   fi
 }
-install_missing gcc gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang make
+bash scripts/install-device-tools.sh
+install_missing gcc clang make
 # clang's sanitizer runtime is only a Recommends of clang, so --no-install-recommends leaves
 # it out and every -fsanitize link fails. Its package follows clang's major version.
 clang_rt="libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
@@ -47,9 +48,9 @@ if ! dpkg-query -W -f='${Status}' "$clang_rt" 2>/dev/null | grep -q "ok installe
     echo "setup: no package $clang_rt for clang $(clang -dumpversion)"
   fi
 fi
-# Prove a sanitized C build links and runs, and the cross toolchain and QEMU work, before
-# any test needs them (each failure names the missing package).
-bash scripts/check-toolchain.sh
+# Prove a sanitized C build links and runs before any test needs it (each failure names
+# the missing package); install-device-tools.sh above proved the cross toolchain and QEMU.
+bash scripts/check-toolchain.sh host
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
