@@ -52,7 +52,8 @@ pub enum CaseError {
     Pass {
         path: String,
         #[source]
-        source: pare_passes::PassError,
+        // Boxed: the pass error is large, and every case result carries this type.
+        source: Box<pare_passes::PassError>,
     },
     /// A `; run:` check failed.
     #[error("{path}: `; run: {directive}` failed: {msg}")]
@@ -137,7 +138,7 @@ pub fn run_case(path: &str, src: &str) -> Result<String, CaseError> {
         .run(&mut pipeline, &mut g, &mut cx)
         .map_err(|source| CaseError::Pass {
             path: path.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     if let Some(before) = &before {
         for d in &header.checks {
