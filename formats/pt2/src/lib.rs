@@ -21,7 +21,7 @@ mod translate;
 mod weights;
 
 pub use error::{ErrorKind, Pt2Error};
-pub use translate::SUPPORTED_OPS;
+pub use translate::{is_supported, SUPPORTED_OPS};
 
 use pare_ir::Graph;
 use std::path::Path;
