@@ -236,6 +236,8 @@ define_ops! {
     HardSwish = "hard_swish" {} => unary(Float).scalar(scalar::hard_swish).lut().onnx("HardSwish", 14)
         .aten(&["aten.hardswish.default", "aten.hardswish_.default"]),
     Mish = "mish" {} => unary(Float).scalar(scalar::mish).lut().onnx("Mish", 18).aten(&["aten.mish.default"]),
+    /// `ln(1 + x)`, accurate near 0. An ATen op (`torch.log1p`); ONNX has no operator for it.
+    Log1p = "log1p" {} => unary(Float).scalar(f64::ln_1p).lut().aten(&["aten.log1p.default"]),
     Not = "not" {} => unary(Bool).onnx("Not", 1),
     BitwiseNot = "bitwise_not" {} => unary(Int).onnx("BitwiseNot", 18),
     IsNaN = "is_nan" {} => unary_test(Float).onnx("IsNaN", 9),
