@@ -1,5 +1,6 @@
-//! Lowering of one ONNX node to pare ops, normalizing every opset 11..=21 form to the
-//! `Op` enum's opset-21 conventions (see `pare_ir::ops`).
+//! Lowering of one ONNX node to pare ops, normalizing every opset 11..=21 form (and
+//! older opsets' where the operator means the same, see `support::since_version`) to
+//! the `Op` enum's opset-21 conventions (see `pare_ir::ops`).
 
 use super::attrs::Attrs;
 use super::Importer;
