@@ -65,9 +65,16 @@ pub(crate) fn declared_type(
     let mut dims = Vec::with_capacity(shape.dim.len());
     for d in &shape.dim {
         dims.push(match &d.value {
+            // PaddlePaddle's exporter writes -1 for an unknown dim; onnxruntime reads
+            // it as dynamic, and so does pare.
+            Some(tensor_shape_proto::dimension::Value::DimValue(-1)) => syms.fresh(),
             Some(tensor_shape_proto::dimension::Value::DimValue(v)) => {
-                let v = u64::try_from(*v)
-                    .map_err(|_| ErrorKind::value(name, format!("negative dim {v}")))?;
+                let v = u64::try_from(*v).map_err(|_| {
+                    ErrorKind::value(
+                        name,
+                        format!("negative dim {v} (only -1, an unknown dim, is accepted)"),
+                    )
+                })?;
                 Dim::Fixed(v)
             }
             Some(tensor_shape_proto::dimension::Value::DimParam(p)) if !p.is_empty() => {

@@ -63,10 +63,10 @@ fn truncated_and_garbled_bytes_are_errors() -> TestResult {
 
 #[test]
 fn versions_outside_the_supported_range() -> TestResult {
-    for opset in [9, 10, 22] {
+    for opset in [0, 22] {
         let e = err(&relu_model(opset));
         assert!(
-            e.contains(&format!("opset {opset}")) && e.contains("11 to 21"),
+            e.contains(&format!("opset {opset}")) && e.contains("1 to 21"),
             "{e}"
         );
     }
@@ -81,6 +81,44 @@ fn versions_outside_the_supported_range() -> TestResult {
             "{e}"
         );
     }
+    Ok(())
+}
+
+/// Below opset 11 a model imports when each operator's definition at its opset is
+/// the one pare reads (Relu's since opset 6); other nodes are named with the opsets.
+#[test]
+fn older_opsets_import_node_by_node() -> TestResult {
+    for opset in [6, 9, 10] {
+        assert!(import(&relu_model(opset)).is_ok(), "Relu at opset {opset}");
+    }
+    let e = err(&relu_model(5));
+    assert!(
+        e.contains("Relu")
+            && e.contains("node `r`")
+            && e.contains("opset 6")
+            && e.contains("opset 5"),
+        "{e}"
+    );
+    // Clip took its bounds as attributes before opset 11.
+    let clip = model(
+        9,
+        vec![
+            node("Relu", "r", &["x"], &["h"], vec![]),
+            node("Clip", "c", &["h"], &["y"], vec![a_float("max", 6.0)]),
+        ],
+        vec![],
+        vec![vi("x", &[1, 4])],
+        vec![vi("y", &[1, 4])],
+    );
+    let e = err(&clip);
+    assert!(
+        e.contains("Clip")
+            && e.contains("node `c`")
+            && e.contains("opset 11")
+            && e.contains("opset 9")
+            && !e.contains("node `r`"),
+        "{e}"
+    );
     Ok(())
 }
 

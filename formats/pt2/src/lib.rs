@@ -22,7 +22,7 @@ mod translate;
 mod weights;
 
 pub use error::{ErrorKind, Pt2Error};
-pub use translate::{LowerError, CORE_ATEN_OPS, SUPPORTED_OPS};
+pub use translate::{is_supported, LowerError, CORE_ATEN_OPS, SUPPORTED_OPS};
 
 use pare_ir::Graph;
 use std::path::Path;

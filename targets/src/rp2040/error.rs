@@ -28,6 +28,8 @@ pub enum Rp2040Error {
     #[error("the integer interpreter rejects the graph: {0}")]
     Interp(#[from] InterpError),
     #[error(transparent)]
+    Quant(#[from] pare_ir::quant::QuantError),
+    #[error(transparent)]
     Ir(#[from] pare_ir::IrError),
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -2,98 +2,31 @@
 //! logic, casts, `Clip`, `Dropout`, `PRelu` and `Where`.
 
 use super::{broadcast, dt, Cx, R};
+use crate::ops::{Accepts, Category};
 use crate::{DType, Op, TensorType};
 
-/// What an element-wise op accepts and returns.
-enum Rule {
-    /// One input of an accepted dtype, same type out.
-    Unary(fn(DType) -> bool, &'static str),
-    /// One input of an accepted dtype, bool out.
-    UnaryToBool(fn(DType) -> bool, &'static str),
-    /// Inputs of one accepted dtype broadcast together, same dtype out.
-    Broadcast(fn(DType) -> bool, &'static str),
-    /// As `Broadcast` but the result is bool.
-    Compare(fn(DType) -> bool, &'static str),
-}
-
-fn rule(op: &Op) -> Option<Rule> {
-    use Op::*;
-    use Rule::*;
-    const FLOAT: &str = "a float type";
-    const NUM: &str = "a numeric type";
-    Some(match op {
-        Identity {} => Unary(dt::any, "any type"),
-        Abs {} | Neg {} | Sign {} | Relu {} => Unary(dt::numeric, NUM),
-        Sigmoid {}
-        | Tanh {}
-        | Exp {}
-        | Log {}
-        | Sqrt {}
-        | Reciprocal {}
-        | Floor {}
-        | Ceil {}
-        | Round {}
-        | Erf {}
-        | Sin {}
-        | Cos {}
-        | Tan {}
-        | Asin {}
-        | Acos {}
-        | Atan {}
-        | Sinh {}
-        | Cosh {}
-        | Asinh {}
-        | Acosh {}
-        | Atanh {}
-        | Softplus {}
-        | Softsign {}
-        | HardSwish {}
-        | Mish {}
-        | LeakyRelu { .. }
-        | Elu { .. }
-        | Selu { .. }
-        | Celu { .. }
-        | ThresholdedRelu { .. }
-        | HardSigmoid { .. }
-        | Gelu { .. }
-        | Shrink { .. } => Unary(dt::float, FLOAT),
-        Not {} => Unary(dt::boolean, "bool"),
-        BitwiseNot {} => Unary(dt::int, "an integer type"),
-        IsNaN {} | IsInf { .. } => UnaryToBool(dt::float, FLOAT),
-        Add {} | Sub {} | Mul {} | Div {} | Max {} | Min {} | Mod { .. } => {
-            Broadcast(dt::numeric, NUM)
-        }
-        And {} | Or {} | Xor {} => Broadcast(dt::boolean, "bool"),
-        BitShift { .. } => Broadcast(dt::unsigned, "an unsigned integer type"),
-        BitwiseAnd {} | BitwiseOr {} | BitwiseXor {} => Broadcast(dt::int, "an integer type"),
-        Equal {} => Compare(dt::any, "any type"),
-        Less {} | LessOrEqual {} | Greater {} | GreaterOrEqual {} => Compare(dt::numeric, NUM),
-        _ => return None,
-    })
-}
-
 pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
-    if let Some(r) = rule(cx.op()) {
-        return match r {
-            Rule::Unary(ok, what) => {
-                let x = cx.input(0)?;
-                cx.want_dtype(0, x, ok, what)?;
-                Ok(vec![TensorType::new(x.dtype, x.shape.clone())])
-            }
-            Rule::UnaryToBool(ok, what) => {
-                let x = cx.input(0)?;
-                cx.want_dtype(0, x, ok, what)?;
-                Ok(vec![TensorType::new(DType::Bool, x.shape.clone())])
-            }
-            Rule::Broadcast(ok, what) => {
-                let (dtype, shape) = broadcast_all(cx, ok, what)?;
-                Ok(vec![TensorType::new(dtype, shape)])
-            }
-            Rule::Compare(ok, what) => {
-                let (_, shape) = broadcast_all(cx, ok, what)?;
-                Ok(vec![TensorType::new(DType::Bool, shape)])
-            }
-        };
+    // The uniform families take their rule from the op table.
+    match cx.op().info().category {
+        Category::Unary(ok) => {
+            let x = cx.input(0)?;
+            want(cx, 0, x, ok)?;
+            return Ok(vec![TensorType::new(x.dtype, x.shape.clone())]);
+        }
+        Category::UnaryTest(ok) => {
+            let x = cx.input(0)?;
+            want(cx, 0, x, ok)?;
+            return Ok(vec![TensorType::new(DType::Bool, x.shape.clone())]);
+        }
+        Category::Broadcast(ok) => {
+            let (dtype, shape) = broadcast_all(cx, ok)?;
+            return Ok(vec![TensorType::new(dtype, shape)]);
+        }
+        Category::Compare(ok) => {
+            let (_, shape) = broadcast_all(cx, ok)?;
+            return Ok(vec![TensorType::new(DType::Bool, shape)]);
+        }
+        _ => {}
     }
     match cx.op() {
         Op::Pow {} => {
@@ -153,9 +86,9 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
 }
 
 /// Broadcasts every input, requiring one shared dtype accepted by `ok`.
-fn broadcast_all(cx: &Cx, ok: fn(DType) -> bool, what: &str) -> R<(DType, Vec<crate::Dim>)> {
+fn broadcast_all(cx: &Cx, ok: Accepts) -> R<(DType, Vec<crate::Dim>)> {
     let first = cx.input(0)?;
-    cx.want_dtype(0, first, ok, what)?;
+    want(cx, 0, first, ok)?;
     let mut shapes = Vec::with_capacity(cx.n_inputs());
     for i in 0..cx.n_inputs() {
         let t = cx.input(i)?;
@@ -163,4 +96,16 @@ fn broadcast_all(cx: &Cx, ok: fn(DType) -> bool, what: &str) -> R<(DType, Vec<cr
         shapes.push((i, t.shape.as_slice()));
     }
     Ok((first.dtype, broadcast::shapes(cx, &shapes)?))
+}
+
+/// Requires input `i` to have a dtype of class `ok`.
+fn want(cx: &Cx, i: usize, t: &TensorType, ok: Accepts) -> R<()> {
+    if ok.admits(t.dtype) {
+        Ok(())
+    } else {
+        Err(cx.in_err(
+            i,
+            format!("has dtype {}, expected {}", t.dtype, ok.describe()),
+        ))
+    }
 }

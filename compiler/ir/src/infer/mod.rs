@@ -493,9 +493,6 @@ impl<'a> Cx<'a> {
 /// Dtype predicates used by the family rules.
 pub(crate) mod dt {
     use crate::DType;
-    pub fn any(_: DType) -> bool {
-        true
-    }
     pub fn float(d: DType) -> bool {
         d.is_float()
     }
@@ -504,9 +501,6 @@ pub(crate) mod dt {
     }
     pub fn int(d: DType) -> bool {
         d.is_int()
-    }
-    pub fn unsigned(d: DType) -> bool {
-        matches!(d, DType::U8 | DType::U16 | DType::U32 | DType::U64)
     }
     pub fn index(d: DType) -> bool {
         matches!(d, DType::I32 | DType::I64)

@@ -2,14 +2,13 @@
 //! attributes), logical and bitwise not, NaN/Inf tests, Cast/CastLike, Clip and
 //! inference-mode Dropout.
 //!
-//! Float functions are evaluated in f64 and rounded once to the element type, so
-//! f16 and f32 results are correctly rounded images of the exact function.
+//! Float functions come from the op table ([`crate::Op::scalar_fn`]); they are
+//! evaluated in f64 and rounded once to the element type, so f16 and f32 results
+//! are correctly rounded images of the exact function.
 
-use super::mathfn::erf;
 use super::num::{Int, Num};
 use super::util::{float_dtype, int_dtype, num_dtype, slice, tensor, Args, Outputs};
 use super::InterpError;
-use crate::ops::GeluApprox;
 use crate::{DType, Element, Op, Tensor};
 
 /// Evaluates a unary element-wise op, Cast/CastLike, Clip or Dropout.
@@ -46,25 +45,14 @@ fn test_float(args: &Args, x: &Tensor, f: impl Fn(f64) -> bool) -> Result<Tensor
     }, d => Err(args.bad_dtype("input", d)))
 }
 
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
-fn softplus(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
-}
-
 fn unary(args: &Args, x: &Tensor) -> Result<Tensor, InterpError> {
     let dt = x.dtype();
+    // Float inputs: the op table's scalar function, in f64 and rounded once.
+    if dt.is_float() {
+        if let Some(f) = args.op.scalar_fn(&[]) {
+            return map_float(args, x, f);
+        }
+    }
     match *args.op {
         // Ops defined on signed and unsigned integers as well as floats.
         Op::Abs {} => {
@@ -74,7 +62,7 @@ fn unary(args: &Args, x: &Tensor) -> Result<Tensor, InterpError> {
             num_dtype!(dt, T => map_num::<T>(x, Num::neg), d => Err(args.bad_dtype("input", d)))
         }
         Op::Relu {} => {
-            num_dtype!(dt, T => map_num::<T>(x, |e| if e > T::zero() || e.is_nan() { e } else { T::zero() }), d => Err(args.bad_dtype("input", d)))
+            num_dtype!(dt, T => map_num::<T>(x, |e| if e > T::zero() { e } else { T::zero() }), d => Err(args.bad_dtype("input", d)))
         }
         Op::Sign {} => num_dtype!(dt, T => map_num::<T>(x, |e| {
             if e > T::zero() { T::one() } else if e < T::zero() { T::one().neg() } else { e }
@@ -100,73 +88,8 @@ fn unary(args: &Args, x: &Tensor) -> Result<Tensor, InterpError> {
         } => test_float(args, x, |v| {
             (detect_positive && v == f64::INFINITY) || (detect_negative && v == f64::NEG_INFINITY)
         }),
-        // Float-only functions.
-        Op::Sigmoid {} => map_float(args, x, sigmoid),
-        Op::Tanh {} => map_float(args, x, f64::tanh),
-        Op::Exp {} => map_float(args, x, f64::exp),
-        Op::Log {} => map_float(args, x, f64::ln),
-        Op::Sqrt {} => map_float(args, x, f64::sqrt),
-        Op::Reciprocal {} => map_float(args, x, |v| 1.0 / v),
-        Op::Floor {} => map_float(args, x, f64::floor),
-        Op::Ceil {} => map_float(args, x, f64::ceil),
-        Op::Round {} => map_float(args, x, f64::round_ties_even),
-        Op::Erf {} => map_float(args, x, erf),
-        Op::Sin {} => map_float(args, x, f64::sin),
-        Op::Cos {} => map_float(args, x, f64::cos),
-        Op::Tan {} => map_float(args, x, f64::tan),
-        Op::Asin {} => map_float(args, x, f64::asin),
-        Op::Acos {} => map_float(args, x, f64::acos),
-        Op::Atan {} => map_float(args, x, f64::atan),
-        Op::Sinh {} => map_float(args, x, f64::sinh),
-        Op::Cosh {} => map_float(args, x, f64::cosh),
-        Op::Asinh {} => map_float(args, x, f64::asinh),
-        Op::Acosh {} => map_float(args, x, f64::acosh),
-        Op::Atanh {} => map_float(args, x, f64::atanh),
-        Op::Softplus {} => map_float(args, x, softplus),
-        Op::Softsign {} => map_float(args, x, |v| v / (1.0 + v.abs())),
-        Op::HardSwish {} => map_float(args, x, |v| v * (v / 6.0 + 0.5).clamp(0.0, 1.0)),
-        Op::Mish {} => map_float(args, x, |v| v * softplus(v).tanh()),
-        Op::LeakyRelu { alpha } => {
-            let a = alpha as f64;
-            map_float(args, x, |v| if v < 0.0 { a * v } else { v })
-        }
-        Op::Elu { alpha } => {
-            let a = alpha as f64;
-            map_float(args, x, |v| if v < 0.0 { a * v.exp_m1() } else { v })
-        }
-        Op::Selu { alpha, gamma } => {
-            let (a, g) = (alpha as f64, gamma as f64);
-            map_float(args, x, |v| {
-                if v <= 0.0 {
-                    g * (a * v.exp() - a)
-                } else {
-                    g * v
-                }
-            })
-        }
-        Op::Celu { alpha } => {
-            let a = alpha as f64;
-            map_float(args, x, |v| v.max(0.0) + (a * (v / a).exp_m1()).min(0.0))
-        }
-        Op::ThresholdedRelu { alpha } => {
-            let a = alpha as f64;
-            map_float(args, x, |v| if v > a { v } else { 0.0 })
-        }
-        Op::HardSigmoid { alpha, beta } => {
-            let (a, b) = (alpha as f64, beta as f64);
-            map_float(args, x, |v| (a * v + b).clamp(0.0, 1.0))
-        }
-        Op::Gelu { approximate } => match approximate {
-            GeluApprox::None => map_float(args, x, |v| {
-                0.5 * v * (1.0 + erf(v * std::f64::consts::FRAC_1_SQRT_2))
-            }),
-            GeluApprox::Tanh => {
-                let c = (2.0 / std::f64::consts::PI).sqrt();
-                map_float(args, x, |v| {
-                    0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh())
-                })
-            }
-        },
+        // A float-only function given another dtype.
+        _ if args.op.info().scalar.is_some() => Err(args.bad_dtype("input", dt)),
         _ => Err(args.err("not an element-wise unary op")),
     }
 }

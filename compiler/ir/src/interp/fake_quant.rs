@@ -40,7 +40,7 @@ pub fn eval_fake_quant(
     outs.into_iter()
         .zip(out_types)
         .map(|(t, ty)| match &ty.quant {
-            Some(q) => quantize_tensor(&t, ty.dtype, q),
+            Some(q) => Ok(quantize_tensor(&t, ty.dtype, q)?),
             None => Ok(t),
         })
         .collect()

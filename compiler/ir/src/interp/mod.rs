@@ -20,7 +20,6 @@ mod fake_quant;
 mod gather_scatter;
 mod generators;
 mod int;
-mod mathfn;
 mod movement;
 mod nn;
 mod num;
@@ -62,6 +61,17 @@ pub enum InterpError {
     Quant(String),
     #[error(transparent)]
     Ir(#[from] crate::IrError),
+}
+
+impl From<crate::quant::QuantError> for InterpError {
+    fn from(e: crate::quant::QuantError) -> InterpError {
+        use crate::quant::QuantError;
+        match e {
+            QuantError::Params(msg) => InterpError::Quant(msg),
+            QuantError::Table { op, msg } => InterpError::Op { op, msg },
+            QuantError::Ir(e) => InterpError::Ir(e),
+        }
+    }
 }
 
 impl InterpError {

@@ -12,14 +12,17 @@
 //!   softmax exponential).
 //!
 //! Floats appear only while building multipliers and tables; applying them is pure
-//! integer arithmetic.
+//! integer arithmetic. Tables take each op's float function from the op table
+//! ([`crate::Op::scalar_fn`]), so this module does not depend on the interpreter.
 
+mod error;
 pub mod fixed;
 pub mod params;
 pub mod tables;
 #[cfg(test)]
 mod tests;
 
+pub use error::QuantError;
 pub use fixed::{
     multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot,
     saturating_rounding_doubling_high_mul, Rounding, UnknownRounding,

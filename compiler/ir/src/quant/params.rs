@@ -12,7 +12,7 @@
 //! [`quantize_multiplier`].
 
 use super::fixed::{multiply_by_quantized_multiplier, quantize_multiplier, Rounding};
-use crate::interp::InterpError;
+use super::QuantError;
 use crate::{DType, QParams, Tensor};
 
 /// The code range of `q`: `[−2^(bits−1), 2^(bits−1) − 1]` when signed, `[0, 2^bits − 1]`
@@ -45,8 +45,8 @@ pub fn dequantize_f32(q: i32, scale: f32, zp: i32) -> f32 {
 
 /// `(channels, inner)`: element `e` of a tensor of `shape` uses parameter
 /// `(e / inner) % channels` of `q` (per-tensor: `(1, 1)`, parameter 0).
-fn layout(shape: &[usize], q: &QParams) -> Result<(usize, usize), InterpError> {
-    let bad = |msg: String| Err(InterpError::Quant(msg));
+fn layout(shape: &[usize], q: &QParams) -> Result<(usize, usize), QuantError> {
+    let bad = |msg: String| Err(QuantError::Params(msg));
     if q.scale.len() != q.zero_point.len() || q.scale.is_empty() {
         return bad(format!(
             "{} scales and {} zero points",
@@ -72,9 +72,9 @@ fn layout(shape: &[usize], q: &QParams) -> Result<(usize, usize), InterpError> {
 
 /// Dequantizes an integer tensor to f32 by `q` (per-tensor or per-axis), element by
 /// element with [`dequantize_f32`]'s formula.
-pub fn dequantize_tensor(t: &Tensor, q: &QParams) -> Result<Tensor, InterpError> {
+pub fn dequantize_tensor(t: &Tensor, q: &QParams) -> Result<Tensor, QuantError> {
     if !t.dtype().is_int() {
-        return Err(InterpError::Quant(format!(
+        return Err(QuantError::Params(format!(
             "cannot dequantize a {} tensor",
             t.dtype()
         )));
@@ -96,9 +96,9 @@ pub fn dequantize_tensor(t: &Tensor, q: &QParams) -> Result<Tensor, InterpError>
 /// Quantizes a float tensor to `dtype` by `q` with [`quantize_f32`] (f64 and f16
 /// values are first converted to f32). `dtype` must be an integer type whose
 /// signedness is `q.signed` and which holds `q.bits` bits.
-pub fn quantize_tensor(x: &Tensor, dtype: DType, q: &QParams) -> Result<Tensor, InterpError> {
+pub fn quantize_tensor(x: &Tensor, dtype: DType, q: &QParams) -> Result<Tensor, QuantError> {
     if !x.dtype().is_float() {
-        return Err(InterpError::Quant(format!(
+        return Err(QuantError::Params(format!(
             "cannot quantize a {} tensor (expected a float)",
             x.dtype()
         )));
@@ -107,7 +107,7 @@ pub fn quantize_tensor(x: &Tensor, dtype: DType, q: &QParams) -> Result<Tensor, 
         || dtype.is_signed() != q.signed
         || usize::from(q.bits) > dtype.size_bytes() * 8
     {
-        return Err(InterpError::Quant(format!(
+        return Err(QuantError::Params(format!(
             "{}-bit {} parameters do not fit dtype {dtype}",
             q.bits,
             if q.signed { "signed" } else { "unsigned" }

@@ -3,54 +3,14 @@
 //! integer softmax.
 
 use super::params::{dequantize_f32, qrange, quantize_f32};
-use crate::interp::{eval_op, InterpError};
+use super::QuantError;
 use crate::{Op, QParams, Tensor};
 
 /// Whether `op` is an element-wise unary op that runs as a lookup table on
-/// quantized data (its extra inputs, like Clip's bounds, are constants of the table).
+/// quantized data (its extra inputs, like Clip's bounds, are constants of the
+/// table): the op table's `lut` column.
 pub fn is_lut_op(op: &Op) -> bool {
-    use Op::*;
-    matches!(
-        op,
-        Abs {}
-            | Neg {}
-            | Relu {}
-            | Sigmoid {}
-            | Tanh {}
-            | Exp {}
-            | Log {}
-            | Sqrt {}
-            | Reciprocal {}
-            | Floor {}
-            | Ceil {}
-            | Round {}
-            | Sign {}
-            | Erf {}
-            | Sin {}
-            | Cos {}
-            | Tan {}
-            | Asin {}
-            | Acos {}
-            | Atan {}
-            | Sinh {}
-            | Cosh {}
-            | Asinh {}
-            | Acosh {}
-            | Atanh {}
-            | Softplus {}
-            | Softsign {}
-            | HardSwish {}
-            | Mish {}
-            | LeakyRelu { .. }
-            | Elu { .. }
-            | Selu { .. }
-            | Celu { .. }
-            | ThresholdedRelu { .. }
-            | HardSigmoid { .. }
-            | Gelu { .. }
-            | Shrink { .. }
-            | Clip {}
-    )
+    op.info().lut
 }
 
 /// Largest input width a table is built for (2^16 entries).
@@ -60,35 +20,36 @@ const MAX_LUT_BITS: u8 = 16;
 /// `out_q` (both per-tensor).
 ///
 /// Entry `i` is the output code for input code `qmin_in + i`, for every code of
-/// [`qrange`]`(in_q)`: the code is dequantized (`((q − z) as f32) · s`), pare's own f32
-/// kernel ([`eval_op`]) is applied to all of them at once, and each result is
-/// quantized to `out_q` ([`quantize_f32`]: round half to even, clamp). So the table
-/// is exactly what the fake-quant path computes, code by code. `aux` holds the op's
-/// inputs after the first, as f32 tensors (Clip's `min` and `max`), `None` where
-/// absent; it is empty for ops with one input. Entries fit the output type (i8 for
+/// [`qrange`]`(in_q)`: the code is dequantized (`((q − z) as f32) · s`), the op's
+/// scalar function from the op table ([`Op::scalar_fn`], the one pare's float kernel
+/// uses) is applied in f64 and rounded to f32, and each result is quantized to
+/// `out_q` ([`quantize_f32`]: round half to even, clamp). So the table is exactly
+/// what the fake-quant path computes, code by code. `aux` holds the op's inputs after
+/// the first, as one-element float tensors (Clip's `min` and `max`), `None` (or an
+/// empty tensor) where absent; it is empty for ops with one input. Entries fit the output type (i8 for
 /// 8-bit signed outputs); they are `i32` so that one type serves every width.
 pub fn unary_lut(
     op: &Op,
     in_q: &QParams,
     out_q: &QParams,
     aux: &[Option<&Tensor>],
-) -> Result<Vec<i32>, InterpError> {
+) -> Result<Vec<i32>, QuantError> {
     if !is_lut_op(op) {
-        return Err(InterpError::op(
+        return Err(QuantError::table(
             op,
             "not an element-wise unary op: no lookup table",
         ));
     }
     for (what, q) in [("input", in_q), ("output", out_q)] {
         if q.axis.is_some() || q.scale.len() != 1 || q.zero_point.len() != 1 {
-            return Err(InterpError::op(
+            return Err(QuantError::table(
                 op,
                 format!("a lookup table needs per-tensor {what} parameters"),
             ));
         }
     }
     if in_q.bits > MAX_LUT_BITS {
-        return Err(InterpError::op(
+        return Err(QuantError::table(
             op,
             format!(
                 "a lookup table over {}-bit input codes is too large (at most {MAX_LUT_BITS} bits)",
@@ -96,29 +57,39 @@ pub fn unary_lut(
             ),
         ));
     }
+    let mut extra = Vec::with_capacity(aux.len());
+    for (i, t) in aux.iter().enumerate() {
+        extra.push(match t {
+            None => None,
+            // An empty tensor stands for an absent input in some exporters.
+            Some(t) if t.is_empty() => None,
+            Some(t) if t.dtype().is_float() && t.len() == 1 => Some(t.to_f64_vec()[0]),
+            Some(t) => {
+                return Err(QuantError::table(
+                    op,
+                    format!(
+                        "input {} must be a one-element float constant, got {} {:?}",
+                        i + 1,
+                        t.dtype(),
+                        t.shape()
+                    ),
+                ))
+            }
+        });
+    }
+    let f = op
+        .scalar_fn(&extra)
+        .ok_or_else(|| QuantError::table(op, "the op table gives no scalar function"))?;
     let (lo, hi) = qrange(in_q);
-    let x: Vec<f32> = (lo..=hi)
-        .map(|q| dequantize_f32(q, in_q.scale[0], in_q.zero_point[0]))
-        .collect();
-    let n = x.len();
-    let xt = Tensor::from_vec(vec![n], x)?;
-    let mut inputs = vec![Some(&xt)];
-    inputs.extend_from_slice(aux);
-    let y = eval_op(op, &inputs, 1)?;
-    let y = match y.as_slice() {
-        [t] if t.len() == n => t,
-        _ => {
-            return Err(InterpError::op(
-                op,
-                "the float kernel did not give one value per code",
-            ))
-        }
-    };
     let (olo, ohi) = qrange(out_q);
     let (s, z) = (out_q.scale[0], out_q.zero_point[0]);
-    Ok(y.to_f32_vec()
-        .into_iter()
-        .map(|v| quantize_f32(v, s, z, olo, ohi))
+    Ok((lo..=hi)
+        .map(|q| {
+            let x = dequantize_f32(q, in_q.scale[0], in_q.zero_point[0]);
+            // Rounded to f32 first, as the f32 kernel's output is.
+            let y = f(f64::from(x)) as f32;
+            quantize_f32(y, s, z, olo, ohi)
+        })
         .collect())
 }
 

@@ -323,7 +323,7 @@ impl Exporter<'_> {
             input: inputs,
             output: outputs,
             name: Some(node_name),
-            op_type: Some(onnx_op_type(&n.op)),
+            op_type: Some(onnx_op_type(&n.op)?),
             attribute: onnx_attributes(&n.op, &n.name)?,
             ..NodeProto::default()
         });
@@ -366,7 +366,7 @@ impl Exporter<'_> {
             ),
             (
                 "",
-                onnx_op_type(&n.op),
+                onnx_op_type(&n.op)?,
                 vec![flat],
                 normed.clone(),
                 vec![int_attr("axis", -1)],

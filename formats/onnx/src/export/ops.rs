@@ -7,34 +7,15 @@ use crate::tensor::encode_raw;
 use pare_ir::ops::AutoPad;
 use pare_ir::{Attr, Op, Tensor, TensorType};
 
-/// The ONNX op type of `op` (its textual-IR name in CamelCase, with ONNX's spellings
-/// where they differ).
-pub(crate) fn onnx_op_type(op: &Op) -> String {
-    onnx_type_of_name(op.name())
-}
-
-/// [`onnx_op_type`] by textual-IR name.
-pub(crate) fn onnx_type_of_name(name: &str) -> String {
-    match name {
-        "matmul" => "MatMul".into(),
-        "lstm" => "LSTM".into(),
-        "gru" => "GRU".into(),
-        "rnn" => "RNN".into(),
-        "lrn" => "LRN".into(),
-        "prelu" => "PRelu".into(),
-        "is_nan" => "IsNaN".into(),
-        "gather_nd" => "GatherND".into(),
-        "scatter_nd" => "ScatterND".into(),
-        name => name
-            .split('_')
-            .map(|w| {
-                let mut c = w.chars();
-                match c.next() {
-                    Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                    None => String::new(),
-                }
-            })
-            .collect(),
+/// The ONNX op type of `op`: its ONNX form in the op table. Ops without one (those
+/// only a torch.export front end produces) cannot be written as ONNX.
+pub(crate) fn onnx_op_type(op: &Op) -> Result<String, ErrorKind> {
+    match op.info().onnx {
+        Some(form) => Ok(form.name.to_string()),
+        None => Err(ErrorKind::Export(format!(
+            "op `{}` has no ONNX operator (ONNX opsets up to 21 do not define it)",
+            op.name()
+        ))),
     }
 }
 
@@ -169,17 +150,20 @@ fn tensor_attr(name: &str, t: crate::proto::TensorProto) -> AttributeProto {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
-    /// Every op pare has maps to an ONNX op type the importer accepts.
+    /// Every op with an ONNX form exports to an operator the importer maps back to
+    /// the same op.
     #[test]
-    fn every_op_has_an_importable_onnx_type() {
-        for name in Op::ALL_NAMES {
-            let t = onnx_type_of_name(name);
+    fn every_onnx_form_imports_as_its_op() {
+        for (name, info) in pare_ir::ops::table() {
+            let Some(form) = info.onnx else { continue };
             assert!(
-                crate::import::since_version(&t).is_some(),
-                "{name} exports as {t}, which the importer does not know"
+                crate::import::since_version(form.name).is_some(),
+                "{name} exports as {}, which the importer does not know",
+                form.name
             );
+            let back = pare_ir::ops::by_onnx_name(form.name).map(|(n, _)| n);
+            assert_eq!(back, Some(name), "ONNX {} is claimed by two ops", form.name);
         }
     }
 }

@@ -21,8 +21,10 @@ use std::path::Path;
 
 /// IR versions pare reads.
 pub const IR_VERSIONS: std::ops::RangeInclusive<i64> = 3..=11;
-/// Default-domain opsets pare reads.
-pub const OPSETS: std::ops::RangeInclusive<i64> = 11..=21;
+/// Default-domain opsets pare reads. Below 11, a model imports when each of its
+/// operators means there what it means at opset 11 (see [`support::since_version`]);
+/// other nodes are named in the error.
+pub const OPSETS: std::ops::RangeInclusive<i64> = 1..=21;
 
 /// Reads an ONNX model file; external data is looked up beside it.
 pub fn import_file(path: &Path) -> Result<Graph, OnnxError> {
@@ -100,7 +102,7 @@ fn import_model(bytes: &[u8], base_dir: Option<&Path>) -> Result<Graph, ErrorKin
         return Err(ErrorKind::Version {
             what: "default-domain opset",
             got: opset,
-            supported: "opsets 11 to 21",
+            supported: "opsets 1 to 21",
         });
     }
     let graph = model.graph.as_ref().ok_or(ErrorKind::NoGraph)?;
@@ -150,7 +152,10 @@ fn check_supported(graph: &GraphProto, opsets: &BTreeMap<String, i64>) -> Result
         } else {
             match support::since_version(&op_type) {
                 None => String::new(),
-                Some(v) if v > opset => format!("{op_type} is defined from opset {v} on"),
+                Some(v) if v > opset => format!(
+                    "pare reads {op_type} as defined from opset {v} on, and the model's \
+                     opset {opset} predates that definition"
+                ),
                 Some(_) => continue,
             }
         };

@@ -1,5 +1,6 @@
-//! Lowering of one ONNX node to pare ops, normalizing every opset 11..=21 form to the
-//! `Op` enum's opset-21 conventions (see `pare_ir::ops`).
+//! Lowering of one ONNX node to pare ops, normalizing every opset 11..=21 form (and
+//! older opsets' where the operator means the same, see `support::since_version`) to
+//! the `Op` enum's opset-21 conventions (see `pare_ir::ops`).
 
 use super::attrs::Attrs;
 use super::Importer;
@@ -38,10 +39,18 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
         return Err(a.node_err("has no outputs"));
     }
 
+    // An op whose inputs are the node's, checked against the op's signature.
     macro_rules! simple {
-        ($min:expr, $max:expr, $op:expr) => {{
-            arity(&a, &ins, $min, $max)?;
-            $op
+        ($op:expr) => {{
+            let op = $op;
+            let sig = op.info().signature;
+            let max = if sig.variadic {
+                usize::MAX
+            } else {
+                sig.inputs.len()
+            };
+            arity(&a, &ins, sig.min_inputs, max)?;
+            op
         }};
     }
 
@@ -61,111 +70,42 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
             imp.define_weight(&out, w)?;
             return Ok(());
         }
-        "Identity" => simple!(1, 1, Op::Identity {}),
-        "Abs" => simple!(1, 1, Op::Abs {}),
-        "Neg" => simple!(1, 1, Op::Neg {}),
-        "Relu" => simple!(1, 1, Op::Relu {}),
-        "Sigmoid" => simple!(1, 1, Op::Sigmoid {}),
-        "Tanh" => simple!(1, 1, Op::Tanh {}),
-        "Exp" => simple!(1, 1, Op::Exp {}),
-        "Log" => simple!(1, 1, Op::Log {}),
-        "Sqrt" => simple!(1, 1, Op::Sqrt {}),
-        "Reciprocal" => simple!(1, 1, Op::Reciprocal {}),
-        "Floor" => simple!(1, 1, Op::Floor {}),
-        "Ceil" => simple!(1, 1, Op::Ceil {}),
-        "Round" => simple!(1, 1, Op::Round {}),
-        "Sign" => simple!(1, 1, Op::Sign {}),
-        "Erf" => simple!(1, 1, Op::Erf {}),
-        "Sin" => simple!(1, 1, Op::Sin {}),
-        "Cos" => simple!(1, 1, Op::Cos {}),
-        "Tan" => simple!(1, 1, Op::Tan {}),
-        "Asin" => simple!(1, 1, Op::Asin {}),
-        "Acos" => simple!(1, 1, Op::Acos {}),
-        "Atan" => simple!(1, 1, Op::Atan {}),
-        "Sinh" => simple!(1, 1, Op::Sinh {}),
-        "Cosh" => simple!(1, 1, Op::Cosh {}),
-        "Asinh" => simple!(1, 1, Op::Asinh {}),
-        "Acosh" => simple!(1, 1, Op::Acosh {}),
-        "Atanh" => simple!(1, 1, Op::Atanh {}),
-        "Softplus" => simple!(1, 1, Op::Softplus {}),
-        "Softsign" => simple!(1, 1, Op::Softsign {}),
-        "HardSwish" => simple!(1, 1, Op::HardSwish {}),
-        "Mish" => simple!(1, 1, Op::Mish {}),
-        "Not" => simple!(1, 1, Op::Not {}),
-        "BitwiseNot" => simple!(1, 1, Op::BitwiseNot {}),
-        "IsNaN" => simple!(1, 1, Op::IsNaN {}),
-        "IsInf" => simple!(
-            1,
-            1,
-            Op::IsInf {
-                detect_negative: a.bool_or("detect_negative", true)?,
-                detect_positive: a.bool_or("detect_positive", true)?,
-            }
-        ),
-        "LeakyRelu" => simple!(
-            1,
-            1,
-            Op::LeakyRelu {
-                alpha: a.float_or("alpha", 0.01)?
-            }
-        ),
-        "Elu" => simple!(
-            1,
-            1,
-            Op::Elu {
-                alpha: a.float_or("alpha", 1.0)?
-            }
-        ),
-        "Selu" => simple!(
-            1,
-            1,
-            Op::Selu {
-                alpha: a.float_or("alpha", 1.673_263_2)?,
-                gamma: a.float_or("gamma", 1.050_701)?,
-            }
-        ),
-        "Celu" => simple!(
-            1,
-            1,
-            Op::Celu {
-                alpha: a.float_or("alpha", 1.0)?
-            }
-        ),
-        "ThresholdedRelu" => simple!(
-            1,
-            1,
-            Op::ThresholdedRelu {
-                alpha: a.float_or("alpha", 1.0)?
-            }
-        ),
-        "HardSigmoid" => simple!(
-            1,
-            1,
-            Op::HardSigmoid {
-                alpha: a.float_or("alpha", 0.2)?,
-                beta: a.float_or("beta", 0.5)?,
-            }
-        ),
-        "Gelu" => simple!(
-            1,
-            1,
-            Op::Gelu {
-                approximate: a.enum_or(
-                    "approximate",
-                    GeluApprox::None,
-                    GeluApprox::parse,
-                    GeluApprox::NAMES
-                )?,
-            }
-        ),
-        "Shrink" => simple!(
-            1,
-            1,
-            Op::Shrink {
-                bias: a.float_or("bias", 0.0)?,
-                lambd: a.float_or("lambd", 0.5)?,
-            }
-        ),
+        "IsInf" => simple!(Op::IsInf {
+            detect_negative: a.bool_or("detect_negative", true)?,
+            detect_positive: a.bool_or("detect_positive", true)?,
+        }),
+        "LeakyRelu" => simple!(Op::LeakyRelu {
+            alpha: a.float_or("alpha", 0.01)?
+        }),
+        "Elu" => simple!(Op::Elu {
+            alpha: a.float_or("alpha", 1.0)?
+        }),
+        "Selu" => simple!(Op::Selu {
+            alpha: a.float_or("alpha", 1.673_263_2)?,
+            gamma: a.float_or("gamma", 1.050_701)?,
+        }),
+        "Celu" => simple!(Op::Celu {
+            alpha: a.float_or("alpha", 1.0)?
+        }),
+        "ThresholdedRelu" => simple!(Op::ThresholdedRelu {
+            alpha: a.float_or("alpha", 1.0)?
+        }),
+        "HardSigmoid" => simple!(Op::HardSigmoid {
+            alpha: a.float_or("alpha", 0.2)?,
+            beta: a.float_or("beta", 0.5)?,
+        }),
+        "Gelu" => simple!(Op::Gelu {
+            approximate: a.enum_or(
+                "approximate",
+                GeluApprox::None,
+                GeluApprox::parse,
+                GeluApprox::NAMES
+            )?,
+        }),
+        "Shrink" => simple!(Op::Shrink {
+            bias: a.float_or("bias", 0.0)?,
+            lambd: a.float_or("lambd", 0.5)?,
+        }),
         "Cast" => {
             let to = a.req_int("to")?;
             let to = i32::try_from(to)
@@ -173,37 +113,16 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
                 .and_then(|c| dtype_of(c, &format!("{node_name} (Cast.to)")))?;
             // `saturate` only affects float8 targets, which pare rejects anyway.
             a.ignore("saturate", AttributeType::Int)?;
-            simple!(1, 1, Op::Cast { to })
+            simple!(Op::Cast { to })
         }
         "CastLike" => {
             a.ignore("saturate", AttributeType::Int)?;
-            simple!(2, 2, Op::CastLike {})
+            simple!(Op::CastLike {})
         }
-        "Clip" => simple!(1, 3, Op::Clip {}),
         "Dropout" => dropout(imp, &mut a, &mut ins, opset)?,
-        "Add" => simple!(2, 2, Op::Add {}),
-        "Sub" => simple!(2, 2, Op::Sub {}),
-        "Mul" => simple!(2, 2, Op::Mul {}),
-        "Div" => simple!(2, 2, Op::Div {}),
-        "Pow" => simple!(2, 2, Op::Pow {}),
-        "Mod" => simple!(
-            2,
-            2,
-            Op::Mod {
-                fmod: a.bool_or("fmod", false)?
-            }
-        ),
-        "And" => simple!(2, 2, Op::And {}),
-        "Or" => simple!(2, 2, Op::Or {}),
-        "Xor" => simple!(2, 2, Op::Xor {}),
-        "Equal" => simple!(2, 2, Op::Equal {}),
-        "Less" => simple!(2, 2, Op::Less {}),
-        "LessOrEqual" => simple!(2, 2, Op::LessOrEqual {}),
-        "Greater" => simple!(2, 2, Op::Greater {}),
-        "GreaterOrEqual" => simple!(2, 2, Op::GreaterOrEqual {}),
-        "BitwiseAnd" => simple!(2, 2, Op::BitwiseAnd {}),
-        "BitwiseOr" => simple!(2, 2, Op::BitwiseOr {}),
-        "BitwiseXor" => simple!(2, 2, Op::BitwiseXor {}),
+        "Mod" => simple!(Op::Mod {
+            fmod: a.bool_or("fmod", false)?
+        }),
         "BitShift" => {
             let left = match a.string("direction")?.as_deref() {
                 Some("LEFT") => true,
@@ -211,26 +130,19 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
                 Some(s) => return Err(a.err("direction", format!("`{s}` is not LEFT or RIGHT"))),
                 None => return Err(a.err("direction", "required but missing")),
             };
-            simple!(2, 2, Op::BitShift { left })
+            simple!(Op::BitShift { left })
         }
-        "PRelu" => simple!(2, 2, Op::PRelu {}),
-        "Where" => simple!(3, 3, Op::Where {}),
         "Max" | "Min" | "Sum" | "Mean" => {
             arity(&a, &ins, 1, usize::MAX)?;
             a.finish()?;
             return variadic(imp, n, op_type, ins, &base);
         }
-        "MatMul" => simple!(2, 2, Op::MatMul {}),
-        "Gemm" => simple!(
-            2,
-            3,
-            Op::Gemm {
-                alpha: a.float_or("alpha", 1.0)?,
-                beta: a.float_or("beta", 1.0)?,
-                trans_a: a.bool_or("transA", false)?,
-                trans_b: a.bool_or("transB", false)?,
-            }
-        ),
+        "Gemm" => simple!(Op::Gemm {
+            alpha: a.float_or("alpha", 1.0)?,
+            beta: a.float_or("beta", 1.0)?,
+            trans_a: a.bool_or("transA", false)?,
+            trans_b: a.bool_or("transB", false)?,
+        }),
         "Conv" | "ConvTranspose" => {
             arity(&a, &ins, 2, 3)?;
             let kernel = kernel_from_weight(imp, &a, ins[1])?;
@@ -292,22 +204,14 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
                 epsilon: a.float_or("epsilon", 1e-5)?,
             }
         }
-        "InstanceNormalization" => simple!(
-            3,
-            3,
-            Op::InstanceNormalization {
-                epsilon: a.float_or("epsilon", 1e-5)?,
-            }
-        ),
-        "LayerNormalization" => simple!(
-            2,
-            3,
-            Op::LayerNormalization {
-                axis: a.int_or("axis", -1)?,
-                epsilon: a.float_or("epsilon", 1e-5)?,
-                stash_type: stash_type(&mut a)?,
-            }
-        ),
+        "InstanceNormalization" => simple!(Op::InstanceNormalization {
+            epsilon: a.float_or("epsilon", 1e-5)?,
+        }),
+        "LayerNormalization" => simple!(Op::LayerNormalization {
+            axis: a.int_or("axis", -1)?,
+            epsilon: a.float_or("epsilon", 1e-5)?,
+            stash_type: stash_type(&mut a)?,
+        }),
         "GroupNormalization" => {
             arity(&a, &ins, 3, 3)?;
             let num_groups = a.req_int("num_groups")?;
@@ -328,31 +232,19 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
             }
             op
         }
-        "LpNormalization" => simple!(
-            1,
-            1,
-            Op::LpNormalization {
-                axis: a.int_or("axis", -1)?,
-                p: a.int_or("p", 2)?,
-            }
-        ),
-        "LRN" => simple!(
-            1,
-            1,
-            Op::Lrn {
-                alpha: a.float_or("alpha", 1e-4)?,
-                beta: a.float_or("beta", 0.75)?,
-                bias: a.float_or("bias", 1.0)?,
-                size: a.req_int("size")?,
-            }
-        ),
-        "MeanVarianceNormalization" => simple!(
-            1,
-            1,
-            Op::MeanVarianceNormalization {
-                axes: a.ints("axes")?.unwrap_or_else(|| vec![0, 2, 3]),
-            }
-        ),
+        "LpNormalization" => simple!(Op::LpNormalization {
+            axis: a.int_or("axis", -1)?,
+            p: a.int_or("p", 2)?,
+        }),
+        "LRN" => simple!(Op::Lrn {
+            alpha: a.float_or("alpha", 1e-4)?,
+            beta: a.float_or("beta", 0.75)?,
+            bias: a.float_or("bias", 1.0)?,
+            size: a.req_int("size")?,
+        }),
+        "MeanVarianceNormalization" => simple!(Op::MeanVarianceNormalization {
+            axes: a.ints("axes")?.unwrap_or_else(|| vec![0, 2, 3]),
+        }),
         "MaxPool" | "AveragePool" | "LpPool" => {
             arity(&a, &ins, 1, 1)?;
             let s = spatial(&mut a, None)?;
@@ -387,15 +279,9 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
                 },
             }
         }
-        "GlobalAveragePool" => simple!(1, 1, Op::GlobalAveragePool {}),
-        "GlobalMaxPool" => simple!(1, 1, Op::GlobalMaxPool {}),
-        "GlobalLpPool" => simple!(
-            1,
-            1,
-            Op::GlobalLpPool {
-                p: a.int_or("p", 2)?
-            }
-        ),
+        "GlobalLpPool" => simple!(Op::GlobalLpPool {
+            p: a.int_or("p", 2)?
+        }),
         "Softmax" | "LogSoftmax" | "Hardmax" => {
             arity(&a, &ins, 1, 1)?;
             // Before opset 13 these flatten the input to 2-D at `axis` (default 1).
@@ -483,53 +369,28 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
                 }
             }
         }
-        "CumSum" => simple!(
-            2,
-            2,
-            Op::CumSum {
-                exclusive: a.bool_or("exclusive", false)?,
-                reverse: a.bool_or("reverse", false)?,
-            }
-        ),
-        "TopK" => simple!(
-            2,
-            2,
-            Op::TopK {
-                axis: a.int_or("axis", -1)?,
-                largest: a.bool_or("largest", true)?,
-                sorted: a.bool_or("sorted", true)?,
-            }
-        ),
-        "Shape" => simple!(
-            1,
-            1,
-            Op::Shape {
-                start: a.int_or("start", 0)?,
-                end: a.int("end")?,
-            }
-        ),
-        "Size" => simple!(1, 1, Op::Size {}),
-        "Reshape" => simple!(
-            2,
-            2,
-            Op::Reshape {
-                allowzero: a.bool_or("allowzero", false)?
-            }
-        ),
-        "Flatten" => simple!(
-            1,
-            1,
-            Op::Flatten {
-                axis: a.int_or("axis", 1)?
-            }
-        ),
-        "Transpose" => simple!(
-            1,
-            1,
-            Op::Transpose {
-                perm: a.ints("perm")?
-            }
-        ),
+        "CumSum" => simple!(Op::CumSum {
+            exclusive: a.bool_or("exclusive", false)?,
+            reverse: a.bool_or("reverse", false)?,
+        }),
+        "TopK" => simple!(Op::TopK {
+            axis: a.int_or("axis", -1)?,
+            largest: a.bool_or("largest", true)?,
+            sorted: a.bool_or("sorted", true)?,
+        }),
+        "Shape" => simple!(Op::Shape {
+            start: a.int_or("start", 0)?,
+            end: a.int("end")?,
+        }),
+        "Reshape" => simple!(Op::Reshape {
+            allowzero: a.bool_or("allowzero", false)?
+        }),
+        "Flatten" => simple!(Op::Flatten {
+            axis: a.int_or("axis", 1)?
+        }),
+        "Transpose" => simple!(Op::Transpose {
+            perm: a.ints("perm")?
+        }),
         "Squeeze" | "Unsqueeze" => {
             if opset < 13 {
                 arity(&a, &ins, 1, 1)?;
@@ -551,15 +412,11 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
                 Op::Unsqueeze {}
             }
         }
-        "Concat" => simple!(
-            1,
-            usize::MAX,
-            Op::Concat {
-                axis: a
-                    .int("axis")?
-                    .ok_or_else(|| a.err("axis", "required but missing"))?,
-            }
-        ),
+        "Concat" => simple!(Op::Concat {
+            axis: a
+                .int("axis")?
+                .ok_or_else(|| a.err("axis", "required but missing"))?,
+        }),
         "Split" => {
             let axis = a.int_or("axis", 0)?;
             let mut num_outputs = None;
@@ -581,100 +438,52 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
             }
             Op::Split { axis, num_outputs }
         }
-        "Slice" => simple!(3, 5, Op::Slice {}),
-        "Gather" => simple!(
-            2,
-            2,
-            Op::Gather {
-                axis: a.int_or("axis", 0)?
-            }
-        ),
-        "GatherElements" => simple!(
-            2,
-            2,
-            Op::GatherElements {
-                axis: a.int_or("axis", 0)?
-            }
-        ),
-        "GatherND" => simple!(
-            2,
-            2,
-            Op::GatherNd {
-                batch_dims: a.int_or("batch_dims", 0)?
-            }
-        ),
-        "ScatterElements" => simple!(
-            3,
-            3,
-            Op::ScatterElements {
-                axis: a.int_or("axis", 0)?,
-                reduction: scatter_reduction(&mut a)?,
-            }
-        ),
-        "ScatterND" => simple!(
-            3,
-            3,
-            Op::ScatterNd {
-                reduction: scatter_reduction(&mut a)?
-            }
-        ),
-        "Expand" => simple!(2, 2, Op::Expand {}),
-        "Tile" => simple!(2, 2, Op::Tile {}),
-        "Pad" => simple!(
-            2,
-            4,
-            Op::Pad {
-                mode: a.enum_or("mode", PadMode::Constant, PadMode::parse, PadMode::NAMES)?,
-            }
-        ),
+        "Gather" => simple!(Op::Gather {
+            axis: a.int_or("axis", 0)?
+        }),
+        "GatherElements" => simple!(Op::GatherElements {
+            axis: a.int_or("axis", 0)?
+        }),
+        "GatherND" => simple!(Op::GatherNd {
+            batch_dims: a.int_or("batch_dims", 0)?
+        }),
+        "ScatterElements" => simple!(Op::ScatterElements {
+            axis: a.int_or("axis", 0)?,
+            reduction: scatter_reduction(&mut a)?,
+        }),
+        "ScatterND" => simple!(Op::ScatterNd {
+            reduction: scatter_reduction(&mut a)?
+        }),
+        "Pad" => simple!(Op::Pad {
+            mode: a.enum_or("mode", PadMode::Constant, PadMode::parse, PadMode::NAMES)?,
+        }),
         "Resize" => resize(imp, &mut a, &mut ins)?,
-        "DepthToSpace" => simple!(
-            1,
-            1,
-            Op::DepthToSpace {
-                blocksize: a.req_int("blocksize")?,
-                mode: a.enum_or(
-                    "mode",
-                    DepthToSpaceMode::Dcr,
-                    DepthToSpaceMode::parse,
-                    DepthToSpaceMode::NAMES
-                )?,
-            }
-        ),
-        "SpaceToDepth" => simple!(
-            1,
-            1,
-            Op::SpaceToDepth {
-                blocksize: a.req_int("blocksize")?
-            }
-        ),
-        "Trilu" => simple!(
-            1,
-            2,
-            Op::Trilu {
-                upper: a.bool_or("upper", true)?
-            }
-        ),
-        "Compress" => simple!(
-            2,
-            2,
-            Op::Compress {
-                axis: a.int("axis")?
-            }
-        ),
-        "ReverseSequence" => simple!(
-            2,
-            2,
-            Op::ReverseSequence {
-                batch_axis: a.int_or("batch_axis", 1)?,
-                time_axis: a.int_or("time_axis", 0)?,
-            }
-        ),
+        "DepthToSpace" => simple!(Op::DepthToSpace {
+            blocksize: a.req_int("blocksize")?,
+            mode: a.enum_or(
+                "mode",
+                DepthToSpaceMode::Dcr,
+                DepthToSpaceMode::parse,
+                DepthToSpaceMode::NAMES
+            )?,
+        }),
+        "SpaceToDepth" => simple!(Op::SpaceToDepth {
+            blocksize: a.req_int("blocksize")?
+        }),
+        "Trilu" => simple!(Op::Trilu {
+            upper: a.bool_or("upper", true)?
+        }),
+        "Compress" => simple!(Op::Compress {
+            axis: a.int("axis")?
+        }),
+        "ReverseSequence" => simple!(Op::ReverseSequence {
+            batch_axis: a.int_or("batch_axis", 1)?,
+            time_axis: a.int_or("time_axis", 0)?,
+        }),
         "ConstantOfShape" => {
             arity(&a, &ins, 1, 1)?;
             constant_of_shape(imp, &mut a, &node_name)?
         }
-        "Range" => simple!(3, 3, Op::Range {}),
         "EyeLike" => {
             let dtype = match a.int("dtype")? {
                 None => None,
@@ -684,23 +493,14 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
                         .and_then(|c| dtype_of(c, &format!("{node_name} (EyeLike.dtype)")))?,
                 ),
             };
-            simple!(
-                1,
-                1,
-                Op::EyeLike {
-                    dtype,
-                    k: a.int_or("k", 0)?
-                }
-            )
+            simple!(Op::EyeLike {
+                dtype,
+                k: a.int_or("k", 0)?
+            })
         }
-        "OneHot" => simple!(
-            3,
-            3,
-            Op::OneHot {
-                axis: a.int_or("axis", -1)?
-            }
-        ),
-        "NonZero" => simple!(1, 1, Op::NonZero {}),
+        "OneHot" => simple!(Op::OneHot {
+            axis: a.int_or("axis", -1)?
+        }),
         "LSTM" | "GRU" | "RNN" => recurrent(imp, &mut a, &ins, op_type)?,
         "QuantizeLinear" => {
             arity(&a, &ins, 2, 3)?;
@@ -712,19 +512,18 @@ pub(crate) fn lower(imp: &mut Importer, n: &NodeProto) -> Result<(), ErrorKind> 
             quantize_output_dtype(imp, &mut a, &mut ins, &base)?;
             op
         }
-        "DequantizeLinear" => simple!(
-            2,
-            3,
-            Op::DequantizeLinear {
-                axis: a.int_or("axis", 1)?,
-                block_size: a.int_or("block_size", 0)?,
-            }
-        ),
-        "DynamicQuantizeLinear" => simple!(1, 1, Op::DynamicQuantizeLinear {}),
-        other => return Err(a.node_err(format!("op `{other}` is not supported"))),
+        "DequantizeLinear" => simple!(Op::DequantizeLinear {
+            axis: a.int_or("axis", 1)?,
+            block_size: a.int_or("block_size", 0)?,
+        }),
+        // Attribute-free operators map one to one onto their row of the op table.
+        other => match pare_ir::ops::by_onnx_name(other).and_then(|(name, _)| Op::bare(name)) {
+            Some(op) => simple!(op),
+            None => return Err(a.node_err(format!("op `{other}` is not supported"))),
+        },
     };
     a.finish()?;
-    if let Some(max) = max_outputs(&op) {
+    if let Some(max) = op.info().signature.max_outputs {
         if outputs > max {
             return Err(ErrorKind::Node {
                 node: node_name,
@@ -753,17 +552,6 @@ fn arity(a: &Attrs, ins: &Inputs, min: usize, max: usize) -> Result<(), ErrorKin
         return Err(a.node_err(format!("required input {i} is missing")));
     }
     Ok(())
-}
-
-/// How many outputs `op` may have (`None`: as many as the node says, e.g. `Split`).
-fn max_outputs(op: &Op) -> Option<usize> {
-    Some(match op {
-        Op::Split { .. } => return None,
-        Op::Dropout {} | Op::MaxPool { .. } | Op::TopK { .. } => 2,
-        Op::Gru { .. } | Op::Rnn { .. } => 2,
-        Op::LayerNormalization { .. } | Op::Lstm { .. } | Op::DynamicQuantizeLinear {} => 3,
-        _ => 1,
-    })
 }
 
 /// The weight of a `Constant` node from whichever `value*` attribute it uses.

@@ -1,143 +1,18 @@
-//! Which ONNX ops pare imports, and the first opset that defines each (only the ones
-//! introduced after opset 11, the oldest pare accepts, matter).
+//! Which ONNX operators pare imports, and the first opset from which each means
+//! what pare reads it as: the op table's ONNX column (see [`pare_ir::ops::OnnxForm`]),
+//! plus the operators the importer expands into other ops.
 
-/// The first default-domain opset defining `op_type`, if pare imports it.
+/// Operators with no row of their own: `Constant` becomes a weight, `Sum` and
+/// `Mean` chains of `Add` (and a division).
+const EXPANDED: &[(&str, i64)] = &[("Constant", 1), ("Sum", 8), ("Mean", 8)];
+
+/// The first default-domain opset from which pare imports `op_type`, if it does.
 pub(crate) fn since_version(op_type: &str) -> Option<i64> {
-    let v = match op_type {
-        "Celu" | "Einsum" | "LessOrEqual" | "GreaterOrEqual" => 12,
-        "HardSwish" | "Trilu" => 14,
-        "CastLike" => 15,
-        "LayerNormalization" => 17,
-        "Mish" | "BitwiseNot" | "BitwiseAnd" | "BitwiseOr" | "BitwiseXor"
-        | "GroupNormalization" => 18,
-        "Gelu" => 20,
-        "Identity"
-        | "Abs"
-        | "Neg"
-        | "Relu"
-        | "Sigmoid"
-        | "Tanh"
-        | "Exp"
-        | "Log"
-        | "Sqrt"
-        | "Reciprocal"
-        | "Floor"
-        | "Ceil"
-        | "Round"
-        | "Sign"
-        | "Erf"
-        | "Sin"
-        | "Cos"
-        | "Tan"
-        | "Asin"
-        | "Acos"
-        | "Atan"
-        | "Sinh"
-        | "Cosh"
-        | "Asinh"
-        | "Acosh"
-        | "Atanh"
-        | "Softplus"
-        | "Softsign"
-        | "Not"
-        | "IsNaN"
-        | "IsInf"
-        | "LeakyRelu"
-        | "Elu"
-        | "Selu"
-        | "ThresholdedRelu"
-        | "HardSigmoid"
-        | "Shrink"
-        | "Cast"
-        | "Clip"
-        | "Dropout"
-        | "Add"
-        | "Sub"
-        | "Mul"
-        | "Div"
-        | "Pow"
-        | "Max"
-        | "Min"
-        | "Sum"
-        | "Mean"
-        | "Mod"
-        | "And"
-        | "Or"
-        | "Xor"
-        | "Equal"
-        | "Less"
-        | "Greater"
-        | "BitShift"
-        | "PRelu"
-        | "Where"
-        | "MatMul"
-        | "Gemm"
-        | "Conv"
-        | "ConvTranspose"
-        | "BatchNormalization"
-        | "InstanceNormalization"
-        | "LpNormalization"
-        | "LRN"
-        | "MeanVarianceNormalization"
-        | "MaxPool"
-        | "AveragePool"
-        | "LpPool"
-        | "GlobalAveragePool"
-        | "GlobalMaxPool"
-        | "GlobalLpPool"
-        | "Softmax"
-        | "LogSoftmax"
-        | "Hardmax"
-        | "ReduceSum"
-        | "ReduceMean"
-        | "ReduceMax"
-        | "ReduceMin"
-        | "ReduceProd"
-        | "ReduceL1"
-        | "ReduceL2"
-        | "ReduceLogSum"
-        | "ReduceLogSumExp"
-        | "ReduceSumSquare"
-        | "ArgMax"
-        | "ArgMin"
-        | "CumSum"
-        | "TopK"
-        | "Shape"
-        | "Size"
-        | "Reshape"
-        | "Flatten"
-        | "Transpose"
-        | "Squeeze"
-        | "Unsqueeze"
-        | "Concat"
-        | "Split"
-        | "Slice"
-        | "Gather"
-        | "GatherElements"
-        | "GatherND"
-        | "ScatterElements"
-        | "ScatterND"
-        | "Expand"
-        | "Tile"
-        | "Pad"
-        | "Resize"
-        | "DepthToSpace"
-        | "SpaceToDepth"
-        | "Compress"
-        | "ReverseSequence"
-        | "ConstantOfShape"
-        | "Range"
-        | "EyeLike"
-        | "OneHot"
-        | "NonZero"
-        | "LSTM"
-        | "GRU"
-        | "RNN"
-        | "QuantizeLinear"
-        | "DequantizeLinear"
-        | "DynamicQuantizeLinear"
-        | "Constant" => 1,
-        _ => return None,
-    };
-    Some(v)
+    if let Some((_, info)) = pare_ir::ops::by_onnx_name(op_type) {
+        return info.onnx.map(|o| o.since);
+    }
+    EXPANDED
+        .iter()
+        .find(|(name, _)| *name == op_type)
+        .map(|&(_, since)| since)
 }

@@ -10,9 +10,10 @@ mod error;
 mod nn;
 mod ops;
 mod symint;
+mod uniform;
 
 pub use core_aten::CORE_ATEN_OPS;
-pub use ops::SUPPORTED_OPS;
+pub use ops::{is_supported, SUPPORTED_OPS};
 
 use crate::archive::Program;
 use crate::error::ErrorKind;
@@ -55,7 +56,7 @@ pub fn translate(p: &Program) -> Result<Graph, ErrorKind> {
             .strip_prefix("torch.ops.")
             .unwrap_or(&n.target)
             .to_string();
-        if !SUPPORTED_OPS.contains(&op.as_str()) && !CORE_ATEN_OPS.contains(&op.as_str()) {
+        if !is_supported(&op) {
             unsupported.insert(format!("{op} (node `{name}`)"));
             continue;
         }

@@ -8,12 +8,14 @@ use super::aten;
 use super::emit::*;
 use super::nn::*;
 use super::symint;
+use super::uniform;
 use super::Translator;
 use pare_ir::ops::GeluApprox;
 use pare_ir::{Op, Tensor};
 
-/// Targets the translator lowers: ATen ops (without `torch.ops.`) and the Python
-/// operators torch records on symbolic ints (`_operator.*`).
+/// Targets the translator lowers besides those the op table lists for an op (see
+/// [`is_supported`]): ATen ops (without `torch.ops.`) and the Python operators torch
+/// records on symbolic ints (`_operator.*`).
 pub const SUPPORTED_OPS: &[&str] = &[
     "_operator.add",
     "_operator.floordiv",
@@ -24,13 +26,11 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten._native_batch_norm_legit_no_training.default",
     "aten._softmax.default",
     "aten._unsafe_view.default",
-    "aten.abs.default",
     "aten.adaptive_avg_pool2d.default",
     "aten.add.Scalar",
     "aten.add.Tensor",
     "aten.add_.Tensor",
     "aten.addmm.default",
-    "aten.alias.default",
     "aten.amax.default",
     "aten.amin.default",
     "aten.avg_pool2d.default",
@@ -38,34 +38,26 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.bmm.default",
     "aten.cat.default",
     "aten.clamp.default",
-    "aten.clone.default",
-    "aten.contiguous.default",
     "aten.conv1d.default",
     "aten.conv2d.default",
     "aten.conv_transpose2d.input",
     "aten.convolution.default",
-    "aten.detach.default",
     "aten.div.Scalar",
     "aten.div.Tensor",
     "aten.dropout.default",
     "aten.dropout_.default",
     "aten.embedding.default",
-    "aten.erf.default",
-    "aten.exp.default",
     "aten.expand.default",
     "aten.flatten.using_ints",
     "aten.gelu.default",
     "aten.hardsigmoid.default",
     "aten.hardsigmoid_.default",
-    "aten.hardswish.default",
-    "aten.hardswish_.default",
     "aten.hardtanh.default",
     "aten.hardtanh_.default",
     "aten.layer_norm.default",
     "aten.leaky_relu.default",
     "aten.leaky_relu_.default",
     "aten.linear.default",
-    "aten.log.default",
     "aten.log_softmax.int",
     "aten.matmul.default",
     "aten.max_pool2d.default",
@@ -73,33 +65,21 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.mean.default",
     "aten.mean.dim",
     "aten.mm.default",
-    "aten.mul.Scalar",
-    "aten.mul.Tensor",
-    "aten.mul_.Tensor",
     "aten.native_dropout.default",
     "aten.native_layer_norm.default",
-    "aten.neg.default",
     "aten.permute.default",
-    "aten.pow.Tensor_Scalar",
-    "aten.pow.Tensor_Tensor",
-    "aten.reciprocal.default",
-    "aten.relu.default",
     "aten.relu6.default",
-    "aten.relu_.default",
     "aten.reshape.default",
     "aten.rsqrt.default",
     "aten.rsub.Scalar",
     "aten.scaled_dot_product_attention.default",
     "aten.select.int",
-    "aten.sigmoid.default",
-    "aten.sigmoid_.default",
     "aten.silu.default",
     "aten.silu_.default",
     "aten.slice.Tensor",
     "aten.softmax.int",
     "aten.split.Tensor",
     "aten.split_with_sizes.default",
-    "aten.sqrt.default",
     "aten.squeeze.dim",
     "aten.squeeze.dims",
     "aten.sub.Scalar",
@@ -107,7 +87,6 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.sum.dim_IntList",
     "aten.sym_size.int",
     "aten.t.default",
-    "aten.tanh.default",
     "aten.transpose.int",
     "aten.unflatten.int",
     "aten.unsqueeze.default",
@@ -118,8 +97,19 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.where.self",
 ];
 
+/// Whether the translator lowers target `op` (without `torch.ops.`): a uniform op of
+/// the IR's op table, one of the Core ATen lowerings, or one of the arms below.
+pub fn is_supported(op: &str) -> bool {
+    SUPPORTED_OPS.contains(&op)
+        || uniform::op_for(op).is_some()
+        || super::core_aten::CORE_ATEN_OPS.contains(&op)
+}
+
 /// Lowers one node.
 pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
+    if let Some(op) = uniform::op_for(&c.op) {
+        return uniform::lower(t, c, op);
+    }
     if super::core_aten::CORE_ATEN_OPS.contains(&c.op.as_str()) {
         return super::core_aten::lower(t, c);
     }
@@ -130,7 +120,6 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
         .map(|(b, _)| b)
         .unwrap_or(&op);
     match base {
-        "contiguous" | "clone" | "alias" | "detach" => unary(t, c, "self", Op::Identity {}),
         "dropout" | "dropout_" => {
             let x = if c.arg("input").is_some() {
                 "input"
@@ -144,12 +133,6 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
             }
             unary(t, c, x, Op::Identity {})
         }
-        "relu" | "relu_" => unary(t, c, "self", Op::Relu {}),
-        "sigmoid" | "sigmoid_" => unary(t, c, "self", Op::Sigmoid {}),
-        "tanh" => unary(t, c, "self", Op::Tanh {}),
-        "exp" => unary(t, c, "self", Op::Exp {}),
-        "sqrt" => unary(t, c, "self", Op::Sqrt {}),
-        "hardswish" | "hardswish_" => unary(t, c, "self", Op::HardSwish {}),
         "hardsigmoid" | "hardsigmoid_" => unary(
             t,
             c,
@@ -211,11 +194,6 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
                 y = tmp(t, c, "scaled", Op::Mul {}, vec![Some(y), Some(a)])?;
             }
             finish(t, c, Op::Sub {}, vec![Some(y), Some(x)])
-        }
-        "mul" | "mul_" => {
-            let x = operand(t, c, "self")?;
-            let y = operand(t, c, "other")?;
-            finish(t, c, Op::Mul {}, vec![Some(x), Some(y)])
         }
         "div" => {
             if c.arg("rounding_mode").is_some() {
@@ -437,20 +415,10 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
         "embedding" => aten::embedding(t, c),
         "amax" | "amin" => aten::amax(t, c, base == "amax"),
         "var" => aten::var(t, c),
-        "neg" => unary(t, c, "self", Op::Neg {}),
-        "abs" => unary(t, c, "self", Op::Abs {}),
-        "log" => unary(t, c, "self", Op::Log {}),
-        "erf" => unary(t, c, "self", Op::Erf {}),
-        "reciprocal" => unary(t, c, "self", Op::Reciprocal {}),
         "rsqrt" => {
             let x = t.value(c.tensor("self")?)?;
             let s = tmp(t, c, "sqrt", Op::Sqrt {}, vec![Some(x)])?;
             finish(t, c, Op::Reciprocal {}, vec![Some(s)])
-        }
-        "pow" => {
-            let x = operand(t, c, "self")?;
-            let e = operand(t, c, "exponent")?;
-            finish(t, c, Op::Pow {}, vec![Some(x), Some(e)])
         }
         "sym_size" => symint::sym_size(t, c),
         "_operator.add" | "_operator.sub" | "_operator.mul" | "_operator.floordiv" => {

@@ -19,7 +19,7 @@ pub(super) fn lut(cx: &Ctx) -> Res<Vec<Tensor>> {
     let (qi, qo) = (cx.act_in(0)?, cx.act_out(0)?);
     let aux: Vec<Option<Cow<Tensor>>> = (1..cx.inputs.len())
         .map(|i| match (cx.opt(i), cx.in_quant(i)) {
-            (Some(t), Some(q)) => dequantize_tensor(t, q).map(|d| Some(Cow::Owned(d))),
+            (Some(t), Some(q)) => Ok(Some(Cow::Owned(dequantize_tensor(t, q)?))),
             (Some(t), None) => Ok(Some(Cow::Borrowed(t))),
             (None, _) => Ok(None),
         })

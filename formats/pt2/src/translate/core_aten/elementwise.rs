@@ -1,32 +1,17 @@
-//! Element-wise Core ATen ops: the unary math functions, comparisons with torch's
-//! type promotion, logical and bitwise ops, `fmod`/`remainder`, rounding division,
-//! tensor-bounded `clamp`, and the functions pare spells with two or three ops
-//! (`trunc`, `expm1`, `log1p`, `log2`, `log10`, scaled `elu`).
+//! Element-wise Core ATen ops that are not uniform rows of the op table (those —
+//! `sin`, `floor`, `maximum`, `log1p`, … — are lowered by `translate::uniform`):
+//! `isnan`/`isinf`, comparisons with torch's type promotion, logical and bitwise ops,
+//! `fmod`/`remainder`, rounding division, tensor-bounded `clamp`, and the functions pare
+//! spells with two or three ops (`trunc`, `expm1`, `log2`, `log10`, scaled `elu`).
 
 use super::super::args::NodeCtx;
 use super::super::emit::*;
 use super::super::Translator;
 use pare_ir::{DType, Op, ValueId};
 
-/// One-op unary functions, by ATen base name.
+/// The one-op unary tests, by ATen base name.
 pub(super) fn unary_op(base: &str) -> Option<Op> {
     Some(match base {
-        "acos" => Op::Acos {},
-        "acosh" => Op::Acosh {},
-        "asin" => Op::Asin {},
-        "asinh" => Op::Asinh {},
-        "atan" => Op::Atan {},
-        "atanh" => Op::Atanh {},
-        "ceil" => Op::Ceil {},
-        "cos" => Op::Cos {},
-        "cosh" => Op::Cosh {},
-        "floor" => Op::Floor {},
-        // torch.round rounds half to even, as ONNX Round does.
-        "round" => Op::Round {},
-        "sign" => Op::Sign {},
-        "sin" => Op::Sin {},
-        "sinh" => Op::Sinh {},
-        "tan" => Op::Tan {},
         "isnan" => Op::IsNaN {},
         "isinf" => Op::IsInf {
             detect_negative: true,
@@ -64,11 +49,6 @@ pub(super) fn composite_unary(t: &mut Translator<'_>, c: &NodeCtx<'_>, base: &st
             let e = tmp(t, c, "exp", Op::Exp {}, vec![Some(x)])?;
             let one = scalar(t, c, "one", 1.0)?;
             finish(t, c, Op::Sub {}, vec![Some(e), Some(one)])
-        }
-        "log1p" => {
-            let one = scalar(t, c, "one", 1.0)?;
-            let s = tmp(t, c, "plus_one", Op::Add {}, vec![Some(x), Some(one)])?;
-            finish(t, c, Op::Log {}, vec![Some(s)])
         }
         "log2" | "log10" => {
             let base_ln = if base == "log2" {
@@ -183,13 +163,12 @@ pub(super) fn compare(t: &mut Translator<'_>, c: &NodeCtx<'_>, base: &str) -> R<
     finish(t, c, op, vec![Some(x), Some(y)])
 }
 
-/// `maximum`, `minimum`, `fmod`, `remainder` and the bitwise ops on the output dtype.
+/// `fmod`, `remainder` and the bitwise ops on the output dtype (`maximum`/`minimum` are
+/// uniform rows of the op table, lowered by `translate::uniform`).
 pub(super) fn binary(t: &mut Translator<'_>, c: &NodeCtx<'_>, base: &str) -> R<()> {
     let dtype = t.dtype(c.out(0)?)?;
     let boolean = dtype == DType::Bool;
     let op = match base {
-        "maximum" => Op::Max {},
-        "minimum" => Op::Min {},
         "fmod" => Op::Mod { fmod: true },
         "remainder" => Op::Mod { fmod: false },
         "bitwise_and" if boolean => Op::And {},
