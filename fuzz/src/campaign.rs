@@ -93,6 +93,9 @@ pub struct Figures {
     /// Accepted by a reader, rejected by the verifier.
     pub invalid: u64,
     pub wall: Duration,
+    /// Clean errors by their message's start (digits and names dropped): what the
+    /// mutations mostly run into, for tuning them.
+    pub error_kinds: BTreeMap<String, u64>,
 }
 
 impl Figures {
@@ -101,7 +104,10 @@ impl Figures {
         match v {
             Verdict::Done(Outcome::Ran, _) => self.interpreted += 1,
             Verdict::Done(Outcome::Checked, _) => self.checked += 1,
-            Verdict::Done(Outcome::CleanError, _) => self.clean_errors += 1,
+            Verdict::Done(Outcome::CleanError, d) => {
+                self.clean_errors += 1;
+                *self.error_kinds.entry(error_kind(d)).or_default() += 1;
+            }
             Verdict::Done(Outcome::Panic, _) => self.panics += 1,
             Verdict::Done(Outcome::Invalid, _) => self.invalid += 1,
             Verdict::Hang => self.hangs += 1,
@@ -138,6 +144,26 @@ impl fmt::Display for Figures {
             self.cases as f64 / self.wall.as_secs_f64().max(1e-9),
         )
     }
+}
+
+/// The start of an error message with digits and quoted names left out.
+fn error_kind(detail: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in detail.chars() {
+        match c {
+            '`' | '\'' => {
+                quoted = !quoted;
+                out.push('_');
+            }
+            _ if quoted || c.is_ascii_digit() => {}
+            _ => out.push(c),
+        }
+        if out.len() >= 90 {
+            break;
+        }
+    }
+    out
 }
 
 /// One distinct finding: its kind, where (the first line of its detail), how many

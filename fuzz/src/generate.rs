@@ -131,7 +131,8 @@ pub fn onnx_model(rng: &mut Rng) -> Vec<u8> {
     }
     let n_outputs = if matches!(op, "Split" | "TopK") { 2 } else { 1 };
     let outputs: Vec<String> = (0..n_outputs).map(|i| format!("out{i}")).collect();
-    let attribute = (0..rng.usize(0..4))
+    let n_attrs = [0, 0, 0, 1, 1, 2, 3][rng.usize(0..7)];
+    let attribute = (0..n_attrs)
         .map(|_| {
             let (name, kind) = ATTRS[rng.usize(0..ATTRS.len())];
             attribute(rng, name, kind)

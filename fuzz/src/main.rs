@@ -54,6 +54,9 @@ struct Args {
     /// finding).
     #[arg(long)]
     replay: Option<PathBuf>,
+    /// Also print the most common clean errors, this many (to tune mutations).
+    #[arg(long, default_value_t = 0)]
+    top_errors: usize,
     /// Serve cases on stdin (used by the campaign itself).
     #[arg(long, hide = true)]
     worker: bool,
@@ -103,6 +106,11 @@ fn main() -> Result<ExitCode> {
             args.time_cap_ms,
             args.mem_cap_mb
         ));
+        let mut kinds: Vec<_> = figures.error_kinds.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (kind, n) in kinds.into_iter().take(args.top_errors) {
+            print_flush(&format!("  {n:>7}  {kind}"));
+        }
         for f in &findings {
             print_flush(&format!(
                 "  {} ×{} ({}): {}",

@@ -89,10 +89,11 @@ pub fn descr_of(dtype: DType) -> &'static str {
     }
 }
 
-/// Refuses a `'shape'` whose element count does not fit in 64 bits before npyz
-/// parses the header: npyz multiplies the dims unchecked (a panic in debug builds, a
-/// wrapped count in release ones). Dims that are not decimal integers are left to
-/// npyz's parser to reject.
+/// Refuses a `'shape'` whose dims multiply past 64 bits before npyz parses the
+/// header: npyz multiplies them unchecked, for the element count and for the strides
+/// (a panic in debug builds, a wrapped count in release ones). Zero dims are skipped:
+/// the strides of `(0, 2**40, 2**40)` overflow although it holds no element. Dims
+/// that are not decimal integers are left to npyz's parser to reject.
 fn check_element_count(text: &[u8]) -> Result<(), ErrorKind> {
     let text = String::from_utf8_lossy(text);
     let Some(key) = text.find("'shape'").or_else(|| text.find("\"shape\"")) else {
@@ -114,9 +115,10 @@ fn check_element_count(text: &[u8]) -> Result<(), ErrorKind> {
         let Ok(d) = digits.parse::<u64>() else {
             return Ok(());
         };
+        let d = d.max(1);
         count = count.checked_mul(d).ok_or_else(|| {
             ErrorKind::Header(format!(
-                "shape {} has more elements than fit in 64 bits",
+                "shape {}: its dims multiply past 64 bits",
                 &rest[open..=close]
             ))
         })?;
@@ -219,9 +221,15 @@ mod tests {
 
     #[test]
     fn a_shape_past_64_bits_of_elements_is_an_error_not_an_overflow() {
-        let b = npy_with_shape("(10995116277776, 65536, 2147483648)");
-        let e = read_header(&mut &b[..]).unwrap_err().to_string();
-        assert!(e.contains("more elements than fit in 64 bits"), "{e}");
+        for shape in [
+            "(10995116277776, 65536, 2147483648)",
+            // No element, but strides past 64 bits.
+            "(0, 4294967296, 7, 9223372036854775807)",
+        ] {
+            let b = npy_with_shape(shape);
+            let e = read_header(&mut &b[..]).unwrap_err().to_string();
+            assert!(e.contains("dims multiply past 64 bits"), "{shape}: {e}");
+        }
         // A large count that fits still parses (the size check against the file
         // comes later).
         let b = npy_with_shape("(65536, 65536)");

@@ -45,8 +45,17 @@ pub fn make_case(format: Format, rng: &mut Rng, pool: &SeedPool) -> Vec<u8> {
         Some(b) => b,
         None => pool.pick(rng).bytes.clone(),
     };
-    for _ in 0..rng.usize(1..=3) {
-        let structured = rng.u8(0..10) < 6;
+    // Byte-level edits mostly break the container (protobuf framing, zip checksums)
+    // and stop at the first check; field edits get further, so they get most turns.
+    let structured_share = match format {
+        Format::Onnx => 80,
+        Format::Pt2 => 85,
+        Format::Pir => 70,
+        Format::Npy => 60,
+    };
+    let rounds = [1, 1, 1, 1, 1, 1, 2, 2, 2, 3][rng.usize(0..10)];
+    for _ in 0..rounds {
+        let structured = rng.u8(0..100) < structured_share;
         let edited = if structured {
             match format {
                 Format::Onnx => onnx::mutate(rng, &b),

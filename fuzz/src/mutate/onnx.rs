@@ -260,7 +260,36 @@ fn dim_value(v: i64) -> tensor_shape_proto::Dimension {
     }
 }
 
+/// Bytes per element of an ONNX data type code (0 for those without a fixed size).
+fn element_size(data_type: i32) -> usize {
+    match data_type {
+        1 | 6 | 12 => 4,
+        2 | 3 | 9 => 1,
+        4 | 5 | 10 | 16 => 2,
+        7 | 11 | 13 => 8,
+        _ => 0,
+    }
+}
+
 fn edit_tensor(rng: &mut Rng, t: &mut TensorProto) {
+    if rng.u8(0..3) == 0 {
+        // New dims with the data resized to match: gets past the size check to the
+        // code that uses the shape.
+        let dims: Vec<i64> = (0..rng.usize(0..5)).map(|_| rng.i64(0..6)).collect();
+        let n = dims.iter().product::<i64>() as usize;
+        let size = element_size(t.data_type.unwrap_or(1));
+        if let Some(raw) = t.raw_data.as_mut() {
+            raw.resize(n * size, 0x3c);
+        } else if !t.int64_data.is_empty() {
+            t.int64_data.resize(n, 1);
+        } else if !t.int32_data.is_empty() {
+            t.int32_data.resize(n, 1);
+        } else {
+            t.float_data.resize(n, 0.5);
+        }
+        t.dims = dims;
+        return;
+    }
     match rng.u8(0..8) {
         0 if !t.dims.is_empty() => {
             let i = rng.usize(0..t.dims.len());
@@ -347,6 +376,11 @@ fn edit_attrs(rng: &mut Rng, n: &mut NodeProto) {
             }
         }
         4 if a.i.is_some() => a.i = Some(interesting_i64(rng)),
+        4 if a.t.is_some() => {
+            if let Some(t) = a.t.as_mut() {
+                edit_tensor(rng, t);
+            }
+        }
         _ => {
             if a.f.is_some() {
                 a.f = Some(interesting_f64(rng) as f32);

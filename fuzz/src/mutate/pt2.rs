@@ -20,7 +20,13 @@ pub fn mutate(rng: &mut Rng, bytes: &[u8]) -> Option<Vec<u8>> {
     let choose = |rng: &mut Rng, idx: Vec<usize>| -> Option<usize> {
         (!idx.is_empty()).then(|| idx[rng.usize(0..idx.len())])
     };
-    match rng.u8(0..20) {
+    match rng.u8(0..23) {
+        20..=22 => {
+            // Bytes of one entry changed, the archive (and its checksums) rebuilt.
+            let i = rng.usize(0..entries.len());
+            let other = entries[rng.usize(0..entries.len())].1.clone();
+            super::bytes::mutate(rng, &mut entries[i].1, &other);
+        }
         0..=8 => {
             let i = choose(rng, find(&entries, &|n| n.ends_with("model.json")))?;
             let rounds = rng.usize(1..4);
