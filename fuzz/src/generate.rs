@@ -102,6 +102,55 @@ const ATTRS: [(&str, Kind); 20] = [
     ("equation", Kind::Str),
 ];
 
+/// Ops whose first attribute in [`attrs_of`] is required.
+const REQUIRED_FIRST: [&str; 5] = ["Concat", "Cast", "Einsum", "DepthToSpace", "Split"];
+
+/// The attributes an op takes (of those in [`ATTRS`]).
+fn attrs_of(op: &str) -> &'static [&'static str] {
+    match op {
+        "Conv" | "ConvTranspose" => &[
+            "kernel_shape",
+            "strides",
+            "pads",
+            "dilations",
+            "group",
+            "auto_pad",
+        ],
+        "MaxPool" | "AveragePool" => &[
+            "kernel_shape",
+            "strides",
+            "pads",
+            "dilations",
+            "auto_pad",
+            "ceil_mode",
+        ],
+        "Gemm" => &["alpha", "beta", "transA", "transB"],
+        "Concat" | "Softmax" | "LogSoftmax" | "Gather" | "Flatten" | "GatherElements"
+        | "ScatterND" | "CumSum" | "TopK" | "QuantizeLinear" | "DequantizeLinear" => &["axis"],
+        "Split" => &["axis", "split"],
+        "LayerNormalization" => &["axis", "epsilon"],
+        "BatchNormalization" | "InstanceNormalization" => &["epsilon"],
+        "ArgMax" => &["axis", "keepdims"],
+        "ReduceMean" | "ReduceSum" | "ReduceMax" => &["keepdims", "axes"],
+        "Squeeze" | "Unsqueeze" => &["axes"],
+        "Transpose" => &["perm"],
+        "Cast" => &["to"],
+        "LeakyRelu" => &["alpha"],
+        "Resize" => &["mode"],
+        "DepthToSpace" => &["blocksize", "mode"],
+        "Einsum" => &["equation"],
+        _ => &[],
+    }
+}
+
+fn named_attribute(rng: &mut Rng, name: &str) -> AttributeProto {
+    let kind = ATTRS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(Kind::SmallInt, |&(_, k)| k);
+    attribute(rng, name, kind)
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     SmallInt,
@@ -131,13 +180,28 @@ pub fn onnx_model(rng: &mut Rng) -> Vec<u8> {
     }
     let n_outputs = if matches!(op, "Split" | "TopK") { 2 } else { 1 };
     let outputs: Vec<String> = (0..n_outputs).map(|i| format!("out{i}")).collect();
-    let n_attrs = [0, 0, 0, 1, 1, 2, 3][rng.usize(0..7)];
-    let attribute = (0..n_attrs)
-        .map(|_| {
-            let (name, kind) = ATTRS[rng.usize(0..ATTRS.len())];
-            attribute(rng, name, kind)
-        })
-        .collect();
+    // Mostly attributes the op takes (its required one always), so that cases get
+    // past the importer's attribute checks; now and then any attribute at all.
+    let own = attrs_of(op);
+    let mut attribute = Vec::new();
+    if let (Some(&first), true) = (own.first(), REQUIRED_FIRST.contains(&op)) {
+        attribute.push(named_attribute(rng, first));
+    }
+    for _ in 0..[0, 1, 1, 2, 3][rng.usize(0..5)] {
+        let name = if rng.u8(0..10) == 0 {
+            ATTRS[rng.usize(0..ATTRS.len())].0
+        } else if own.is_empty() {
+            continue;
+        } else {
+            own[rng.usize(0..own.len())]
+        };
+        if attribute
+            .iter()
+            .all(|a: &AttributeProto| a.name.as_deref() != Some(name))
+        {
+            attribute.push(named_attribute(rng, name));
+        }
+    }
     graph.node.push(NodeProto {
         input: inputs,
         output: outputs.clone(),
