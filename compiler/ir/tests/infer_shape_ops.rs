@@ -540,3 +540,31 @@ fn depth_and_space() {
         "height 5 is not divisible by 2",
     );
 }
+
+/// A shape operand whose values are unknown gives the output rank from its length;
+/// a declared length past `MAX_RANK` is an error, not billions of dims in memory
+/// (found by pare-fuzz: `tests/fuzz_regressions/pir/`).
+#[test]
+fn shape_operand_lengths_past_the_rank_limit_are_errors() {
+    let huge = "i64[4294967296]";
+    has(
+        &fails(
+            Op::Reshape { allowzero: false },
+            &[T("f32[2,2]"), T(huge)],
+            1,
+        ),
+        "input 1 (shape) has 4294967296 elements: an output rank above the 4096 pare accepts",
+    );
+    has(
+        &fails(Op::Expand {}, &[T("f32[2,2]"), T(huge)], 1),
+        "has 4294967296 elements: an output rank above the 4096 pare accepts",
+    );
+    let cos = Op::ConstantOfShape {
+        dtype: pare_ir::DType::F32,
+        value: 0.0,
+    };
+    has(
+        &fails(cos, &[T(huge)], 1),
+        "has 4294967296 elements: an output rank above the 4096 pare accepts",
+    );
+}

@@ -89,6 +89,43 @@ pub fn descr_of(dtype: DType) -> &'static str {
     }
 }
 
+/// Refuses a `'shape'` whose dims multiply past 64 bits before npyz parses the
+/// header: npyz multiplies them unchecked, for the element count and for the strides
+/// (a panic in debug builds, a wrapped count in release ones). Zero dims are skipped:
+/// the strides of `(0, 2**40, 2**40)` overflow although it holds no element. Dims
+/// that are not decimal integers are left to npyz's parser to reject.
+fn check_element_count(text: &[u8]) -> Result<(), ErrorKind> {
+    let text = String::from_utf8_lossy(text);
+    let Some(key) = text.find("'shape'").or_else(|| text.find("\"shape\"")) else {
+        return Ok(());
+    };
+    let rest = &text[key..];
+    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+        return Ok(());
+    };
+    if close < open {
+        return Ok(());
+    }
+    let mut count: u64 = 1;
+    for dim in rest[open + 1..close].split(',').map(str::trim) {
+        let digits = dim.trim_end_matches(['L', 'l']);
+        if digits.is_empty() {
+            continue;
+        }
+        let Ok(d) = digits.parse::<u64>() else {
+            return Ok(());
+        };
+        let d = d.max(1);
+        count = count.checked_mul(d).ok_or_else(|| {
+            ErrorKind::Header(format!(
+                "shape {}: its dims multiply past 64 bits",
+                &rest[open..=close]
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// Reads a header and leaves `r` at the first data byte. C order only.
 pub fn read_header(r: &mut impl Read) -> Result<Header, ErrorKind> {
     let eof = |e: std::io::Error| {
@@ -128,6 +165,7 @@ pub fn read_header(r: &mut impl Read) -> Result<Header, ErrorKind> {
     let pre_len = pre.len();
     pre.resize(pre_len + text_len, 0);
     r.read_exact(&mut pre[pre_len..]).map_err(eof)?;
+    check_element_count(&pre[pre_len..])?;
     let header = npyz::NpyHeader::from_reader(Cursor::new(&pre))
         .map_err(|e| ErrorKind::Header(e.to_string()))?;
     let descr = match header.dtype() {
@@ -163,4 +201,39 @@ pub(crate) fn write_header(dtype: DType, shape: &[usize]) -> Result<Vec<u8>, Err
         .writer(Vec::new())
         .write_header_only()
         .map_err(io_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn npy_with_shape(shape: &str) -> Vec<u8> {
+        let mut text = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + text.len() + 1) % 64 != 0 {
+            text.push(' ');
+        }
+        text.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        b.extend_from_slice(text.as_bytes());
+        b
+    }
+
+    #[test]
+    fn a_shape_past_64_bits_of_elements_is_an_error_not_an_overflow() {
+        for shape in [
+            "(10995116277776, 65536, 2147483648)",
+            // No element, but strides past 64 bits.
+            "(0, 4294967296, 7, 9223372036854775807)",
+        ] {
+            let b = npy_with_shape(shape);
+            let e = read_header(&mut &b[..]).unwrap_err().to_string();
+            assert!(e.contains("dims multiply past 64 bits"), "{shape}: {e}");
+        }
+        // A large count that fits still parses (the size check against the file
+        // comes later).
+        let b = npy_with_shape("(65536, 65536)");
+        let h = read_header(&mut &b[..]).expect("header");
+        assert_eq!(h.shape, vec![65536, 65536]);
+    }
 }

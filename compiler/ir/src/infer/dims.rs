@@ -11,6 +11,22 @@ pub const MAX_DIM: u64 = 1 << 40;
 /// with axes known only at run time): far above any real model.
 pub const MAX_RANK: usize = 1 << 12;
 
+/// The length of 1-D operand `i` of type `t`, which gives an output rank (a shape
+/// whose values are unknown): it must be fixed and at most [`MAX_RANK`], so that a
+/// declared length of 2^32 is an error rather than a 2^32-dim shape in memory.
+pub fn rank_from_len(cx: &Cx, i: usize, t: &TensorType) -> R<usize> {
+    let Some(len) = t.shape.first().and_then(Dim::fixed) else {
+        return Err(cx.in_err(i, "has a symbolic length; the output rank depends on it"));
+    };
+    match usize::try_from(len).ok().filter(|&n| n <= MAX_RANK) {
+        Some(n) => Ok(n),
+        None => Err(cx.in_err(
+            i,
+            format!("has {len} elements: an output rank above the {MAX_RANK} pare accepts"),
+        )),
+    }
+}
+
 /// `axis` in `[-rank, rank)` mapped to `[0, rank)`.
 pub fn norm_axis(axis: i64, rank: usize) -> Option<usize> {
     let r = i64::try_from(rank).ok()?;

@@ -10,9 +10,7 @@ pub(super) fn infer(cx: &Cx) -> R<Vec<TensorType>> {
             let t = cx.input(0)?;
             cx.want_dtype(0, t, dt::index, "i64")?;
             cx.want_rank(0, t, 1)?;
-            let Some(len) = t.shape[0].fixed() else {
-                return Err(cx.in_err(0, "has a symbolic length; the output rank depends on it"));
-            };
+            let len = dims::rank_from_len(cx, 0, t)?;
             let shape = match cx.values(0)? {
                 Some(v) => v
                     .iter()

@@ -270,9 +270,7 @@ fn shape_operand(cx: &Cx, i: usize) -> R<Vec<Option<Dim>>> {
     let t = cx.input(i)?;
     cx.want_dtype(i, t, dt::index, "i64")?;
     cx.want_rank(i, t, 1)?;
-    let Some(len) = t.shape[0].fixed() else {
-        return Err(cx.in_err(i, "has a symbolic length; the output rank depends on it"));
-    };
+    let len = dims::rank_from_len(cx, i, t)?;
     match cx.values(i)? {
         Some(v) => v
             .iter()
@@ -282,7 +280,7 @@ fn shape_operand(cx: &Cx, i: usize) -> R<Vec<Option<Dim>>> {
                 SymInt::Sym(s) => Ok(Some(Dim::Sym(s.clone()))),
             })
             .collect(),
-        None => Ok(vec![None; len as usize]),
+        None => Ok(vec![None; len]),
     }
 }
 
@@ -290,9 +288,7 @@ fn reshape(cx: &Cx, x: &TensorType, allowzero: bool) -> R<Vec<Dim>> {
     let t = cx.input(1)?;
     cx.want_dtype(1, t, dt::index, "i64")?;
     cx.want_rank(1, t, 1)?;
-    let Some(len) = t.shape[0].fixed() else {
-        return Err(cx.in_err(1, "has a symbolic length; the output rank depends on it"));
-    };
+    let len = dims::rank_from_len(cx, 1, t)?;
     let Some(vals) = cx.values(1)? else {
         return Ok((0..len).map(|_| cx.fresh()).collect());
     };
