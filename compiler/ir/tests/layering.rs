@@ -9,8 +9,9 @@ const RULES: &[(&str, &[&str])] = &[
     // Shape inference evaluates its constants itself (`infer::const_eval`); the
     // interpreter asks inference for signatures, not the other way round.
     ("infer", &["interp"]),
-    // `quant` below `interp` is the layering's next rule: add `("quant", &["interp"])`
-    // once quant/tables.rs and quant/params.rs no longer name the interpreter.
+    // Quantization arithmetic and lookup tables serve the interpreter; their float
+    // functions come from the op table (`Op::scalar_fn`), not from its kernels.
+    ("quant", &["interp"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -1,52 +1,12 @@
 //! The op table's own consistency, and the layers that derive from it: lookup
-//! tables agree code for code with the float kernel's fake-quant path, and the
-//! quantization module builds them without the interpreter.
+//! tables agree code for code with the float kernel's fake-quant path (that `quant`
+//! builds them without the interpreter is checked by `layering.rs`).
 
 use pare_ir::interp::eval_op;
 use pare_ir::ops::{self, Category, GeluApprox};
 use pare_ir::quant::{dequantize_f32, is_lut_op, qrange, quantize_f32, unary_lut};
 use pare_ir::{Op, QParams, Tensor};
 use std::collections::BTreeMap;
-use std::path::Path;
-
-/// Every file under `dir`, recursively, with its text.
-fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
-    for e in std::fs::read_dir(dir).expect("readable source folder") {
-        let p = e.expect("entry").path();
-        if p.is_dir() {
-            sources(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            let text = std::fs::read_to_string(&p).expect("readable source");
-            out.push((p.display().to_string(), text));
-        }
-    }
-}
-
-/// `quant` sits below `interp` (the integer interpreter uses its arithmetic), so
-/// it must not reach back into the interpreter: its float functions come from the
-/// op table.
-#[test]
-fn quant_does_not_depend_on_the_interpreter() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/quant");
-    let mut files = Vec::new();
-    sources(&dir, &mut files);
-    assert!(
-        files.len() >= 4,
-        "found only {} files in {}",
-        files.len(),
-        dir.display()
-    );
-    for (path, text) in files {
-        for (i, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            assert!(
-                !code.contains("interp::") && !code.contains("crate::interp"),
-                "{path}:{}: quant must not use the interpreter: {line}",
-                i + 1
-            );
-        }
-    }
-}
 
 #[test]
 fn rows_are_consistent() {
