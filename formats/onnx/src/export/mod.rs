@@ -25,12 +25,23 @@ pub const EXPORT_IR_VERSION: i64 = 10;
 const EXTERNAL_ALIGN: usize = 64;
 
 /// Options for [`export_model`] and [`export_file`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ExportOptions {
-    /// Write a `value_info` entry with the IR type of every intermediate value.
+    /// Write a `value_info` entry with the IR type of every intermediate value. On by
+    /// default, as PyTorch's exporter and onnxsim do: the names of symbolic dims then
+    /// survive a round trip, where a re-import would infer fresh ones.
     pub value_info: bool,
     /// Move large weights to a data file beside the model (only for [`export_file`]).
     pub external: Option<ExternalDataOptions>,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            value_info: true,
+            external: None,
+        }
+    }
 }
 
 /// Where and from which size weights go to an external data file.

@@ -3,6 +3,7 @@
 
 mod attrs;
 mod ops;
+mod output_symbols;
 mod support;
 
 #[cfg(test)]
@@ -122,6 +123,7 @@ fn import_model(bytes: &[u8], base_dir: Option<&Path>) -> Result<Graph, ErrorKin
     imp.graph(graph)?;
     let mut g = imp.g;
     infer(&mut g)?;
+    output_symbols::adopt_declared_output_symbols(&mut g, graph);
     Ok(g)
 }
 
