@@ -236,7 +236,9 @@ fn onnx_fixtures() -> Result<Vec<std::path::PathBuf>, std::io::Error> {
 }
 
 /// import(export(g)) == g for every fixture (meta aside: exports are opset 21, IR 10),
-/// and a second round trip is byte-identical.
+/// symbolic dims of intermediate values included (the export's `value_info` carries the
+/// names, e.g. onnxsim's `unk__N`, that re-inference alone would not recover), and a
+/// second round trip is byte-identical.
 #[test]
 fn fixtures_round_trip() -> TestResult {
     for f in onnx_fixtures()? {
@@ -250,5 +252,27 @@ fn fixtures_round_trip() -> TestResult {
         let again = export_model(&g2, &ExportOptions::default())?;
         assert_eq!(bytes, again, "{}: export is not deterministic", f.display());
     }
+    Ok(())
+}
+
+/// The export declares only the intermediate types re-inference would not give back:
+/// none for the CNN (every dim follows from the input's), the value_info symbols
+/// onnxsim wrote for the transformer's reshapes to `-1`.
+#[test]
+fn exports_declare_only_what_inference_cannot_recover() -> TestResult {
+    use prost::Message;
+    let infos = |file: &str| -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let g = import_file(&fixture(file))?;
+        let bytes = export_model(&g, &ExportOptions::default())?;
+        let m = pare_onnx::proto::ModelProto::decode(bytes.as_slice())?;
+        let graph = m.graph.ok_or("no graph")?;
+        Ok(graph
+            .value_info
+            .into_iter()
+            .map(|v| v.name.unwrap_or_default())
+            .collect())
+    };
+    assert_eq!(infos("digits_cnn.onnx")?, Vec::<String>::new());
+    assert!(!infos("digits_transformer.onnx")?.is_empty());
     Ok(())
 }
