@@ -6,7 +6,8 @@
 #                                   scripts/check-toolchain.sh proves they build and run
 #   .venv/                          Python with onnx, onnxruntime, numpy (tests/oracle/requirements.txt)
 #   tests/oracle/data/node/         ONNX backend node tests, from the onnx wheel's generators
-#   tests/oracle/data/fixtures/     onnxruntime outputs for every ONNX fixture
+#   tests/oracle/data/fixtures/     onnxruntime outputs for every ONNX fixture, and its
+#                                   structure as the onnx package reads it (<stem>.json)
 # Idempotent: each step is skipped when its inputs have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,20 +4,55 @@ use crate::error::ErrorKind;
 use crate::proto::{tensor_shape_proto, type_proto, TensorShapeProto, TypeProto, ValueInfoProto};
 use crate::tensor::onnx_type_name;
 use pare_ir::{DType, Dim, TensorType};
+use std::collections::HashSet;
 
 /// Hands out fresh, deterministic names (`unk__0`, `unk__1`, ...) for dims a model
-/// leaves unnamed, in the order they are met.
+/// leaves unnamed, in the order they are met. Names the model itself uses are skipped:
+/// onnx's shape inference (and so onnxsim) writes `unk__N` dim_params too, and a clash
+/// would make two unrelated dims one.
 #[derive(Debug, Default)]
 pub(crate) struct SymbolGen {
     next: u32,
+    taken: HashSet<String>,
 }
 
 impl SymbolGen {
-    fn fresh(&mut self) -> Dim {
-        let d = Dim::Sym(format!("unk__{}", self.next));
-        self.next += 1;
-        d
+    /// A generator that never hands out a name in `taken`.
+    pub(crate) fn avoiding(taken: HashSet<String>) -> Self {
+        SymbolGen { next: 0, taken }
     }
+
+    fn fresh(&mut self) -> Dim {
+        loop {
+            let name = format!("unk__{}", self.next);
+            self.next += 1;
+            if !self.taken.contains(&name) {
+                return Dim::Sym(name);
+            }
+        }
+    }
+}
+
+/// Every non-empty dim_param the value infos declare.
+pub(crate) fn dim_params<'a>(
+    infos: impl IntoIterator<Item = &'a ValueInfoProto>,
+) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for vi in infos {
+        let Some(type_proto::Value::TensorType(t)) =
+            vi.r#type.as_ref().and_then(|t| t.value.as_ref())
+        else {
+            continue;
+        };
+        for d in t.shape.iter().flat_map(|s| &s.dim) {
+            if let Some(tensor_shape_proto::dimension::Value::DimParam(p)) = &d.value {
+                if !p.is_empty() {
+                    out.insert(p.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The tensor type a ValueInfoProto declares: `Ok(None)` when it declares no usable

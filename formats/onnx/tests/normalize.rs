@@ -267,6 +267,67 @@ fn unnamed_dims_get_deterministic_symbols() -> TestResult {
         g.ty(g.inputs[0]).shape[0],
         pare_ir::Dim::Sym("unk__0".into())
     );
+    // When the model itself names a dim `unk__0` (onnx's shape inference does), the
+    // unnamed dim gets another name: the two are not known to be equal.
+    let graph = m.graph.as_mut().ok_or("missing value")?;
+    graph.input.push(vi_named("z", &["unk__0", "4"]));
+    let g = import(&m);
+    assert_eq!(
+        g.ty(g.inputs[0]).shape[0],
+        pare_ir::Dim::Sym("unk__1".into())
+    );
+    assert_eq!(
+        g.ty(g.inputs[1]).shape[0],
+        pare_ir::Dim::Sym("unk__0".into())
+    );
+    Ok(())
+}
+
+/// A float32 ValueInfo whose dims are sizes or dim_param names.
+fn vi_named(name: &str, dims: &[&str]) -> pare_onnx::proto::ValueInfoProto {
+    use pare_onnx::proto::tensor_shape_proto::dimension::Value;
+    let mut v = vi(name, &vec![1; dims.len()]);
+    if let Some(pare_onnx::proto::type_proto::Value::TensorType(t)) =
+        v.r#type.as_mut().and_then(|t| t.value.as_mut())
+    {
+        for (d, want) in t.shape.iter_mut().flat_map(|s| &mut s.dim).zip(dims) {
+            d.value = Some(match want.parse::<i64>() {
+                Ok(n) => Value::DimValue(n),
+                Err(_) => Value::DimParam(want.to_string()),
+            });
+        }
+    }
+    v
+}
+
+/// A symbol inference carried from an intermediate value_info (as onnxsim writes them)
+/// gives way to the symbol the graph output declares, across the graph; a graph input's
+/// symbol is never renamed.
+#[test]
+fn declared_output_symbols_replace_value_info_ones() -> TestResult {
+    let mut m = model(
+        17,
+        vec![
+            node("Reshape", "flat", &["x", "shape"], &["a"], vec![]),
+            node("Relu", "r", &["a"], &["y"], vec![]),
+            node("Relu", "r2", &["x"], &["z"], vec![]),
+        ],
+        vec![i64_tensor("shape", &[2], &[-1, 4])],
+        vec![vi_named("x", &["N", "8"])],
+        vec![vi_named("y", &["M", "4"]), vi_named("z", &["K", "8"])],
+    );
+    m.graph
+        .as_mut()
+        .ok_or("missing value")?
+        .value_info
+        .push(vi_named("a", &["unk__7", "4"]));
+    let g = import(&m);
+    let sym = |s: &str| pare_ir::Dim::Sym(s.into());
+    let a = g.values().find(|(_, v)| v.name == "a").ok_or("no a")?.0;
+    assert_eq!(g.ty(a).shape, [sym("M"), pare_ir::Dim::Fixed(4)]);
+    assert_eq!(g.ty(g.outputs[0]).shape, [sym("M"), pare_ir::Dim::Fixed(4)]);
+    assert_eq!(g.ty(g.outputs[1]).shape[0], sym("N"));
+    assert_eq!(g.ty(g.inputs[0]).shape[0], sym("N"));
     Ok(())
 }
 

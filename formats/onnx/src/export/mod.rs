@@ -1,6 +1,7 @@
 //! pare IR → ONNX (default-domain opset 21, IR version 10): unique value names,
 //! weights as raw_data initializers or external data, deterministic bytes, atomic files.
 
+mod needed_info;
 mod ops;
 mod qdq;
 
@@ -25,12 +26,24 @@ pub const EXPORT_IR_VERSION: i64 = 10;
 const EXTERNAL_ALIGN: usize = 64;
 
 /// Options for [`export_model`] and [`export_file`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ExportOptions {
-    /// Write a `value_info` entry with the IR type of every intermediate value.
+    /// Write a `value_info` entry with the IR type of each intermediate value whose type
+    /// shape inference would not give back on re-import (as PyTorch's exporter and
+    /// onnxsim write value_info). On by default: the names of symbolic dims then survive
+    /// a round trip, where a re-import would infer fresh ones.
     pub value_info: bool,
     /// Move large weights to a data file beside the model (only for [`export_file`]).
     pub external: Option<ExternalDataOptions>,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            value_info: true,
+            external: None,
+        }
+    }
 }
 
 /// Where and from which size weights go to an external data file.
@@ -142,9 +155,10 @@ fn build(g: &Graph, opts: &ExportOptions) -> Result<(ModelProto, Vec<u8>), Error
     let mut infos = Vec::new();
     if opts.value_info {
         let io: HashSet<ValueId> = g.inputs.iter().chain(&g.outputs).copied().collect();
+        let wanted = needed_info::values_needing_info(g);
         for (_, n) in g.nodes() {
             for &o in &n.outputs {
-                if !io.contains(&o) && ex.names[o.index()].is_some() {
+                if !io.contains(&o) && wanted.contains(&o) && ex.names[o.index()].is_some() {
                     infos.push(value_info(&ex.name_of(o), g.ty(o)));
                 }
             }

@@ -3,6 +3,7 @@
 
 mod attrs;
 mod ops;
+mod output_symbols;
 mod support;
 
 #[cfg(test)]
@@ -12,7 +13,7 @@ use crate::error::{ErrorKind, OnnxError, UnsupportedNode};
 use crate::external::ExternalFiles;
 use crate::proto::{GraphProto, ModelProto, NodeProto, TensorProto};
 use crate::tensor::decode_weight;
-use crate::types::{declared_type, SymbolGen};
+use crate::types::{declared_type, dim_params, SymbolGen};
 use pare_ir::{DType, Graph, ModelMeta, Op, Tensor, TensorType, ValueId, Weight};
 use prost::Message;
 use std::cmp::Reverse;
@@ -124,6 +125,7 @@ fn import_model(bytes: &[u8], base_dir: Option<&Path>) -> Result<Graph, ErrorKin
     imp.graph(graph)?;
     let mut g = imp.g;
     infer(&mut g)?;
+    output_symbols::adopt_declared_output_symbols(&mut g, graph);
     Ok(g)
 }
 
@@ -202,7 +204,13 @@ pub(crate) struct Importer {
 
 impl Importer {
     fn graph(&mut self, graph: &GraphProto) -> Result<(), ErrorKind> {
-        let mut syms = SymbolGen::default();
+        let mut syms = SymbolGen::avoiding(dim_params(
+            graph
+                .input
+                .iter()
+                .chain(&graph.value_info)
+                .chain(&graph.output),
+        ));
         let mut initializer_names = HashSet::new();
         for t in &graph.initializer {
             let name = t.name.clone().unwrap_or_default();

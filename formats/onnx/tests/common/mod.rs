@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod build;
+pub mod oracle;
 
 use pare_ir::Graph;
 use std::collections::BTreeMap;
