@@ -5,7 +5,7 @@ mod common;
 
 use common::oracle::{self, DeclaredDim, DeclaredValue};
 use common::{fixture, fixtures_dir, op_counts, param_count};
-use pare_ir::{DType, Dim, Graph, Op, TensorType, ValueId};
+use pare_ir::{DType, Dim, Graph, TensorType, ValueId};
 use pare_onnx::{export_model, import_bytes, import_file, ExportOptions};
 use std::collections::BTreeMap;
 
@@ -15,31 +15,13 @@ fn names(g: &Graph, ids: &[ValueId]) -> Vec<String> {
     ids.iter().map(|&v| g.value(v).name.clone()).collect()
 }
 
-/// pare's textual-IR name for an ONNX op type: its snake_case form (`MaxPool` →
-/// `max_pool`), except where the IR spells it otherwise.
+/// pare's textual-IR name for an ONNX op type, from the op table's ONNX column (the
+/// importer's own mapping for attribute-free ops).
 fn ir_op_name(op_type: &str) -> String {
-    match op_type {
-        "MatMul" => return "matmul".into(),
-        "MatMulInteger" => return "matmul_integer".into(),
-        "QLinearMatMul" => return "qlinear_matmul".into(),
-        _ => {}
+    match pare_ir::ops::by_onnx_name(op_type) {
+        Some((name, _)) => name.to_string(),
+        None => panic!("the op table has no row with ONNX form `{op_type}`"),
     }
-    let mut out = String::new();
-    for (i, c) in op_type.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    assert!(
-        Op::ALL_NAMES.contains(&out.as_str()),
-        "no IR op `{out}` for ONNX `{op_type}`: add its spelling to ir_op_name"
-    );
-    out
 }
 
 /// Whether pare holds the `axes` attribute of `op_type` at `opset` as a weight input: the
