@@ -61,6 +61,7 @@ pub const OPTIONS: &[OptionSpec] = &[
             "int8 | int4 (4-bit weights, int8 activations) | fp16 weights | int8/int4 weights only",
     },
     calib::CALIB,
+    calib::CALIB_FIXED,
     calib::SAMPLES,
     calib::METHOD,
     calib::PERCENTILE,
@@ -111,7 +112,7 @@ impl Pass for Quantize {
                 };
                 let records = q::quantize_int(g, &cal, &opts)?;
                 cx.quant.float = Some(float);
-                cx.quant.calibration = Some((data.source.to_string(), cal));
+                cx.quant.calibration = Some((data.describe(), cal));
                 records
             }
         };

@@ -10,9 +10,11 @@
 
 pub mod bias_correction;
 pub mod bias_plan;
+pub mod bindings;
 pub mod calibrate;
 pub mod data;
 pub mod equalize;
+mod feeds;
 pub mod fold_luts;
 pub mod fp16;
 pub mod mixed;
