@@ -22,6 +22,7 @@ pub mod mixed_fit;
 pub mod params;
 pub mod plan;
 pub mod raise_qdq;
+pub mod recurrent;
 pub mod report;
 pub mod rewrite;
 mod state;
@@ -29,7 +30,7 @@ pub mod support;
 pub mod weight_only;
 
 pub use plan::{Decision, Plan, RangeSource};
-pub use report::{LayerRecord, LayerStatus};
+pub use report::{attention_note, LayerRecord, LayerStatus};
 pub use state::QuantState;
 
 use crate::PassError;
@@ -85,6 +86,12 @@ pub fn quantize_int(
             );
         }
     }
+    // Recurrent ops stay float; their W and R are stored int8 all the same.
+    recurrent::quantize_recurrent_weights(
+        g,
+        &mut records,
+        LayerStatus::Float(recurrent::RECURRENT_REASON.into()),
+    )?;
     // Drops the float weights and activations the rewrite replaced.
     g.compact();
     crate::util::reinfer(g, "quantize")?;
@@ -95,7 +102,10 @@ pub fn quantize_int(
 /// Stores compute-op weights as `bits`-bit integers behind a dequantize_linear,
 /// activations float; re-infers and verifies.
 pub fn quantize_weights(g: &mut Graph, bits: u8) -> Result<Vec<LayerRecord>, PassError> {
-    let records = weight_only::quantize_weights_only(g, bits)?;
+    let mut records = weight_only::quantize_weights_only(g, bits)?;
+    // W and R of recurrent ops: int8 (their rows' scales) whatever `bits`.
+    recurrent::quantize_recurrent_weights(g, &mut records, LayerStatus::WeightOnly)?;
+    g.compact();
     crate::util::reinfer(g, "quantize-weights")?;
     crate::util::verify(g, "quantize-weights")?;
     Ok(records)

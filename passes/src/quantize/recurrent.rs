@@ -1,0 +1,144 @@
+//! Recurrent ops (LSTM, GRU, RNN) under the integer schemes. They have no
+//! integer kernel (gates mix sigmoid/tanh of sums over time, whose ranges
+//! calibration of one step cannot bound), so they run float; but their input
+//! and recurrence weights W `[dirs, gates·H, in]` and R `[dirs, gates·H, H]`
+//! are most of such a model's bytes, so they are stored int8, symmetric per
+//! output row (axis 1, shared by the directions), behind a
+//! `dequantize_linear` — weight-only, as onnxruntime's and TFLite's
+//! dynamic-range modes do. The bias and the states stay float.
+
+use super::params::{minmax_scale, quantize_weight_symmetric};
+use super::report::{LayerRecord, LayerStatus};
+use crate::PassError;
+use pare_ir::{DType, Graph, NodeId, Op, Tensor, TensorType, ValueId, Weight};
+
+/// What the report says of a recurrent op left float with int8 weights.
+pub const RECURRENT_REASON: &str =
+    "float recurrent kernel, int8 per-channel weights (weight-only): no integer LSTM/GRU/RNN kernel";
+
+/// Input slots of the weights that get int8 storage (W, R).
+const WEIGHT_SLOTS: [usize; 2] = [1, 2];
+/// The per-channel axis of W and R: their gate rows.
+const ROW_AXIS: usize = 1;
+
+pub fn is_recurrent(op: &Op) -> bool {
+    matches!(op, Op::Lstm { .. } | Op::Gru { .. } | Op::Rnn { .. })
+}
+
+/// Bytes of one recurrent node's weights before and after, and its scale range.
+#[derive(Debug, Default)]
+pub struct Widened {
+    pub before: u64,
+    pub after: u64,
+    pub scale_range: Option<(f32, f32)>,
+}
+
+/// Stores W and R of every recurrent node of `g` as int8 behind a
+/// `dequantize_linear`; updates each node's record (found by name) to say so.
+/// The new nodes go into the order right before their op.
+pub fn quantize_recurrent_weights(
+    g: &mut Graph,
+    records: &mut [LayerRecord],
+    status: LayerStatus,
+) -> Result<(), PassError> {
+    let order = g.order().to_vec();
+    if !order.iter().any(|&id| is_recurrent(&g.node(id).op)) {
+        return Ok(());
+    }
+    let mut new_order = Vec::with_capacity(order.len() + 4);
+    for id in order {
+        if is_recurrent(&g.node(id).op) {
+            let w = widen_node(g, id, &mut new_order)?;
+            if w.after > 0 {
+                let name = g.node(id).name.clone();
+                if let Some(r) = records.iter_mut().find(|r| r.node == name) {
+                    r.status = status.clone();
+                    r.weight_bits = Some(8);
+                    // The bias (and any other float constant) keeps its bytes.
+                    let before = r.weight_bytes_before.max(w.before);
+                    r.weight_bytes_before = before;
+                    r.weight_bytes_after = before - w.before + w.after;
+                    r.weight_scale_range = w.scale_range;
+                }
+            }
+        }
+        new_order.push(id);
+    }
+    g.set_order(new_order);
+    Ok(())
+}
+
+/// Quantizes the f32 constant W and R of recurrent node `id`, pushing the
+/// dequantize nodes onto `order`.
+fn widen_node(g: &mut Graph, id: NodeId, order: &mut Vec<NodeId>) -> Result<Widened, PassError> {
+    let mut out = Widened::default();
+    for slot in WEIGHT_SLOTS {
+        let Some(wv) = g.node(id).input(slot) else {
+            continue;
+        };
+        let Some(w) = g.weight_of(wv) else {
+            continue;
+        };
+        if w.ty.dtype != DType::F32 || w.ty.rank() != 3 {
+            continue;
+        }
+        out.before += w.bytes().len() as u64;
+        let t = w.tensor().map_err(|e| err(g, id, &e.to_string()))?;
+        let (dq, qv_bytes, scales) = dequantized(g, id, wv, &t)?;
+        out.after += qv_bytes;
+        let lo = scales.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = scales.iter().copied().fold(0f32, f32::max);
+        out.scale_range = Some(match out.scale_range {
+            Some((a, b)) => (a.min(lo), b.max(hi)),
+            None => (lo, hi),
+        });
+        order.push(dq.0);
+        g.node_mut(id).inputs[slot] = Some(dq.1);
+    }
+    Ok(out)
+}
+
+/// An int8 copy of weight `wv` (values `t`) and the `dequantize_linear`
+/// that widens it: (node, its output), the int8 bytes, the scales.
+fn dequantized(
+    g: &mut Graph,
+    id: NodeId,
+    wv: ValueId,
+    t: &Tensor,
+) -> Result<((NodeId, ValueId), u64, Vec<f32>), PassError> {
+    let (q, p) = quantize_weight_symmetric(t, Some(ROW_AXIS), 8, &minmax_scale);
+    let name = g.value(wv).name.clone();
+    let dims: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
+    let mut ty = TensorType::fixed(DType::I8, &dims);
+    ty.quant = Some(p.clone());
+    let qw = Weight::with_type(ty, &q).map_err(|e| err(g, id, &e.to_string()))?;
+    let bytes = qw.bytes().len() as u64;
+    let qv = g
+        .add_weight(format!("{name}_q"), qw)
+        .map_err(|e| err(g, id, &e.to_string()))?;
+    let scale = Tensor::from_vec(vec![p.scale.len()], p.scale.clone())
+        .map_err(|e| err(g, id, &e.to_string()))?;
+    let sv = g
+        .add_weight(format!("{name}_scale"), Weight::from_tensor(&scale))
+        .map_err(|e| err(g, id, &e.to_string()))?;
+    let (dq, outs) = g
+        .add_node(
+            format!("{name}_dequantize"),
+            Op::DequantizeLinear {
+                axis: ROW_AXIS as i64,
+                block_size: 0,
+            },
+            vec![Some(qv), Some(sv)],
+            vec![(format!("{name}_dq"), TensorType::fixed(DType::F32, &dims))],
+        )
+        .map_err(|e| err(g, id, &e.to_string()))?;
+    Ok(((dq, outs[0]), bytes, p.scale))
+}
+
+fn err(g: &Graph, id: NodeId, msg: &str) -> PassError {
+    PassError::NodeMsg {
+        pass: "quantize",
+        node: g.node(id).name.clone(),
+        msg: msg.to_string(),
+    }
+}
