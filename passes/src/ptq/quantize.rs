@@ -118,7 +118,8 @@ impl Pass for Quantize {
         };
         let rewritten = records
             .iter()
-            .filter(|r| !matches!(r.status, q::LayerStatus::Float(_)))
+            // A float recurrent op whose weights became int8 was rewritten too.
+            .filter(|r| !matches!(r.status, q::LayerStatus::Float(_)) || r.weight_bits.is_some())
             .count();
         let changed = rewritten > 0;
         cx.note(
