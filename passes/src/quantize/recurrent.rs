@@ -84,28 +84,37 @@ fn widen_node(g: &mut Graph, id: NodeId, order: &mut Vec<NodeId>) -> Result<Wide
         }
         out.before += w.bytes().len() as u64;
         let t = w.tensor().map_err(|e| err(g, id, &e.to_string()))?;
-        let (dq, qv_bytes, scales) = dequantized(g, id, wv, &t)?;
-        out.after += qv_bytes;
-        let lo = scales.iter().copied().fold(f32::INFINITY, f32::min);
-        let hi = scales.iter().copied().fold(0f32, f32::max);
+        let dq = dequantized(g, id, wv, &t)?;
+        out.after += dq.bytes;
+        let lo = dq.scales.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = dq.scales.iter().copied().fold(0f32, f32::max);
         out.scale_range = Some(match out.scale_range {
             Some((a, b)) => (a.min(lo), b.max(hi)),
             None => (lo, hi),
         });
-        order.push(dq.0);
-        g.node_mut(id).inputs[slot] = Some(dq.1);
+        order.push(dq.node);
+        g.node_mut(id).inputs[slot] = Some(dq.output);
     }
     Ok(out)
 }
 
+/// An int8 weight widened by a `dequantize_linear`.
+struct Dequantized {
+    node: NodeId,
+    output: ValueId,
+    /// Bytes of the int8 weight.
+    bytes: u64,
+    scales: Vec<f32>,
+}
+
 /// An int8 copy of weight `wv` (values `t`) and the `dequantize_linear`
-/// that widens it: (node, its output), the int8 bytes, the scales.
+/// that widens it.
 fn dequantized(
     g: &mut Graph,
     id: NodeId,
     wv: ValueId,
     t: &Tensor,
-) -> Result<((NodeId, ValueId), u64, Vec<f32>), PassError> {
+) -> Result<Dequantized, PassError> {
     let (q, p) = quantize_weight_symmetric(t, Some(ROW_AXIS), 8, &minmax_scale);
     let name = g.value(wv).name.clone();
     let dims: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
@@ -132,7 +141,12 @@ fn dequantized(
             vec![(format!("{name}_dq"), TensorType::fixed(DType::F32, &dims))],
         )
         .map_err(|e| err(g, id, &e.to_string()))?;
-    Ok(((dq, outs[0]), bytes, p.scale))
+    Ok(Dequantized {
+        node: dq,
+        output: outs[0],
+        bytes,
+        scales: p.scale,
+    })
 }
 
 fn err(g: &Graph, id: NodeId, msg: &str) -> PassError {
