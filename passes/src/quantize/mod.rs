@@ -86,12 +86,6 @@ pub fn quantize_int(
             );
         }
     }
-    // Recurrent ops stay float; their W and R are stored int8 all the same.
-    recurrent::quantize_recurrent_weights(
-        g,
-        &mut records,
-        LayerStatus::Float(recurrent::RECURRENT_REASON.into()),
-    )?;
     // Drops the float weights and activations the rewrite replaced.
     g.compact();
     crate::util::reinfer(g, "quantize")?;
@@ -102,10 +96,7 @@ pub fn quantize_int(
 /// Stores compute-op weights as `bits`-bit integers behind a dequantize_linear,
 /// activations float; re-infers and verifies.
 pub fn quantize_weights(g: &mut Graph, bits: u8) -> Result<Vec<LayerRecord>, PassError> {
-    let mut records = weight_only::quantize_weights_only(g, bits)?;
-    // W and R of recurrent ops: int8 (their rows' scales) whatever `bits`.
-    recurrent::quantize_recurrent_weights(g, &mut records, LayerStatus::WeightOnly)?;
-    g.compact();
+    let records = weight_only::quantize_weights_only(g, bits)?;
     crate::util::reinfer(g, "quantize-weights")?;
     crate::util::verify(g, "quantize-weights")?;
     Ok(records)

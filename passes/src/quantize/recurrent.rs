@@ -33,44 +33,29 @@ pub struct Widened {
     pub scale_range: Option<(f32, f32)>,
 }
 
-/// Stores W and R of every recurrent node of `g` as int8 behind a
-/// `dequantize_linear`; updates each node's record (found by name) to say so.
-/// The new nodes go into the order right before their op.
-pub fn quantize_recurrent_weights(
-    g: &mut Graph,
-    records: &mut [LayerRecord],
-    status: LayerStatus,
-) -> Result<(), PassError> {
-    let order = g.order().to_vec();
-    if !order.iter().any(|&id| is_recurrent(&g.node(id).op)) {
-        return Ok(());
-    }
-    let mut new_order = Vec::with_capacity(order.len() + 4);
-    for id in order {
-        if is_recurrent(&g.node(id).op) {
-            let w = widen_node(g, id, &mut new_order)?;
-            if w.after > 0 {
-                let name = g.node(id).name.clone();
-                if let Some(r) = records.iter_mut().find(|r| r.node == name) {
-                    r.status = status.clone();
-                    r.weight_bits = Some(8);
-                    // The bias (and any other float constant) keeps its bytes.
-                    let before = r.weight_bytes_before.max(w.before);
-                    r.weight_bytes_before = before;
-                    r.weight_bytes_after = before - w.before + w.after;
-                    r.weight_scale_range = w.scale_range;
-                }
-            }
+impl Widened {
+    /// Marks `r` (the record of the node widened) as holding int8 W and R.
+    pub fn record(&self, r: &mut LayerRecord, status: LayerStatus) {
+        if self.after == 0 {
+            return;
         }
-        new_order.push(id);
+        r.status = status;
+        r.weight_bits = Some(8);
+        // The bias (and any other float constant) keeps its bytes.
+        let before = r.weight_bytes_before.max(self.before);
+        r.weight_bytes_before = before;
+        r.weight_bytes_after = before - self.before + self.after;
+        r.weight_scale_range = self.scale_range;
     }
-    g.set_order(new_order);
-    Ok(())
 }
 
 /// Quantizes the f32 constant W and R of recurrent node `id`, pushing the
-/// dequantize nodes onto `order`.
-fn widen_node(g: &mut Graph, id: NodeId, order: &mut Vec<NodeId>) -> Result<Widened, PassError> {
+/// dequantize nodes onto `order` (the caller pushes `id` after them).
+pub fn widen_node(
+    g: &mut Graph,
+    id: NodeId,
+    order: &mut Vec<NodeId>,
+) -> Result<Widened, PassError> {
     let mut out = Widened::default();
     for slot in WEIGHT_SLOTS {
         let Some(wv) = g.node(id).input(slot) else {
