@@ -239,60 +239,61 @@ fn a_folder_of_per_sample_archives_streams_in_file_name_order() {
     assert!(e.contains("s05.npz") && e.contains("mask"), "{e}");
 }
 
-#[test]
-fn data_that_does_not_fit_is_named_with_what_was_expected() {
-    let d = dir("errors");
-    let p = d.join("d.npz");
-    let spec = p.to_str().unwrap().to_string();
-    let g = graph(X_MASK);
+/// A scratch archive `name/d.npz` holding `arrays`; its path.
+fn archive(name: &str, arrays: &[(&str, &Tensor)]) -> String {
+    let p = dir(name).join("d.npz");
+    write_npz(&p, arrays);
+    p.to_string_lossy().into_owned()
+}
 
-    // Missing input.
-    write_npz(&p, &[("x", &rows(4, &[3], 0.0))]);
-    let e = err(&g, &spec, "");
+#[test]
+fn an_input_without_data_is_named_with_what_the_archive_holds() {
+    let spec = archive("missing", &[("x", &rows(4, &[3], 0.0))]);
+    let e = err(&graph(X_MASK), &spec, "");
     assert!(
         e.contains("no data for input mask f32[N,3]") && e.contains("holds x"),
         "{e}"
     );
     assert!(e.contains("calib-fixed") && e.contains("mask=ARRAY"), "{e}");
+}
 
-    // Extra array.
-    write_npz(
-        &p,
-        &[
-            ("x", &rows(4, &[3], 0.0)),
-            ("mask", &rows(4, &[3], 0.0)),
-            ("junk", &rows(4, &[3], 0.0)),
-        ],
-    );
-    let e = err(&g, &spec, "");
+#[test]
+fn an_array_no_input_is_named_after_is_an_error_unless_it_is_fixed() {
+    let (x, m) = (rows(4, &[3], 0.0), rows(4, &[3], 0.0));
+    let spec = archive("extra", &[("x", &x), ("mask", &m), ("junk", &m)]);
+    let e = err(&graph(X_MASK), &spec, "");
     assert!(
-        e.contains("junk") && e.contains("no model input is named after"),
+        e.contains("holds array junk that no model input is named after (inputs: x f32[N,3], mask f32[N,3])"),
         "{e}"
     );
+    // An array named after a fixed input is overridden by the fixed value.
+    let spec = archive("overridden", &[("x", &x), ("mask", &m), ("h", &m)]);
+    let got = batches(&graph(THREE_INPUTS), &spec, "h=ones", 4).unwrap();
+    assert!(got[0][2].to_f32_vec().iter().all(|&v| v == 1.0));
+}
 
-    // Wrong rank, wrong dims.
-    write_npz(
-        &p,
-        &[("x", &rows(4, &[3, 1], 0.0)), ("mask", &rows(4, &[3], 0.0))],
-    );
-    let e = err(&g, &spec, "");
+#[test]
+fn a_wrong_rank_or_wrong_dims_name_the_input_and_its_samples() {
+    let m = rows(4, &[3], 0.0);
+    let spec = archive("rank", &[("x", &rows(4, &[3, 1], 0.0)), ("mask", &m)]);
+    let e = err(&graph(X_MASK), &spec, "");
     assert!(
         e.contains("array `x`") && e.contains("expected rank 2"),
         "{e}"
     );
-    write_npz(
-        &p,
-        &[("x", &rows(4, &[4], 0.0)), ("mask", &rows(4, &[3], 0.0))],
-    );
-    let e = err(&g, &spec, "");
+    let spec = archive("dims", &[("x", &rows(4, &[4], 0.0)), ("mask", &m)]);
+    let e = err(&graph(X_MASK), &spec, "");
     assert!(
-        e.contains("input `x` takes f32[N,3] (samples of shape [3]") && e.contains("shape [4]"),
+        e.contains("input `x` takes f32[N,3] (samples of shape [3] along axis 0)")
+            && e.contains("shape [4]"),
         "{e}"
     );
+}
 
-    // Wrong dtype: float data for an integer input.
-    write_npz(
-        &p,
+#[test]
+fn float_data_for_an_integer_input_is_a_dtype_error() {
+    let spec = archive(
+        "dtype",
         &[("x", &rows(4, &[3], 0.0)), ("mask", &rows(4, &[3], 0.0))],
     );
     let e = err(&graph(INT_MASK), &spec, "");
@@ -300,23 +301,31 @@ fn data_that_does_not_fit_is_named_with_what_was_expected() {
         e.contains("input `mask` takes i64[N,3] (i64)") && e.contains("holds f32 data"),
         "{e}"
     );
+    // Integer data of another width is fine, as float data is for float inputs.
+    let ints = Tensor::from_vec(vec![4, 3], vec![1i32; 12]).unwrap();
+    let spec = archive("dtype_ok", &[("x", &rows(4, &[3], 0.0)), ("mask", &ints)]);
+    let got = batches(&graph(INT_MASK), &spec, "", 4).unwrap();
+    assert_eq!(got[0][1].dtype(), pare_ir::DType::I64);
+}
 
-    // Sample counts disagree.
-    write_npz(
-        &p,
+#[test]
+fn bound_arrays_must_hold_the_same_number_of_samples() {
+    let spec = archive(
+        "count",
         &[("x", &rows(4, &[3], 0.0)), ("mask", &rows(3, &[3], 0.0))],
     );
-    let e = err(&g, &spec, "");
+    let e = err(&graph(X_MASK), &spec, "");
     assert!(
-        e.contains("holds 4 samples") && e.contains("holds 3"),
+        e.contains("(input `x`) holds 4 samples") && e.contains("(input `mask`) holds 3"),
         "{e}"
     );
+}
 
-    // Bindings and fixed values that name no input, or both bind and fix one.
-    write_npz(
-        &p,
-        &[("x", &rows(4, &[3], 0.0)), ("m", &rows(4, &[3], 0.0))],
-    );
+#[test]
+fn bindings_and_fixed_values_must_name_model_inputs() {
+    let g = graph(X_MASK);
+    let (x, m) = (rows(4, &[3], 0.0), rows(4, &[3], 0.0));
+    let spec = archive("names", &[("x", &x), ("m", &m)]);
     let e = err(&g, &format!("{spec}:x=x;msk=m"), "");
     assert!(
         e.contains("`msk`, which is not a model input (inputs: x f32[N,3], mask f32[N,3])"),
@@ -330,8 +339,21 @@ fn data_that_does_not_fit_is_named_with_what_was_expected() {
     assert!(e.contains("fixed input `hh` is not a model input"), "{e}");
     let e = err(&g, &spec, "x=zeros,mask=ones");
     assert!(e.contains("every model input is fixed"), "{e}");
-    // A fixed file of the wrong shape.
-    let st = d.join("h.npy");
+    // The one-input forms on a model with more inputs that need data.
+    let npy = dir("names_npy").join("x.npy");
+    std::fs::write(&npy, pare_npy::encode_npy(&x).unwrap()).unwrap();
+    let e = err(&g, npy.to_str().unwrap(), "");
+    assert!(
+        e.contains("feeds one input, but 2 inputs need data (x f32[N,3], mask f32[N,3])"),
+        "{e}"
+    );
+}
+
+#[test]
+fn fixed_values_of_the_wrong_shape_or_unknown_dims_are_named() {
+    let (x, m) = (rows(4, &[3], 0.0), rows(4, &[3], 0.0));
+    let spec = archive("fixed", &[("x", &x), ("m", &m)]);
+    let st = dir("fixed_state").join("h.npy");
     std::fs::write(&st, pare_npy::encode_npy(&rows(2, &[3], 0.0)).unwrap()).unwrap();
     let e = err(
         &graph(THREE_INPUTS),
@@ -347,14 +369,6 @@ fn data_that_does_not_fit_is_named_with_what_was_expected() {
     let e = err(&lone, &format!("{spec}:x=x"), "h=zeros");
     assert!(
         e.contains("dim `B` is not a dim of any input that reads data"),
-        "{e}"
-    );
-    // The one-input forms on a model with more inputs that need data.
-    let npy = d.join("x.npy");
-    std::fs::write(&npy, pare_npy::encode_npy(&rows(4, &[3], 0.0)).unwrap()).unwrap();
-    let e = err(&g, npy.to_str().unwrap(), "");
-    assert!(
-        e.contains("feeds one input, but 2 inputs need data (x f32[N,3], mask f32[N,3])"),
         "{e}"
     );
 }

@@ -337,4 +337,17 @@ fn two_input_graph_calibrates_from_an_archive_a_folder_or_a_pass_spec() {
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(e.contains("no array `nope` (arrays: x, mask)"), "{e}");
+    // --calib-fixed without calibration data is a usage mistake, said so.
+    let o = pare(&[
+        "compile",
+        &s(&float),
+        "--quantize",
+        "fp16",
+        "--calib-fixed",
+        "x=zeros",
+        "-o",
+        &s(&dir.join("never.onnx")),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--calib-fixed holds inputs fixed during calibration"));
 }

@@ -323,7 +323,10 @@ fn choose_keys(
     if renamed.is_empty() {
         let extra: Vec<&String> = keys
             .iter()
-            .filter(|k| !chosen.contains(k) && !ignore.contains(&k.as_str()))
+            // An array named after a fixed input is overridden, not extra.
+            .filter(|k| {
+                !chosen.contains(k) && !ignore.contains(&k.as_str()) && !fixed.contains_key(*k)
+            })
             .collect();
         if !extra.is_empty() {
             let list: Vec<&str> = extra.iter().map(|k| k.as_str()).collect();
