@@ -11,7 +11,8 @@
 
 use super::bindings::{FileBinding, FixedInputs};
 use super::calibrate::{Batches, BoxError, CalibData};
-use super::feeds::{bind_symbols, inputs_of, open_streams, split_fixed, Feed, InputDecl};
+use super::feeds::{inputs_of, open_streams, Feed, InputDecl};
+use super::fixed_inputs::{bind_symbols, split_fixed};
 use pare_ir::{DType, Dim, Graph, Tensor};
 use pare_npy::{Dataset, NpyError};
 

@@ -15,6 +15,7 @@ pub mod calibrate;
 pub mod data;
 pub mod equalize;
 mod feeds;
+mod fixed_inputs;
 pub mod fold_luts;
 pub mod fp16;
 pub mod mixed;
