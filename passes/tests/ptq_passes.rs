@@ -249,6 +249,7 @@ fn the_variant_search_keeps_the_best_measured_variant() {
     let float = pare_ir::text::parse(&two_gemms()).unwrap();
     let data = DataOptions {
         source: DataSource::parse("random:32:3").unwrap(),
+        fixed: Default::default(),
         samples: None,
         batch: 8,
     };

@@ -6,7 +6,7 @@
 
 use crate::error::{array_location, io_err, ErrorKind, NpyError};
 use crate::header::Header;
-use crate::source::{npz_keys, open_npy, open_npz_entry, ArrayStream};
+use crate::source::{open_npy, open_npz_entry, ArrayStream};
 use crate::spec::DataSpec;
 use pare_ir::{DType, Tensor};
 use std::io::Read;
@@ -95,8 +95,18 @@ impl Dataset {
                 spec.to_string(),
                 opts,
             ),
-            DataSpec::Dir { path } => Dataset::of_dir(path, opts),
+            DataSpec::Dir { path } => Dataset::of_dir(path, opts, None),
         }
+    }
+
+    /// A folder of `.npz` files in file-name order, taking array `key` of each
+    /// (one sample, or a batch along axis 0, as for `.npy` folders): one model
+    /// input of per-sample archives that hold every input by name. Only headers
+    /// are read here.
+    pub fn open_npz_dir(dir: &Path, key: &str, opts: &OpenOptions) -> Result<Dataset, NpyError> {
+        let mut ds = Dataset::of_dir(dir, opts, Some(key))?;
+        ds.name = format!("{}: array `{key}`", dir.display());
+        Ok(ds)
     }
 
     /// One array whose samples lie along axis 0.
@@ -137,30 +147,26 @@ impl Dataset {
         })
     }
 
-    /// A folder: every `*.npy` file in file-name order (other files and
-    /// subfolders are ignored); all must agree on dtype and sample shape.
-    fn of_dir(dir: &Path, opts: &OpenOptions) -> Result<Dataset, NpyError> {
+    /// A folder: every `*.npy` file (with `npz_key`, array `npz_key` of every
+    /// `*.npz` file) in file-name order (other files and subfolders are
+    /// ignored); all must agree on dtype and sample shape.
+    fn of_dir(dir: &Path, opts: &OpenOptions, npz_key: Option<&str>) -> Result<Dataset, NpyError> {
         let dir_at = |k: ErrorKind| k.at(dir.display().to_string());
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| dir_at(io_err(e)))? {
-            let entry = entry.map_err(|e| dir_at(io_err(e)))?;
-            let path = entry.path();
-            let is_npy = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-            if is_npy && path.is_file() {
-                files.push((entry.file_name(), path));
-            }
-        }
-        // Sorted by the name's bytes: the same order on every machine.
-        files.sort();
+        let ext = if npz_key.is_some() { "npz" } else { "npy" };
+        let files = files_with_ext(dir, ext)?;
         let mut parts = Vec::with_capacity(files.len());
         let mut first: Option<(DType, Vec<usize>, PathBuf)> = None;
         let mut len = 0usize;
-        for (_, path) in files {
-            let source = PartSource::Npy { path: path.clone() };
+        for path in files {
+            let source = match npz_key {
+                Some(key) => PartSource::Npz {
+                    path: path.clone(),
+                    key: key.to_string(),
+                },
+                None => PartSource::Npy { path: path.clone() },
+            };
             let header = source.open()?.header;
-            let at = |k: ErrorKind| k.at(path.display().to_string());
+            let at = |k: ErrorKind| k.at(source.location());
             let shape = header
                 .shape
                 .iter()
@@ -202,7 +208,11 @@ impl Dataset {
             });
         }
         let Some((dtype, sample_shape, _)) = first else {
-            return Err(dir_at(ErrorKind::EmptyDir));
+            return Err(dir_at(if npz_key.is_some() {
+                ErrorKind::Shape("holds no .npz files".into())
+            } else {
+                ErrorKind::EmptyDir
+            }));
         };
         Ok(Dataset {
             parts,
@@ -251,10 +261,35 @@ impl Dataset {
     }
 }
 
+/// The files of `dir` whose extension is `ext` (any case), sorted by the
+/// name's bytes: the same order on every machine.
+pub fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, NpyError> {
+    let dir_at = |k: ErrorKind| k.at(dir.display().to_string());
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| dir_at(io_err(e)))? {
+        let entry = entry.map_err(|e| dir_at(io_err(e)))?;
+        let path = entry.path();
+        let matches = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case(ext));
+        if matches && path.is_file() {
+            files.push((entry.file_name(), path));
+        }
+    }
+    files.sort();
+    Ok(files.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The arrays of an `.npz` archive, in archive order (names as `numpy.load`
+/// gives them).
+pub fn npz_keys(path: &Path) -> Result<Vec<String>, NpyError> {
+    crate::source::npz_keys(path).map_err(|k| k.at(path.display().to_string()))
+}
+
 /// The key of an archive's only array.
 fn only_key(path: &Path) -> Result<String, NpyError> {
     let at = |k: ErrorKind| k.at(path.display().to_string());
-    let mut keys = npz_keys(path).map_err(at)?;
+    let mut keys = crate::source::npz_keys(path).map_err(at)?;
     match keys.len() {
         0 => Err(at(ErrorKind::EmptyArchive)),
         1 => Ok(keys.remove(0)),

@@ -20,7 +20,7 @@ mod source;
 mod spec;
 
 pub use array::{decode_npy, encode_header, encode_npy, read_npy, read_npz};
-pub use dataset::{Batches, Dataset, OpenOptions};
+pub use dataset::{files_with_ext, npz_keys, Batches, Dataset, OpenOptions};
 pub use error::{ErrorKind, NpyError};
 pub use header::{descr_of, dtype_of, Header};
 pub use spec::DataSpec;

@@ -14,6 +14,7 @@ const PASS: &str = "bias-correct";
 
 pub const OPTIONS: &[OptionSpec] = &[
     calib::CALIB,
+    calib::CALIB_FIXED,
     OptionSpec {
         name: "samples",
         ty: OptionType::Int,

@@ -1,6 +1,7 @@
 //! What the quantization passes share: their data options (declared once,
 //! listed by every pass that reads data) and calibration on a [`DataSource`].
 
+use crate::quantize::bindings::FixedInputs;
 use crate::quantize::calibrate::{
     calibrate, CalibMethod, CalibOptions, Calibration, Phase, Progress,
 };
@@ -13,7 +14,14 @@ pub const CALIB: OptionSpec = OptionSpec {
     name: "calib",
     ty: OptionType::Data,
     default: None,
-    help: "calibration data: FILE.npz[:KEY], FILE.npy, DIR/ (one input), or random:N:SEED[:uniform|normal] (every input)",
+    help: "calibration data: FILE.npz (arrays bound to inputs by name), FILE.npz:IN=ARRAY;IN2=ARRAY2 (renamed), FILE.npz:KEY, FILE.npy, DIR/ (.npy files, or per-sample .npz by name), or random:N:SEED[:uniform|normal]",
+};
+
+pub const CALIB_FIXED: OptionSpec = OptionSpec {
+    name: "calib-fixed",
+    ty: OptionType::Fixed,
+    default: None,
+    help: "inputs held fixed while reading data (recurrent state): IN=zeros;IN2=ones|NUMBER|FILE.npz[:KEY]|FILE.npy",
 };
 
 pub const SAMPLES: OptionSpec = OptionSpec {
@@ -55,6 +63,8 @@ pub const ROUNDING: OptionSpec = OptionSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataOptions {
     pub source: DataSource,
+    /// Inputs held at fixed values (no data read for them).
+    pub fixed: FixedInputs,
     pub samples: Option<usize>,
     pub batch: usize,
 }
@@ -72,8 +82,18 @@ impl DataOptions {
             value: spec.into(),
             expected: e.to_string(),
         })?;
+        let fixed = match o.text(CALIB_FIXED.name) {
+            None => FixedInputs::default(),
+            Some(f) => FixedInputs::parse(f).map_err(|e| PassError::BadOption {
+                pass: o.pass().into(),
+                option: CALIB_FIXED.name.into(),
+                value: f.into(),
+                expected: e.to_string(),
+            })?,
+        };
         Ok(Some(DataOptions {
             source,
+            fixed,
             samples: match o.int_opt(SAMPLES.name) {
                 Some(_) => Some(o.count(SAMPLES.name)?),
                 None => None,
@@ -82,10 +102,19 @@ impl DataOptions {
         }))
     }
 
+    /// The source with its fixed inputs, for reports.
+    pub fn describe(&self) -> String {
+        if self.fixed.is_empty() {
+            self.source.to_string()
+        } else {
+            format!("{} (fixed: {})", self.source, self.fixed)
+        }
+    }
+
     /// Opens the data for `g`.
     pub fn open(&self, g: &Graph, pass: &'static str) -> Result<OpenedData, PassError> {
         self.source
-            .open(g, self.batch, self.samples)
+            .open_with(g, &self.fixed, &[], self.batch, self.samples)
             .map_err(|e| PassError::Analysis {
                 pass,
                 source: Box::new(e),

@@ -26,6 +26,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "samples each layer's sensitivity is measured on (as pare compile --sensitivity-samples)",
     },
     calib::CALIB,
+    calib::CALIB_FIXED,
     calib::SAMPLES,
     calib::METHOD,
     calib::PERCENTILE,
@@ -121,7 +122,7 @@ impl Pass for MixedPrecision {
             ),
         );
         cx.quant.float = Some(float);
-        cx.quant.calibration = Some((data.source.to_string(), cal));
+        cx.quant.calibration = Some((data.describe(), cal));
         cx.quant.records = chosen.records;
         cx.quant.sensitivity = chosen.sensitivity;
         cx.quant.int8_only = chosen.int8_only;

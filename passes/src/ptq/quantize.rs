@@ -61,6 +61,7 @@ pub const OPTIONS: &[OptionSpec] = &[
             "int8 | int4 (4-bit weights, int8 activations) | fp16 weights | int8/int4 weights only",
     },
     calib::CALIB,
+    calib::CALIB_FIXED,
     calib::SAMPLES,
     calib::METHOD,
     calib::PERCENTILE,
@@ -111,13 +112,14 @@ impl Pass for Quantize {
                 };
                 let records = q::quantize_int(g, &cal, &opts)?;
                 cx.quant.float = Some(float);
-                cx.quant.calibration = Some((data.source.to_string(), cal));
+                cx.quant.calibration = Some((data.describe(), cal));
                 records
             }
         };
         let rewritten = records
             .iter()
-            .filter(|r| !matches!(r.status, q::LayerStatus::Float(_)))
+            // A float recurrent op whose weights became int8 was rewritten too.
+            .filter(|r| !matches!(r.status, q::LayerStatus::Float(_)) || r.weight_bits.is_some())
             .count();
         let changed = rewritten > 0;
         cx.note(

@@ -1,14 +1,20 @@
 //! Where passes read data from (calibration, bias correction, sensitivity,
-//! fidelity): a dataset file (`FILE.npz[:KEY]`, `FILE.npy`, `DIR/`, streamed
-//! by pare-npy in batches) or a seeded random source of the graph's own input
-//! shapes (`random:N:SEED[:uniform|normal]`) for filetests and tests.
+//! fidelity): a dataset file bound to the graph's inputs (`FILE.npz` by
+//! name, `FILE.npz:KEY`, `FILE.npz:IN=KEY;...`, `FILE.npy`, `DIR/`, streamed
+//! by pare-npy in batches; see [`super::bindings`] and [`super::feeds`]) or a
+//! seeded random source of the graph's own input shapes
+//! (`random:N:SEED[:uniform|normal]`) for filetests and tests; either with
+//! some inputs held at fixed values.
 //!
 //! Both are re-openable [`CalibData`]: every pass over the data yields the same
 //! batches, and only one batch is in memory at a time.
 
+use super::bindings::{FileBinding, FixedInputs};
 use super::calibrate::{Batches, BoxError, CalibData};
+use super::feeds::{inputs_of, open_streams, Feed, InputDecl};
+use super::fixed_inputs::{bind_symbols, split_fixed};
 use pare_ir::{DType, Dim, Graph, Tensor};
-use pare_npy::{DataSpec, Dataset, NpyError, OpenOptions};
+use pare_npy::{Dataset, NpyError};
 
 /// A data source as a pass option names it.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,7 +54,8 @@ pub enum DataError {
 }
 
 impl DataSource {
-    /// Parses `random:N:SEED[:uniform|normal]` or a dataset spec.
+    /// Parses `random:N:SEED[:uniform|normal]` or a data file spec with its
+    /// bindings (see [`super::bindings`]).
     pub fn parse(s: &str) -> Result<DataSource, DataError> {
         let bad = |msg: &str| DataError::Spec {
             spec: s.to_string(),
@@ -75,10 +82,7 @@ impl DataSource {
                 dist,
             });
         }
-        DataSpec::parse(s).map_err(|e| DataError::Read {
-            spec: s.to_string(),
-            source: Box::new(e),
-        })?;
+        FileBinding::parse(s).map_err(|e| bad(&e.msg))?;
         Ok(DataSource::File(s.to_string()))
     }
 
@@ -90,15 +94,77 @@ impl DataSource {
         batch: usize,
         limit: Option<usize>,
     ) -> Result<OpenedData, DataError> {
-        let batch = batch_size(g, batch);
-        match self {
-            DataSource::File(spec) => open_file(g, spec, batch, limit),
+        self.open_with(g, &FixedInputs::default(), &[], batch, limit)
+    }
+
+    /// [`DataSource::open`] with inputs held at `fixed` values; arrays named in
+    /// `ignore` (targets next to the samples) are not taken for inputs.
+    pub fn open_with(
+        &self,
+        g: &Graph,
+        fixed: &FixedInputs,
+        ignore: &[&str],
+        batch: usize,
+        limit: Option<usize>,
+    ) -> Result<OpenedData, DataError> {
+        let decls = inputs_of(g);
+        let spec = if fixed.is_empty() {
+            self.to_string()
+        } else {
+            format!("{self} (fixed: {fixed})")
+        };
+        let (fixed_of, need) = split_fixed(&decls, fixed, &spec)?;
+        let batch = batch_size(&need, batch);
+        let (feeds_of_need, kind) = match self {
+            DataSource::File(s) => {
+                let file = FileBinding::parse(s).map_err(|e| DataError::Spec {
+                    spec: s.clone(),
+                    msg: e.msg,
+                })?;
+                let ds = open_streams(&file, &need, &fixed_of, &decls, ignore, &spec)?;
+                let len = ds.first().map_or(0, Dataset::len);
+                let feeds: Vec<Feed> = ds.into_iter().map(|d| Feed::Stream(Box::new(d))).collect();
+                (feeds, Kind::Files { len })
+            }
             DataSource::Random {
                 samples,
                 seed,
                 dist,
-            } => open_random(g, *samples, *seed, *dist, batch, limit),
-        }
+            } => {
+                let feeds = need
+                    .iter()
+                    .map(|d| random_sample_shape(d, &spec).map(Feed::Random))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (
+                    feeds,
+                    Kind::Random {
+                        samples: *samples,
+                        seed: *seed,
+                        dist: *dist,
+                    },
+                )
+            }
+        };
+        let mut needed = feeds_of_need.into_iter();
+        let feeds = decls
+            .iter()
+            .map(|d| match fixed_of.get(&d.name) {
+                Some(f) => Some(Feed::Fixed(Box::new(f.clone()))),
+                None => needed.next(),
+            })
+            .collect::<Option<Vec<Feed>>>()
+            .ok_or_else(|| DataError::Fit {
+                spec: spec.clone(),
+                msg: "inputs and their data do not pair up".into(),
+            })?;
+        Ok(OpenedData {
+            spec,
+            decls,
+            feeds,
+            kind,
+            batch,
+            limit,
+        })
     }
 }
 
@@ -125,20 +191,20 @@ impl std::fmt::Display for DataSource {
 #[derive(Debug)]
 pub struct OpenedData {
     spec: String,
-    inner: Inner,
+    decls: Vec<InputDecl>,
+    /// Per graph input, in order.
+    feeds: Vec<Feed>,
+    kind: Kind,
     batch: usize,
     limit: Option<usize>,
 }
 
 #[derive(Debug)]
-enum Inner {
-    File {
-        ds: Dataset,
-        dtype: DType,
+enum Kind {
+    Files {
+        len: usize,
     },
     Random {
-        /// Per graph input: one sample's shape (without the batch dim).
-        inputs: Vec<Vec<usize>>,
         samples: usize,
         seed: u64,
         dist: Distribution,
@@ -153,15 +219,20 @@ impl OpenedData {
 
     /// Samples one pass yields.
     pub fn len(&self) -> usize {
-        let n = match &self.inner {
-            Inner::File { ds, .. } => ds.len(),
-            Inner::Random { samples, .. } => *samples,
+        let n = match &self.kind {
+            Kind::Files { len } => *len,
+            Kind::Random { samples, .. } => *samples,
         };
         self.limit.map_or(n, |l| l.min(n))
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Samples per batch (the model's own batch size when it is fixed).
+    pub fn batch(&self) -> usize {
+        self.batch
     }
 
     /// The same source cut to its first `n` samples.
@@ -189,59 +260,91 @@ impl CalibData for OpenedData {
     }
 
     fn open(&mut self) -> Result<Batches<'_, BoxError>, BoxError> {
-        let (batch, limit) = (self.batch, self.limit);
-        match &self.inner {
-            Inner::File { ds, dtype } => {
-                let dtype = *dtype;
-                Ok(Box::new(ds.batches(batch, limit).map(move |b| {
-                    b.map(|t| vec![t.cast(dtype)]).map_err(BoxError::from)
-                })))
+        let total = self.len();
+        let batch = self.batch;
+        let decls = &self.decls;
+        let mut streams: Vec<Option<pare_npy::Batches<'_>>> = self
+            .feeds
+            .iter()
+            .map(|f| match f {
+                Feed::Stream(ds) => Some(ds.batches(batch, Some(total))),
+                _ => None,
+            })
+            .collect();
+        let feeds = &self.feeds;
+        let (mut rng, dist) = match &self.kind {
+            Kind::Random { seed, dist, .. } => (fastrand::Rng::with_seed(*seed), *dist),
+            Kind::Files { .. } => (fastrand::Rng::with_seed(0), Distribution::Uniform),
+        };
+        let mut done = 0;
+        let mut failed = false;
+        Ok(Box::new(std::iter::from_fn(move || {
+            if done >= total || failed {
+                return None;
             }
-            Inner::Random {
-                inputs,
-                samples,
-                seed,
-                dist,
-            } => {
-                let total = limit.map_or(*samples, |l| l.min(*samples));
-                let mut rng = fastrand::Rng::with_seed(*seed);
-                let dist = *dist;
-                let inputs = inputs.clone();
-                let mut done = 0;
-                Ok(Box::new(std::iter::from_fn(move || {
-                    if done >= total {
-                        return None;
-                    }
-                    let b = batch.min(total - done);
-                    done += b;
-                    Some(random_batch(&mut rng, &inputs, b, dist))
-                })))
-            }
-        }
+            let b = batch.min(total - done);
+            done += b;
+            let r = next_batch(decls, feeds, &mut streams, &mut rng, dist, b);
+            failed = r.is_err();
+            Some(r)
+        })))
     }
 }
 
-fn random_batch(
+/// One batch of `b` samples of every input.
+fn next_batch(
+    decls: &[InputDecl],
+    feeds: &[Feed],
+    streams: &mut [Option<pare_npy::Batches<'_>>],
     rng: &mut fastrand::Rng,
-    inputs: &[Vec<usize>],
-    b: usize,
     dist: Distribution,
+    b: usize,
 ) -> Result<Vec<Tensor>, BoxError> {
-    inputs
-        .iter()
-        .map(|sample| {
-            let mut shape = vec![b];
-            shape.extend_from_slice(sample);
-            let n: usize = shape.iter().product();
-            let v: Vec<f32> = (0..n)
-                .map(|_| match dist {
-                    Distribution::Uniform => rng.f32(),
-                    Distribution::Normal => normal(rng),
+    let mut got: Vec<Option<Tensor>> = Vec::with_capacity(feeds.len());
+    for ((feed, stream), d) in feeds.iter().zip(streams.iter_mut()).zip(decls) {
+        got.push(match (feed, stream) {
+            (Feed::Stream(ds), Some(it)) => {
+                let t = it.next().ok_or_else(|| {
+                    format!("`{}` ended before the other inputs' data", ds.name())
+                })??;
+                Some(if t.dtype() == d.ty.dtype {
+                    t
+                } else {
+                    t.cast(d.ty.dtype)
                 })
-                .collect();
-            Tensor::from_vec(shape, v).map_err(BoxError::from)
+            }
+            (Feed::Random(sample), _) => Some(random_tensor(rng, sample, b, dist)?),
+            _ => None,
+        });
+    }
+    let syms = bind_symbols(decls, &got.iter().map(Option::as_ref).collect::<Vec<_>>());
+    feeds
+        .iter()
+        .zip(got)
+        .map(|(f, t)| match (f, t) {
+            (_, Some(t)) => Ok(t),
+            (Feed::Fixed(fx), None) => fx.batch(&syms).map_err(BoxError::from),
+            _ => Err(BoxError::from("an input has no data")),
         })
         .collect()
+}
+
+fn random_tensor(
+    rng: &mut fastrand::Rng,
+    sample: &[usize],
+    b: usize,
+    dist: Distribution,
+) -> Result<Tensor, BoxError> {
+    let mut shape = vec![b];
+    shape.extend_from_slice(sample);
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|_| match dist {
+            Distribution::Uniform => rng.f32(),
+            Distribution::Normal => normal(rng),
+        })
+        .collect();
+    Tensor::from_vec(shape, v).map_err(BoxError::from)
 }
 
 /// A standard normal draw (Box–Muller; `1 - u` keeps the log finite).
@@ -251,122 +354,42 @@ fn normal(rng: &mut fastrand::Rng) -> f32 {
     ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
 }
 
-/// Batches of `want` samples, or the model's fixed batch size.
-fn batch_size(g: &Graph, want: usize) -> usize {
-    match g.inputs.first().and_then(|&v| g.ty(v).shape.first()) {
+/// Batches of `want` samples, or the model's fixed batch size (axis 0 of the
+/// first input that reads data).
+fn batch_size(need: &[&InputDecl], want: usize) -> usize {
+    match need.first().and_then(|d| d.ty.shape.first()) {
         Some(Dim::Fixed(n)) => *n as usize,
         _ => want.max(1),
     }
 }
 
-fn open_file(
-    g: &Graph,
-    spec: &str,
-    batch: usize,
-    limit: Option<usize>,
-) -> Result<OpenedData, DataError> {
+/// One random sample's shape for input `d` (its dims besides the batch).
+fn random_sample_shape(d: &InputDecl, spec: &str) -> Result<Vec<usize>, DataError> {
+    let ty = &d.ty;
     let fit = |msg: String| DataError::Fit {
         spec: spec.to_string(),
-        msg,
+        msg: format!("input `{}` of type {ty}: {msg}", d.name),
     };
-    if g.inputs.len() != 1 {
-        return Err(fit(format!(
-            "a data file feeds one input; the model has {} ({})",
-            g.inputs.len(),
-            g.inputs
-                .iter()
-                .map(|&v| g.value(v).name.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+    if ty.dtype != DType::F32 {
+        return Err(fit(
+            "random data is generated for f32 inputs only (fix it with calib-fixed / --calib-fixed)"
+                .into(),
+        ));
     }
-    let input = g.ty(g.inputs[0]);
-    let read = |e: NpyError| DataError::Read {
-        spec: spec.to_string(),
-        source: Box::new(e),
-    };
-    let opts = OpenOptions {
-        sample_rank: Some(input.rank().saturating_sub(1)),
-    };
-    let ds = Dataset::open_with(&DataSpec::parse(spec).map_err(read)?, &opts).map_err(read)?;
-    let want = input.shape.get(1..).unwrap_or(&[]);
-    let fits = ds.sample_shape().len() == want.len()
-        && want
-            .iter()
-            .zip(ds.sample_shape())
-            .all(|(d, &n)| d.fixed().is_none_or(|f| f == n as u64));
-    if !fits {
-        return Err(fit(format!(
-            "samples of shape {:?} do not fit input `{}` of type {input}",
-            ds.sample_shape(),
-            g.value(g.inputs[0]).name
-        )));
+    if ty.shape.is_empty() {
+        return Err(fit("a scalar input has no batch dimension".into()));
     }
-    if ds.is_empty() {
-        return Err(fit("the dataset has no samples".into()));
-    }
-    Ok(OpenedData {
-        spec: spec.to_string(),
-        inner: Inner::File {
-            ds,
-            dtype: input.dtype,
-        },
-        batch,
-        limit,
-    })
-}
-
-fn open_random(
-    g: &Graph,
-    samples: usize,
-    seed: u64,
-    dist: Distribution,
-    batch: usize,
-    limit: Option<usize>,
-) -> Result<OpenedData, DataError> {
-    let spec = DataSource::Random {
-        samples,
-        seed,
-        dist,
-    }
-    .to_string();
-    let mut inputs = Vec::new();
-    for &v in &g.inputs {
-        let ty = g.ty(v);
-        let name = &g.value(v).name;
-        let fit = |msg: String| DataError::Fit {
-            spec: spec.clone(),
-            msg: format!("input `{name}` of type {ty}: {msg}"),
-        };
-        if ty.dtype != DType::F32 {
-            return Err(fit("random data is generated for f32 inputs only".into()));
-        }
-        if ty.shape.is_empty() {
-            return Err(fit("a scalar input has no batch dimension".into()));
-        }
-        let sample: Option<Vec<usize>> = ty.shape[1..]
-            .iter()
-            .map(|d| d.fixed().map(|n| n as usize))
-            .collect();
-        let sample = sample.ok_or_else(|| {
-            fit("random data needs fixed dims besides the batch (give a shape)".into())
-        })?;
-        // One sample's element count must be addressable (a hostile .pir
-        // could declare dims whose product overflows).
-        pare_ir::checked_count(&sample).map_err(|e| fit(e.to_string()))?;
-        inputs.push(sample);
-    }
-    Ok(OpenedData {
-        spec: spec.clone(),
-        inner: Inner::Random {
-            inputs,
-            samples,
-            seed,
-            dist,
-        },
-        batch,
-        limit,
-    })
+    let sample: Option<Vec<usize>> = ty.shape[1..]
+        .iter()
+        .map(|d| d.fixed().map(|n| n as usize))
+        .collect();
+    let sample = sample.ok_or_else(|| {
+        fit("random data needs fixed dims besides the batch (give a shape)".into())
+    })?;
+    // One sample's element count must be addressable (a hostile .pir
+    // could declare dims whose product overflows).
+    pare_ir::checked_count(&sample).map_err(|e| fit(e.to_string()))?;
+    Ok(sample)
 }
 
 #[cfg(test)]

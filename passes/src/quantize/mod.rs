@@ -10,9 +10,12 @@
 
 pub mod bias_correction;
 pub mod bias_plan;
+pub mod bindings;
 pub mod calibrate;
 pub mod data;
 pub mod equalize;
+mod feeds;
+mod fixed_inputs;
 pub mod fold_luts;
 pub mod fp16;
 pub mod mixed;
@@ -20,6 +23,7 @@ pub mod mixed_fit;
 pub mod params;
 pub mod plan;
 pub mod raise_qdq;
+pub mod recurrent;
 pub mod report;
 pub mod rewrite;
 mod state;
@@ -27,7 +31,7 @@ pub mod support;
 pub mod weight_only;
 
 pub use plan::{Decision, Plan, RangeSource};
-pub use report::{LayerRecord, LayerStatus};
+pub use report::{attention_note, LayerRecord, LayerStatus};
 pub use state::QuantState;
 
 use crate::PassError;

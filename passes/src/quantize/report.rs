@@ -28,3 +28,32 @@ pub struct LayerRecord {
     pub output_scale: Option<f32>,
     pub output_zero_point: Option<i32>,
 }
+
+/// For the parts of attention — a MatMul of two activations (no constant
+/// operand: Q·Kᵀ, weights·V) and a Softmax — whether it runs integer or
+/// float, stated per layer as the report shows it; `None` for other ops.
+pub fn attention_note(r: &LayerRecord) -> Option<String> {
+    let how = |status: &LayerStatus, int: &str| match status {
+        LayerStatus::Int8 => format!("integer ({int})"),
+        LayerStatus::Float(why) => format!("float ({why})"),
+        LayerStatus::Folded(why) => format!("removed ({why})"),
+        LayerStatus::Fp16 | LayerStatus::WeightOnly => "float".to_string(),
+    };
+    match r.op {
+        "matmul" if r.weight_bytes_before == 0 && r.weight_bits.is_none() => Some(format!(
+            "attention matmul of two activations: {}",
+            how(
+                &r.status,
+                "int8 x int8 with int32 accumulation, requantized to the calibrated output scale"
+            )
+        )),
+        "softmax" => Some(format!(
+            "softmax: {}",
+            how(
+                &r.status,
+                "int8 in, fixed output scale 1/256 and zero point -128"
+            )
+        )),
+        _ => None,
+    }
+}

@@ -5,6 +5,7 @@
 
 use super::params::{quantize_bias, quantize_constant, quantize_weight_symmetric, QDTYPE};
 use super::plan::{Decision, Plan};
+use super::recurrent::{is_recurrent, widen_node, RECURRENT_REASON};
 use super::report::{LayerRecord, LayerStatus};
 use super::support::{per_output_scales, OpClass};
 use crate::PassError;
@@ -43,6 +44,14 @@ pub fn apply(
     for id in order {
         let record = match plan.decisions.get(&id) {
             Some(Decision::Int(class)) => rw.quantize_node(g, plan, wopts, id, class)?,
+            Some(Decision::Float(reason)) if is_recurrent(&g.node(id).op) => {
+                // The op stays float; its W and R are stored int8 all the same.
+                let mut record = float_record(g, id, reason);
+                let widened = widen_node(g, id, &mut rw.new_order)?;
+                rw.leave_float(g, plan, id)?;
+                widened.record(&mut record, LayerStatus::Float(RECURRENT_REASON.into()));
+                record
+            }
             Some(Decision::Float(reason)) => {
                 rw.leave_float(g, plan, id)?;
                 float_record(g, id, reason)

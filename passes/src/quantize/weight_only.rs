@@ -6,6 +6,7 @@
 //! modes give users whose hardware has an FPU).
 
 use super::params::{minmax_scale, quantize_weight_symmetric};
+use super::recurrent::{is_recurrent, widen_node};
 use super::report::{LayerRecord, LayerStatus};
 use super::support::{classify, OpClass};
 use crate::PassError;
@@ -21,6 +22,15 @@ pub fn quantize_weights_only(g: &mut Graph, bits: u8) -> Result<Vec<LayerRecord>
         let class = classify(g, g.node(id));
         let (weight, axis) = match class {
             Ok(OpClass::Compute { weight, axis, .. }) => (weight, axis),
+            _ if is_recurrent(&g.node(id).op) => {
+                // W and R int8 per gate row whatever `bits` (no 4-bit
+                // recurrent weights: the gates' sums are too sensitive).
+                let mut record = float_record(g, id, "its W and R are not f32 constants".into());
+                widen_node(g, id, &mut new_order)?.record(&mut record, LayerStatus::WeightOnly);
+                new_order.push(id);
+                records.push(record);
+                continue;
+            }
             other => {
                 new_order.push(id);
                 let reason = match other {

@@ -16,8 +16,11 @@ pub enum OptionType {
     Float,
     /// One of the listed words.
     Choice(&'static [&'static str]),
-    /// A data source: `FILE.npz[:KEY]`, `FILE.npy`, `DIR/` or `random:N:SEED[:normal]`.
+    /// A data source: `FILE.npz[:KEY]`, `FILE.npz:IN=KEY;...`, `FILE.npy`,
+    /// `DIR/` or `random:N:SEED[:normal]`.
     Data,
+    /// Inputs held at fixed values: `NAME=zeros|ones|NUMBER|FILE;...`.
+    Fixed,
 }
 
 impl OptionType {
@@ -29,6 +32,7 @@ impl OptionType {
             OptionType::Float => "float".into(),
             OptionType::Choice(words) => words.join("|"),
             OptionType::Data => "data".into(),
+            OptionType::Fixed => "fixed inputs".into(),
         }
     }
 }
@@ -164,7 +168,8 @@ impl Options {
 }
 
 fn parse_value(pass: &str, o: &OptionSpec, v: &str) -> Result<OptionValue, PassError> {
-    let bad = || PassError::BadOption {
+    let bad = || {
+        PassError::BadOption {
         pass: pass.to_string(),
         option: o.name.to_string(),
         value: v.to_string(),
@@ -174,9 +179,13 @@ fn parse_value(pass: &str, o: &OptionSpec, v: &str) -> Result<OptionValue, PassE
             OptionType::Float => "a finite number".into(),
             OptionType::Choice(words) => format!("one of {}", words.join(", ")),
             OptionType::Data => {
-                "FILE.npz[:KEY], FILE.npy, DIR/ or random:N:SEED[:uniform|normal]".into()
+                "FILE.npz[:KEY | :INPUT=ARRAY;...], FILE.npy, DIR/ or random:N:SEED[:uniform|normal]".into()
+            }
+            OptionType::Fixed => {
+                "INPUT=zeros|ones|NUMBER|FILE.npz[:KEY]|FILE.npy, separated by `;`".into()
             }
         },
+    }
     };
     Ok(match o.ty {
         OptionType::Bool => match v {
@@ -197,6 +206,10 @@ fn parse_value(pass: &str, o: &OptionSpec, v: &str) -> Result<OptionValue, PassE
         }
         OptionType::Data => {
             crate::quantize::data::DataSource::parse(v).map_err(|_| bad())?;
+            OptionValue::Text(v.to_string())
+        }
+        OptionType::Fixed => {
+            crate::quantize::bindings::FixedInputs::parse(v).map_err(|_| bad())?;
             OptionValue::Text(v.to_string())
         }
     })

@@ -3,6 +3,7 @@
 //! top-1 agreement, SQNR and max abs error. Every figure is measured on the data
 //! given; nothing is estimated.
 
+mod bound;
 mod runner;
 
 use crate::model_io;
@@ -10,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use pare_ir::Tensor;
 use pare_npy::{DataSpec, Dataset, OpenOptions};
 use pare_passes::metrics::{classes_of, Accuracy, Agreement, ErrorStats as Fidelity, Mse};
+use pare_passes::quantize::bindings::FixedInputs;
 use runner::Runner;
 use serde_json::{json, Map, Value};
 use std::io::Write;
@@ -18,11 +20,13 @@ use std::path::PathBuf;
 /// `pare eval`'s command line.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// Model file (.onnx, .pt2 or .pir) with one input.
+    /// Model file (.onnx, .pt2 or .pir).
     pub model: PathBuf,
     /// Samples: FILE.npz (with --x KEY), FILE.npz:KEY, FILE.npy (samples along
     /// axis 0) or a directory of .npy files (one sample or one batch per file,
-    /// in file-name order).
+    /// in file-name order). Models with several inputs: FILE.npz (arrays bound
+    /// to inputs by name), FILE.npz:INPUT=ARRAY,... (renamed) or a directory
+    /// of per-sample .npz files.
     #[arg(long, value_name = "DATA")]
     pub data: String,
     /// The array of the --data .npz holding the samples (may be left out when
@@ -38,6 +42,11 @@ pub struct EvalArgs {
     /// max abs error per output).
     #[arg(long, value_name = "FLOAT_MODEL")]
     pub reference: Option<PathBuf>,
+    /// Inputs held at fixed values (recurrent state):
+    /// NAME=zeros|ones|NUMBER|FILE.npz[:KEY]|FILE.npy, comma-separated; their
+    /// symbolic dims (the batch) follow the data.
+    #[arg(long, visible_alias = "calib-fixed", value_name = "NAME=VALUE,...")]
+    pub fixed: Option<String>,
     /// Use this shape for a model input (of the model and of --reference) instead of its declared one (even a
     /// fixed one), e.g. `input=1,3,96,96`; repeatable. Shape inference re-runs
     /// and names the node that cannot take the shape.
@@ -72,6 +81,13 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
         )?),
         None => None,
     };
+    let fixed = match &a.fixed {
+        Some(f) => FixedInputs::parse(f).context("--fixed")?,
+        None => FixedInputs::default(),
+    };
+    if bound::is_bound(&a.data, &model, &fixed)? {
+        return bound::eval_bound(a, &model, reference.as_ref(), &fixed);
+    }
     let x_spec = x_spec(&a.data, a.x.as_deref())?;
     let x = Dataset::open_with(
         &x_spec,
@@ -86,7 +102,7 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     }
     let y =
         a.y.as_deref()
-            .map(|key| open_targets(&x_spec, key, &x))
+            .map(|key| open_targets(&x_spec, key, x.name(), x.len()))
             .transpose()?;
     let limit = a.limit.map(usize::try_from).transpose()?;
     let n = limit.map_or(x.len(), |l| l.min(x.len()));
@@ -119,7 +135,22 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&m.to_json(n))?)?;
     } else {
-        write_text(&mut out, &m, &model, reference.as_ref(), &x, y.as_ref(), n)?;
+        let data = format!(
+            "{} ({n} of {} samples of {} {:?})",
+            x.name(),
+            x.len(),
+            x.dtype(),
+            x.sample_shape()
+        );
+        write_text(
+            &mut out,
+            &m,
+            &model,
+            reference.as_ref(),
+            &data,
+            y.as_ref(),
+            n,
+        )?;
     }
     Ok(())
 }
@@ -153,8 +184,9 @@ struct YData {
     kind: Targets,
 }
 
-/// Opens `--y` from the same archive and checks it against the samples.
-fn open_targets(x_spec: &DataSpec, key: &str, x: &Dataset) -> Result<YData> {
+/// Opens `--y` from the same archive and checks it against the samples
+/// (`x_name`, `x_len`).
+fn open_targets(x_spec: &DataSpec, key: &str, x_name: &str, x_len: usize) -> Result<YData> {
     let DataSpec::Npz { path, .. } = x_spec else {
         bail!("--y names an array of the --data .npz, but `{x_spec}` is not an .npz");
     };
@@ -162,13 +194,11 @@ fn open_targets(x_spec: &DataSpec, key: &str, x: &Dataset) -> Result<YData> {
         path: path.clone(),
         key: Some(key.to_string()),
     })?;
-    if data.len() != x.len() {
+    if data.len() != x_len {
         bail!(
-            "`{}` holds {} targets but `{}` holds {} samples",
+            "`{}` holds {} targets but `{x_name}` holds {x_len} samples",
             data.name(),
             data.len(),
-            x.name(),
-            x.len()
         );
     }
     let kind = if data.dtype().is_float() {
@@ -427,19 +457,12 @@ fn write_text(
     m: &Measure,
     model: &Runner,
     reference: Option<&Runner>,
-    x: &Dataset,
+    data: &str,
     y: Option<&YData>,
     n: usize,
 ) -> Result<()> {
     writeln!(out, "model       {}", model.path.display())?;
-    let dtype = x.dtype();
-    writeln!(
-        out,
-        "data        {} ({n} of {} samples of {dtype} {:?})",
-        x.name(),
-        x.len(),
-        x.sample_shape()
-    )?;
+    writeln!(out, "data        {data}")?;
     if let Some(y) = y {
         writeln!(out, "targets     {}", y.data.name())?;
     }

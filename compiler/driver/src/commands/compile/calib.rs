@@ -1,5 +1,5 @@
-//! Calibration data for `pare compile`: `--calib DATA[:KEY]` with
-//! `--calib-samples` and `--batch` as the data options of the quantization
+//! Calibration data for `pare compile`: `--calib DATA[:BINDINGS]` and
+//! `--calib-fixed` with `--calib-samples` and `--batch` as the data options of the quantization
 //! passes, a progress bar on stderr for them, and the calibration figures the
 //! last quantization pass left for the report.
 
@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pare_ir::{Graph, Tensor};
 use pare_passes::ptq::DataOptions;
+use pare_passes::quantize::bindings::FixedInputs;
 use pare_passes::quantize::calibrate::CalibMethod;
 use pare_passes::quantize::data::DataSource;
 use pare_passes::quantize::QuantState;
@@ -48,6 +49,10 @@ pub fn method(a: &CompileArgs) -> Result<CalibMethod> {
 /// cuts the samples further (bias correction and fidelity read the first few).
 pub fn data(spec: &str, a: &CompileArgs, limit: Option<usize>) -> Result<DataOptions> {
     let source = DataSource::parse(spec).with_context(|| "--calib".to_string())?;
+    let fixed = match &a.calib_fixed {
+        Some(f) => FixedInputs::parse(f).with_context(|| "--calib-fixed".to_string())?,
+        None => FixedInputs::default(),
+    };
     let calib_samples = a.calib_samples()?;
     let samples = match (calib_samples, limit) {
         (Some(c), Some(l)) => Some(c.min(l)),
@@ -55,6 +60,7 @@ pub fn data(spec: &str, a: &CompileArgs, limit: Option<usize>) -> Result<DataOpt
     };
     Ok(DataOptions {
         source,
+        fixed,
         samples,
         batch: usize::try_from(a.batch)?.max(1),
     })
@@ -65,7 +71,7 @@ pub fn data(spec: &str, a: &CompileArgs, limit: Option<usize>) -> Result<DataOpt
 pub fn samples(spec: &str, g: &Graph, a: &CompileArgs, n: usize) -> Result<Vec<Vec<Tensor>>> {
     let d = data(spec, a, Some(n))?;
     d.source
-        .open(g, d.batch, d.samples)
+        .open_with(g, &d.fixed, &[], d.batch, d.samples)
         .with_context(|| format!("reading {spec}"))?
         .take(n)
         .map_err(|e| anyhow::anyhow!("reading {spec}: {e}"))

@@ -68,11 +68,18 @@ pub struct CompileArgs {
     /// and names the node that cannot take the shape.
     #[arg(long = "input-shape", value_name = "NAME=D0,D1,...", value_parser = crate::model_io::parse_input_shape)]
     pub input_shapes: Vec<crate::model_io::InputShape>,
-    /// Calibration data: FILE.npz[:KEY], FILE.npy or DIR/, or seeded random
+    /// Calibration data: FILE.npz (arrays bound to the model's inputs by
+    /// name), FILE.npz:INPUT=ARRAY,... (renamed), FILE.npz:KEY, FILE.npy, DIR/
+    /// (.npy files, or per-sample .npz files by input name), or seeded random
     /// inputs of the model's input shapes, random:N:SEED[:uniform|normal]
     /// (not needed for fp16 and the weight-only schemes).
-    #[arg(long, value_name = "DATA[:KEY]")]
+    #[arg(long, value_name = "DATA[:BINDINGS]")]
     pub calib: Option<String>,
+    /// Inputs held fixed during calibration (recurrent state):
+    /// NAME=zeros|ones|NUMBER|FILE.npz[:KEY]|FILE.npy, comma-separated; their
+    /// symbolic dims (the batch) follow the calibration data.
+    #[arg(long, value_name = "NAME=VALUE,...")]
+    pub calib_fixed: Option<String>,
     /// Use at most this many calibration samples.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub calib_samples: Option<u64>,
@@ -195,6 +202,9 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         (true, Some(spec)) => Some(spec),
         (false, _) => None,
     };
+    if a.calib_fixed.is_some() && spec.is_none() {
+        bail!("--calib-fixed holds inputs fixed during calibration; --quantize {} reads no calibration data", a.scheme.name());
+    }
     // Every step is a pass run by one manager: the verifier after each, and
     // `--print-after-all` shows them all.
     let mut manager = PassManager::new();

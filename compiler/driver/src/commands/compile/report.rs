@@ -8,7 +8,7 @@ use pare_ir::Graph;
 use pare_passes::metrics::Fidelity;
 use pare_passes::ptq::Summary;
 use pare_passes::quantize::mixed::LayerSensitivity;
-use pare_passes::quantize::{LayerRecord, LayerStatus};
+use pare_passes::quantize::{attention_note, LayerRecord, LayerStatus};
 use serde_json::{json, Value};
 use std::fmt::Write;
 use std::path::Path;
@@ -135,6 +135,7 @@ impl Report {
                     "weight_scale_max": r.weight_scale_range.map(|s| s.1),
                     "output_scale": r.output_scale,
                     "output_zero_point": r.output_zero_point,
+                    "attention": attention_note(r),
                     "sensitivity_mse": sens,
                 })
             })
@@ -231,7 +232,9 @@ impl Report {
                 r.output_scale.map_or(String::new(), |x| format!("{x:.3e}")),
                 sens
             );
-            if let LayerStatus::Float(why) = &r.status {
+            if let Some(note) = attention_note(r) {
+                let _ = writeln!(s, "{:<28}   {note}", "");
+            } else if let LayerStatus::Float(why) = &r.status {
                 let _ = writeln!(s, "{:<28}   stays float: {why}", "");
             }
         }

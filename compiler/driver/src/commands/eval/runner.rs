@@ -1,7 +1,8 @@
 //! Runs one model on `[b, ...]` batches of samples, whatever its batch dim: one
 //! call when the batch dim is symbolic, one call per `k` samples when it is fixed
 //! at `k` (batch-1 exports run sample by sample). Outputs always come back as
-//! `[b, ...]`.
+//! `[b, ...]`. Models with several inputs run on the batches the shared data
+//! binding assembles (already of the model's batch size).
 
 use anyhow::{bail, Context, Result};
 use pare_ir::interp::RunOptions;
@@ -34,20 +35,12 @@ pub struct Runner {
 impl Runner {
     pub fn new(graph: Graph, path: &Path) -> Result<Runner> {
         let where_ = path.display();
-        let [input] = graph.inputs[..] else {
-            let names: Vec<&str> = graph
-                .inputs
-                .iter()
-                .map(|&v| graph.value(v).name.as_str())
-                .collect();
-            bail!(
-                "{where_}: pare eval feeds one input, the model has {} ({})",
-                names.len(),
-                names.join(", ")
-            );
+        let Some(&input) = graph.inputs.first() else {
+            bail!("{where_}: the model has no inputs; pare eval feeds samples to one");
         };
         let value = graph.value(input);
         let fixed_batch = match value.ty.shape.first() {
+            None if graph.inputs.len() > 1 => None,
             None => bail!(
                 "{where_}: model input `{}` is a scalar ({}); pare eval feeds samples along a batch dim",
                 value.name,
@@ -69,6 +62,49 @@ impl Runner {
             graph,
             exec: RunOptions::default(),
         })
+    }
+
+    /// The names of the model's inputs, in order.
+    pub fn input_names(&self) -> Vec<&str> {
+        self.graph
+            .inputs
+            .iter()
+            .map(|&v| self.graph.value(v).name.as_str())
+            .collect()
+    }
+
+    /// Runs one batch of every input (as the shared data binding assembles
+    /// them, in `order`'s input order): the model's own inputs are picked by
+    /// name, so a reference whose inputs come in another order runs too.
+    pub fn run_inputs(&self, order: &[&str], batch: &[Tensor]) -> Result<Vec<Tensor>> {
+        let inputs = self
+            .graph
+            .inputs
+            .iter()
+            .map(|&v| {
+                let value = self.graph.value(v);
+                let i = order
+                    .iter()
+                    .position(|n| *n == value.name)
+                    .with_context(|| {
+                        format!(
+                            "{}: model input `{}` {} gets no data (the data binds {})",
+                            self.path.display(),
+                            value.name,
+                            value.ty,
+                            order.join(", ")
+                        )
+                    })?;
+                let t = &batch[i];
+                Ok(if t.dtype() == value.ty.dtype {
+                    t.clone()
+                } else {
+                    t.cast(value.ty.dtype)
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        run_model(&self.graph, &inputs, &self.exec)
+            .with_context(|| format!("running {}", self.path.display()))
     }
 
     /// Rank of one sample: the input's rank less the batch dim.
