@@ -150,45 +150,10 @@ pub fn calibrate_on(
             source: Box::new(e),
         })?;
     cx.quant.calib_seconds = t.elapsed().as_secs_f64();
-    for note in range_notes(g, &cal) {
+    for note in cal.range_notes(g) {
         cx.note(pass, note);
     }
     Ok(cal)
-}
-
-/// One line per value whose calibrated range is degenerate, saying what the
-/// quantizer makes of it: infinities (ignored by the range, they saturate to its
-/// ends), a value that was constant on every sample (its range is widened to
-/// contain 0, or gets scale 1 when the constant is 0), and values with no finite
-/// element (their readers stay float).
-pub fn range_notes(g: &Graph, cal: &Calibration) -> Vec<String> {
-    let mut notes = Vec::new();
-    for v in cal.values() {
-        let Some(obs) = cal.stats(v) else { continue };
-        let name = &g.value(v).name;
-        if obs.non_finite() > 0 {
-            notes.push(match cal.range(v) {
-                Some((lo, hi)) => format!(
-                    "value `{name}`: {} infinite elements in calibration; range [{lo}, {hi}] from its {} finite ones, infinities saturate to its ends",
-                    obs.non_finite(),
-                    obs.count()
-                ),
-                None => format!(
-                    "value `{name}`: every calibration element is infinite; no range, so its readers stay float"
-                ),
-            });
-        }
-        match (obs.min(), obs.max()) {
-            (Some(0.0), Some(0.0)) => notes.push(format!(
-                "value `{name}`: 0 on every calibration sample; scale 1, zero point 0"
-            )),
-            (Some(lo), Some(hi)) if lo == hi => notes.push(format!(
-                "value `{name}`: constant {lo} on every calibration sample; range widened to contain 0"
-            )),
-            _ => {}
-        }
-    }
-    notes
 }
 
 /// An error when `g` already holds quantized values (a second quantization

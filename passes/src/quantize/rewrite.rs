@@ -347,14 +347,22 @@ fn weight_floors(
 /// element: such a weight has no quantized form.
 fn check_finite(g: &Graph, id: NodeId, v: ValueId, vals: &[f32]) -> Result<(), PassError> {
     match first_non_finite(vals) {
-        Some((i, x)) => Err(node_msg(
-            g,
-            id,
-            &format!(
-                "constant `{}` holds {x} at element {i}: a weight must be finite to be quantized",
-                g.value(v).name
-            ),
-        )),
+        Some((i, x)) => {
+            // Unnamed nodes (textual IR, some exporters) are known by their output.
+            let n = g.node(id);
+            let reader = match n.outputs.first() {
+                Some(&o) if n.name.is_empty() => format!(" ({} producing `{}`)", n.op.name(), g.value(o).name),
+                _ => String::new(),
+            };
+            Err(node_msg(
+                g,
+                id,
+                &format!(
+                    "constant `{}`{reader} holds {x} at element {i}: a weight must be finite to be quantized",
+                    g.value(v).name
+                ),
+            ))
+        }
         None => Ok(()),
     }
 }

@@ -194,7 +194,7 @@ fn nan_error(g: &Graph, v: ValueId, i: usize, len: usize, done: usize, n: usize)
         CalibError::NotANumber {
             value: name,
             what: format!(
-                "the float model computes NaN here on calibration {samples} (element {i}); the inputs are finite, so check the data's range against what the model expects"
+                "the float model computes NaN here on calibration {samples} (element {i}); check the data against the range the model expects"
             ),
         }
     }
