@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn model(name: &str) -> Graph {
-    let path = support::repo_root().join("tests/data/degenerate").join(name);
+    let path = support::repo_root()
+        .join("tests/data/degenerate")
+        .join(name);
     let text = std::fs::read_to_string(&path).expect("read model");
     pare_ir::text::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -75,7 +77,9 @@ fn output_scale(q: &Graph, k: usize) -> f32 {
         .nodes()
         .find(|(_, n)| n.outputs.contains(&out))
         .expect("output producer");
-    let s = n.inputs[1].and_then(|v| q.weight_of(v)).expect("scale weight");
+    let s = n.inputs[1]
+        .and_then(|v| q.weight_of(v))
+        .expect("scale weight");
     s.tensor().unwrap().to_f32_vec()[0]
 }
 
@@ -109,11 +113,17 @@ fn dead_denormal_and_constant_channels_keep_their_bias() {
             eprintln!("{name} output {k}: max error {err:.3e}, output step {step:.3e}");
             // Two quantized layers: the first one's rounding, through the
             // depthwise taps, adds a few steps; a lost bias would add 0.2–2.0.
-            assert!(err <= 4.0 * step, "{name} output {k}: error {err} > 4 steps of {step}");
+            assert!(
+                err <= 4.0 * step,
+                "{name} output {k}: error {err} > 4 steps of {step}"
+            );
             let (g, w) = (g.to_f64_vec(), w.to_f64_vec());
             for (i, (a, b)) in g.iter().zip(&w).enumerate() {
                 if dead(name, k, i) {
-                    assert!((a - b).abs() <= 0.5 * step + 1e-7, "{name} output {k}[{i}]: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() <= 0.5 * step + 1e-7,
+                        "{name} output {k}[{i}]: {a} vs {b}"
+                    );
                 }
             }
         }
@@ -121,7 +131,11 @@ fn dead_denormal_and_constant_channels_keep_their_bias() {
         for (v, _) in q.values().filter(|(v, _)| q.weight_of(*v).is_some()) {
             let Some(p) = &q.ty(v).quant else { continue };
             for &s in &p.scale {
-                assert!(s.is_normal(), "{name}: `{}` has scale {s:e}", q.value(v).name);
+                assert!(
+                    s.is_normal(),
+                    "{name}: `{}` has scale {s:e}",
+                    q.value(v).name
+                );
             }
         }
     }
@@ -203,9 +217,15 @@ fn onnxruntime_runs_the_qdq_export_to_the_interpreters_codes() {
                 "{name} `{out_name}`: {differ} of {} codes differ (worst {worst} steps)",
                 a.len()
             );
-            assert!(worst <= 1.0, "{name} `{out_name}`: worst {worst} output steps");
+            assert!(
+                worst <= 1.0,
+                "{name} `{out_name}`: worst {worst} output steps"
+            );
             for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-                assert!(!dead(name, k, i) || x == y, "{name} `{out_name}`[{i}]: {x} vs {y}");
+                assert!(
+                    !dead(name, k, i) || x == y,
+                    "{name} `{out_name}`[{i}]: {x} vs {y}"
+                );
             }
         }
     }
@@ -262,8 +282,13 @@ fn nan_in_calibration_is_an_error_and_infinity_a_note() {
     let mut x = samples(&g, 6, 5).to_f32_vec();
     x[4 * 3 + 2] = f32::NAN; // sample 3
     let batch = vec![vec![Tensor::from_vec(vec![6, 4], x).unwrap()]];
-    let e = calibrate(&g, &mut InMemory(&batch), &CalibOptions::default(), &mut |_| {})
-        .expect_err("NaN data");
+    let e = calibrate(
+        &g,
+        &mut InMemory(&batch),
+        &CalibOptions::default(),
+        &mut |_| {},
+    )
+    .expect_err("NaN data");
     assert!(matches!(e, CalibError::NotANumber { .. }), "{e}");
     let msg = e.to_string();
     assert!(msg.contains("`x`") && msg.contains("sample 3"), "{msg}");
@@ -272,19 +297,31 @@ fn nan_in_calibration_is_an_error_and_infinity_a_note() {
     let text = "graph @nan(%x \"x\": f32[N,2]) -> (f32[N,2]) {\n  %d \"d\": f32[N,2] = sub(%x, %x)\n  $one \"one\": f32[] = [1.0]\n  %e \"e\": f32[N,2] = sub(%d, $one)\n  %l \"l\": f32[N,2] = log(%e)\n  return %l\n}\n";
     let g2 = pare_ir::text::parse(text).unwrap();
     let batch = vec![vec![Tensor::from_vec(vec![2, 2], vec![0.5f32; 4]).unwrap()]];
-    let e = calibrate(&g2, &mut InMemory(&batch), &CalibOptions::default(), &mut |_| {})
-        .expect_err("computed NaN")
-        .to_string();
+    let e = calibrate(
+        &g2,
+        &mut InMemory(&batch),
+        &CalibOptions::default(),
+        &mut |_| {},
+    )
+    .expect_err("computed NaN")
+    .to_string();
     assert!(e.contains("`l`") && e.contains("computes NaN"), "{e}");
 
     // The all-zero gemm's output is 0 on every sample: an empty range, noted.
     let g = model("gemm_dead_channels.pir");
     let batch = vec![vec![calibration(&g)]];
-    let cal = calibrate(&g, &mut InMemory(&batch), &CalibOptions::default(), &mut |_| {})
-        .expect("calibrates");
+    let cal = calibrate(
+        &g,
+        &mut InMemory(&batch),
+        &CalibOptions::default(),
+        &mut |_| {},
+    )
+    .expect("calibrates");
     let notes = cal.range_notes(&g);
     assert!(
-        notes.iter().any(|n| n.contains("value `g4`") && n.contains("0 on every")),
+        notes
+            .iter()
+            .any(|n| n.contains("value `g4`") && n.contains("0 on every")),
         "{notes:?}"
     );
 
@@ -294,15 +331,24 @@ fn nan_in_calibration_is_an_error_and_infinity_a_note() {
     let g = pare_ir::text::parse(text).unwrap();
     let x = vec![0.5f32, 0.25, f32::INFINITY, 1.0, 0.0, 0.75];
     let batch = vec![vec![Tensor::from_vec(vec![3, 2], x).unwrap()]];
-    let cal = calibrate(&g, &mut InMemory(&batch), &CalibOptions::default(), &mut |_| {})
-        .expect("infinity is not an error");
+    let cal = calibrate(
+        &g,
+        &mut InMemory(&batch),
+        &CalibOptions::default(),
+        &mut |_| {},
+    )
+    .expect("infinity is not an error");
     let notes = cal.range_notes(&g);
     assert!(
-        notes.iter().any(|n| n.contains("value `x`") && n.contains("1 infinite")),
+        notes
+            .iter()
+            .any(|n| n.contains("value `x`") && n.contains("1 infinite")),
         "{notes:?}"
     );
     assert!(
-        notes.iter().any(|n| n.contains("value `y`") && n.contains("1 infinite")),
+        notes
+            .iter()
+            .any(|n| n.contains("value `y`") && n.contains("1 infinite")),
         "{notes:?}"
     );
     let mut q = g.clone();
@@ -310,5 +356,8 @@ fn nan_in_calibration_is_an_error_and_infinity_a_note() {
     let out = pare_ir::interp::run(&q, &batch[0]).unwrap();
     // The infinite sample saturates at the top of `y`'s range.
     let (y, hi) = (out[0].to_f32_vec(), cal.range(g.outputs[0]).unwrap().1);
-    assert!((y[1] - hi).abs() <= hi / 255.0 && y[1] >= y[0] && y[1] >= y[2], "{y:?} vs {hi}");
+    assert!(
+        (y[1] - hi).abs() <= hi / 255.0 && y[1] >= y[0] && y[1] >= y[2],
+        "{y:?} vs {hi}"
+    );
 }

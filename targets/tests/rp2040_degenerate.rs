@@ -40,11 +40,13 @@ fn quantized(mut g: Graph, weight_bits: u8) -> Graph {
         .collect();
     for _ in 0..32 {
         let n = shape.iter().product();
-        let x = Tensor::from_vec(shape.clone(), (0..n).map(|_| rng.f32()).collect::<Vec<_>>())
-            .unwrap();
+        let x =
+            Tensor::from_vec(shape.clone(), (0..n).map(|_| rng.f32()).collect::<Vec<_>>()).unwrap();
         let mut note = |v: ValueId, t: &Tensor| {
             if let Some(s) = t.as_slice::<f32>() {
-                let e = ranges.entry(v).or_insert((f32::INFINITY, f32::NEG_INFINITY));
+                let e = ranges
+                    .entry(v)
+                    .or_insert((f32::INFINITY, f32::NEG_INFINITY));
                 for &y in s {
                     e.0 = e.0.min(y);
                     e.1 = e.1.max(y);

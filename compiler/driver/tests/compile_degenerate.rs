@@ -113,7 +113,10 @@ fn nan_weights_and_data_fail_with_one_line_naming_the_value() {
         for w in want {
             assert!(err.contains(w), "`{w}` missing: {err}");
         }
-        assert!(!Path::new(&out).exists(), "a failed compile left an artifact");
+        assert!(
+            !Path::new(&out).exists(),
+            "a failed compile left an artifact"
+        );
     }
 }
 

@@ -116,7 +116,10 @@ pub fn equalize(g: &mut Graph, opts: &EqualizeOptions) -> Result<Equalization, P
             // the f32 rounding of the layer's largest) has nothing to balance:
             // scaling it up to its partner's range would multiply its bias, and
             // with it the activation's range, by as much.
-            let (top1, top2) = (r1.iter().fold(0f32, |m, &x| m.max(x)), r2.iter().fold(0f32, |m, &x| m.max(x)));
+            let (top1, top2) = (
+                r1.iter().fold(0f32, |m, &x| m.max(x)),
+                r2.iter().fold(0f32, |m, &x| m.max(x)),
+            );
             let live = |r: f32, top: f32| r >= f32::MIN_POSITIVE && r > f32::EPSILON * top;
             let s: Vec<f32> = r1
                 .iter()

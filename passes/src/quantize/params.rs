@@ -133,12 +133,7 @@ const BIAS_MARGIN: f64 = 1.0001;
 ///
 /// Computed in f64 and rounded up to f32. `Err` when no f32 scale satisfies
 /// them (a bias beyond what any f32 weight scale can carry), with the reason.
-pub fn min_weight_scale(
-    s_x: f32,
-    s_y: f32,
-    bias_abs: f32,
-    headroom: f64,
-) -> Result<f32, String> {
+pub fn min_weight_scale(s_x: f32, s_y: f32, bias_abs: f32, headroom: f64) -> Result<f32, String> {
     let (sx, sy) = (f64::from(s_x), f64::from(s_y));
     if !(sx > 0.0 && sx.is_finite() && sy > 0.0 && sy.is_finite()) {
         return Err(format!(
@@ -308,14 +303,24 @@ mod tests {
         // Without a floor: onnxruntime's rule, scale 1 for what is not normal.
         let (q, p) = quantize_weight_symmetric(&w, Some(0), 8, &minmax_scale);
         assert_eq!(p.scale[1..3], [1.0, 1.0]);
-        assert_eq!(q.as_slice::<i8>().unwrap(), &[127, -64, 0, 0, 0, 0, 127, 127]);
+        assert_eq!(
+            q.as_slice::<i8>().unwrap(),
+            &[127, -64, 0, 0, 0, 0, 127, 127]
+        );
         // With the floor of an op reading s_x = 1/255 and writing s_y = 0.01.
         let (sx, sy) = (1.0 / 255.0, 0.01);
         let floor = min_weight_scale(sx, sy, 0.0, 0.0).unwrap();
         let (q, p) = quantize_weight_floored(&w, Some(0), 8, &minmax_scale, &|_| Some(floor));
-        assert_eq!(q.as_slice::<i8>().unwrap(), &[127, -64, 0, 0, 0, 0, 127, 127]);
+        assert_eq!(
+            q.as_slice::<i8>().unwrap(),
+            &[127, -64, 0, 0, 0, 0, 127, 127]
+        );
         assert_eq!((p.scale[1], p.scale[2]), (floor, floor));
-        assert_eq!(p.scale[3], 0.4 / 127.0, "a constant channel is an ordinary one");
+        assert_eq!(
+            p.scale[3],
+            0.4 / 127.0,
+            "a constant channel is an ordinary one"
+        );
         for &sw in &p.scale {
             let bias_scale = (f64::from(sx) * f64::from(sw)) as f32;
             assert!(bias_scale.is_normal(), "{bias_scale:e}");
@@ -334,8 +339,14 @@ mod tests {
         let (q, p) = quantize_bias(&[5000.0, -5000.0], sx, &[s, s]);
         let codes = q.as_slice::<i32>().unwrap();
         let limit = f64::from(i32::MAX) - headroom;
-        assert!(f64::from(codes[0]) <= limit && f64::from(-codes[1]) <= limit, "{codes:?}");
-        assert!(f64::from(codes[0]) > 0.99 * limit, "the floor is the smallest that fits");
+        assert!(
+            f64::from(codes[0]) <= limit && f64::from(-codes[1]) <= limit,
+            "{codes:?}"
+        );
+        assert!(
+            f64::from(codes[0]) > 0.99 * limit,
+            "the floor is the smallest that fits"
+        );
         let back = f64::from(codes[0]) * f64::from(p.scale[0]);
         assert!((back - 5000.0).abs() < 1e-3, "{back}");
     }

@@ -116,7 +116,9 @@ fn decide(
         let Some(w) = n.inputs[i].and_then(|v| g.weight_of(v)) else {
             continue;
         };
-        if w.tensor().is_ok_and(|t| t.to_f32_vec().iter().any(|x| !x.is_finite())) {
+        if w.tensor()
+            .is_ok_and(|t| t.to_f32_vec().iter().any(|x| !x.is_finite()))
+        {
             return Err(format!(
                 "its constant `{}` is not finite everywhere, which no integer code represents",
                 n.inputs[i].map_or("", |v| g.value(v).name.as_str())

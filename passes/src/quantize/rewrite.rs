@@ -4,8 +4,8 @@
 //! float node (or the graph's output) reads.
 
 use super::params::{
-    accumulator_headroom, first_non_finite, min_weight_scale, quantize_bias, quantize_constant, quantize_weight_floored,
-    QDTYPE,
+    accumulator_headroom, first_non_finite, min_weight_scale, quantize_bias, quantize_constant,
+    quantize_weight_floored, QDTYPE,
 };
 use super::plan::{Decision, Plan};
 use super::report::{LayerRecord, LayerStatus};
@@ -304,19 +304,19 @@ fn weight_floors(
     };
     let n = g.node(id);
     let scale_of = |v: Option<ValueId>| v.and_then(|v| plan.params_of(v)).map(|q| q.scale[0]);
-    let (Some(sx), Some(sy)) = (scale_of(n.inputs[*data]), scale_of(n.outputs.first().copied()))
-    else {
+    let (Some(sx), Some(sy)) = (
+        scale_of(n.inputs[*data]),
+        scale_of(n.outputs.first().copied()),
+    ) else {
         return Err(node_msg(g, id, "no planned input or output scale"));
     };
     let Some(w) = n.inputs[*weight].and_then(|v| g.weight_of(v)) else {
         return Err(node_msg(g, id, "weight is not a constant"));
     };
-    let channels = w
-        .ty
-        .fixed_shape()
-        .and_then(|s| s.get(*axis).copied())
-        .ok_or_else(|| node_msg(g, id, "weight has no fixed channel axis"))?
-        as usize;
+    let channels =
+        w.ty.fixed_shape()
+            .and_then(|s| s.get(*axis).copied())
+            .ok_or_else(|| node_msg(g, id, "weight has no fixed channel axis"))? as usize;
     // Every product a channel's accumulator can add lies in its weight slice.
     let taps = w.ty.num_elements().unwrap_or(0) as usize / channels.max(1);
     let headroom = accumulator_headroom(taps, weight_bits);
@@ -351,7 +351,9 @@ fn check_finite(g: &Graph, id: NodeId, v: ValueId, vals: &[f32]) -> Result<(), P
             // Unnamed nodes (textual IR, some exporters) are known by their output.
             let n = g.node(id);
             let reader = match n.outputs.first() {
-                Some(&o) if n.name.is_empty() => format!(" ({} producing `{}`)", n.op.name(), g.value(o).name),
+                Some(&o) if n.name.is_empty() => {
+                    format!(" ({} producing `{}`)", n.op.name(), g.value(o).name)
+                }
                 _ => String::new(),
             };
             Err(node_msg(
