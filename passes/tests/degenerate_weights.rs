@@ -135,3 +135,57 @@ fn fp16_keeps_infinite_weights() {
         );
     }
 }
+
+/// Every calibration method gives a range whose parameters are valid for a
+/// value that was all zero, constant, confined to denormals, or partly
+/// infinite (infinities left out): a normal scale and an in-range zero point.
+#[test]
+fn every_calibration_method_handles_degenerate_values() {
+    use pare_passes::quantize::calibrate::{
+        asymmetric_params, select_range, CalibMethod, Observer,
+    };
+    let cases: [(&str, Vec<f32>); 5] = [
+        ("all zero", vec![0.0; 64]),
+        ("constant", vec![0.75; 64]),
+        ("negative constant", vec![-3.0; 64]),
+        ("denormal", (0..64).map(|i| i as f32 * 1e-41).collect()),
+        (
+            "partly infinite",
+            (0..64)
+                .map(|i| {
+                    if i % 7 == 0 {
+                        f32::INFINITY
+                    } else {
+                        i as f32 * 0.1
+                    }
+                })
+                .collect(),
+        ),
+    ];
+    let methods = [
+        CalibMethod::MinMax,
+        CalibMethod::Percentile(99.9),
+        CalibMethod::Mse,
+        CalibMethod::Entropy,
+        CalibMethod::Auto,
+    ];
+    for (what, xs) in &cases {
+        let mut o = Observer::new();
+        o.record_range(xs);
+        o.start_histogram(2048);
+        o.record_histogram(xs);
+        for m in methods {
+            let s = select_range(&o, m, 8).unwrap().expect("a range");
+            let (lo, hi) = s.range;
+            assert!(
+                lo.is_finite() && hi.is_finite() && lo <= 0.0 && 0.0 <= hi,
+                "{what}, {m}: {lo}..{hi}"
+            );
+            let (scale, zp) = asymmetric_params(lo, hi, 8);
+            assert!(
+                scale.is_normal() && (-128..=127).contains(&zp),
+                "{what}, {m}: ({scale:e}, {zp})"
+            );
+        }
+    }
+}
