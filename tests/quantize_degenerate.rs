@@ -361,3 +361,23 @@ fn nan_in_calibration_is_an_error_and_infinity_a_note() {
         "{y:?} vs {hi}"
     );
 }
+
+/// A constant operand with -inf (an additive mask) has no integer code: its
+/// node stays float with the reason, the rest quantizes, and the -inf passes.
+#[test]
+fn an_infinite_mask_constant_keeps_its_node_float() {
+    let text = "graph @mask(%x \"x\": f32[N,3]) -> (f32[N,3]) {\n  $w \"w\": f32[3,3] = [0.5, 0.1, 0.0, -0.2, 0.4, 0.3, 0.1, 0.1, 0.6]\n  $m \"m\": f32[1,3] = [0.0, -inf, 0.0]\n  %g \"g\": f32[N,3] = gemm(%x, $w, _) {alpha=1.0, beta=1.0, trans_a=false, trans_b=true}\n  %y \"y\": f32[N,3] = add(%g, $m)\n  return %y\n}\n";
+    let float = pare_ir::text::parse(text).unwrap();
+    let x = samples(&float, 8, 6);
+    let mut q = float.clone();
+    let records = quantize_int(&mut q, &ranges(&float, &x), &IntOptions::default()).unwrap();
+    let add = records.iter().find(|r| r.op == "add").expect("add record");
+    let why = format!("{:?}", add.status);
+    assert!(why.contains("`m`") && why.contains("not finite"), "{why}");
+    let y = pare_ir::interp::run(&q, &[x]).unwrap()[0].to_f32_vec();
+    assert!(
+        y.chunks(3)
+            .all(|r| r[1] == f32::NEG_INFINITY && r[0].is_finite()),
+        "{y:?}"
+    );
+}
