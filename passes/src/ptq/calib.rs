@@ -3,7 +3,7 @@
 
 use crate::quantize::bindings::FixedInputs;
 use crate::quantize::calibrate::{
-    calibrate, CalibMethod, CalibOptions, Calibration, Phase, Progress,
+    calibrate, CalibError, CalibMethod, CalibOptions, Calibration, Phase, Progress,
 };
 use crate::quantize::data::{DataSource, OpenedData};
 use crate::registry::{OptionSpec, OptionType, Options};
@@ -155,6 +155,7 @@ pub fn calibrate_on(
     pass: &'static str,
     cx: &mut crate::PassCx,
 ) -> Result<Calibration, PassError> {
+    check_no_nan_weights(g, pass)?;
     let t = std::time::Instant::now();
     let mut opened = data.open(g, pass)?;
     let opts = CalibOptions {
@@ -173,13 +174,48 @@ pub fn calibrate_on(
             f(what, p.done, p.total);
         }
     };
-    let cal =
-        calibrate(g, &mut opened, &opts, &mut on_progress).map_err(|e| PassError::Analysis {
+    let cal = calibrate(g, &mut opened, &opts, &mut on_progress).map_err(|e| match e {
+        // Already a full sentence naming the value: no cause chain to repeat it.
+        CalibError::NotANumber { .. } => PassError::Config {
+            pass,
+            msg: e.to_string(),
+        },
+        e => PassError::Analysis {
             pass,
             source: Box::new(e),
-        })?;
+        },
+    })?;
     cx.quant.calib_seconds = t.elapsed().as_secs_f64();
+    for note in cal.range_notes(g) {
+        cx.note(pass, note);
+    }
     Ok(cal)
+}
+
+/// An error naming the first float constant of `g` that holds NaN, and a node
+/// that reads it: calibrating would only report the NaN it spreads to, far
+/// from its source. Infinities are allowed here (`-inf` masks are legitimate
+/// constants); the quantizer refuses them only in the weights it quantizes.
+pub fn check_no_nan_weights(g: &Graph, pass: &'static str) -> Result<(), PassError> {
+    for (id, n) in g.nodes() {
+        for v in n.present_inputs() {
+            let Some(w) = g.weight_of(v).filter(|w| w.ty.dtype.is_float()) else {
+                continue;
+            };
+            let Ok(t) = w.tensor() else { continue };
+            if let Some(i) = t.to_f32_vec().iter().position(|x| x.is_nan()) {
+                return Err(PassError::Config {
+                    pass,
+                    msg: format!(
+                        "constant `{}` (read by node {}) holds NaN at element {i}: the model's weights must be numbers",
+                        g.value(v).name,
+                        crate::pass::node_label(g, id)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An error when `g` already holds quantized values (a second quantization

@@ -349,7 +349,15 @@ fn apply(g: &mut Graph, t: &mut Target, error: &[f64]) -> Result<CorrectedLayer,
     for (c, &delta) in error.iter().enumerate().take(t.channels) {
         let scale = f64::from(t.bias_scale[c]);
         let old = i64::from(t.bias_codes[c]);
-        let new = (old - (delta / scale).round() as i64).clamp(i32::MIN.into(), i32::MAX.into());
+        // In f64: a tiny bias scale (a dead channel's) makes the shift too large
+        // for any integer type, and it must saturate, not overflow.
+        let shifted =
+            (old as f64 - (delta / scale).round()).clamp(i32::MIN.into(), i32::MAX.into());
+        let new = if shifted.is_nan() {
+            old
+        } else {
+            shifted as i64
+        };
         t.bias_codes[c] = new as i32;
         if (new - old).abs() > max_shift.1.abs() {
             max_shift = ((new - old) as f64 * scale, new - old);

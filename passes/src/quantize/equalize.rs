@@ -112,13 +112,21 @@ pub fn equalize(g: &mut Graph, opts: &EqualizeOptions) -> Result<Equalization, P
         let mut worst = 0f32;
         for (k, c) in found.iter().enumerate() {
             let (r1, r2) = ranges(&layers[&c.first], &layers[&c.second], c.channels);
+            // A dead channel (all-zero or all-denormal weights, or weights below
+            // the f32 rounding of the layer's largest) has nothing to balance:
+            // scaling it up to its partner's range would multiply its bias, and
+            // with it the activation's range, by as much.
+            let (top1, top2) = (
+                r1.iter().fold(0f32, |m, &x| m.max(x)),
+                r2.iter().fold(0f32, |m, &x| m.max(x)),
+            );
+            let live = |r: f32, top: f32| r >= f32::MIN_POSITIVE && r > f32::EPSILON * top;
             let s: Vec<f32> = r1
                 .iter()
                 .zip(&r2)
                 .map(|(&a, &b)| {
                     let s = (a / b).sqrt();
-                    // A dead channel (all-zero weights) has nothing to balance.
-                    if s.is_finite() && s > 0.0 {
+                    if live(a, top1) && live(b, top2) && s.is_finite() && s > 0.0 {
                         s
                     } else {
                         1.0
@@ -483,6 +491,19 @@ impl Layer {
                 .ok_or_else(|| node_msg(g, id, "no weight".into()))?,
         )?;
         let bias = n.input(2).map(tensor).transpose()?;
+        // Equalizing scales by ratios of ranges: one NaN or infinity would spread
+        // to every weight it touches.
+        for (slot, t) in [(1, Some(&w)), (2, bias.as_ref())] {
+            let vals = t.map(Tensor::to_f32_vec).unwrap_or_default();
+            if let Some((i, x)) = super::params::first_non_finite(&vals) {
+                let name = n.input(slot).map_or("", |v| g.value(v).name.as_str());
+                return Err(node_msg(
+                    g,
+                    id,
+                    format!("constant `{name}` holds {x} at element {i}: weights must be finite to be equalized"),
+                ));
+            }
+        }
         Ok(Layer {
             node: id,
             shape,

@@ -105,6 +105,26 @@ fn decide(
     if activations.is_empty() {
         return Err("all its inputs are constants".into());
     }
+    // A constant operand other than a compute op's weight (whose NaN or infinity
+    // the rewrite reports as an error) with a non-finite value, such as a -inf
+    // mask, has no integer form: the node stays float.
+    let compute_weight = match class {
+        OpClass::Compute { weight, .. } => Some(weight),
+        _ => None,
+    };
+    for &i in data.iter().filter(|&&i| Some(i) != compute_weight) {
+        let Some(w) = n.inputs[i].and_then(|v| g.weight_of(v)) else {
+            continue;
+        };
+        if w.tensor()
+            .is_ok_and(|t| t.to_f32_vec().iter().any(|x| !x.is_finite()))
+        {
+            return Err(format!(
+                "its constant `{}` is not finite everywhere, which no integer code represents",
+                n.inputs[i].map_or("", |v| g.value(v).name.as_str())
+            ));
+        }
+    }
     if let OpClass::Compute { data: d, .. } = class {
         if n.inputs[d].is_some_and(is_weight) {
             return Err("its data input is a constant".into());

@@ -7,7 +7,7 @@
 //! `dequantize_linear` — weight-only, as onnxruntime's and TFLite's
 //! dynamic-range modes do. The bias and the states stay float.
 
-use super::params::{minmax_scale, quantize_weight_symmetric};
+use super::params::{first_non_finite, minmax_scale, quantize_weight_symmetric};
 use super::report::{LayerRecord, LayerStatus};
 use crate::PassError;
 use pare_ir::{DType, Graph, NodeId, Op, Tensor, TensorType, ValueId, Weight};
@@ -100,8 +100,14 @@ fn dequantized(
     wv: ValueId,
     t: &Tensor,
 ) -> Result<Dequantized, PassError> {
-    let (q, p) = quantize_weight_symmetric(t, Some(ROW_AXIS), 8, &minmax_scale);
     let name = g.value(wv).name.clone();
+    if let Some((i, x)) = first_non_finite(&t.to_f32_vec()) {
+        let msg = format!(
+            "constant `{name}` holds {x} at element {i}: a weight must be finite to be quantized"
+        );
+        return Err(err(g, id, &msg));
+    }
+    let (q, p) = quantize_weight_symmetric(t, Some(ROW_AXIS), 8, &minmax_scale);
     let dims: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
     let mut ty = TensorType::fixed(DType::I8, &dims);
     ty.quant = Some(p.clone());

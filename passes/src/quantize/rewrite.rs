@@ -3,7 +3,10 @@
 //! a quantized node reads, one `dequantize_linear` leaves it per integer value a
 //! float node (or the graph's output) reads.
 
-use super::params::{quantize_bias, quantize_constant, quantize_weight_symmetric, QDTYPE};
+use super::params::{
+    accumulator_headroom, first_non_finite, min_weight_scale, quantize_bias, quantize_constant,
+    quantize_weight_floored, QDTYPE,
+};
 use super::plan::{Decision, Plan};
 use super::recurrent::{is_recurrent, widen_node, RECURRENT_REASON};
 use super::report::{LayerRecord, LayerStatus};
@@ -95,6 +98,7 @@ impl Rewriter {
         class: &OpClass,
     ) -> Result<LayerRecord, PassError> {
         let data = class.data_inputs(g.node(id));
+        let floors = weight_floors(g, plan, id, class, (wopts.bits_of)(id))?;
         let mut weight_before = 0u64;
         let mut weight_after = 0u64;
         let mut weight_scales: Option<Vec<f32>> = None;
@@ -109,12 +113,19 @@ impl Rewriter {
             if let Some(w) = g.weight_of(v) {
                 weight_before += w.bytes().len() as u64;
                 let t = w.tensor().map_err(|e| node_err(g, id, e))?;
+                check_finite(g, id, v, &t.to_f32_vec())?;
                 let (q, params) = match class {
                     OpClass::Compute { weight, axis, .. } if *weight == slot => {
                         let bits = (wopts.bits_of)(id);
                         weight_bits = Some(bits);
-                        let (q, p) =
-                            quantize_weight_symmetric(&t, Some(*axis), bits, wopts.scale_of);
+                        let floor_of = |c: usize| floors.as_ref().and_then(|f| f.get(c).copied());
+                        let (q, p) = quantize_weight_floored(
+                            &t,
+                            Some(*axis),
+                            bits,
+                            wopts.scale_of,
+                            &floor_of,
+                        );
                         weight_scales = Some(p.scale.clone());
                         (q, p)
                     }
@@ -148,6 +159,7 @@ impl Rewriter {
                 .ok_or_else(|| node_msg(g, id, "bias is not a constant"))?;
             weight_before += w.bytes().len() as u64;
             let vals = w.tensor().map_err(|e| node_err(g, id, e))?.to_f32_vec();
+            check_finite(g, id, bv, &vals)?;
             // One weight scale per bias value (ConvTranspose's repeat per group).
             let sw = per_output_scales(&g.node(id).op, sw, vals.len()).ok_or_else(|| {
                 node_msg(
@@ -275,6 +287,94 @@ impl Rewriter {
         self.new_order.push(nid);
         self.dq_of.insert(v, outs[0]);
         Ok(outs[0])
+    }
+}
+
+/// The lower bound of each weight channel's scale of compute node `id` (see
+/// [`min_weight_scale`]: bias scale and multiplier representable, bias within
+/// int32 with room for the channel's `weight_bits`-bit products), from its planned input and output scales and its float bias; `None`
+/// for other classes. A bias value reaches weight channel `c mod channels`, as
+/// [`super::support::per_output_scales`] maps them back.
+fn weight_floors(
+    g: &Graph,
+    plan: &Plan,
+    id: NodeId,
+    class: &OpClass,
+    weight_bits: u8,
+) -> Result<Option<Vec<f32>>, PassError> {
+    let OpClass::Compute {
+        data,
+        weight,
+        axis,
+        bias,
+    } = class
+    else {
+        return Ok(None);
+    };
+    let n = g.node(id);
+    let scale_of = |v: Option<ValueId>| v.and_then(|v| plan.params_of(v)).map(|q| q.scale[0]);
+    let (Some(sx), Some(sy)) = (
+        scale_of(n.inputs[*data]),
+        scale_of(n.outputs.first().copied()),
+    ) else {
+        return Err(node_msg(g, id, "no planned input or output scale"));
+    };
+    let Some(w) = n.inputs[*weight].and_then(|v| g.weight_of(v)) else {
+        return Err(node_msg(g, id, "weight is not a constant"));
+    };
+    let channels =
+        w.ty.fixed_shape()
+            .and_then(|s| s.get(*axis).copied())
+            .ok_or_else(|| node_msg(g, id, "weight has no fixed channel axis"))? as usize;
+    // Every product a channel's accumulator can add lies in its weight slice.
+    let taps = w.ty.num_elements().unwrap_or(0) as usize / channels.max(1);
+    let headroom = accumulator_headroom(taps, weight_bits);
+    let mut bias_abs = vec![0f32; channels];
+    if let Some(bv) = bias.and_then(|b| n.inputs[b]) {
+        let b = g
+            .weight_of(bv)
+            .ok_or_else(|| node_msg(g, id, "bias is not a constant"))?;
+        let vals = b.tensor().map_err(|e| node_err(g, id, e))?.to_f32_vec();
+        check_finite(g, id, bv, &vals)?;
+        for (c, x) in vals.iter().enumerate() {
+            let k = c % channels.max(1);
+            bias_abs[k] = bias_abs[k].max(x.abs());
+        }
+    }
+    bias_abs
+        .iter()
+        .enumerate()
+        .map(|(c, &b)| {
+            min_weight_scale(sx, sy, b, headroom)
+                .map_err(|why| node_msg(g, id, &format!("weight channel {c}: {why}")))
+        })
+        .collect::<Result<Vec<f32>, PassError>>()
+        .map(Some)
+}
+
+/// Errors naming the constant `v` of node `id` and its first NaN or infinite
+/// element: such a weight has no quantized form.
+fn check_finite(g: &Graph, id: NodeId, v: ValueId, vals: &[f32]) -> Result<(), PassError> {
+    match first_non_finite(vals) {
+        Some((i, x)) => {
+            // Unnamed nodes (textual IR, some exporters) are known by their output.
+            let n = g.node(id);
+            let reader = match n.outputs.first() {
+                Some(&o) if n.name.is_empty() => {
+                    format!(" ({} producing `{}`)", n.op.name(), g.value(o).name)
+                }
+                _ => String::new(),
+            };
+            Err(node_msg(
+                g,
+                id,
+                &format!(
+                    "constant `{}`{reader} holds {x} at element {i}: a weight must be finite to be quantized",
+                    g.value(v).name
+                ),
+            ))
+        }
+        None => Ok(()),
     }
 }
 

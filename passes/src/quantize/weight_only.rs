@@ -5,7 +5,7 @@
 //! arithmetic stays float (what ORT's weight-only and TFLite's dynamic-range
 //! modes give users whose hardware has an FPU).
 
-use super::params::{minmax_scale, quantize_weight_symmetric};
+use super::params::{first_non_finite, minmax_scale, quantize_weight_symmetric};
 use super::recurrent::{is_recurrent, widen_node};
 use super::report::{LayerRecord, LayerStatus};
 use super::support::{classify, OpClass};
@@ -59,6 +59,13 @@ pub fn quantize_weights_only(g: &mut Graph, bits: u8) -> Result<Vec<LayerRecord>
         }
         let before = w.bytes().len() as u64;
         let t = w.tensor().map_err(|e| err(g, id, &e.to_string()))?;
+        if let Some((i, x)) = first_non_finite(&t.to_f32_vec()) {
+            let msg = format!(
+                "constant `{}` holds {x} at element {i}: a weight must be finite to be quantized",
+                g.value(wv).name
+            );
+            return Err(err(g, id, &msg));
+        }
         let (q, p) = quantize_weight_symmetric(&t, Some(axis), bits, &minmax_scale);
         let name = g.value(wv).name.clone();
         let mut ty = TensorType::fixed(

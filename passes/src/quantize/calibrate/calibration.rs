@@ -2,7 +2,7 @@
 
 use super::select::{select_range, simulated_mse, Selected};
 use super::{CalibError, CalibMethod, Observer, Phase, Progress};
-use pare_ir::ValueId;
+use pare_ir::{Graph, ValueId};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -130,5 +130,40 @@ impl Calibration {
     /// Bytes all observers hold: independent of the number of samples.
     pub fn state_bytes(&self) -> usize {
         self.observers.values().map(Observer::state_bytes).sum()
+    }
+
+    /// One line per value whose calibrated range is degenerate, saying what the
+    /// quantizer makes of it: infinities (ignored by the range, they saturate to its
+    /// ends), a value that was constant on every sample (its range is widened to
+    /// contain 0, or gets scale 1 when the constant is 0), and values with no finite
+    /// element (their readers stay float).
+    pub fn range_notes(&self, g: &Graph) -> Vec<String> {
+        let mut notes = Vec::new();
+        for v in self.values() {
+            let Some(obs) = self.stats(v) else { continue };
+            let name = &g.value(v).name;
+            if obs.non_finite() > 0 {
+                notes.push(match self.range(v) {
+                    Some((lo, hi)) => format!(
+                        "value `{name}`: {} infinite elements in calibration; range [{lo}, {hi}] from its {} finite ones, infinities saturate to its ends",
+                        obs.non_finite(),
+                        obs.count()
+                    ),
+                    None => format!(
+                        "value `{name}`: every calibration element is infinite; no range, so its readers stay float"
+                    ),
+                });
+            }
+            match (obs.min(), obs.max()) {
+                (Some(0.0), Some(0.0)) => notes.push(format!(
+                    "value `{name}`: 0 on every calibration sample; scale 1, zero point 0"
+                )),
+                (Some(lo), Some(hi)) if lo == hi => notes.push(format!(
+                    "value `{name}`: constant {lo} on every calibration sample; range widened to contain 0"
+                )),
+                _ => {}
+            }
+        }
+        notes
     }
 }

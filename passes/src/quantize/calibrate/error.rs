@@ -27,6 +27,9 @@ pub enum CalibError {
         #[source]
         source: pare_ir::interp::InterpError,
     },
+    /// A NaN in the data or computed from it: no range can hold it.
+    #[error("calibration: value `{value}`: {what}")]
+    NotANumber { value: String, what: String },
     #[error("calibration data yielded no samples")]
     Empty,
     /// The second pass did not see the data the first one did.

@@ -4,6 +4,7 @@
 use super::source::{batch_samples, take_samples};
 use super::{CalibData, CalibError, CalibOptions, Calibration, Observer, Phase, Progress};
 use pare_ir::{Graph, Tensor, TensorData, ValueId};
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 /// Calibrates `g` on `data`: pass 1 records each float value's count, min and
@@ -133,24 +134,70 @@ fn one_pass<D: CalibData + ?Sized>(
             })?;
             n = keep;
         }
+        // The first NaN of the range pass: (value, flat index in its tensor).
+        let nan: Cell<Option<(ValueId, usize, usize)>> = Cell::new(None);
         let mut observe = |v: ValueId, t: &Tensor| {
             if let Some(obs) = observers.get_mut(v.index()).and_then(Option::as_mut) {
-                with_f32(t, |xs| record(obs, xs));
+                with_f32(t, |xs| {
+                    if phase == Phase::Range && nan.get().is_none() {
+                        nan.set(xs.iter().position(|x| x.is_nan()).map(|i| (v, i, xs.len())));
+                    }
+                    record(obs, xs)
+                });
             }
         };
         for (&v, t) in g.inputs.iter().zip(&batch) {
             observe(v, t);
         }
-        pare_ir::interp::run_observed(g, &batch, &mut observe).map_err(|e| CalibError::Run {
-            phase,
-            batch: index,
-            source: e,
-        })?;
+        if nan.get().is_none() {
+            pare_ir::interp::run_observed(g, &batch, &mut observe).map_err(|e| {
+                CalibError::Run {
+                    phase,
+                    batch: index,
+                    source: e,
+                }
+            })?;
+        }
+        if let Some((v, i, len)) = nan.get() {
+            return Err(nan_error(g, v, i, len, done, n));
+        }
         done += n;
         index += 1;
         progress(Progress { phase, done, total });
     }
     Ok(done)
+}
+
+/// The error for a NaN at flat index `i` of value `v` (`len` elements) in the
+/// batch of samples `done..done + n`: NaN has no place in a range, and in the
+/// data (or computed from it by the float model) it is almost surely a mistake
+/// the user wants to hear about. A graph input's dim 0 is the sample axis, so
+/// its sample is exact; an intermediate value names the batch's samples.
+fn nan_error(g: &Graph, v: ValueId, i: usize, len: usize, done: usize, n: usize) -> CalibError {
+    let name = g.value(v).name.clone();
+    if g.inputs.contains(&v) {
+        let per = (len / n.max(1)).max(1);
+        CalibError::NotANumber {
+            value: name,
+            what: format!(
+                "model input holds NaN in calibration sample {} (element {} of the sample)",
+                done + i / per,
+                i % per
+            ),
+        }
+    } else {
+        let samples = if n == 1 {
+            format!("sample {done}")
+        } else {
+            format!("samples {}..{}", done, done + n)
+        };
+        CalibError::NotANumber {
+            value: name,
+            what: format!(
+                "the float model computes NaN here on calibration {samples} (element {i}); check the data against the range the model expects"
+            ),
+        }
+    }
 }
 
 /// Calls `f` with the elements of a float tensor as f32 (other dtypes: not at all).

@@ -17,9 +17,11 @@ const RATIOS: usize = 81;
 ///   lowest (ties keep the larger `r`); the error is measured with the f32
 ///   scale that will be stored.
 ///
-/// Non-finite values are ignored. A channel with no non-zero finite value (or
-/// one whose scale would underflow f32) gets scale 1: any scale represents zeros exactly, and 1 keeps the bias scale
-/// `s_x · s_w` of that channel sane.
+/// Non-finite values are ignored. A channel with no non-zero finite value, or
+/// one whose scale would not be a normal f32 (all-denormal weights), gets scale
+/// 1, as onnxruntime's `compute_scale_zp` does below `finfo(float32).tiny`: any
+/// scale represents zeros exactly, and 1 keeps the bias scale `s_x · s_w` of
+/// that channel sane.
 pub fn weight_scale(values: &[f32], bits: u8, method: WeightMethod) -> Result<f32, CalibError> {
     super::select::check_bits(bits)?;
     let qmax = ((1u32 << (bits - 1)) - 1) as f32;
@@ -30,7 +32,7 @@ pub fn weight_scale(values: &[f32], bits: u8, method: WeightMethod) -> Result<f3
     let minmax = amax / qmax;
     // Also when max|w| is so small its scale underflows: those values are 0
     // to any useful precision.
-    if minmax <= 0.0 {
+    if minmax < f32::MIN_POSITIVE {
         return Ok(1.0);
     }
     if method == WeightMethod::MinMax {
@@ -40,7 +42,7 @@ pub fn weight_scale(values: &[f32], bits: u8, method: WeightMethod) -> Result<f3
     for k in 0..RATIOS {
         let ratio = 1.0 - 0.01 * k as f64;
         let scale = (f64::from(amax) * ratio / f64::from(qmax)) as f32;
-        if scale <= 0.0 {
+        if scale < f32::MIN_POSITIVE {
             continue;
         }
         let err = sq_error(values, scale, qmax);

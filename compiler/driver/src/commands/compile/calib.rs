@@ -23,6 +23,8 @@ pub struct Calibrated {
     pub method: CalibMethod,
     /// Bytes of observer state (histograms), which does not grow with samples.
     pub state_bytes: usize,
+    /// One line per value whose range was degenerate (constant, infinite).
+    pub range_notes: Vec<String>,
 }
 
 impl Calibrated {
@@ -30,6 +32,11 @@ impl Calibrated {
     pub fn take(q: &mut QuantState) -> Option<Calibrated> {
         let (data, calibration) = q.calibration.take()?;
         Some(Calibrated {
+            // The float graph the pass kept is the one calibration observed.
+            range_notes: q
+                .float
+                .as_ref()
+                .map_or_else(Vec::new, |g| calibration.range_notes(g)),
             samples: calibration.samples(),
             state_bytes: calibration.state_bytes(),
             method: calibration.method(),

@@ -40,6 +40,8 @@ pub struct Report {
     /// What equalization and bias correction did, and the variants measured.
     pub techniques: Option<Summary>,
     calibration: Option<(String, usize, String, usize, f64)>,
+    /// Degenerate calibrated ranges and what the quantizer made of them.
+    range_notes: Vec<String>,
     peak_rss_bytes: Option<u64>,
     /// A code-generation target's section: JSON (under its name) and terminal text.
     pub target: Option<(Value, String)>,
@@ -66,6 +68,7 @@ impl Report {
             fidelity: None,
             techniques: None,
             calibration: None,
+            range_notes: Vec::new(),
             peak_rss_bytes: None,
             target: None,
         }
@@ -79,6 +82,7 @@ impl Report {
             c.state_bytes,
             seconds,
         ));
+        self.range_notes = c.range_notes.clone();
     }
 
     pub fn set_artifact(&mut self, path: &Path) -> Result<()> {
@@ -175,6 +179,7 @@ impl Report {
                 "method": method,
                 "observer_bytes": measured(json!(state), "histogram and range state, independent of sample count"),
                 "seconds": measured(json!(secs), "wall time of calibration"),
+                "range_notes": self.range_notes,
             });
         }
         if let Some((t, _)) = &self.target {
@@ -259,6 +264,9 @@ impl Report {
                 s,
                 "calibration: {n} samples of {data}, method {method}, {secs:.2} s (measured)"
             );
+            for note in &self.range_notes {
+                let _ = writeln!(s, "calibration note: {note}");
+            }
         }
         if let Some(f) = &self.fidelity {
             let agree = f

@@ -8,8 +8,11 @@ use crate::quantize::calibrate::Histogram;
 /// `[lo, hi]` (`q` in `[−2^(bits−1), 2^(bits−1) − 1]`, `real = scale·(q − zp)`):
 /// `scale = (hi − lo) / (2^bits − 1)` and `zp = round(qmin − lo / scale)`
 /// clamped into `[qmin, qmax]` (TFLite's nudging, so 0 is exactly representable).
-/// A degenerate range (`hi <= lo`, or a scale that underflows f32) gets scale 1,
-/// which represents its only value 0 exactly.
+/// A degenerate range (`hi <= lo`, or a scale that underflows f32: a value that
+/// was 0 on every sample) gets scale 1 and zero point 0, which represent its only
+/// value 0 exactly (onnxruntime's `compute_scale_zp` does the same below
+/// `finfo(float32).tiny`). A range narrower than that but not empty gets at
+/// least [`MIN_ACTIVATION_SCALE`].
 pub fn asymmetric_params(lo: f32, hi: f32, bits: u8) -> (f32, i32) {
     let qmin = -(1i64 << (bits.clamp(2, 31) - 1));
     let qmax = -qmin - 1;
@@ -17,9 +20,16 @@ pub fn asymmetric_params(lo: f32, hi: f32, bits: u8) -> (f32, i32) {
     if !(scale > 0.0 && scale.is_finite()) {
         return (1.0, 0);
     }
+    let scale = scale.max(MIN_ACTIVATION_SCALE);
     let zp = (qmin as f64 - f64::from(lo) / f64::from(scale)).round();
     (scale, zp.clamp(qmin as f64, qmax as f64) as i32)
 }
+
+/// The smallest activation scale, 2^-60: values below about 10^-18 next to a
+/// zero that must stay exact are noise to any f32 model, and a scale this large
+/// keeps every product of scales a kernel forms (`s_x·s_w`, bias scales,
+/// multipliers against the output scale) far from f32's denormals.
+pub const MIN_ACTIVATION_SCALE: f32 = 1.0 / (1u64 << 60) as f32;
 
 /// Mean squared error per value of quantizing the histogram's values to `bits`
 /// bits over `range` (with [`asymmetric_params`]): each bin's values are taken
