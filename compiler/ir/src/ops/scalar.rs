@@ -59,6 +59,11 @@ pub(crate) fn hard_swish(x: f64) -> f64 {
     x * (x / 6.0 + 0.5).clamp(0.0, 1.0)
 }
 
+/// `x·sigmoid(x)`.
+pub(crate) fn silu(x: f64) -> f64 {
+    x * sigmoid(x)
+}
+
 pub(crate) fn mish(x: f64) -> f64 {
     x * softplus(x).tanh()
 }
