@@ -91,4 +91,40 @@ fn written_out_layer_norm_and_gelu_quantize_as_single_ops() {
     assert!(ln.contains("float island: no integer kernel"), "{ln}");
     let gelu = serde_json::to_string(of("gelu")[0]).unwrap();
     assert!(gelu.contains("int8"), "{gelu}");
+
+    // The QDQ artifact (LayerNormalization as a float island, Gelu between a
+    // dequantize and a quantize) runs in onnxruntime as well as it measured.
+    let ort = |model: &std::path::Path, name: &str| {
+        let out = dir.join(name);
+        let o = std::process::Command::new(python())
+            .arg(root().join("tests/oracle/ort_run.py"))
+            .args([
+                model.as_os_str(),
+                data.as_os_str(),
+                "x".as_ref(),
+                out.as_os_str(),
+            ])
+            .output()
+            .expect("run ort_run.py");
+        assert!(
+            o.status.success(),
+            "onnxruntime on {}: {}",
+            model.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        pare_npy::read_npy(&out).unwrap().to_f64_vec()
+    };
+    let (float, int8) = (ort(&model, "float.npy"), ort(&out, "int8.npy"));
+    let signal: f64 = float.iter().map(|v| v * v).sum();
+    let noise: f64 = float
+        .iter()
+        .zip(&int8)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum();
+    let sqnr = 10.0 * (signal / noise).log10();
+    eprintln!("onnxruntime, int8 artifact vs float model: SQNR {sqnr:.2} dB");
+    assert!(
+        sqnr >= 20.0,
+        "onnxruntime on the int8 artifact: SQNR {sqnr} dB"
+    );
 }

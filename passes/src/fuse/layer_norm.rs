@@ -30,6 +30,10 @@ use crate::{Changed, Pass, PassCx, PassError};
 use pare_ir::{DType, Graph, NodeId, Op, Tensor, ValueId};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Most elements a normalized row may have for the fusion to build its scale
+/// and bias.
+const MAX_ROW: usize = 1 << 24;
+
 #[derive(Debug, Default)]
 pub struct FuseLayerNorm;
 
@@ -230,7 +234,9 @@ fn match_at(g: &Graph, uses: &[Vec<(NodeId, usize)>], x: ValueId, root: NodeId) 
         .iter()
         .map(|d| d.fixed().map(|n| n as usize))
         .collect::<Option<_>>()?;
-    let size: usize = norm.iter().product();
+    // The scale and bias are materialized over the normalized dims: refuse
+    // sizes no real row has (a declared type is not data).
+    let size = pare_ir::checked_product(&norm).filter(|&n| n <= MAX_ROW)?;
     let mut scale = vec![tx.coef; size];
     multiply_consts(g, &tx.consts, rank, &norm, &mut scale)?;
     let mut bias = vec![0.0; size];
