@@ -128,7 +128,7 @@ fn clamp_at(g: &Graph, uses: &[Vec<(NodeId, usize)>], c: NodeId) -> Option<Clamp
         }
         _ => return None,
     };
-    if !(lo < hi) || !is_plain_f32(g, a) {
+    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) || !is_plain_f32(g, a) {
         return None;
     }
     let (x, alpha, beta) = affine(g, uses, a, &mut nodes, 4);

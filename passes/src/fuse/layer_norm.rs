@@ -388,7 +388,7 @@ fn max_with_constant(g: &Graph, v: ValueId) -> Option<(NodeId, ValueId, f64)> {
 /// exporters of that form clamp it).
 fn clamped_at_zero(g: &Graph, v: ValueId, seen: &mut Seen) -> ValueId {
     match max_with_constant(g, v) {
-        Some((node, inner, c)) if c == 0.0 => {
+        Some((node, inner, 0.0)) => {
             seen.matched.insert(node);
             inner
         }
