@@ -6,8 +6,9 @@
 ;   and the 1/6 on the clip first;
 ; * y3, x · HardSigmoid(x) with alpha 1/6, beta 1/2 (Keras hard_swish);
 ; * y4, clip(x + 3, 0, 6) / 6 alone: HardSigmoid(1/6, 1/2);
-; * y5, Clip(0.2·x + 0.5, 0, 1) (Keras hard_sigmoid): HardSigmoid(0.2, 0.5).
-graph @hard(%a "a": f32[N,4], %b "b": f32[N,4], %c "c": f32[N,4], %d "d": f32[N,4], %e "e": f32[N,4]) -> (f32[N,4], f32[N,4], f32[N,4], f32[N,4], f32[N,4]) {
+; * y5, Clip(0.2·x + 0.5, 0, 1) (Keras hard_sigmoid): HardSigmoid(0.2, 0.5);
+; * y6, x · Min(Relu(x + 3), 6) / 6 (relu6 as Relu then Min).
+graph @hard(%a "a": f32[N,4], %b "b": f32[N,4], %c "c": f32[N,4], %d "d": f32[N,4], %e "e": f32[N,4], %f "f": f32[N,4]) -> (f32[N,4], f32[N,4], f32[N,4], f32[N,4], f32[N,4], f32[N,4]) {
   $three "three": f32[] = [3.0]
   $zero "zero": f32[] = [0.0]
   $six "six": f32[] = [6.0]
@@ -32,5 +33,10 @@ graph @hard(%a "a": f32[N,4], %b "b": f32[N,4], %c "c": f32[N,4], %d "d": f32[N,
   %e2 "e2": f32[N,4] = mul(%e, $p2)
   %e5 "e5": f32[N,4] = add(%e2, $p5)
   %y5 "y5": f32[N,4] = clip(%e5, $zero, $one)
-  return %y1, %y2, %y3, %y4, %y5
+  %f3 "f3": f32[N,4] = add(%f, $three)
+  %fr "f_relu": f32[N,4] = relu(%f3)
+  %fm "f_min": f32[N,4] = min(%fr, $six)
+  %fx "f_mul": f32[N,4] = mul(%fm, %f)
+  %y6 "y6": f32[N,4] = div(%fx, $six)
+  return %y1, %y2, %y3, %y4, %y5, %y6
 }
