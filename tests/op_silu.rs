@@ -61,35 +61,6 @@ fn interpreter_lookup_table_and_torch_mapping() {
     );
 }
 
-/// Runs `model` in onnxruntime (after `onnx.checker`) on `x`; returns output 0.
-fn onnxruntime(model: &Path, x: &Tensor) -> Vec<f32> {
-    let vals: Vec<String> = x.to_f32_vec().iter().map(|v| format!("{v:e}")).collect();
-    let script = format!(
-        "import sys, numpy as np, onnx, onnxruntime as ort\n\
-         onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)\n\
-         s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n\
-         x = np.array([{}], dtype=np.float32).reshape({:?})\n\
-         print(' '.join(repr(float(v)) for v in s.run(None, {{s.get_inputs()[0].name: x}})[0].ravel()))",
-        vals.join(", "),
-        x.shape()
-    );
-    let out = std::process::Command::new(support::python())
-        .arg("-c")
-        .arg(script)
-        .arg(model)
-        .output()
-        .expect("run the oracle Python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(|s| s.parse::<f64>().expect("a float") as f32)
-        .collect()
-}
-
 fn export(g: &Graph, path: &Path) {
     pare_onnx::export_file(g, path, &pare_onnx::ExportOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -107,7 +78,7 @@ fn float_export_runs_in_onnxruntime_and_fuses_back() {
     export(&g, &path);
     let x = inputs();
     let ours = pare_ir::interp::run(&g, std::slice::from_ref(&x)).unwrap_or_else(|e| panic!("{e}"));
-    let theirs = onnxruntime(&path, &x);
+    let theirs = support::onnxruntime_output(&path, &x);
     for (a, b) in ours[0].to_f32_vec().iter().zip(&theirs) {
         assert!(
             (a - b).abs() <= 1e-6 * a.abs().max(1.0),
@@ -157,7 +128,7 @@ fn quantized_export_runs_in_onnxruntime() {
     )
     .expect("tensor");
     let ours = pare_ir::interp::run(&g, std::slice::from_ref(&x)).unwrap_or_else(|e| panic!("{e}"));
-    let theirs = onnxruntime(&path, &x);
+    let theirs = support::onnxruntime_output(&path, &x);
     // onnxruntime computes the float SiLU between dequantize and quantize, pare
     // looks it up in a table built from the same float function: the same codes
     // but where a value lies within rounding of a quantization step.
