@@ -1,11 +1,8 @@
 ; pass: fuse-layer-norm
 ; run: equivalent tol=1e-5
 ; run: equivalent N=3 seed=5 floats=-4..4
-; paddle2onnx's layer_norm with begin_norm_axis=1 below opset 17: the mean and
-; variance over the last two axes, Pow 2, Add eps, Sqrt, Div, and the scale and
-; bias as tensors of the normalized shape. Here the shift comes before the
-; scale ((n + b)·w is n·w + b·w): still one LayerNorm over axis 1, whose bias
-; is b·w.
+; A LayerNorm over the last two axes whose shift comes before its scale
+; ((n + b)·w is n·w + b·w): still one LayerNorm over axis 1, whose bias is b·w.
 graph @ln_paddle(%x "x": f32[N,2,3]) -> (f32[N,2,3]) {
   $axes "axes": i64[2] = [1, 2]
   $two "two": f32[] = [2.0]
