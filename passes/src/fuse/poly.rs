@@ -230,3 +230,96 @@ pub(crate) fn scalar_constant(g: &Graph, v: ValueId) -> Option<f64> {
     let first = *vals.first()?;
     vals.iter().all(|&x| x == first).then_some(first)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Graph {
+        let src = format!(
+            "graph @g(%x \"x\": f32[4], %t \"t\": f32[4]) -> (f32[4]) {{\n  $half \"half\": f32[] = [0.5]\n  $one \"one\": f32[] = [1.0]\n  $two \"two\": f32[] = [2.0]\n  $zero \"zero\": f32[] = [0.0]\n{body}  return %y\n}}\n"
+        );
+        pare_ir::text::parse(&src).unwrap_or_else(|e| panic!("{e}\n{src}"))
+    }
+
+    fn named(g: &Graph, name: &str) -> ValueId {
+        g.values().find(|(_, v)| v.name == name).expect(name).0
+    }
+
+    /// `p` with the leaves renamed to their value names, for comparing graphs.
+    fn show(g: &Graph, p: &Poly) -> Vec<(String, Vec<(String, i32)>)> {
+        p.terms
+            .iter()
+            .map(|t| {
+                let mut f: Vec<(String, i32)> = t
+                    .factors
+                    .iter()
+                    .map(|(&v, &e)| (g.value(v).name.clone(), e))
+                    .collect();
+                f.sort();
+                (format!("{:.6}", t.coef), f)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn factor_orders_read_the_same() {
+        let a = parse("  %p \"p\": f32[4] = add(%t, $one)\n  %m \"m\": f32[4] = mul(%x, %p)\n  %y \"y\": f32[4] = mul(%m, $half)\n");
+        let b = parse("  %h \"h\": f32[4] = mul($half, %x)\n  %p \"p\": f32[4] = add($one, %t)\n  %y \"y\": f32[4] = mul(%h, %p)\n");
+        let c = parse("  %p \"p\": f32[4] = add(%t, $one)\n  %d \"d\": f32[4] = div(%p, $two)\n  %y \"y\": f32[4] = mul(%d, %x)\n");
+        let read = |g: &Graph| {
+            let mut f = Flattener::new(g, &[]);
+            show(g, &f.flatten(named(g, "y")).expect("expands"))
+        };
+        let want = vec![
+            (
+                "0.500000".to_string(),
+                vec![("t".to_string(), 1), ("x".to_string(), 1)],
+            ),
+            ("0.500000".to_string(), vec![("x".to_string(), 1)]),
+        ];
+        let mut got = read(&a);
+        got.sort();
+        let mut want = want;
+        want.sort();
+        assert_eq!(got, want);
+        let (mut gb, mut gc) = (read(&b), read(&c));
+        gb.sort();
+        gc.sort();
+        assert_eq!(gb, want);
+        assert_eq!(gc, want);
+    }
+
+    #[test]
+    fn stops_division_by_zero_and_sums_in_denominators_are_leaves_or_refusals() {
+        let g = parse("  %p \"p\": f32[4] = add(%t, $one)\n  %y \"y\": f32[4] = div(%x, %p)\n");
+        // x / (t + 1): a sum cannot be inverted.
+        assert!(Flattener::new(&g, &[]).flatten(named(&g, "y")).is_none());
+        let g = parse("  %y \"y\": f32[4] = div(%x, $zero)\n");
+        assert!(Flattener::new(&g, &[]).flatten(named(&g, "y")).is_none());
+        // A stop value is a leaf even when it is arithmetic.
+        let g = parse("  %s \"s\": f32[4] = add(%x, %t)\n  %y \"y\": f32[4] = mul(%s, $two)\n");
+        let s = named(&g, "s");
+        let p = Flattener::new(&g, &[s])
+            .flatten(named(&g, "y"))
+            .expect("expands");
+        assert_eq!(
+            show(&g, &p),
+            vec![("2.000000".to_string(), vec![("s".to_string(), 1)])]
+        );
+    }
+
+    #[test]
+    fn long_chains_are_refused_not_walked() {
+        let mut body = String::from("  %v0 \"v0\": f32[4] = add(%x, %t)\n");
+        for i in 1..200 {
+            body.push_str(&format!(
+                "  %v{i} \"v{i}\": f32[4] = add(%v{}, %t)\n",
+                i - 1
+            ));
+        }
+        body.push_str("  %y \"y\": f32[4] = add(%v199, %x)\n");
+        let g = parse(&body);
+        assert!(Flattener::new(&g, &[]).flatten(named(&g, "y")).is_none());
+    }
+}
