@@ -5,13 +5,15 @@
 ; * y1: the variance divides the sum by D−1 (an unbiased variance, torch.std);
 ; * y2: the mean is over the last axis but the variance over axis 1;
 ; * y3: the centered value is also a graph output (read outside the pattern);
-; * y4: normalized over axis 1 only, which is not a trailing block of axes.
-graph @not_ln(%x "x": f32[N,3,4]) -> (f32[N,3,4], f32[N,3,4], f32[N,3,4], f32[N,3,4], f32[N,3,4]) {
+; * y4: normalized over axis 1 only, which is not a trailing block of axes;
+; * y5: Max(var, 0.01) as the floor: too far from var + eps to be a LayerNorm.
+graph @not_ln(%x "x": f32[N,3,4]) -> (f32[N,3,4], f32[N,3,4], f32[N,3,4], f32[N,3,4], f32[N,3,4], f32[N,3,4]) {
   $last "last": i64[1] = [-1]
   $mid "mid": i64[1] = [1]
   $inv3 "inv3": f32[] = [0.33333334]
   $two "two": f32[] = [2.0]
   $eps "eps": f32[] = [1e-5]
+  $floor "floor": f32[] = [0.01]
   %s1 "s1": f32[N,3,1] = reduce_mean(%x, $last) {keepdims=true, noop_with_empty_axes=false}
   %d1 "d1": f32[N,3,4] = sub(%x, %s1)
   %q1 "q1": f32[N,3,4] = mul(%d1, %d1)
@@ -41,5 +43,12 @@ graph @not_ln(%x "x": f32[N,3,4]) -> (f32[N,3,4], f32[N,3,4], f32[N,3,4], f32[N,
   %e4 "e4": f32[N,1,4] = add(%v4, $eps)
   %r4 "r4": f32[N,1,4] = sqrt(%e4)
   %y4 "y4": f32[N,3,4] = div(%d4, %r4)
-  return %y1, %y2, %y3, %d3, %y4
+  %s5 "s5": f32[N,3,1] = reduce_mean(%x, $last) {keepdims=true, noop_with_empty_axes=false}
+  %d5 "d5": f32[N,3,4] = sub(%x, %s5)
+  %q5 "q5": f32[N,3,4] = mul(%d5, %d5)
+  %v5 "v5": f32[N,3,1] = reduce_mean(%q5, $last) {keepdims=true, noop_with_empty_axes=false}
+  %e5 "e5": f32[N,3,1] = max(%v5, $floor)
+  %r5 "r5": f32[N,3,1] = sqrt(%e5)
+  %y5 "y5": f32[N,3,4] = div(%d5, %r5)
+  return %y1, %y2, %y3, %d3, %y4, %y5
 }
