@@ -20,6 +20,10 @@
 //! where that takes rows all of whose values agree to within about 3e-3 —
 //! constant rows, whose output is the shift either way.
 //!
+//! A constant scale and shift written after a `layer_normalization` (a
+//! LayerNorm without affine parameters, then `Mul` and `Add`) are folded into
+//! its scale and bias the same way.
+//!
 //! Nothing fuses unless every reduction is over the same last axes of `x`
 //! (kept dims, static sizes), the output has `x`'s shape, the constants vary
 //! only along the normalized axes, and no inner value is read outside the
@@ -48,7 +52,8 @@ impl Pass for FuseLayerNorm {
     }
 
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        fuse_all(g, cx, self.name(), &find).map(Changed::from_bool)
+        fuse_all(g, cx, self.name(), &|g| find(g).or_else(|| find_affine(g)))
+            .map(Changed::from_bool)
     }
 }
 
@@ -461,4 +466,129 @@ fn is_variance(g: &Graph, x: ValueId, p: &Poly, seen: &mut Seen) -> bool {
         }
     }
     close(sq, 1.0) && (msq + 1.0).abs() <= CONST_TOL
+}
+
+/// `layer_normalization(x, s, b)` followed by constant products and sums
+/// (`y·γ + β` in any order): one `layer_normalization` whose scale is `s·γ`
+/// and bias `b·γ + β`.
+fn find_affine(g: &Graph) -> Option<Fusion> {
+    let uses = g.uses();
+    for &n in g.order() {
+        let node = g.node(n);
+        let Op::LayerNormalization { axis, .. } = node.op else {
+            continue;
+        };
+        let (Some(x), Some(&y)) = (node.input(0), node.outputs.first()) else {
+            continue;
+        };
+        // Only the normalized output may be read (mean and 1/σ outputs change
+        // nothing here, but a reader of them would lose its value).
+        if node.outputs[1..]
+            .iter()
+            .any(|&o| !uses[o.index()].is_empty() || g.outputs.contains(&o))
+        {
+            continue;
+        }
+        let rank = g.ty(x).rank() as i64;
+        let first = if axis < 0 { axis + rank } else { axis };
+        let Some(first) = usize::try_from(first).ok().filter(|&f| f < rank as usize) else {
+            continue;
+        };
+        let Some(norm) = g.ty(x).shape[first..]
+            .iter()
+            .map(|d| d.fixed().map(|n| n as usize))
+            .collect::<Option<Vec<usize>>>()
+        else {
+            continue;
+        };
+        let Some(size) = pare_ir::checked_product(&norm).filter(|&n| n <= MAX_ROW) else {
+            continue;
+        };
+        let read = |slot: usize| -> Option<Option<Vec<f64>>> {
+            match node.input(slot) {
+                None => Some(None),
+                Some(v) => {
+                    let mut acc = vec![1.0; size];
+                    multiply_consts(g, &BTreeMap::from([(v, 1)]), rank as usize, &norm, &mut acc)?;
+                    Some(Some(acc))
+                }
+            }
+        };
+        let (Some(Some(scale)), Some(bias)) = (read(1), read(2)) else {
+            continue;
+        };
+        for root in downstream(g, &uses, y, &is_arithmetic, 4) {
+            let out = g.node(root).outputs[0];
+            if !is_plain_f32(g, out) || g.ty(out).shape != g.ty(y).shape {
+                continue;
+            }
+            let mut f = Flattener::new(g, &[y]);
+            let Some(p) = f.flatten(out) else {
+                continue;
+            };
+            let mut times: Option<Vec<f64>> = None;
+            let mut plus = vec![0.0; size];
+            let mut ok = true;
+            for t in &p.terms {
+                let consts: BTreeMap<ValueId, i32> = t
+                    .factors
+                    .iter()
+                    .filter(|(v, _)| **v != y)
+                    .map(|(&v, &e)| (v, e))
+                    .collect();
+                let all_const = consts.keys().all(|&v| g.weight_of(v).is_some());
+                let mut acc = vec![t.coef; size];
+                ok &= all_const
+                    && multiply_consts(g, &consts, rank as usize, &norm, &mut acc).is_some();
+                match t.exponent(y) {
+                    0 => plus.iter_mut().zip(&acc).for_each(|(p, a)| *p += a),
+                    1 if times.is_none() => times = Some(acc),
+                    _ => ok = false,
+                }
+            }
+            let Some(times) = times.filter(|_| ok) else {
+                continue;
+            };
+            let new_scale: Vec<f64> = scale.iter().zip(&times).map(|(s, t)| s * t).collect();
+            let new_bias: Vec<f64> = match &bias {
+                Some(b) => b
+                    .iter()
+                    .zip(&times)
+                    .zip(&plus)
+                    .map(|((b, t), p)| b * t + p)
+                    .collect(),
+                None => plus,
+            };
+            let mut matched = f.nodes;
+            matched.extend([n, root]);
+            if !is_private(g, &uses, &matched, root) {
+                continue;
+            }
+            let tensor = |v: Vec<f64>| -> Option<Tensor> {
+                let f: Vec<f32> = v.into_iter().map(|a| a as f32).collect();
+                f.iter().all(|a| a.is_finite()).then_some(())?;
+                Tensor::from_vec(norm.clone(), f).ok()
+            };
+            let (Some(scale), Some(bias)) = (tensor(new_scale), tensor(new_bias)) else {
+                continue;
+            };
+            return Some(Fusion {
+                root,
+                matched,
+                op: node.op.clone(),
+                inputs: vec![
+                    FusedInput::Value(x),
+                    FusedInput::Const {
+                        suffix: "_scale",
+                        tensor: scale,
+                    },
+                    FusedInput::Const {
+                        suffix: "_bias",
+                        tensor: bias,
+                    },
+                ],
+            });
+        }
+    }
+    None
 }
