@@ -6,6 +6,7 @@
 //! after every change and iterates fixpoint groups until nothing changes.
 
 pub mod cleanup;
+pub mod fuse;
 mod manager;
 pub mod metrics;
 mod pass;

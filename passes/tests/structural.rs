@@ -159,6 +159,11 @@ fn print_after_all_sees_every_pass() {
             "fold-constants",
             "fold-shapes",
             "fold-batchnorm",
+            "dce",
+            "fuse-layer-norm",
+            "fuse-gelu",
+            "fuse-softmax",
+            "fuse-activations",
             "dce"
         ]
     );

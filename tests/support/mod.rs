@@ -256,3 +256,34 @@ pub fn small_zero_inputs(g: &pare_ir::Graph) -> Option<Vec<Tensor>> {
         })
         .collect()
 }
+
+/// Output 0 of `model` run by onnxruntime (CPU) on `x` as its first input, after
+/// `onnx.checker` (full check) accepts the file.
+pub fn onnxruntime_output(model: &Path, x: &Tensor) -> Vec<f32> {
+    let vals: Vec<String> = x.to_f32_vec().iter().map(|v| format!("{v:e}")).collect();
+    let script = format!(
+        "import sys, numpy as np, onnx, onnxruntime as ort\n\
+         onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)\n\
+         s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n\
+         x = np.array([{}], dtype=np.float32).reshape({:?})\n\
+         print(' '.join(repr(float(v)) for v in s.run(None, {{s.get_inputs()[0].name: x}})[0].ravel()))",
+        vals.join(", "),
+        x.shape()
+    );
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(model)
+        .output()
+        .expect("run the oracle Python");
+    assert!(
+        out.status.success(),
+        "onnxruntime on {}: {}",
+        model.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|s| s.parse::<f64>().expect("a float") as f32)
+        .collect()
+}

@@ -235,6 +235,10 @@ define_ops! {
     Softsign = "softsign" {} => unary(Float).scalar(scalar::softsign).lut().onnx("Softsign", 1),
     HardSwish = "hard_swish" {} => unary(Float).scalar(scalar::hard_swish).lut().onnx("HardSwish", 14)
         .aten(&["aten.hardswish.default", "aten.hardswish_.default"]),
+    /// `x·sigmoid(x)` (SiLU, Swish). An ATen op (`torch.nn.SiLU`); ONNX (≤ 21) has no
+    /// operator for it, so the exporter writes `Sigmoid` and `Mul`.
+    Silu = "silu" {} => unary(Float).scalar(scalar::silu).lut()
+        .aten(&["aten.silu.default", "aten.silu_.default"]),
     Mish = "mish" {} => unary(Float).scalar(scalar::mish).lut().onnx("Mish", 18).aten(&["aten.mish.default"]),
     /// `ln(1 + x)`, accurate near 0. An ATen op (`torch.log1p`); ONNX has no operator for it.
     Log1p = "log1p" {} => unary(Float).scalar(f64::ln_1p).lut().aten(&["aten.log1p.default"]),

@@ -159,6 +159,12 @@ pub fn classify_with(
             return Err("only nearest resizing has an integer kernel".into())
         }
         Shape { .. } | Size {} => return Err("its output is an integer shape".into()),
+        // Mean and variance over a row need a wide accumulator and an integer
+        // 1/sqrt that pare does not have; the op stays float between a
+        // dequantize and a quantize, as one layer.
+        LayerNormalization { .. } => {
+            return Err("float island: no integer kernel for layer normalization".into())
+        }
         // The integer interpreter's tables: data movement keeps its input's
         // parameters; element-wise unary ops are lookup tables.
         MaxPool { .. } => OpClass::SameParams { data: vec![0] },

@@ -31,7 +31,7 @@ pub const PIPELINES: &[PipelineInfo] = &[
     PipelineInfo {
         name: "cleanup",
         help: "the declutter every model gets after import, iterated until nothing changes",
-        shape: "(remove-identity,fold-constants,fold-shapes,fold-batchnorm,dce)*",
+        shape: "(remove-identity,fold-constants,fold-shapes,fold-batchnorm,dce)*,(fuse-layer-norm,fuse-gelu,fuse-softmax,fuse-activations,dce)*",
     },
     PipelineInfo {
         name: "prepare-int",
@@ -106,19 +106,32 @@ fn passes(names: &[&str]) -> Option<Vec<Box<dyn Pass>>> {
 /// `cleanup` iterates identity removal, constant and shape folding, BN folding and
 /// dead-code elimination to a fixpoint: each can expose work for the others
 /// (a folded shape chain leaves dead `Shape` nodes; a removed identity can put a
-/// conv right before its batch norm). `prepare-int` moves `nn.Linear`-style
+/// conv right before its batch norm). Then written-out LayerNorm, GELU,
+/// Softmax and activations become single ops: only after the folding has
+/// settled, so a pattern is matched with all its constants folded (a scale
+/// reshaped by a shape chain, a computed √(2/π)) and never in part.
+/// `prepare-int` moves `nn.Linear`-style
 /// biases into a Gemm's int32 accumulator.
 pub fn pipeline(name: &str) -> Option<Pipeline> {
     match name {
         "cleanup" => Some(Pipeline::new(
             "cleanup",
-            vec![Step::Fixpoint(passes(&[
-                "remove-identity",
-                "fold-constants",
-                "fold-shapes",
-                "fold-batchnorm",
-                "dce",
-            ])?)],
+            vec![
+                Step::Fixpoint(passes(&[
+                    "remove-identity",
+                    "fold-constants",
+                    "fold-shapes",
+                    "fold-batchnorm",
+                    "dce",
+                ])?),
+                Step::Fixpoint(passes(&[
+                    "fuse-layer-norm",
+                    "fuse-gelu",
+                    "fuse-softmax",
+                    "fuse-activations",
+                    "dce",
+                ])?),
+            ],
         )),
         "prepare-int" => Some(Pipeline::new(
             "prepare-int",

@@ -7,6 +7,7 @@ use super::options::{OptionSpec, Options};
 use crate::cleanup::{
     Dce, FoldBatchNorm, FoldConstants, FoldShapes, FuseMatmulBias, RemoveIdentity,
 };
+use crate::fuse::{FuseActivations, FuseGelu, FuseLayerNorm, FuseSoftmax};
 use crate::ptq;
 use crate::quantize::raise_qdq::RaiseQdq;
 use crate::{Pass, PassError};
@@ -87,10 +88,34 @@ pub const PASSES: &[PassInfo] = &[
         build: plain::<ptq::Fp16>,
     },
     PassInfo {
+        name: "fuse-activations",
+        help: "fuse written-out SiLU x*sigmoid(x), HardSwish x*clip(x+3,0,6)/6 and HardSigmoid clip(a*x+b,0,1) into one op",
+        options: &[],
+        build: plain::<FuseActivations>,
+    },
+    PassInfo {
+        name: "fuse-gelu",
+        help: "fuse written-out GELU, erf form x*0.5*(1+erf(x/sqrt2)) and tanh form, into one gelu",
+        options: &[],
+        build: plain::<FuseGelu>,
+    },
+    PassInfo {
+        name: "fuse-layer-norm",
+        help: "fuse a written-out LayerNorm (mean, variance, eps, 1/sqrt, scale, shift; TF, PyTorch and Paddle spellings) into one layer_normalization",
+        options: &[],
+        build: plain::<FuseLayerNorm>,
+    },
+    PassInfo {
         name: "fuse-matmul-bias",
         help: "fuse Add(MatMul(x, W), b) with constant W and b into one Gemm",
         options: &[],
         build: plain::<FuseMatmulBias>,
+    },
+    PassInfo {
+        name: "fuse-softmax",
+        help: "fuse exp(z-max(z))/sum(exp(z-max(z))) over one axis (max subtraction optional) into one softmax",
+        options: &[],
+        build: plain::<FuseSoftmax>,
     },
     PassInfo {
         name: "mixed-precision",

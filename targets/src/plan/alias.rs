@@ -23,7 +23,7 @@ pub fn is_view_op(op: &Op) -> bool {
 
 /// Unary element-wise ops allowed to write their output over input 0 (with
 /// [`super::InPlace::UnaryElementwise`]): `relu`, `clip`, `leaky_relu`,
-/// `sigmoid`, `tanh`, `hard_sigmoid`, `hard_swish`, `neg`, `abs`. Output
+/// `sigmoid`, `tanh`, `hard_sigmoid`, `hard_swish`, `silu`, `neg`, `abs`. Output
 /// element `i` depends on input element `i` only (`clip`'s min/max are
 /// scalars), so a kernel that reads element `i` before writing it is correct
 /// in place, in float and as an int8 lookup table alike. The planner also
@@ -40,6 +40,7 @@ pub fn in_place_op(op: &Op) -> bool {
             | Op::Tanh { .. }
             | Op::HardSigmoid { .. }
             | Op::HardSwish { .. }
+            | Op::Silu { .. }
             | Op::Neg { .. }
             | Op::Abs { .. }
     )

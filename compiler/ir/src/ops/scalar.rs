@@ -59,6 +59,14 @@ pub(crate) fn hard_swish(x: f64) -> f64 {
     x * (x / 6.0 + 0.5).clamp(0.0, 1.0)
 }
 
+/// `x·sigmoid(x)`, with the sigmoid rounded to f32 first: the f32 result is then
+/// bit for bit that of `Mul(x, Sigmoid(x))` in f32 (the product of two f32
+/// values is exact in f64), so fusing that form into `silu`, and exporting
+/// `silu` to ONNX as that form, change no output bits.
+pub(crate) fn silu(x: f64) -> f64 {
+    x * f64::from(sigmoid(x) as f32)
+}
+
 pub(crate) fn mish(x: f64) -> f64 {
     x * softplus(x).tanh()
 }

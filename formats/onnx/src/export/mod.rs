@@ -333,12 +333,49 @@ impl Exporter<'_> {
         if coerce && !last_axis {
             return self.coerced_softmax(n, &node_name, axis, inputs, outputs);
         }
+        if matches!(n.op, Op::Silu {}) {
+            return self.silu(&node_name, inputs, outputs);
+        }
         self.nodes.push(NodeProto {
             input: inputs,
             output: outputs,
             name: Some(node_name),
             op_type: Some(onnx_op_type(&n.op)?),
             attribute: onnx_attributes(&n.op, &n.name)?,
+            ..NodeProto::default()
+        });
+        Ok(())
+    }
+
+    /// SiLU, which ONNX (opsets up to 21) has no operator for: `Mul(x, Sigmoid(x))`,
+    /// the form onnxruntime fuses back into its own SiLU kernel.
+    fn silu(
+        &mut self,
+        node_name: &str,
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+    ) -> Result<(), ErrorKind> {
+        let x = inputs.first().cloned().unwrap_or_default();
+        let y = outputs.first().cloned().unwrap_or_default();
+        let sig = self.tmp(&y);
+        let base = if node_name.is_empty() {
+            y.as_str()
+        } else {
+            node_name
+        };
+        let sig_name = self.node_name(&format!("{base}/sigmoid"));
+        self.nodes.push(NodeProto {
+            input: vec![x.clone()],
+            output: vec![sig.clone()],
+            name: Some(sig_name),
+            op_type: Some("Sigmoid".into()),
+            ..NodeProto::default()
+        });
+        self.nodes.push(NodeProto {
+            input: vec![x, sig],
+            output: vec![y],
+            name: Some(node_name.to_string()),
+            op_type: Some("Mul".into()),
             ..NodeProto::default()
         });
         Ok(())

@@ -74,8 +74,6 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "aten.rsub.Scalar",
     "aten.scaled_dot_product_attention.default",
     "aten.select.int",
-    "aten.silu.default",
-    "aten.silu_.default",
     "aten.slice.Tensor",
     "aten.softmax.int",
     "aten.split.Tensor",
@@ -153,11 +151,6 @@ pub(crate) fn lower(t: &mut Translator<'_>, c: &mut NodeCtx<'_>) -> R<()> {
                 other => return Err(format!("unknown gelu approximation `{other}`").into()),
             };
             unary(t, c, "self", Op::Gelu { approximate })
-        }
-        "silu" | "silu_" => {
-            let x = t.value(c.tensor("self")?)?;
-            let s = tmp(t, c, "sigmoid", Op::Sigmoid {}, vec![Some(x)])?;
-            finish(t, c, Op::Mul {}, vec![Some(x), Some(s)])
         }
         "relu6" => clip(t, c, Some(0.0), Some(6.0)),
         "hardtanh" | "hardtanh_" => {
