@@ -56,6 +56,17 @@ impl Plan {
 
 /// Plans int8 (activation `bits`) quantization of `g` over `ranges`.
 pub fn plan(g: &Graph, ranges: &dyn RangeSource, bits: u8) -> Plan {
+    plan_with(g, ranges, bits, &BTreeMap::new())
+}
+
+/// [`plan`], with the nodes of `keep_float` left float for the reason given
+/// (the fidelity floor raises precision this way: a float island).
+pub fn plan_with(
+    g: &Graph,
+    ranges: &dyn RangeSource,
+    bits: u8,
+    keep_float: &BTreeMap<NodeId, String>,
+) -> Plan {
     let mut p = Plan::default();
     let uses = g.uses();
     // Activations (Relu/Clip) whose producer already saturates at their range.
@@ -63,6 +74,10 @@ pub fn plan(g: &Graph, ranges: &dyn RangeSource, bits: u8) -> Plan {
     for &id in g.order() {
         // A producer that took a Relu/Clip's range stays correct even if that
         // activation ends up float: it saturates exactly where the activation clips.
+        if let Some(reason) = keep_float.get(&id) {
+            p.decisions.insert(id, Decision::Float(reason.clone()));
+            continue;
+        }
         let decision = match decide(g, id, ranges, bits, &uses, &mut p, &mut fused) {
             Ok(class) => Decision::Int(class),
             Err(reason) => Decision::Float(reason),

@@ -1,0 +1,412 @@
+//! Raising precision until the fidelity floor holds: float islands chosen by
+//! measured sensitivity, greedily.
+//!
+//! The unit raised is one quantized activation value: its island is the
+//! node that produces it and every node that reads it, all kept float, so
+//! the value is never rounded to int8. (A node alone is not enough: a
+//! float producer's output is quantized again at the entry of an integer
+//! reader with the same calibrated range, and a float reader only sees
+//! the codes. An outlier channel that swamps a tensor's range is lost the
+//! same way in both cases.)
+//!
+//! Each round measures, for every value still quantized, the fidelity of the
+//! model re-quantized with that value's island kept float (integer
+//! interpreter against the float model on the first [`RAISE_SAMPLES`]
+//! samples); the value whose island gives the highest SQNR (then agreement)
+//! is raised, the model is re-quantized from the same calibration, finished
+//! as the chosen variant was (bias correction), and measured again on the
+//! fidelity samples. Rounds go on until the floor holds or nothing is left
+//! to raise. A target that runs integer kernels only gets no island: the
+//! round's measurements are then the per-layer table of the failure.
+//!
+//! Cost: a round quantizes and runs the model once per candidate on
+//! [`RAISE_SAMPLES`] samples; a model that holds the floor pays nothing.
+
+use super::floor::FidelityFloor;
+use crate::metrics::{Fidelity, FidelityMeter};
+use crate::quantize::calibrate::{BoxError, Calibration};
+use crate::quantize::plan::plan_with;
+use crate::quantize::{quantize_int, Decision, IntOptions, LayerRecord, LayerStatus};
+use crate::PassError;
+use pare_ir::interp::{run, run_with, QuantExec, RunOptions};
+use pare_ir::quant::Rounding;
+use pare_ir::{Graph, NodeId, Tensor, ValueId};
+use std::collections::{BTreeMap, BTreeSet};
+
+const PASS: &str = "fidelity-floor";
+
+/// Samples each candidate island is measured on (the first of the data).
+pub const RAISE_SAMPLES: usize = 32;
+
+/// What the floor may change and how it measures.
+#[derive(Debug)]
+pub struct RaiseOptions<'a> {
+    pub floor: FidelityFloor,
+    /// Why no float island may be raised (a target running integer kernels
+    /// only); `None` when islands are allowed.
+    pub no_islands: Option<String>,
+    pub rounding: Rounding,
+    /// The first samples of the data, batch by batch: candidates are
+    /// measured on these.
+    pub samples: &'a [Vec<Tensor>],
+}
+
+/// What quantization started from, to re-quantize with islands.
+#[derive(Debug)]
+pub struct Base<'a> {
+    /// The float model fidelity is measured against.
+    pub float: &'a Graph,
+    /// The float graph the chosen variant was quantized from (equalized or not).
+    pub graph: &'a Graph,
+    pub calibration: &'a Calibration,
+    /// The chosen variant's options (weight widths per node).
+    pub opts: IntOptions,
+}
+
+/// One value the floor may keep float, with what keeping it float measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// The value's name.
+    pub value: String,
+    /// The node that produces it (`None`: a graph input).
+    pub producer: Option<String>,
+    /// The producer's op.
+    pub op: String,
+    /// The producer's precision now: `int8`, `int4 weights`, or `float`.
+    pub precision: String,
+    /// Every node of its island (the producer and the readers), in order.
+    pub nodes: Vec<String>,
+    /// Fidelity of the model with this island kept float, on the candidate
+    /// samples; `None` when it was not measured (over a size budget).
+    pub kept_float: Option<Fidelity>,
+}
+
+/// One raise: the island kept float and the fidelity (on the fidelity
+/// samples) before and after.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Raised {
+    pub value: String,
+    pub nodes: Vec<String>,
+    pub before: Fidelity,
+    pub after: Fidelity,
+}
+
+/// What the floor did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloorReport {
+    pub floor: FidelityFloor,
+    /// Fidelity of the variant chosen before any raise.
+    pub initial: Fidelity,
+    pub raised: Vec<Raised>,
+    /// Whether the final graph holds the floor.
+    pub met: bool,
+    /// Why the floor could not be met.
+    pub unmet: Option<String>,
+    /// The last round's measurements (empty when the floor held at once).
+    pub candidates: Vec<Candidate>,
+    /// Samples each candidate was measured on.
+    pub candidate_samples: usize,
+}
+
+/// The raised model: its graph, records and fidelity, and the report.
+#[derive(Debug)]
+pub struct RaiseResult {
+    pub graph: Graph,
+    pub records: Vec<LayerRecord>,
+    pub fidelity: Fidelity,
+    pub report: FloorReport,
+}
+
+/// Callbacks into the variant search: finishing a re-quantized graph as the
+/// chosen variant was, measuring on the fidelity samples, and whether a
+/// graph fits the size budget.
+pub struct Hooks<'a> {
+    pub finish: &'a mut dyn FnMut(&mut Graph) -> Result<(), PassError>,
+    pub measure: &'a dyn Fn(&Graph) -> Result<Fidelity, PassError>,
+    pub fits: &'a dyn Fn(&Graph) -> Result<bool, PassError>,
+}
+
+impl std::fmt::Debug for Hooks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks").finish_non_exhaustive()
+    }
+}
+
+/// Raises precision of `graph` (quantized from `base`, with `records` and
+/// `fidelity`) until `opts.floor` holds; see the module docs.
+pub fn raise_to_floor(
+    base: &Base,
+    graph: Graph,
+    records: Vec<LayerRecord>,
+    fidelity: Fidelity,
+    opts: &RaiseOptions,
+    hooks: &mut Hooks,
+) -> Result<RaiseResult, PassError> {
+    let mut report = FloorReport {
+        floor: opts.floor,
+        initial: fidelity.clone(),
+        raised: Vec::new(),
+        met: opts.floor.holds(&fidelity),
+        unmet: None,
+        candidates: Vec::new(),
+        candidate_samples: opts.samples.iter().map(|b| batch_len(b)).sum(),
+    };
+    let (mut graph, mut records, mut fidelity) = (graph, records, fidelity);
+    if report.met {
+        return Ok(RaiseResult {
+            graph,
+            records,
+            fidelity,
+            report,
+        });
+    }
+    let reference: Vec<Vec<Tensor>> = opts
+        .samples
+        .iter()
+        .map(|x| run(base.float, x).map_err(analysis))
+        .collect::<Result<_, _>>()?;
+    let mut keep: BTreeMap<NodeId, String> = base.opts.keep_float.clone();
+    while !report.met {
+        let islands = islands(base, &keep);
+        let mut candidates = Vec::with_capacity(islands.len());
+        let mut best: Option<(usize, Fidelity)> = None;
+        for island in &islands {
+            let mut trial_keep = keep.clone();
+            for &n in &island.nodes {
+                trial_keep.insert(n, String::new());
+            }
+            let g = quantized(base, &trial_keep)?.0;
+            let kept_float = if (hooks.fits)(&g)? {
+                let f = measure_on(&g, opts, &reference)?;
+                if best.as_ref().is_none_or(|(_, b)| better(&f, b)) {
+                    best = Some((candidates.len(), f.clone()));
+                }
+                Some(f)
+            } else {
+                None
+            };
+            candidates.push(island.describe(base.graph, &records, kept_float));
+        }
+        report.candidates = candidates;
+        if let Some(why) = &opts.no_islands {
+            report.unmet = Some(why.clone());
+            break;
+        }
+        let Some((k, _)) = best else {
+            report.unmet = Some(if islands.is_empty() {
+                "no quantized value is left to keep float".into()
+            } else {
+                "no float island fits the size budget".into()
+            });
+            break;
+        };
+        let island = &islands[k];
+        for &n in &island.nodes {
+            keep.insert(n, String::new());
+        }
+        let (mut g, recs) = quantized(base, &keep)?;
+        (hooks.finish)(&mut g)?;
+        let after = (hooks.measure)(&g)?;
+        let why = reason(&fidelity, &after);
+        for &n in &island.nodes {
+            keep.insert(n, why.clone());
+        }
+        report.raised.push(Raised {
+            value: island.name.clone(),
+            nodes: island.node_names(base.graph),
+            before: fidelity.clone(),
+            after: after.clone(),
+        });
+        (graph, records, fidelity) = (g, recs, after);
+        report.met = opts.floor.holds(&fidelity);
+    }
+    // The records (one per node of the base graph, in its order) say why
+    // each raised node is float.
+    for (r, id) in records.iter_mut().zip(base.graph.order()) {
+        if let Some(why) = keep.get(id).filter(|w| !w.is_empty()) {
+            r.status = LayerStatus::Float(why.clone());
+        }
+    }
+    Ok(RaiseResult {
+        graph,
+        records,
+        fidelity,
+        report,
+    })
+}
+
+/// "kept float: raised for fidelity (agreement a → b, SQNR x → y dB)".
+fn reason(before: &Fidelity, after: &Fidelity) -> String {
+    let agree = match (before.agreement, after.agreement) {
+        (Some(a), Some(b)) => format!("agreement {a:.4} → {b:.4}, "),
+        _ => String::new(),
+    };
+    format!(
+        "kept float: raised for fidelity ({agree}SQNR {:.2} → {:.2} dB)",
+        before.sqnr_db, after.sqnr_db
+    )
+}
+
+/// Whether fidelity `a` beats `b`: higher SQNR, then higher agreement (a
+/// NaN SQNR never beats a number).
+fn better(a: &Fidelity, b: &Fidelity) -> bool {
+    let key = |f: &Fidelity| {
+        (
+            if f.sqnr_db.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                f.sqnr_db
+            },
+            f.agreement.unwrap_or(0.0),
+        )
+    };
+    let (ka, kb) = (key(a), key(b));
+    ka.0 > kb.0 || (ka.0 == kb.0 && ka.1 > kb.1)
+}
+
+/// `base.graph` quantized with the nodes of `keep` float.
+fn quantized(
+    base: &Base,
+    keep: &BTreeMap<NodeId, String>,
+) -> Result<(Graph, Vec<LayerRecord>), PassError> {
+    let mut g = base.graph.clone();
+    let opts = IntOptions {
+        keep_float: keep.clone(),
+        ..base.opts.clone()
+    };
+    let records = quantize_int(&mut g, base.calibration, &opts)?;
+    Ok((g, records))
+}
+
+/// Fidelity of `q` on the candidate samples against the float outputs
+/// `reference` computed once for all candidates.
+fn measure_on(
+    q: &Graph,
+    opts: &RaiseOptions,
+    reference: &[Vec<Tensor>],
+) -> Result<Fidelity, PassError> {
+    let ropts = RunOptions {
+        quant: QuantExec::Integer(opts.rounding),
+    };
+    let mut meter = FidelityMeter::default();
+    for (x, want) in opts.samples.iter().zip(reference) {
+        let got = run_with(q, x, &ropts, &mut |_, _| {}).map_err(analysis)?;
+        meter.add_outputs(&got, want, batch_len(x));
+    }
+    Ok(meter.finish())
+}
+
+fn batch_len(x: &[Tensor]) -> usize {
+    crate::quantize::calibrate::batch_samples(x)
+}
+
+fn analysis(e: impl Into<BoxError>) -> PassError {
+    PassError::Analysis {
+        pass: PASS,
+        source: e.into(),
+    }
+}
+
+/// A quantized value and the nodes that keep it float.
+struct Island {
+    value: ValueId,
+    name: String,
+    producer: Option<NodeId>,
+    nodes: Vec<NodeId>,
+}
+
+impl Island {
+    fn node_names(&self, g: &Graph) -> Vec<String> {
+        self.nodes.iter().map(|&n| display_name(g, n)).collect()
+    }
+
+    fn describe(
+        &self,
+        g: &Graph,
+        records: &[LayerRecord],
+        kept_float: Option<Fidelity>,
+    ) -> Candidate {
+        let producer = self.producer.map(|p| g.node(p));
+        // Records are one per node of `g`, in its order.
+        let record = self
+            .producer
+            .and_then(|p| g.order().iter().position(|&n| n == p))
+            .and_then(|k| records.get(k));
+        let precision = record.map_or("input".to_string(), |r| match (&r.status, r.weight_bits) {
+            (LayerStatus::Int8, Some(4)) => "int8, int4 weights".into(),
+            (LayerStatus::Int8, _) => "int8".into(),
+            (LayerStatus::Float(_), _) => "float".into(),
+            (LayerStatus::Folded(_), _) => "folded".into(),
+            (LayerStatus::Fp16, _) => "fp16".into(),
+            (LayerStatus::WeightOnly, _) => "weight-only".into(),
+        });
+        Candidate {
+            value: self.name.clone(),
+            producer: self.producer.map(|p| display_name(g, p)),
+            op: producer.map_or("input".into(), |p| p.op.name().to_string()),
+            precision,
+            nodes: self.node_names(g),
+            kept_float,
+        }
+    }
+}
+
+/// A node's name, or for an unnamed one its op and first output's name.
+fn display_name(g: &Graph, id: NodeId) -> String {
+    let n = g.node(id);
+    if !n.name.is_empty() {
+        return n.name.clone();
+    }
+    let out = n.outputs.first().map_or("", |&v| g.value(v).name.as_str());
+    format!("{} → {out}", n.op.name())
+}
+
+/// The values the planner quantizes with `keep` float, each with the
+/// integer nodes that produce or read it, in graph order.
+fn islands(base: &Base, keep: &BTreeMap<NodeId, String>) -> Vec<Island> {
+    let g = base.graph;
+    let plan = plan_with(g, base.calibration, 8, keep);
+    let quantized: BTreeSet<ValueId> = plan
+        .int_values
+        .keys()
+        .chain(plan.entries.keys())
+        .copied()
+        .collect();
+    let uses = g.uses();
+    let mut producer_of: BTreeMap<ValueId, NodeId> = BTreeMap::new();
+    for &id in g.order() {
+        for &o in &g.node(id).outputs {
+            producer_of.insert(o, id);
+        }
+    }
+    let int = |n: NodeId| matches!(plan.decisions.get(&n), Some(Decision::Int(_)));
+    let position: BTreeMap<NodeId, usize> =
+        g.order().iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let mut out: Vec<Island> = Vec::new();
+    for v in quantized {
+        let producer = producer_of.get(&v).copied();
+        let mut nodes: Vec<NodeId> = producer.into_iter().filter(|&p| int(p)).collect();
+        nodes.extend(uses[v.index()].iter().map(|&(n, _)| n).filter(|&n| int(n)));
+        nodes.sort_by_key(|n| position.get(n).copied().unwrap_or(usize::MAX));
+        nodes.dedup();
+        if nodes.is_empty() {
+            continue;
+        }
+        out.push(Island {
+            value: v,
+            name: g.value(v).name.clone(),
+            producer,
+            nodes,
+        });
+    }
+    // Graph order of the producing node (inputs first), then by value id.
+    out.sort_by_key(|i| {
+        (
+            i.producer
+                .and_then(|p| position.get(&p).map(|&x| x + 1))
+                .unwrap_or(0),
+            i.value,
+        )
+    });
+    out
+}
