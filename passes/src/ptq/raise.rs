@@ -12,11 +12,11 @@
 //! Each round measures, for every value still quantized, the fidelity of the
 //! model re-quantized with that value's island kept float (integer
 //! interpreter against the float model on the first [`RAISE_SAMPLES`]
-//! samples); the value whose island gives the highest SQNR (then agreement)
-//! is raised, the model is re-quantized from the same calibration, finished
+//! samples); the value whose island gives the highest SQNR (then agreement),
+//! if it beats the model as it stands, is raised, the model is re-quantized from the same calibration, finished
 //! as the chosen variant was (bias correction), and measured again on the
-//! fidelity samples. Rounds go on until the floor holds or nothing is left
-//! to raise. A target that runs integer kernels only gets no island: the
+//! fidelity samples. Rounds go on until the floor holds or no island is
+//! left that fits (a size budget) and improves the measured fidelity. A target that runs integer kernels only gets no island: the
 //! round's measurements are then the per-layer table of the failure.
 //!
 //! Cost: a round quantizes and runs the model once per candidate on
@@ -169,7 +169,11 @@ pub fn raise_to_floor(
     while !report.met {
         let islands = islands(base, &keep);
         let mut candidates = Vec::with_capacity(islands.len());
+        // An island must beat the model as it stands (measured the same way:
+        // re-quantized, not finished) to be raised.
+        let now = measure_on(&quantized(base, &keep)?.0, opts, &reference)?;
         let mut best: Option<(usize, Fidelity)> = None;
+        let mut fitted = 0;
         for island in &islands {
             let mut trial_keep = keep.clone();
             for &n in &island.nodes {
@@ -178,7 +182,8 @@ pub fn raise_to_floor(
             let g = quantized(base, &trial_keep)?.0;
             let kept_float = if (hooks.fits)(&g)? {
                 let f = measure_on(&g, opts, &reference)?;
-                if best.as_ref().is_none_or(|(_, b)| better(&f, b)) {
+                fitted += 1;
+                if better(&f, best.as_ref().map_or(&now, |(_, b)| b)) {
                     best = Some((candidates.len(), f.clone()));
                 }
                 Some(f)
@@ -195,8 +200,10 @@ pub fn raise_to_floor(
         let Some((k, _)) = best else {
             report.unmet = Some(if islands.is_empty() {
                 "no quantized value is left to keep float".into()
-            } else {
+            } else if fitted == 0 {
                 "no float island fits the size budget".into()
+            } else {
+                "no float island raises the measured fidelity further".into()
             });
             break;
         };
