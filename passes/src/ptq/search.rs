@@ -308,13 +308,17 @@ fn hold_floor(
         .calibration
         .as_ref()
         .ok_or_else(|| config("the quantization left no calibration to re-quantize with"))?;
-    // The chosen widths, per node (mixed precision chose them per layer).
+    // The chosen widths, per node (mixed precision chose them per layer);
+    // records are one per node of the graph quantized, in its order.
+    if quant.records.len() != base_graph.order().len() {
+        return Err(config(
+            "the quantization's records do not match its graph's nodes",
+        ));
+    }
     let mut base_opts = IntOptions::default();
-    for r in &quant.records {
+    for (r, &id) in quant.records.iter().zip(base_graph.order()) {
         if let (LayerStatus::Int8, Some(bits)) = (&r.status, r.weight_bits) {
-            if let Some((id, _)) = base_graph.nodes().find(|(_, n)| n.name == r.node) {
-                base_opts.node_bits.insert(id, bits);
-            }
+            base_opts.node_bits.insert(id, bits);
         }
     }
     let samples = limited(&opts.data, RAISE_SAMPLES)

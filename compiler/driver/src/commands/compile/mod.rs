@@ -332,17 +332,21 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     };
     bar.finish_and_clear();
     // Below the floor nothing is written: the measured table says why.
-    if let Some(f) = rep.floor.as_ref().filter(|f| !f.met) {
-        eprint!("{}", report_floor::table(f));
-        bail!(
-            "{}: the quantized model misses the fidelity floor ({}): {}",
-            a.model.display(),
-            f.floor,
-            report_floor::verdict(f)
-        );
-    }
+    let hold_floor = |rep: &report::Report| -> Result<()> {
+        if let Some(f) = rep.floor.as_ref().filter(|f| !f.met) {
+            eprint!("{}", report_floor::table(f));
+            bail!(
+                "{}: the quantized model misses the fidelity floor ({}): {}",
+                a.model.display(),
+                f.floor,
+                report_floor::verdict(f)
+            );
+        }
+        Ok(())
+    };
     match target {
         Target::Model(_) => {
+            hold_floor(&rep)?;
             pare_ir::fsutil::write_atomic(&a.output, &bytes)
                 .with_context(|| format!("writing {}", a.output.display()))?;
             rep.set_artifact(&a.output)?;
@@ -363,6 +367,8 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             // Before anything is written: an image that does not fit fails the compile,
             // at once when the planned sizes already tell, else once built and measured.
             rp2040::planned_fit(&e, device)?;
+            // A device the model cannot fit says so first; then the floor.
+            hold_floor(&rep)?;
             let fw = rp2040::measure_firmware(&e, device, !a.no_emulate)?;
             let mut files = rp2040::files(&e);
             rep.artifact_bytes = files.iter().map(|(_, b)| b.len() as u64).sum();
