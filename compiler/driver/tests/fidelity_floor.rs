@@ -143,6 +143,20 @@ fn below_the_default_floor_compile_keeps_the_swamped_value_float() {
             "{why}"
         );
     }
+    // The same model and options give the same artifact.
+    let again = dir.join("again.onnx");
+    let o = pare(&[
+        "compile",
+        &m,
+        "--quantize",
+        "int8",
+        "--calib",
+        CALIB,
+        "-o",
+        &again.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&again).unwrap() == std::fs::read(&out).unwrap());
     // The table says it too.
     let text = pare(&[
         "compile",
