@@ -18,6 +18,11 @@ use pare_passes::{PassCx, PassManager, PassOptions};
 /// fifteen span units; `head` ignores channel 0 (its column is zero). No
 /// written-out pattern: the damage is in one value's range.
 pub fn outlier_mlp() -> String {
+    deep_outlier_mlp(0)
+}
+
+/// [`outlier_mlp`] with `extra` more 16→16 gemm + relu layers before fc1.
+fn deep_outlier_mlp(extra: usize) -> String {
     let mut s: u32 = 12345;
     let mut mat = |rows: usize, cols: usize, scale: f32| -> Vec<Vec<f32>> {
         (0..rows)
@@ -32,6 +37,7 @@ pub fn outlier_mlp() -> String {
             .collect()
     };
     let w0 = mat(16, 8, 0.5);
+    let hidden: Vec<Vec<Vec<f32>>> = (0..extra).map(|_| mat(16, 16, 0.9)).collect();
     let mut w1 = mat(16, 16, 0.4);
     let mut w2 = mat(10, 16, 0.6);
     w1[0].iter_mut().for_each(|x| *x *= 2000.0);
@@ -44,6 +50,18 @@ pub fn outlier_mlp() -> String {
             .join(", ")
     };
     let gemm = "{alpha=1.0, beta=1.0, trans_a=false, trans_b=true}";
+    let mut layers = String::new();
+    let mut last = "%r".to_string();
+    for (k, w) in hidden.iter().enumerate() {
+        layers += &format!(
+            "  $wh{k} \"wh{k}\": f32[16,16] = [{}]
+  %ha{k} \"ha{k}\": f32[N,16] = gemm({last}, $wh{k}) \"hidden{k}\" {gemm}
+  %hr{k} \"hr{k}\": f32[N,16] = relu(%ha{k}) \"hidden_act{k}\"
+",
+            flat(w)
+        );
+        last = format!("%hr{k}");
+    }
     format!(
         "graph @outlier(%x \"x\": f32[N,8]) -> (f32[N,10]) {{
   $w0 \"w0\": f32[16,8] = [{}]
@@ -51,7 +69,7 @@ pub fn outlier_mlp() -> String {
   $w2 \"w2\": f32[10,16] = [{}]
   %a \"a\": f32[N,16] = gemm(%x, $w0) \"fc0\" {gemm}
   %r \"r\": f32[N,16] = relu(%a) \"act0\"
-  %h \"h\": f32[N,16] = gemm(%r, $w1) \"fc1\" {gemm}
+{layers}  %h \"h\": f32[N,16] = gemm({last}, $w1) \"fc1\" {gemm}
   %y \"logits\": f32[N,10] = gemm(%h, $w2) \"head\" {gemm}
   return %y
 }}
@@ -63,7 +81,11 @@ pub fn outlier_mlp() -> String {
 }
 
 fn compile(floor: FidelityFloor, no_islands: Option<&str>) -> (Graph, Outcome) {
-    let float = pare_ir::text::parse(&outlier_mlp()).unwrap();
+    compile_model(&outlier_mlp(), floor, no_islands)
+}
+
+fn compile_model(model: &str, floor: FidelityFloor, no_islands: Option<&str>) -> (Graph, Outcome) {
+    let float = pare_ir::text::parse(model).unwrap();
     let data = DataOptions {
         source: DataSource::parse("random:128:1:normal").unwrap(),
         samples: None,
@@ -145,7 +167,7 @@ fn the_floor_keeps_the_swamped_value_float_and_holds() {
     let best = f
         .candidates
         .iter()
-        .filter_map(|c| Some((c.value.as_str(), c.kept_float.as_ref()?.sqnr_db)))
+        .filter_map(|c| Some((c.value.as_str(), c.kept_float.as_ref().ok()?.sqnr_db)))
         .fold(
             ("", f64::NEG_INFINITY),
             |b, c| if c.1 > b.1 { c } else { b },
@@ -193,4 +215,42 @@ fn a_floor_above_what_int8_gives_raises_until_it_holds() {
     for w in f.raised.windows(2) {
         assert_eq!(w[0].after, w[1].before);
     }
+}
+
+#[test]
+fn past_eight_candidates_the_noise_ranking_shortlists_the_right_value() {
+    use pare_passes::ptq::raise::RAISE_CANDIDATES;
+    // SQNR only: this deeper random net's logits lie close together, so
+    // top-1 agreement would go on raising layers after `h`.
+    let floor: FidelityFloor = "sqnr=20".parse().unwrap();
+    let (_, out) = compile_model(&deep_outlier_mlp(5), floor, None);
+    let f = out.floor.as_ref().unwrap();
+    assert!(f.met, "{f:?}");
+    assert!(f.candidates.len() > RAISE_CANDIDATES, "{f:?}");
+    let measured: Vec<&str> = f
+        .candidates
+        .iter()
+        .filter(|c| c.kept_float.is_ok())
+        .map(|c| c.value.as_str())
+        .collect();
+    assert_eq!(measured.len(), RAISE_CANDIDATES, "{measured:?}");
+    // The noise shows where `head` mixes h's channels: its input and output
+    // rank first.
+    assert!(
+        measured.contains(&"h") && measured.contains(&"logits"),
+        "{measured:?}"
+    );
+    let skipped = f.candidates.iter().find(|c| c.kept_float.is_err()).unwrap();
+    assert!(
+        skipped
+            .kept_float
+            .as_ref()
+            .unwrap_err()
+            .contains("noise jumps most"),
+        "{skipped:?}"
+    );
+    assert_eq!(f.raised.len(), 1, "{:?}", f.raised);
+    assert_eq!(f.raised[0].value, "h");
+    assert_eq!(f.raised[0].nodes, ["fc1", "head"]);
+    assert_eq!(status(&out, "hidden0"), &LayerStatus::Int8);
 }

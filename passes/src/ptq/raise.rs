@@ -20,11 +20,14 @@
 //! round's measurements are then the per-layer table of the failure.
 //!
 //! Cost: a round quantizes and runs the model once per candidate on
-//! [`RAISE_SAMPLES`] samples; a model that holds the floor pays nothing.
+//! [`RAISE_SAMPLES`] samples; past [`RAISE_CANDIDATES`] candidates only
+//! that many are measured, those where [`super::raise_rank`] sees the
+//! quantization noise jump most. A model that holds the floor pays nothing.
 
 use super::floor::FidelityFloor;
+use super::raise_rank::jump_scores;
 use crate::metrics::{Fidelity, FidelityMeter};
-use crate::quantize::calibrate::{BoxError, Calibration};
+use crate::quantize::calibrate::{take_samples, BoxError, Calibration};
 use crate::quantize::plan::plan_with;
 use crate::quantize::{quantize_int, Decision, IntOptions, LayerRecord, LayerStatus};
 use crate::PassError;
@@ -37,6 +40,12 @@ const PASS: &str = "fidelity-floor";
 
 /// Samples each candidate island is measured on (the first of the data).
 pub const RAISE_SAMPLES: usize = 32;
+
+/// Candidates measured per round at most, chosen by [`super::raise_rank`].
+pub const RAISE_CANDIDATES: usize = 8;
+
+/// Samples the ranking runs on (every activation of them is held at once).
+const RANK_SAMPLES: usize = 4;
 
 /// What the floor may change and how it measures.
 #[derive(Debug)]
@@ -77,8 +86,9 @@ pub struct Candidate {
     /// Every node of its island (the producer and the readers), in order.
     pub nodes: Vec<String>,
     /// Fidelity of the model with this island kept float, on the candidate
-    /// samples; `None` when it was not measured (over a size budget).
-    pub kept_float: Option<Fidelity>,
+    /// samples, or why it was not measured (over a size budget, or ranked
+    /// out by [`super::raise_rank`]).
+    pub kept_float: Result<Fidelity, String>,
 }
 
 /// One raise: the island kept float and the fidelity (on the fidelity
@@ -171,10 +181,28 @@ pub fn raise_to_floor(
         let mut candidates = Vec::with_capacity(islands.len());
         // An island must beat the model as it stands (measured the same way:
         // re-quantized, not finished) to be raised.
-        let now = measure_on(&quantized(base, &keep)?.0, opts, &reference)?;
+        let current = quantized(base, &keep)?.0;
+        let now = measure_on(&current, opts, &reference)?;
+        // Many candidates: measure only those where the noise jumps most
+        // (every one when no island may be raised: the table is the answer).
+        let shortlist = if opts.no_islands.is_none() && islands.len() > RAISE_CANDIDATES {
+            Some(shortlist(base, &current, &islands, opts)?)
+        } else {
+            None
+        };
         let mut best: Option<(usize, Fidelity)> = None;
         let mut fitted = 0;
-        for island in &islands {
+        for (k, island) in islands.iter().enumerate() {
+            if shortlist.as_ref().is_some_and(|s| !s.contains(&k)) {
+                candidates.push(island.describe(
+                    base.graph,
+                    &records,
+                    Err(format!(
+                        "not measured: outside the {RAISE_CANDIDATES} values where the noise jumps most"
+                    )),
+                ));
+                continue;
+            }
             let mut trial_keep = keep.clone();
             for &n in &island.nodes {
                 trial_keep.insert(n, String::new());
@@ -184,11 +212,11 @@ pub fn raise_to_floor(
                 let f = measure_on(&g, opts, &reference)?;
                 fitted += 1;
                 if better(&f, best.as_ref().map_or(&now, |(_, b)| b)) {
-                    best = Some((candidates.len(), f.clone()));
+                    best = Some((k, f.clone()));
                 }
-                Some(f)
+                Ok(f)
             } else {
-                None
+                Err("not measured: over the size budget".to_string())
             };
             candidates.push(island.describe(base.graph, &records, kept_float));
         }
@@ -240,6 +268,29 @@ pub fn raise_to_floor(
         fidelity,
         report,
     })
+}
+
+/// Indices of the [`RAISE_CANDIDATES`] islands whose value scores highest
+/// in [`super::raise_rank::jump_scores`] on the first [`RANK_SAMPLES`]
+/// samples of `current` (ties by graph order).
+fn shortlist(
+    base: &Base,
+    current: &Graph,
+    islands: &[Island],
+    opts: &RaiseOptions,
+) -> Result<Vec<usize>, PassError> {
+    let mut samples = Vec::new();
+    if let Some(first) = opts.samples.first() {
+        let n = batch_len(first);
+        let keep = n.min(RANK_SAMPLES);
+        samples.push(take_samples(first.clone(), n, keep).map_err(analysis)?);
+    }
+    let scores = jump_scores(base.graph, current, &samples, opts.rounding).map_err(analysis)?;
+    let mut order: Vec<usize> = (0..islands.len()).collect();
+    let score = |k: &usize| scores.get(&islands[*k].value).copied().unwrap_or(0.0);
+    order.sort_by(|a, b| score(b).total_cmp(&score(a)).then(a.cmp(b)));
+    order.truncate(RAISE_CANDIDATES);
+    Ok(order)
 }
 
 /// "kept float: raised for fidelity (agreement a → b, SQNR x → y dB)".
@@ -331,7 +382,7 @@ impl Island {
         &self,
         g: &Graph,
         records: &[LayerRecord],
-        kept_float: Option<Fidelity>,
+        kept_float: Result<Fidelity, String>,
     ) -> Candidate {
         let producer = self.producer.map(|p| g.node(p));
         // Records are one per node of `g`, in its order.

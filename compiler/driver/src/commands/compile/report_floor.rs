@@ -50,7 +50,8 @@ pub fn to_json(f: &FloorReport) -> Value {
             "op": c.op,
             "precision": c.precision,
             "island": c.nodes,
-            "kept_float": c.kept_float.as_ref().map(fidelity_json),
+            "kept_float": c.kept_float.as_ref().ok().map(fidelity_json),
+            "not_measured": c.kept_float.as_ref().err(),
         })).collect::<Vec<_>>(),
         "layers_how": how(f.candidate_samples),
     })
@@ -110,11 +111,11 @@ pub fn table(f: &FloorReport) -> String {
     );
     for c in &f.candidates {
         let (agree, sqnr) = match &c.kept_float {
-            Some(k) => (
+            Ok(k) => (
                 k.agreement.map_or("-".into(), |a| format!("{a:.4}")),
                 format!("{:.2}", k.sqnr_db),
             ),
-            None => ("-".to_string(), "over budget".to_string()),
+            Err(why) => ("-".to_string(), why.clone()),
         };
         let _ = writeln!(
             s,
