@@ -25,16 +25,16 @@
 //! quantization noise jump most. A model that holds the floor pays nothing.
 
 use super::floor::FidelityFloor;
+use super::raise_islands::{islands, Island};
 use super::raise_rank::jump_scores;
 use crate::metrics::{Fidelity, FidelityMeter};
 use crate::quantize::calibrate::{take_samples, BoxError, Calibration};
-use crate::quantize::plan::plan_with;
-use crate::quantize::{quantize_int, Decision, IntOptions, LayerRecord, LayerStatus};
+use crate::quantize::{quantize_int, IntOptions, LayerRecord, LayerStatus};
 use crate::PassError;
 use pare_ir::interp::{run, run_with, QuantExec, RunOptions};
 use pare_ir::quant::Rounding;
-use pare_ir::{Graph, NodeId, Tensor, ValueId};
-use std::collections::{BTreeMap, BTreeSet};
+use pare_ir::{Graph, NodeId, Tensor};
+use std::collections::BTreeMap;
 
 const PASS: &str = "fidelity-floor";
 
@@ -231,7 +231,10 @@ pub fn raise_to_floor(
             } else if fitted == 0 {
                 "no float island fits the size budget".into()
             } else {
-                "no float island raises the measured fidelity further".into()
+                format!(
+                    "none of the {fitted} float islands measured (of {}) raises the fidelity further",
+                    islands.len()
+                )
             });
             break;
         };
@@ -363,108 +366,4 @@ fn analysis(e: impl Into<BoxError>) -> PassError {
         pass: PASS,
         source: e.into(),
     }
-}
-
-/// A quantized value and the nodes that keep it float.
-struct Island {
-    value: ValueId,
-    name: String,
-    producer: Option<NodeId>,
-    nodes: Vec<NodeId>,
-}
-
-impl Island {
-    fn node_names(&self, g: &Graph) -> Vec<String> {
-        self.nodes.iter().map(|&n| display_name(g, n)).collect()
-    }
-
-    fn describe(
-        &self,
-        g: &Graph,
-        records: &[LayerRecord],
-        kept_float: Result<Fidelity, String>,
-    ) -> Candidate {
-        let producer = self.producer.map(|p| g.node(p));
-        // Records are one per node of `g`, in its order.
-        let record = self
-            .producer
-            .and_then(|p| g.order().iter().position(|&n| n == p))
-            .and_then(|k| records.get(k));
-        let precision = record.map_or("input".to_string(), |r| match (&r.status, r.weight_bits) {
-            (LayerStatus::Int8, Some(4)) => "int8, int4 weights".into(),
-            (LayerStatus::Int8, _) => "int8".into(),
-            (LayerStatus::Float(_), _) => "float".into(),
-            (LayerStatus::Folded(_), _) => "folded".into(),
-            (LayerStatus::Fp16, _) => "fp16".into(),
-            (LayerStatus::WeightOnly, _) => "weight-only".into(),
-        });
-        Candidate {
-            value: self.name.clone(),
-            producer: self.producer.map(|p| display_name(g, p)),
-            op: producer.map_or("input".into(), |p| p.op.name().to_string()),
-            precision,
-            nodes: self.node_names(g),
-            kept_float,
-        }
-    }
-}
-
-/// A node's name, or for an unnamed one its op and first output's name.
-fn display_name(g: &Graph, id: NodeId) -> String {
-    let n = g.node(id);
-    if !n.name.is_empty() {
-        return n.name.clone();
-    }
-    let out = n.outputs.first().map_or("", |&v| g.value(v).name.as_str());
-    format!("{} → {out}", n.op.name())
-}
-
-/// The values the planner quantizes with `keep` float, each with the
-/// integer nodes that produce or read it, in graph order.
-fn islands(base: &Base, keep: &BTreeMap<NodeId, String>) -> Vec<Island> {
-    let g = base.graph;
-    let plan = plan_with(g, base.calibration, 8, keep);
-    let quantized: BTreeSet<ValueId> = plan
-        .int_values
-        .keys()
-        .chain(plan.entries.keys())
-        .copied()
-        .collect();
-    let uses = g.uses();
-    let mut producer_of: BTreeMap<ValueId, NodeId> = BTreeMap::new();
-    for &id in g.order() {
-        for &o in &g.node(id).outputs {
-            producer_of.insert(o, id);
-        }
-    }
-    let int = |n: NodeId| matches!(plan.decisions.get(&n), Some(Decision::Int(_)));
-    let position: BTreeMap<NodeId, usize> =
-        g.order().iter().enumerate().map(|(i, &n)| (n, i)).collect();
-    let mut out: Vec<Island> = Vec::new();
-    for v in quantized {
-        let producer = producer_of.get(&v).copied();
-        let mut nodes: Vec<NodeId> = producer.into_iter().filter(|&p| int(p)).collect();
-        nodes.extend(uses[v.index()].iter().map(|&(n, _)| n).filter(|&n| int(n)));
-        nodes.sort_by_key(|n| position.get(n).copied().unwrap_or(usize::MAX));
-        nodes.dedup();
-        if nodes.is_empty() {
-            continue;
-        }
-        out.push(Island {
-            value: v,
-            name: g.value(v).name.clone(),
-            producer,
-            nodes,
-        });
-    }
-    // Graph order of the producing node (inputs first), then by value id.
-    out.sort_by_key(|i| {
-        (
-            i.producer
-                .and_then(|p| position.get(&p).map(|&x| x + 1))
-                .unwrap_or(0),
-            i.value,
-        )
-    });
-    out
 }
