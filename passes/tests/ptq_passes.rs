@@ -271,6 +271,8 @@ fn the_variant_search_keeps_the_best_measured_variant() {
         data: data.clone(),
         rounding: Default::default(),
         size_budget: None,
+        floor: pare_passes::ptq::FidelityFloor::NONE,
+        no_islands: None,
     };
     let mut printed = Vec::new();
     let mut m = PassManager::new().print_after_all(|name, _| printed.push(name.to_string()));

@@ -321,7 +321,13 @@ fn mixed_mobilenet_v3_small_fits_the_rp2040_and_its_c_matches_pare_run() {
     let p = pir.to_string_lossy().into_owned();
     let mut args = mobilenet_args(&c, &d, "mixed");
     // The budget holds the const data of model_weights.c; code takes ~13 KB more.
+    // This mixed model misses the default fidelity floor on its 8 calibration
+    // images (top-1 agreement 0.75, 6 of 8; SQNR above 20 dB) and the rp2040
+    // cannot keep layers float: the test is about fitting the device, so it
+    // opts out of the floor explicitly.
     args.extend([
+        "--min-fidelity",
+        "none",
         "--size-budget",
         "2000000",
         "--sensitivity-samples",

@@ -7,15 +7,20 @@
 mod bias_correct;
 mod calib;
 mod equalize;
+pub mod floor;
 mod fold_luts;
 mod fp16;
 mod mixed_precision;
 mod quantize;
+pub mod raise;
+mod raise_islands;
+mod raise_rank;
 pub mod search;
 
 pub use bias_correct::BiasCorrect;
 pub use calib::DataOptions;
 pub use equalize::Equalize;
+pub use floor::FidelityFloor;
 pub use fold_luts::FoldLuts;
 pub use fp16::Fp16;
 pub use mixed_precision::{MixedPrecision, NoInt4Fn, SizeFn, TargetMeasure};

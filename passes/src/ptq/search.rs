@@ -14,14 +14,20 @@
 //! fidelity measurement. Both are measured on calibration samples, which the
 //! correction also saw (its first [`bias_plan`] samples): the guard compares
 //! variants on the data the user gave, it is no held-out accuracy claim.
+//!
+//! The chosen variant must then hold the fidelity floor ([`FidelityFloor`]);
+//! below it, [`super::raise`] keeps the most sensitive values float until it
+//! holds, and the outcome says whether it does.
 
+use super::floor::FidelityFloor;
+use super::raise::{self, Base, FloorReport, Hooks, RaiseOptions, RAISE_SAMPLES};
 use super::{BiasCorrect, DataOptions, Equalize};
 use crate::metrics::{fidelity_on, Fidelity, FIDELITY_SAMPLES};
 use crate::quantize::bias_correction::BiasCorrection;
 use crate::quantize::bias_plan::bias_plan;
 use crate::quantize::calibrate::BoxError;
 use crate::quantize::equalize::Equalization;
-use crate::quantize::QuantState;
+use crate::quantize::{IntOptions, LayerStatus, QuantState};
 use crate::{Pass, PassCx, PassError, PassManager, Pipeline, Step};
 use pare_ir::quant::Rounding;
 use pare_ir::Graph;
@@ -73,8 +79,14 @@ pub struct SearchOptions {
     /// Rounding of the integer kernels the variants are measured with.
     pub rounding: Rounding,
     /// A bias-corrected variant whose artifact (by `encode`) exceeds this is
-    /// not kept.
+    /// not kept (nor a float island raised for the floor).
     pub size_budget: Option<u64>,
+    /// The fidelity the chosen variant must hold ([`FidelityFloor::NONE`]:
+    /// none).
+    pub floor: FidelityFloor,
+    /// Why the target cannot run float islands (integer kernels only);
+    /// `None` when it can.
+    pub no_islands: Option<String>,
 }
 
 /// One variant tried, with its measured fidelity.
@@ -116,6 +128,8 @@ pub struct Outcome {
     pub quant: QuantState,
     pub fidelity: Fidelity,
     pub summary: Summary,
+    /// What the fidelity floor found and raised (`None`: no floor).
+    pub floor: Option<FloorReport>,
 }
 
 /// Runs `pass` alone through the manager on `g`.
@@ -244,10 +258,17 @@ pub fn search(
         quant.artifact = quant.artifact_corrected.take();
     }
     quant.artifact_corrected = None;
+    let (graph, fidelity, floor) = if opts.floor.is_none() {
+        (graph, trial.fidelity.clone(), None)
+    } else {
+        let r = hold_floor(float, graph, &trial, &mut quant, opts, m, cx0, encode)?;
+        (r.0, r.1, Some(r.2))
+    };
     Ok(Outcome {
         graph,
         quant,
-        fidelity: trial.fidelity,
+        fidelity,
+        floor,
         summary: Summary {
             equalize: opts.equalize,
             bias_correction: opts.bias_correction,
@@ -258,6 +279,105 @@ pub fn search(
             seconds: technique_secs,
         },
     })
+}
+
+/// Holds the chosen variant `graph` (of `trial`, its quantization in
+/// `quant`) to the floor: raises float islands as [`raise`] says, finishing
+/// each re-quantized graph as the variant was (bias correction). Returns the
+/// graph, its fidelity and the floor's report; `quant`'s records follow.
+#[allow(clippy::too_many_arguments)]
+fn hold_floor(
+    float: &Graph,
+    graph: Graph,
+    trial: &Trial,
+    quant: &mut QuantState,
+    opts: &SearchOptions,
+    m: &mut PassManager,
+    cx0: &PassCx,
+    encode: &dyn Fn(&Graph) -> Result<Vec<u8>, BoxError>,
+) -> Result<(Graph, Fidelity, FloorReport), PassError> {
+    let config = |msg: &str| PassError::Config {
+        pass: PASS,
+        msg: msg.into(),
+    };
+    let base_graph = quant
+        .float
+        .clone()
+        .ok_or_else(|| config("the quantization left no float graph to raise precision in"))?;
+    let (_, calibration) = quant
+        .calibration
+        .as_ref()
+        .ok_or_else(|| config("the quantization left no calibration to re-quantize with"))?;
+    // The chosen widths, per node (mixed precision chose them per layer);
+    // records are one per node of the graph quantized, in its order.
+    if quant.records.len() != base_graph.order().len() {
+        return Err(config(
+            "the quantization's records do not match its graph's nodes",
+        ));
+    }
+    let mut base_opts = IntOptions::default();
+    for (r, &id) in quant.records.iter().zip(base_graph.order()) {
+        if let (LayerStatus::Int8, Some(bits)) = (&r.status, r.weight_bits) {
+            base_opts.node_bits.insert(id, bits);
+        }
+    }
+    let samples = limited(&opts.data, RAISE_SAMPLES)
+        .open(float, PASS)?
+        .take(RAISE_SAMPLES)
+        .map_err(analysis)?;
+    let base = Base {
+        float,
+        graph: &base_graph,
+        calibration,
+        opts: base_opts,
+    };
+    let ropts = RaiseOptions {
+        floor: opts.floor,
+        no_islands: opts.no_islands.clone(),
+        rounding: opts.rounding,
+        samples: &samples,
+    };
+    let corrected = trial.bias_corrected;
+    let mut finish = |g: &mut Graph| -> Result<(), PassError> {
+        if !corrected {
+            return Ok(());
+        }
+        let (estimator, n) = bias_plan(&base_graph);
+        let pass = BiasCorrect {
+            data: Some(limited(&opts.data, n)),
+            estimator: Some(estimator),
+            rounding: opts.rounding,
+        };
+        let mut bcx = cx0.clone();
+        bcx.quant.float = Some(base_graph.clone());
+        run_pass(m, Box::new(pass), g, &mut bcx)
+    };
+    let measure_full = |g: &Graph| measure(float, g, opts);
+    let fits = |g: &Graph| -> Result<bool, PassError> {
+        Ok(match opts.size_budget {
+            Some(budget) => encode(g).map_err(analysis)?.len() as u64 <= budget,
+            None => true,
+        })
+    };
+    let records = std::mem::take(&mut quant.records);
+    let r = raise::raise_to_floor(
+        &base,
+        graph,
+        records,
+        trial.fidelity.clone(),
+        &ropts,
+        &mut Hooks {
+            finish: &mut finish,
+            measure: &measure_full,
+            fits: &fits,
+        },
+    )?;
+    quant.records = r.records;
+    if !r.report.raised.is_empty() {
+        // The artifact encoded while choosing is not the raised graph's.
+        quant.artifact = None;
+    }
+    Ok((r.graph, r.fidelity, r.report))
 }
 
 /// `data` cut to its first `n` samples.

@@ -47,6 +47,9 @@ pub struct IntOptions {
     pub node_bits: BTreeMap<NodeId, u8>,
     /// How each weight channel's scale is chosen.
     pub weight_scale: WeightScale,
+    /// Nodes kept float whatever their kernels, with the reason (float
+    /// islands raised by the fidelity floor).
+    pub keep_float: BTreeMap<NodeId, String>,
 }
 
 impl Default for IntOptions {
@@ -55,6 +58,7 @@ impl Default for IntOptions {
             weight_bits: 8,
             node_bits: BTreeMap::new(),
             weight_scale: WeightScale::MinMax,
+            keep_float: BTreeMap::new(),
         }
     }
 }
@@ -73,7 +77,7 @@ pub fn quantize_int(
     ranges: &dyn RangeSource,
     opts: &IntOptions,
 ) -> Result<Vec<LayerRecord>, PassError> {
-    let plan = plan::plan(g, ranges, 8);
+    let plan = plan::plan_with(g, ranges, 8, &opts.keep_float);
     let bits_of = |n: NodeId| opts.node_bits.get(&n).copied().unwrap_or(opts.weight_bits);
     let wopts = rewrite::WeightOptions {
         bits_of: &bits_of,

@@ -56,6 +56,17 @@ impl Plan {
 
 /// Plans int8 (activation `bits`) quantization of `g` over `ranges`.
 pub fn plan(g: &Graph, ranges: &dyn RangeSource, bits: u8) -> Plan {
+    plan_with(g, ranges, bits, &BTreeMap::new())
+}
+
+/// [`plan`], with the nodes of `keep_float` left float for the reason given
+/// (the fidelity floor raises precision this way: a float island).
+pub fn plan_with(
+    g: &Graph,
+    ranges: &dyn RangeSource,
+    bits: u8,
+    keep_float: &BTreeMap<NodeId, String>,
+) -> Plan {
     let mut p = Plan::default();
     let uses = g.uses();
     // Activations (Relu/Clip) whose producer already saturates at their range.
@@ -63,6 +74,10 @@ pub fn plan(g: &Graph, ranges: &dyn RangeSource, bits: u8) -> Plan {
     for &id in g.order() {
         // A producer that took a Relu/Clip's range stays correct even if that
         // activation ends up float: it saturates exactly where the activation clips.
+        if let Some(reason) = keep_float.get(&id) {
+            p.decisions.insert(id, Decision::Float(reason.clone()));
+            continue;
+        }
         let decision = match decide(g, id, ranges, bits, &uses, &mut p, &mut fused) {
             Ok(class) => Decision::Int(class),
             Err(reason) => Decision::Float(reason),
@@ -212,5 +227,40 @@ fn fusable_activation(g: &Graph, id: NodeId, uses: &[Vec<(NodeId, usize)>]) -> O
         Op::Relu {} => Some(user),
         Op::Clip {} if constant_bounds => Some(user),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_GEMMS: &str = "graph @g(%x \"x\": f32[N,2]) -> (f32[N,2]) {
+  $w0 \"w0\": f32[2,2] = [1.0, -0.5, 0.25, 2.0]
+  $w1 \"w1\": f32[2,2] = [0.5, 1.0, -1.0, 0.75]
+  %a \"a\": f32[N,2] = gemm(%x, $w0) \"fc0\" {alpha=1.0, beta=1.0, trans_a=false, trans_b=true}
+  %y \"y\": f32[N,2] = gemm(%a, $w1) \"fc1\" {alpha=1.0, beta=1.0, trans_a=false, trans_b=true}
+  return %y
+}
+";
+
+    #[test]
+    fn a_node_kept_float_stays_float_and_its_readers_enter_again() {
+        let g = pare_ir::text::parse(TWO_GEMMS).unwrap();
+        let ranges: BTreeMap<ValueId, (f32, f32)> = (0..g.value_count())
+            .map(|i| (ValueId::from_index(i), (-4.0, 4.0)))
+            .collect();
+        let id = |name: &str| g.nodes().find(|(_, n)| n.name == name).unwrap().0;
+        let all = plan(&g, &ranges, 8);
+        assert!(all.is_int(id("fc0")) && all.is_int(id("fc1")));
+        let keep = BTreeMap::from([(id("fc0"), "kept float: test".to_string())]);
+        let p = plan_with(&g, &ranges, 8, &keep);
+        assert_eq!(
+            p.decisions[&id("fc0")],
+            Decision::Float("kept float: test".into())
+        );
+        assert!(p.is_int(id("fc1")));
+        // fc0's output is float now: fc1 quantizes it at its entry.
+        let a = g.node(id("fc0")).outputs[0];
+        assert!(p.entries.contains_key(&a) && !p.int_values.contains_key(&a));
     }
 }

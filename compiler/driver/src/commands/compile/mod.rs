@@ -7,6 +7,7 @@
 
 mod calib;
 mod report;
+mod report_floor;
 mod report_techniques;
 mod rp2040;
 mod rp2040_fw;
@@ -15,7 +16,7 @@ use crate::model_io::{self, Format};
 use anyhow::{bail, Context, Result};
 use pare_ir::quant::Rounding;
 use pare_ir::Graph;
-use pare_passes::ptq::{self, SearchOptions};
+use pare_passes::ptq::{self, FidelityFloor, SearchOptions};
 use pare_passes::quantize::calibrate::BoxError;
 use pare_passes::quantize::mixed::sensitivities;
 use pare_passes::{Pass, PassCx, PassManager, PassOptions, Pipeline, Step};
@@ -113,6 +114,13 @@ pub struct CompileArgs {
     /// (tried, kept only if the measured SQNR vs float improves).
     #[arg(long, default_value = "auto", value_name = "MODE", value_parser = parse_mode)]
     pub bias_correction: Mode,
+    /// The fidelity the quantized model must hold against the float model on
+    /// the calibration data: `agreement=A,sqnr=DB` (top-1 agreement checked
+    /// only where output 0 holds class scores) or `none`. Below it, compile
+    /// keeps the most sensitive values float until it holds; if it cannot, it
+    /// fails and writes nothing.
+    #[arg(long, default_value = "agreement=0.98,sqnr=20", value_name = "SPEC", value_parser = parse_floor)]
+    pub min_fidelity: FidelityFloor,
     /// Artifact kind: pir (textual IR), onnx (QDQ ONNX) or rp2040 (a
     /// directory of int8 C99: NAME.h, NAME.c, NAME_weights.c, the kernels
     /// and report.json); default from -o's extension.
@@ -152,6 +160,11 @@ pub struct CompileArgs {
 
 /// `--equalize` / `--bias-correction`: off, on or auto.
 fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+}
+
+/// `--min-fidelity`: `agreement=A,sqnr=DB` or `none`.
+fn parse_floor(s: &str) -> Result<FidelityFloor, String> {
     s.parse()
 }
 
@@ -283,6 +296,11 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                 data: calib::data(spec, a, None)?,
                 rounding: a.rounding_mode()?,
                 size_budget: a.size_budget,
+                floor: a.min_fidelity,
+                no_islands: (target == Target::Rp2040).then(|| {
+                    "--target rp2040 runs integer kernels only: no layer can be kept float"
+                        .to_string()
+                }),
             };
             let out = ptq::search(
                 &float_graph,
@@ -314,6 +332,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                 .collect();
             rep.fidelity = Some(out.fidelity);
             rep.techniques = Some(out.summary);
+            rep.floor = out.floor;
             let bytes = match quant.artifact {
                 Some(b) => b,
                 None => encode(&out.graph, target, &a.output)?,
@@ -322,8 +341,22 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         }
     };
     bar.finish_and_clear();
+    // Below the floor nothing is written: the measured table says why.
+    let hold_floor = |rep: &report::Report| -> Result<()> {
+        if let Some(f) = rep.floor.as_ref().filter(|f| !f.met) {
+            eprint!("{}", report_floor::table(f));
+            bail!(
+                "{}: the quantized model misses the fidelity floor ({}): {}",
+                a.model.display(),
+                f.floor,
+                report_floor::verdict(f)
+            );
+        }
+        Ok(())
+    };
     match target {
         Target::Model(_) => {
+            hold_floor(&rep)?;
             pare_ir::fsutil::write_atomic(&a.output, &bytes)
                 .with_context(|| format!("writing {}", a.output.display()))?;
             rep.set_artifact(&a.output)?;
@@ -344,6 +377,8 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             // Before anything is written: an image that does not fit fails the compile,
             // at once when the planned sizes already tell, else once built and measured.
             rp2040::planned_fit(&e, device)?;
+            // A device the model cannot fit says so first; then the floor.
+            hold_floor(&rep)?;
             let fw = rp2040::measure_firmware(&e, device, !a.no_emulate)?;
             let mut files = rp2040::files(&e);
             rep.artifact_bytes = files.iter().map(|(_, b)| b.len() as u64).sum();

@@ -6,6 +6,7 @@ use super::CompileArgs;
 use anyhow::{Context, Result};
 use pare_ir::Graph;
 use pare_passes::metrics::Fidelity;
+use pare_passes::ptq::raise::FloorReport;
 use pare_passes::ptq::Summary;
 use pare_passes::quantize::mixed::LayerSensitivity;
 use pare_passes::quantize::{attention_note, LayerRecord, LayerStatus};
@@ -39,6 +40,8 @@ pub struct Report {
     pub fidelity: Option<Fidelity>,
     /// What equalization and bias correction did, and the variants measured.
     pub techniques: Option<Summary>,
+    /// What the fidelity floor measured and raised.
+    pub floor: Option<FloorReport>,
     calibration: Option<(String, usize, String, usize, f64)>,
     /// Degenerate calibrated ranges and what the quantizer made of them.
     range_notes: Vec<String>,
@@ -67,6 +70,7 @@ impl Report {
             int8_only: Vec::new(),
             fidelity: None,
             techniques: None,
+            floor: None,
             calibration: None,
             range_notes: Vec::new(),
             peak_rss_bytes: None,
@@ -200,6 +204,9 @@ impl Report {
         if let Some(t) = &self.techniques {
             v["error_reduction"] = super::report_techniques::to_json(t);
         }
+        if let Some(f) = &self.floor {
+            v["fidelity_floor"] = super::report_floor::to_json(f);
+        }
         v
     }
 
@@ -280,6 +287,9 @@ impl Report {
         }
         if let Some(t) = &self.techniques {
             s.push_str(&super::report_techniques::table(t));
+        }
+        if let Some(f) = &self.floor {
+            s.push_str(&super::report_floor::summary(f));
         }
         if let Some((_, text)) = &self.target {
             s.push_str(text);
