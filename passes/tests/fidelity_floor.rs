@@ -90,6 +90,7 @@ fn compile_model(model: &str, floor: FidelityFloor, no_islands: Option<&str>) ->
         source: DataSource::parse("random:128:1:normal").unwrap(),
         samples: None,
         batch: 32,
+        fixed: Default::default(),
     };
     let quantize = || -> Result<Box<dyn pare_passes::Pass>, BoxError> {
         Ok(Box::new(Quantize {
