@@ -19,7 +19,8 @@ Then onnxruntime runs the float model and both artifacts on the held-out inputs
   ok     whether the tool wrote a model onnxruntime runs (else the reason, under the table)
   SQNR   10·log10(Σ ref² / Σ (ref − out)²) against float, over every output element
   agree  classifiers: top-1 agreement with float along the class axis (per time step for
-         the recognizer); the VAD: speech decisions (p > 0.5) agreeing with float
+         the recognizer); the VAD and the text detector: decisions at the package's
+         threshold agreeing with float (speech p > 0.5; text pixels p > 0.3)
   size   artifact bytes on disk, and the ratio to the float file
   time   wall-clock seconds of the quantization command (pare: the whole compile,
          including its own fidelity check; ORT: pre-processing + quantize_static)
@@ -166,8 +167,9 @@ def agreement(m, ref, out):
     r, o = ref[m.class_output], out[m.class_output]
     if m.class_axis is not None:
         return float(np.mean(r.argmax(m.class_axis + 1) == o.argmax(m.class_axis + 1)))
-    if m.name == "silero_vad":
-        return float(np.mean((r > 0.5) == (o > 0.5)))
+    if m.decision_threshold is not None:
+        t = m.decision_threshold
+        return float(np.mean((r > t) == (o > t)))
     return None
 
 

@@ -26,6 +26,9 @@ class FieldModel:
     class_axis: Optional[int] = None
     # Which output holds the class scores (index into the model's outputs).
     class_output: int = 0
+    # Not a classifier but thresholded by its package (VAD speech, DBNet text pixels):
+    # the agreement column counts decisions `output[class_output] > threshold`.
+    decision_threshold: Optional[float] = None
     calib_samples: int = 64
     heldout_samples: int = 200
     # What the fetch script changed or chose, printed under the table.
@@ -45,6 +48,7 @@ MODELS: List[FieldModel] = [
         licence="Apache-2.0",
         what="PP-OCRv4 DBNet text detector (paddle2onnx), per-pixel text probability",
         shapes={"x": (1, 3, 320, 320)},
+        decision_threshold=0.3,  # rapidocr's Det.thresh: text pixels
     ),
     FieldModel(
         name="ocr_cls",
@@ -97,6 +101,7 @@ MODELS: List[FieldModel] = [
         shapes={"input": (1, 1024), "h": (2, 1, 64), "c": (2, 1, 64)},
         calib_samples=128,
         heldout_samples=400,
+        decision_threshold=0.5,  # faster-whisper's VadOptions.threshold: speech
         notes=[
             "the shipped graph branches on the sample rate with If; the fetch script inlines "
             "the 16 kHz branch (checked against the original), pare has no control flow"
