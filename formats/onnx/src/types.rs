@@ -33,6 +33,10 @@ impl SymbolGen {
     }
 }
 
+/// The dim_param paddle2onnx writes for each unknown dim; each one imports as its own
+/// fresh symbol, as onnxruntime lets each take any size.
+const UNKNOWN_DIM_PARAM: &str = "?";
+
 /// Every non-empty dim_param the value infos declare.
 pub(crate) fn dim_params<'a>(
     infos: impl IntoIterator<Item = &'a ValueInfoProto>,
@@ -112,7 +116,11 @@ pub(crate) fn declared_type(
                 })?;
                 Dim::Fixed(v)
             }
-            Some(tensor_shape_proto::dimension::Value::DimParam(p)) if !p.is_empty() => {
+            // paddle2onnx names every unknown dim `?` (PP-OCR's `[N, 3, ?, ?]`): a
+            // placeholder, not one shared symbol, or height and width would have to match.
+            Some(tensor_shape_proto::dimension::Value::DimParam(p))
+                if !p.is_empty() && p != UNKNOWN_DIM_PARAM =>
+            {
                 Dim::Sym(p.clone())
             }
             _ => syms.fresh(),
