@@ -278,13 +278,15 @@ fn a_wrong_rank_or_wrong_dims_name_the_input_and_its_samples() {
     let spec = archive("rank", &[("x", &rows(4, &[3, 1], 0.0)), ("mask", &m)]);
     let e = err(&graph(X_MASK), &spec, "");
     assert!(
-        e.contains("array `x`") && e.contains("expected rank 2"),
+        e.contains("input `x` takes f32[N,3]")
+            && e.contains("whole inputs of shape [N,3]")
+            && e.contains("[3, 1]"),
         "{e}"
     );
     let spec = archive("dims", &[("x", &rows(4, &[4], 0.0)), ("mask", &m)]);
     let e = err(&graph(X_MASK), &spec, "");
     assert!(
-        e.contains("input `x` takes f32[N,3] (samples of shape [3] along axis 0)")
+        e.contains("input `x` takes f32[N,3] (samples of shape [3] along axis 0,")
             && e.contains("shape [4]"),
         "{e}"
     );
@@ -418,4 +420,61 @@ fn pass_specs_take_bindings_and_fixed_inputs() {
         .unwrap()
         .to_string();
     assert!(e.contains("calib-fixed") && e.contains("zeros|ones"), "{e}");
+}
+
+/// A voice-activity model's layout: audio `[1, 8]` and a state `[2, 1, 4]`
+/// whose batch is its axis 1, both fixed. The archive holds each input whole
+/// per sample (`input [S,1,8]`, `h [S,2,1,4]`): one sample per run, the sample
+/// axis dropped; a wrong whole shape names both accepted layouts.
+#[test]
+fn whole_inputs_along_a_new_axis_feed_one_sample_per_run() {
+    const VAD: &str = "graph @g(%x \"input\": f32[1,8], %h \"h\": f32[2,1,4]) -> (f32[2,1,4]) {
+  %s \"s\": f32[2,1,4] = relu(%h)
+  return %s
+}
+";
+    let d = dir("whole");
+    let p = d.join("d.npz");
+    write_npz(
+        &p,
+        &[
+            ("input", &rows(3, &[1, 8], 0.0)),
+            ("h", &rows(3, &[2, 1, 4], 100.0)),
+        ],
+    );
+    let got = batches(&graph(VAD), p.to_str().unwrap(), "", 4).unwrap();
+    assert_eq!(got.len(), 3, "one sample per run");
+    for (i, b) in got.iter().enumerate() {
+        assert_eq!(b[0].shape(), &[1, 8]);
+        assert_eq!(b[1].shape(), &[2, 1, 4]);
+        assert_eq!(b[1].to_f32_vec()[0], 100.0 + 8.0 * i as f32);
+    }
+    // Audio given as slices along its axis 0 still pairs with whole states.
+    write_npz(
+        &p,
+        &[
+            ("input", &rows(3, &[8], 0.0)),
+            ("h", &rows(3, &[2, 1, 4], 0.0)),
+        ],
+    );
+    assert_eq!(
+        batches(&graph(VAD), p.to_str().unwrap(), "", 4)
+            .unwrap()
+            .len(),
+        3
+    );
+    write_npz(
+        &p,
+        &[
+            ("input", &rows(3, &[8], 0.0)),
+            ("h", &rows(3, &[2, 2, 4], 0.0)),
+        ],
+    );
+    let e = err(&graph(VAD), p.to_str().unwrap(), "");
+    assert!(
+        e.contains("input `h`")
+            && e.contains("whole inputs of shape [2,1,4]")
+            && e.contains("[2, 2, 4]"),
+        "{e}"
+    );
 }

@@ -11,7 +11,7 @@
 
 use super::bindings::{FileBinding, FixedInputs};
 use super::calibrate::{Batches, BoxError, CalibData};
-use super::feeds::{inputs_of, open_streams, Feed, InputDecl};
+use super::feeds::{inputs_of, is_whole, open_streams, Feed, InputDecl};
 use super::fixed_inputs::{bind_symbols, split_fixed};
 use pare_ir::{DType, Dim, Graph, Tensor};
 use pare_npy::{Dataset, NpyError};
@@ -114,7 +114,7 @@ impl DataSource {
             format!("{self} (fixed: {fixed})")
         };
         let (fixed_of, need) = split_fixed(&decls, fixed, &spec)?;
-        let batch = batch_size(&need, batch);
+        let mut batch = batch_size(&need, batch);
         let (feeds_of_need, kind) = match self {
             DataSource::File(s) => {
                 let file = FileBinding::parse(s).map_err(|e| DataError::Spec {
@@ -123,7 +123,21 @@ impl DataSource {
                 })?;
                 let ds = open_streams(&file, &need, &fixed_of, &decls, ignore, &spec)?;
                 let len = ds.first().map_or(0, Dataset::len);
-                let feeds: Vec<Feed> = ds.into_iter().map(|d| Feed::Stream(Box::new(d))).collect();
+                let feeds: Vec<Feed> = ds
+                    .into_iter()
+                    .zip(&need)
+                    .map(|(data, d)| Feed::Stream {
+                        whole: is_whole(d, &data),
+                        data: Box::new(data),
+                    })
+                    .collect();
+                // Whole inputs have no batch axis to stack samples on: one per run.
+                if feeds
+                    .iter()
+                    .any(|f| matches!(f, Feed::Stream { whole: true, .. }))
+                {
+                    batch = 1;
+                }
                 (feeds, Kind::Files { len })
             }
             DataSource::Random {
@@ -267,7 +281,7 @@ impl CalibData for OpenedData {
             .feeds
             .iter()
             .map(|f| match f {
-                Feed::Stream(ds) => Some(ds.batches(batch, Some(total))),
+                Feed::Stream { data, .. } => Some(data.batches(batch, Some(total))),
                 _ => None,
             })
             .collect();
@@ -303,10 +317,15 @@ fn next_batch(
     let mut got: Vec<Option<Tensor>> = Vec::with_capacity(feeds.len());
     for ((feed, stream), d) in feeds.iter().zip(streams.iter_mut()).zip(decls) {
         got.push(match (feed, stream) {
-            (Feed::Stream(ds), Some(it)) => {
-                let t = it.next().ok_or_else(|| {
+            (Feed::Stream { data: ds, whole }, Some(it)) => {
+                let mut t = it.next().ok_or_else(|| {
                     format!("`{}` ended before the other inputs' data", ds.name())
                 })??;
+                if *whole {
+                    // A batch of one whole input: drop the sample axis.
+                    let shape = t.shape()[1..].to_vec();
+                    t = t.reshaped(shape).map_err(BoxError::from)?;
+                }
                 Some(if t.dtype() == d.ty.dtype {
                     t
                 } else {

@@ -19,8 +19,13 @@ pub(crate) struct InputDecl {
 /// How each graph input, in order, gets its batches.
 #[derive(Clone, Debug)]
 pub(crate) enum Feed {
-    /// Read from a dataset, cast to the input's dtype.
-    Stream(Box<Dataset>),
+    /// Read from a dataset, cast to the input's dtype. `whole`: each sample is
+    /// the whole input tensor (the array has one more axis than the input),
+    /// fed one sample per run, rather than a slice along the input's axis 0.
+    Stream {
+        data: Box<Dataset>,
+        whole: bool,
+    },
     /// Generated (the random source); one sample's shape.
     Random(Vec<usize>),
     Fixed(Box<Fixed>),
@@ -76,9 +81,13 @@ pub(crate) fn open_streams(
         spec: spec.to_string(),
         source: Box::new(e),
     };
+    // A folder's files are one sample or a batch each, told apart by rank.
     let opts = |d: &InputDecl| OpenOptions {
         sample_rank: Some(d.ty.rank().saturating_sub(1)),
     };
+    // A single array may also hold whole inputs along a new axis 0 (a recurrent
+    // state `[layers, batch, hidden]` per sample): `check_streams` decides.
+    let any_rank = OpenOptions { sample_rank: None };
     let one = |what: &str| -> Result<&InputDecl, DataError> {
         match need {
             [only] => Ok(*only),
@@ -93,32 +102,32 @@ pub(crate) fn open_streams(
     let path = &file.path;
     let datasets: Vec<Dataset> = match (file.kind, &file.binds) {
         (FileKind::Npy, _) => {
-            let d = one("an .npy file")?;
+            one("an .npy file")?;
             vec![
-                Dataset::open_with(&DataSpec::Npy { path: path.clone() }, &opts(d))
+                Dataset::open_with(&DataSpec::Npy { path: path.clone() }, &any_rank)
                     .map_err(read)?,
             ]
         }
         (FileKind::Npz, Binds::Key(k)) => {
-            let d = one(&format!("array `{k}`"))?;
+            one(&format!("array `{k}`"))?;
             let spec = DataSpec::Npz {
                 path: path.clone(),
                 key: Some(k.clone()),
             };
-            vec![Dataset::open_with(&spec, &opts(d)).map_err(read)?]
+            vec![Dataset::open_with(&spec, &any_rank).map_err(read)?]
         }
         (FileKind::Npz, binds) => {
             let keys = pare_npy::npz_keys(path).map_err(read)?;
             let chosen =
                 choose_keys(binds, &keys, need, fixed, all, ignore, "the archive").map_err(fit)?;
-            need.iter()
-                .zip(chosen)
-                .map(|(d, key)| {
+            chosen
+                .into_iter()
+                .map(|key| {
                     let spec = DataSpec::Npz {
                         path: path.clone(),
                         key: Some(key),
                     };
-                    Dataset::open_with(&spec, &opts(d)).map_err(read)
+                    Dataset::open_with(&spec, &any_rank).map_err(read)
                 })
                 .collect::<Result<_, _>>()?
         }
@@ -231,20 +240,31 @@ fn choose_keys(
     Ok(chosen)
 }
 
+/// Whether `ds` holds whole inputs `d` along a new axis 0 (its samples have
+/// the input's rank) rather than slices along the input's axis 0.
+pub(crate) fn is_whole(d: &InputDecl, ds: &Dataset) -> bool {
+    !d.ty.shape.is_empty() && ds.sample_shape().len() == d.ty.rank()
+}
+
 /// Every stream fits its input (fixed dims equal, dtype convertible, a
 /// symbol's size the same wherever it appears) and all have the same number
 /// of samples.
 fn check_streams(need: &[&InputDecl], datasets: &[Dataset]) -> Result<(), String> {
     let mut syms: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for (d, ds) in need.iter().zip(datasets) {
-        let want = d.ty.shape.get(1..).unwrap_or(&[]);
         let given = ds.sample_shape();
+        let want = if is_whole(d, ds) {
+            &d.ty.shape[..]
+        } else {
+            d.ty.shape.get(1..).unwrap_or(&[])
+        };
         let expected = || {
             format!(
-                "input `{}` takes {} (samples of shape [{}] along axis 0), but `{}` has samples of shape {given:?}",
+                "input `{}` takes {} (samples of shape [{}] along axis 0, or whole inputs of shape [{}] along a new axis 0), but `{}` has samples of shape {given:?}",
                 d.name,
                 d.ty,
-                want.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+                d.ty.shape.get(1..).unwrap_or(&[]).iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+                d.ty.shape.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
                 ds.name()
             )
         };
