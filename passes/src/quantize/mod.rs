@@ -29,6 +29,7 @@ pub mod rewrite;
 mod state;
 pub mod support;
 pub mod weight_only;
+mod widen;
 
 pub use plan::{Decision, Plan, RangeSource};
 pub use report::{attention_note, LayerRecord, LayerStatus};

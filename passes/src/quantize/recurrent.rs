@@ -7,10 +7,10 @@
 //! `dequantize_linear` — weight-only, as onnxruntime's and TFLite's
 //! dynamic-range modes do. The bias and the states stay float.
 
-use super::params::{first_non_finite, minmax_scale, quantize_weight_symmetric};
 use super::report::{LayerRecord, LayerStatus};
+use super::widen::dequantized_weight;
 use crate::PassError;
-use pare_ir::{DType, Graph, NodeId, Op, Tensor, TensorType, ValueId, Weight};
+use pare_ir::{DType, Graph, NodeId, Op};
 
 /// What the report says of a recurrent op left float with int8 weights.
 pub const RECURRENT_REASON: &str =
@@ -69,10 +69,9 @@ pub fn widen_node(
         }
         out.before += w.bytes().len() as u64;
         let t = w.tensor().map_err(|e| err(g, id, &e.to_string()))?;
-        let dq = dequantized(g, id, wv, &t)?;
+        let dq = dequantized_weight(g, id, wv, &t, ROW_AXIS, 8, "quantize")?;
         out.after += dq.bytes;
-        let lo = dq.scales.iter().copied().fold(f32::INFINITY, f32::min);
-        let hi = dq.scales.iter().copied().fold(0f32, f32::max);
+        let (lo, hi) = dq.scale_range();
         out.scale_range = Some(match out.scale_range {
             Some((a, b)) => (a.min(lo), b.max(hi)),
             None => (lo, hi),
@@ -81,63 +80,6 @@ pub fn widen_node(
         g.node_mut(id).inputs[slot] = Some(dq.output);
     }
     Ok(out)
-}
-
-/// An int8 weight widened by a `dequantize_linear`.
-struct Dequantized {
-    node: NodeId,
-    output: ValueId,
-    /// Bytes of the int8 weight.
-    bytes: u64,
-    scales: Vec<f32>,
-}
-
-/// An int8 copy of weight `wv` (values `t`) and the `dequantize_linear`
-/// that widens it.
-fn dequantized(
-    g: &mut Graph,
-    id: NodeId,
-    wv: ValueId,
-    t: &Tensor,
-) -> Result<Dequantized, PassError> {
-    let name = g.value(wv).name.clone();
-    if let Some((i, x)) = first_non_finite(&t.to_f32_vec()) {
-        let msg = format!(
-            "constant `{name}` holds {x} at element {i}: a weight must be finite to be quantized"
-        );
-        return Err(err(g, id, &msg));
-    }
-    let (q, p) = quantize_weight_symmetric(t, Some(ROW_AXIS), 8, &minmax_scale);
-    let dims: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
-    let mut ty = TensorType::fixed(DType::I8, &dims);
-    ty.quant = Some(p.clone());
-    let qw = Weight::with_type(ty, &q).map_err(|e| err(g, id, &e.to_string()))?;
-    let bytes = qw.bytes().len() as u64;
-    let qv = g
-        .add_weight(format!("{name}_q"), qw)
-        .map_err(|e| err(g, id, &e.to_string()))?;
-    let scale = Tensor::from_vec(vec![p.scale.len()], p.scale.clone())
-        .map_err(|e| err(g, id, &e.to_string()))?;
-    let sv = g
-        .add_weight(format!("{name}_scale"), Weight::from_tensor(&scale))
-        .map_err(|e| err(g, id, &e.to_string()))?;
-    let (dq, outs) = g
-        .add_node(
-            format!("{name}_dequantize"),
-            Op::DequantizeLinear {
-                axis: ROW_AXIS as i64,
-                block_size: 0,
-            },
-            vec![Some(qv), Some(sv)],
-            vec![(format!("{name}_dq"), TensorType::fixed(DType::F32, &dims))],
-        )
-        .map_err(|e| err(g, id, &e.to_string()))?;
-    Ok(Dequantized {
-        node: dq,
-        output: outs[0],
-        bytes,
-        scales: p.scale,
-    })
 }
 
 fn err(g: &Graph, id: NodeId, msg: &str) -> PassError {

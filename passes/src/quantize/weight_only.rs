@@ -5,12 +5,12 @@
 //! arithmetic stays float (what ORT's weight-only and TFLite's dynamic-range
 //! modes give users whose hardware has an FPU).
 
-use super::params::{first_non_finite, minmax_scale, quantize_weight_symmetric};
 use super::recurrent::{is_recurrent, widen_node};
 use super::report::{LayerRecord, LayerStatus};
 use super::support::{classify, OpClass};
+use super::widen::dequantized_weight;
 use crate::PassError;
-use pare_ir::{DType, Graph, NodeId, Op, Tensor, TensorType, Weight};
+use pare_ir::{DType, Graph, NodeId};
 
 /// Quantizes the weights of `g`'s compute ops to `bits` (8 or 4); returns one
 /// record per node (compute ops `Int8`-style weight rows, others float).
@@ -59,44 +59,9 @@ pub fn quantize_weights_only(g: &mut Graph, bits: u8) -> Result<Vec<LayerRecord>
         }
         let before = w.bytes().len() as u64;
         let t = w.tensor().map_err(|e| err(g, id, &e.to_string()))?;
-        if let Some((i, x)) = first_non_finite(&t.to_f32_vec()) {
-            let msg = format!(
-                "constant `{}` holds {x} at element {i}: a weight must be finite to be quantized",
-                g.value(wv).name
-            );
-            return Err(err(g, id, &msg));
-        }
-        let (q, p) = quantize_weight_symmetric(&t, Some(axis), bits, &minmax_scale);
-        let name = g.value(wv).name.clone();
-        let mut ty = TensorType::fixed(
-            DType::I8,
-            &t.shape().iter().map(|&d| d as u64).collect::<Vec<_>>(),
-        );
-        ty.quant = Some(p.clone());
-        let qw = Weight::with_type(ty, &q).map_err(|e| err(g, id, &e.to_string()))?;
-        let after = qw.bytes().len() as u64;
-        let qv = g
-            .add_weight(format!("{name}_q"), qw)
-            .map_err(|e| err(g, id, &e.to_string()))?;
-        let scale = Tensor::from_vec(vec![p.scale.len()], p.scale.clone())
-            .map_err(|e| err(g, id, &e.to_string()))?;
-        let sv = g
-            .add_weight(format!("{name}_scale"), Weight::from_tensor(&scale))
-            .map_err(|e| err(g, id, &e.to_string()))?;
-        let fty = TensorType::new(DType::F32, g.ty(wv).shape.clone());
-        let (dq, outs) = g
-            .add_node(
-                format!("{name}_dequantize"),
-                Op::DequantizeLinear {
-                    axis: axis as i64,
-                    block_size: 0,
-                },
-                vec![Some(qv), Some(sv)],
-                vec![(format!("{name}_dq"), fty)],
-            )
-            .map_err(|e| err(g, id, &e.to_string()))?;
-        new_order.push(dq);
-        g.node_mut(id).inputs[weight] = Some(outs[0]);
+        let dq = dequantized_weight(g, id, wv, &t, axis, bits, "quantize-weights")?;
+        new_order.push(dq.node);
+        g.node_mut(id).inputs[weight] = Some(dq.output);
         new_order.push(id);
         let n = g.node(id);
         records.push(LayerRecord {
@@ -105,11 +70,8 @@ pub fn quantize_weights_only(g: &mut Graph, bits: u8) -> Result<Vec<LayerRecord>
             status: LayerStatus::WeightOnly,
             weight_bits: Some(bits),
             weight_bytes_before: before,
-            weight_bytes_after: after,
-            weight_scale_range: Some((
-                p.scale.iter().copied().fold(f32::INFINITY, f32::min),
-                p.scale.iter().copied().fold(0f32, f32::max),
-            )),
+            weight_bytes_after: dq.bytes,
+            weight_scale_range: Some(dq.scale_range()),
             output_scale: None,
             output_zero_point: None,
         });
