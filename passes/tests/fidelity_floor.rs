@@ -220,21 +220,23 @@ fn a_floor_above_what_int8_gives_raises_until_it_holds() {
 
 #[test]
 fn past_eight_candidates_the_noise_ranking_shortlists_the_right_value() {
-    use pare_passes::ptq::raise::RAISE_CANDIDATES;
+    use pare_passes::ptq::raise::RaiseBudget;
+    // A small model: the full number of candidates per round.
+    let candidates = RaiseBudget::for_macs(None).candidates;
     // SQNR only: this deeper random net's logits lie close together, so
     // top-1 agreement would go on raising layers after `h`.
     let floor: FidelityFloor = "sqnr=20".parse().unwrap();
     let (_, out) = compile_model(&deep_outlier_mlp(5), floor, None);
     let f = out.floor.as_ref().unwrap();
     assert!(f.met, "{f:?}");
-    assert!(f.candidates.len() > RAISE_CANDIDATES, "{f:?}");
+    assert!(f.candidates.len() > candidates, "{f:?}");
     let measured: Vec<&str> = f
         .candidates
         .iter()
         .filter(|c| c.kept_float.is_ok())
         .map(|c| c.value.as_str())
         .collect();
-    assert_eq!(measured.len(), RAISE_CANDIDATES, "{measured:?}");
+    assert_eq!(measured.len(), candidates, "{measured:?}");
     // The noise shows where `head` mixes h's channels: its input and output
     // rank first.
     assert!(
@@ -254,4 +256,22 @@ fn past_eight_candidates_the_noise_ranking_shortlists_the_right_value() {
     assert_eq!(f.raised[0].value, "h");
     assert_eq!(f.raised[0].nodes, ["fc1", "head"]);
     assert_eq!(status(&out, "hidden0"), &LayerStatus::Int8);
+}
+
+#[test]
+fn the_floor_raises_at_most_its_count_of_islands_then_reports_it_unmet() {
+    // 200 dB needs every value float; `raises=1` allows one island.
+    let floor: FidelityFloor = "sqnr=200,raises=1".parse().unwrap();
+    let (_, out) = compile(floor, None);
+    let f = out.floor.as_ref().unwrap();
+    assert!(!f.met, "{f:?}");
+    assert_eq!(f.raised.len(), 1, "{:?}", f.raised);
+    assert_eq!(f.raised[0].value, "h");
+    let why = f.unmet.as_deref().unwrap();
+    assert!(why.contains("after raising 1 float island(s)"), "{why}");
+    // `raises=0`: nothing is raised, the int8 figures are the answer.
+    let floor: FidelityFloor = "sqnr=200,raises=0".parse().unwrap();
+    let (_, out) = compile(floor, None);
+    let f = out.floor.as_ref().unwrap();
+    assert!(!f.met && f.raised.is_empty(), "{f:?}");
 }

@@ -1,7 +1,8 @@
 //! The fidelity floor a quantized model must hold against its float model:
 //! top-1 agreement (where output 0 holds class scores, see
-//! [`crate::metrics::classes_of`]) and SQNR over all outputs. Parsed from
-//! `agreement=A,sqnr=DB` or `none`.
+//! [`crate::metrics::classes_of`]) and SQNR over all outputs, and how many
+//! float islands may be raised to hold it. Parsed from
+//! `agreement=A,sqnr=DB,raises=N` or `none`.
 
 use crate::metrics::Fidelity;
 
@@ -14,20 +15,35 @@ pub struct FidelityFloor {
     pub agreement: Option<f64>,
     /// Least SQNR against the float model, in dB, over every output.
     pub sqnr_db: Option<f64>,
+    /// Most float islands raised to hold the floor (`None`:
+    /// [`DEFAULT_MAX_RAISES`]); 0 fails at once where int8 misses it.
+    pub max_raises: Option<usize>,
 }
+
+/// Float islands raised at most unless `raises=N` says otherwise: past this
+/// many the model is no longer int8 with a few float islands, and each
+/// raise costs a full measurement.
+pub const DEFAULT_MAX_RAISES: usize = 16;
 
 impl FidelityFloor {
     /// The default: 98 % top-1 agreement and 20 dB SQNR.
     pub const DEFAULT: FidelityFloor = FidelityFloor {
         agreement: Some(0.98),
         sqnr_db: Some(20.0),
+        max_raises: None,
     };
 
     /// No floor: every fidelity passes.
     pub const NONE: FidelityFloor = FidelityFloor {
         agreement: None,
         sqnr_db: None,
+        max_raises: None,
     };
+
+    /// The most float islands that may be raised.
+    pub fn raises(&self) -> usize {
+        self.max_raises.unwrap_or(DEFAULT_MAX_RAISES)
+    }
 
     pub fn is_none(&self) -> bool {
         self.agreement.is_none() && self.sqnr_db.is_none()
@@ -74,6 +90,9 @@ impl std::fmt::Display for FidelityFloor {
         if let Some(s) = self.sqnr_db {
             parts.push(format!("sqnr={s}"));
         }
+        if let Some(n) = self.max_raises {
+            parts.push(format!("raises={n}"));
+        }
         f.write_str(&parts.join(","))
     }
 }
@@ -81,8 +100,8 @@ impl std::fmt::Display for FidelityFloor {
 impl std::str::FromStr for FidelityFloor {
     type Err = String;
 
-    /// `none`, or comma-separated `agreement=A` (0..=1) and `sqnr=DB`; a
-    /// criterion left out is not checked.
+    /// `none`, or comma-separated `agreement=A` (0..=1), `sqnr=DB` and
+    /// `raises=N`; a criterion left out is not checked.
     fn from_str(s: &str) -> Result<FidelityFloor, String> {
         let s = s.trim();
         if s == "none" {
@@ -91,8 +110,17 @@ impl std::str::FromStr for FidelityFloor {
         let mut floor = FidelityFloor::NONE;
         for part in s.split(',') {
             let (key, value) = part.split_once('=').ok_or_else(|| {
-                format!("`{part}` is not KEY=VALUE (agreement=A, sqnr=DB, or `none`)")
+                format!("`{part}` is not KEY=VALUE (agreement=A, sqnr=DB, raises=N, or `none`)")
             })?;
+            if key.trim() == "raises" {
+                let n: usize = value.trim().parse().map_err(|_| {
+                    format!("`{value}` of `raises` is not a count of float islands (0, 1, 2, ...)")
+                })?;
+                if floor.max_raises.replace(n).is_some() {
+                    return Err("`raises` is given twice".into());
+                }
+                continue;
+            }
             let x: f64 = value
                 .trim()
                 .parse()
@@ -111,7 +139,7 @@ impl std::str::FromStr for FidelityFloor {
                 "sqnr" => &mut floor.sqnr_db,
                 other => {
                     return Err(format!(
-                        "unknown key `{other}` (expected agreement, sqnr, or `none`)"
+                        "unknown key `{other}` (expected agreement, sqnr, raises, or `none`)"
                     ))
                 }
             };
@@ -143,16 +171,24 @@ mod tests {
             "agreement=0.95,sqnr=25".parse(),
             Ok(FidelityFloor {
                 agreement: Some(0.95),
-                sqnr_db: Some(25.0)
+                sqnr_db: Some(25.0),
+                max_raises: None,
             })
         );
         assert_eq!(
             "sqnr=30".parse(),
             Ok(FidelityFloor {
                 agreement: None,
-                sqnr_db: Some(30.0)
+                sqnr_db: Some(30.0),
+                max_raises: None,
             })
         );
+        let capped: FidelityFloor = "sqnr=30,raises=0".parse().unwrap();
+        assert_eq!(
+            (capped.raises(), capped.to_string().parse()),
+            (0, Ok(capped))
+        );
+        assert_eq!(FidelityFloor::DEFAULT.raises(), DEFAULT_MAX_RAISES);
         for (bad, why) in [
             ("agreement=95", "fraction"),
             ("sqnr=loud", "finite number"),
@@ -160,6 +196,8 @@ mod tests {
             ("psnr=3", "unknown key"),
             ("sqnr", "KEY=VALUE"),
             ("sqnr=1,sqnr=2", "twice"),
+            ("raises=-1", "count of float islands"),
+            ("raises=1,raises=2", "twice"),
         ] {
             let e = bad.parse::<FidelityFloor>().unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");

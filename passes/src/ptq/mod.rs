@@ -13,6 +13,7 @@ mod fp16;
 mod mixed_precision;
 mod quantize;
 pub mod raise;
+mod raise_budget;
 mod raise_islands;
 mod raise_rank;
 pub mod search;

@@ -11,20 +11,23 @@
 //!
 //! Each round measures, for every value still quantized, the fidelity of the
 //! model re-quantized with that value's island kept float (integer
-//! interpreter against the float model on the first [`RAISE_SAMPLES`]
-//! samples); the value whose island gives the highest SQNR (then agreement),
+//! interpreter against the float model on the first samples, as many as
+//! [`RaiseBudget`] allows the model's cost); the value whose island gives the highest SQNR (then agreement),
 //! if it beats the model as it stands, is raised, the model is re-quantized from the same calibration, finished
 //! as the chosen variant was (bias correction), and measured again on the
 //! fidelity samples. Rounds go on until the floor holds or no island is
 //! left that fits (a size budget) and improves the measured fidelity. A target that runs integer kernels only gets no island: the
 //! round's measurements are then the per-layer table of the failure.
 //!
-//! Cost: a round quantizes and runs the model once per candidate on
-//! [`RAISE_SAMPLES`] samples; past [`RAISE_CANDIDATES`] candidates only
-//! that many are measured, those where [`super::raise_rank`] sees the
-//! quantization noise jump most. A model that holds the floor pays nothing.
+//! Cost: a round quantizes and runs the model once per candidate on the
+//! budget's samples; past the budget's candidates only that many are
+//! measured, those where [`super::raise_rank`] sees the quantization noise
+//! jump most; the chosen candidate's measurement is the next round's
+//! baseline; and at most [`FidelityFloor::raises`] islands are raised (then
+//! the floor is unmet). A model that holds the floor pays nothing.
 
 use super::floor::FidelityFloor;
+pub use super::raise_budget::RaiseBudget;
 use super::raise_islands::{islands, Island};
 use super::raise_rank::jump_scores;
 use crate::metrics::{Fidelity, FidelityMeter};
@@ -38,12 +41,6 @@ use std::collections::BTreeMap;
 
 const PASS: &str = "fidelity-floor";
 
-/// Samples each candidate island is measured on (the first of the data).
-pub const RAISE_SAMPLES: usize = 32;
-
-/// Candidates measured per round at most, chosen by [`super::raise_rank`].
-pub const RAISE_CANDIDATES: usize = 8;
-
 /// Samples the ranking runs on (every activation of them is held at once).
 const RANK_SAMPLES: usize = 4;
 
@@ -55,9 +52,10 @@ pub struct RaiseOptions<'a> {
     /// only); `None` when islands are allowed.
     pub no_islands: Option<String>,
     pub rounding: Rounding,
-    /// The first samples of the data, batch by batch: candidates are
-    /// measured on these.
+    /// The first samples of the data, batch by batch (as many as
+    /// `budget.samples`): candidates are measured on these.
     pub samples: &'a [Vec<Tensor>],
+    pub budget: RaiseBudget,
 }
 
 /// What quantization started from, to re-quantize with islands.
@@ -176,16 +174,30 @@ pub fn raise_to_floor(
         .map(|x| run(base.float, x).map_err(analysis))
         .collect::<Result<_, _>>()?;
     let mut keep: BTreeMap<NodeId, String> = base.opts.keep_float.clone();
+    // The chosen candidate's graph is the next round's model as it stands,
+    // measured on the same samples: its figure is reused.
+    let mut measured_now: Option<Fidelity> = None;
     while !report.met {
+        if report.raised.len() >= opts.floor.raises() {
+            report.unmet = Some(format!(
+                "the floor still fails after raising {} float island(s), the most `raises=` allows (default {})",
+                report.raised.len(),
+                super::floor::DEFAULT_MAX_RAISES
+            ));
+            break;
+        }
         let islands = islands(base, &keep);
         let mut candidates = Vec::with_capacity(islands.len());
         // An island must beat the model as it stands (measured the same way:
         // re-quantized, not finished) to be raised.
         let current = quantized(base, &keep)?.0;
-        let now = measure_on(&current, opts, &reference)?;
+        let now = match measured_now.take() {
+            Some(f) => f,
+            None => measure_on(&current, opts, &reference)?,
+        };
         // Many candidates: measure only those where the noise jumps most
         // (every one when no island may be raised: the table is the answer).
-        let shortlist = if opts.no_islands.is_none() && islands.len() > RAISE_CANDIDATES {
+        let shortlist = if opts.no_islands.is_none() && islands.len() > opts.budget.candidates {
             Some(shortlist(base, &current, &islands, opts)?)
         } else {
             None
@@ -198,7 +210,8 @@ pub fn raise_to_floor(
                     base.graph,
                     &records,
                     Err(format!(
-                        "not measured: outside the {RAISE_CANDIDATES} values where the noise jumps most"
+                        "not measured: outside the {} values where the noise jumps most",
+                        opts.budget.candidates
                     )),
                 ));
                 continue;
@@ -225,7 +238,7 @@ pub fn raise_to_floor(
             report.unmet = Some(why.clone());
             break;
         }
-        let Some((k, _)) = best else {
+        let Some((k, chosen)) = best else {
             report.unmet = Some(if islands.is_empty() {
                 "no quantized value is left to keep float".into()
             } else if fitted == 0 {
@@ -238,6 +251,7 @@ pub fn raise_to_floor(
             });
             break;
         };
+        measured_now = Some(chosen);
         let island = &islands[k];
         for &n in &island.nodes {
             keep.insert(n, String::new());
@@ -273,7 +287,7 @@ pub fn raise_to_floor(
     })
 }
 
-/// Indices of the [`RAISE_CANDIDATES`] islands whose value scores highest
+/// Indices of the budget's number of islands whose value scores highest
 /// in [`super::raise_rank::jump_scores`] on the first [`RANK_SAMPLES`]
 /// samples of `current` (ties by graph order).
 fn shortlist(
@@ -292,7 +306,7 @@ fn shortlist(
     let mut order: Vec<usize> = (0..islands.len()).collect();
     let score = |k: &usize| scores.get(&islands[*k].value).copied().unwrap_or(0.0);
     order.sort_by(|a, b| score(b).total_cmp(&score(a)).then(a.cmp(b)));
-    order.truncate(RAISE_CANDIDATES);
+    order.truncate(opts.budget.candidates);
     Ok(order)
 }
 

@@ -20,7 +20,7 @@
 //! holds, and the outcome says whether it does.
 
 use super::floor::FidelityFloor;
-use super::raise::{self, Base, FloorReport, Hooks, RaiseOptions, RAISE_SAMPLES};
+use super::raise::{self, Base, FloorReport, Hooks, RaiseBudget, RaiseOptions};
 use super::{BiasCorrect, DataOptions, Equalize};
 use crate::metrics::{fidelity_on, Fidelity, FIDELITY_SAMPLES};
 use crate::quantize::bias_correction::BiasCorrection;
@@ -321,9 +321,10 @@ fn hold_floor(
             base_opts.node_bits.insert(id, bits);
         }
     }
-    let samples = limited(&opts.data, RAISE_SAMPLES)
+    let budget = RaiseBudget::for_macs(pare_ir::analysis::total_macs(float));
+    let samples = limited(&opts.data, budget.samples)
         .open(float, PASS)?
-        .take(RAISE_SAMPLES)
+        .take(budget.samples)
         .map_err(analysis)?;
     let base = Base {
         float,
@@ -336,6 +337,7 @@ fn hold_floor(
         no_islands: opts.no_islands.clone(),
         rounding: opts.rounding,
         samples: &samples,
+        budget,
     };
     let corrected = trial.bias_corrected;
     let mut finish = |g: &mut Graph| -> Result<(), PassError> {

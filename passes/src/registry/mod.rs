@@ -31,7 +31,7 @@ pub const PIPELINES: &[PipelineInfo] = &[
     PipelineInfo {
         name: "cleanup",
         help: "the declutter every model gets after import, iterated until nothing changes",
-        shape: "(remove-identity,fold-constants,fold-shapes,fold-batchnorm,dce)*,(fuse-layer-norm,fuse-gelu,fuse-softmax,fuse-activations,dce)*",
+        shape: "(remove-identity,fold-constants,fold-shapes,fold-batchnorm,fold-affine,dce)*,(fuse-layer-norm,fuse-gelu,fuse-softmax,fuse-activations,dce)*",
     },
     PipelineInfo {
         name: "prepare-int",
@@ -122,6 +122,7 @@ pub fn pipeline(name: &str) -> Option<Pipeline> {
                     "fold-constants",
                     "fold-shapes",
                     "fold-batchnorm",
+                    "fold-affine",
                     "dce",
                 ])?),
                 Step::Fixpoint(passes(&[

@@ -5,7 +5,7 @@
 
 use super::options::{OptionSpec, Options};
 use crate::cleanup::{
-    Dce, FoldBatchNorm, FoldConstants, FoldShapes, FuseMatmulBias, RemoveIdentity,
+    Dce, FoldAffine, FoldBatchNorm, FoldConstants, FoldShapes, FuseMatmulBias, RemoveIdentity,
 };
 use crate::fuse::{FuseActivations, FuseGelu, FuseLayerNorm, FuseSoftmax};
 use crate::ptq;
@@ -56,6 +56,12 @@ pub const PASSES: &[PassInfo] = &[
         help: "cross-layer equalization of conv/gemm pairs (exact in float) before quantization",
         options: ptq::options::EQUALIZE,
         build: |o| Ok(Box::new(ptq::Equalize::from_options(o)?)),
+    },
+    PassInfo {
+        name: "fold-affine",
+        help: "fold a Mul/Div/Add/Sub by a per-channel constant into the Conv, ConvTranspose or Gemm before it",
+        options: &[],
+        build: plain::<FoldAffine>,
     },
     PassInfo {
         name: "fold-batchnorm",

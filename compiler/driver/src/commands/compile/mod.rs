@@ -116,9 +116,10 @@ pub struct CompileArgs {
     pub bias_correction: Mode,
     /// The fidelity the quantized model must hold against the float model on
     /// the calibration data: `agreement=A,sqnr=DB` (top-1 agreement checked
-    /// only where output 0 holds class scores) or `none`. Below it, compile
-    /// keeps the most sensitive values float until it holds; if it cannot, it
-    /// fails and writes nothing.
+    /// only where output 0 holds class scores), `raises=N` (most float
+    /// islands kept, default 16), or `none`. Below it, compile keeps the
+    /// most sensitive values float until it holds; if it cannot, it fails
+    /// and writes nothing.
     #[arg(long, default_value = "agreement=0.98,sqnr=20", value_name = "SPEC", value_parser = parse_floor)]
     pub min_fidelity: FidelityFloor,
     /// Artifact kind: pir (textual IR), onnx (QDQ ONNX) or rp2040 (a
