@@ -109,7 +109,7 @@ fn try_fold(g: &mut Graph, n: NodeId) -> Result<Option<NodeId>, PassError> {
             shift: zeros,
         },
         Form::Over => {
-            if per_channel.iter().any(|&v| v == 0.0) {
+            if per_channel.contains(&0.0) {
                 return Ok(None);
             }
             ChannelAffine {
