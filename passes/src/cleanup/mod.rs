@@ -5,11 +5,14 @@ mod fold_batchnorm;
 mod fold_constants;
 mod fold_shapes;
 mod fuse_matmul_bias;
+mod keep_reduced_dims;
 mod remove_identity;
+mod shape_target;
 
 pub use dce::Dce;
 pub use fold_batchnorm::FoldBatchNorm;
 pub use fold_constants::FoldConstants;
 pub use fold_shapes::FoldShapes;
 pub use fuse_matmul_bias::FuseMatmulBias;
+pub use keep_reduced_dims::KeepReducedDims;
 pub use remove_identity::RemoveIdentity;
