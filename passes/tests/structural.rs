@@ -158,6 +158,7 @@ fn print_after_all_sees_every_pass() {
             "remove-identity",
             "fold-constants",
             "fold-shapes",
+            "keep-reduced-dims",
             "fold-batchnorm",
             "dce",
             "fuse-layer-norm",

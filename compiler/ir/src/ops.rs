@@ -594,4 +594,26 @@ impl Op {
             _ => None,
         }
     }
+
+    /// Sets `keepdims` of a `Reduce*` op (the same list as [`Op::reduce_attrs`]);
+    /// false, changing nothing, for any other op.
+    pub fn set_keepdims(&mut self, keep: bool) -> bool {
+        use Op::*;
+        match self {
+            ReduceSum { keepdims, .. }
+            | ReduceMean { keepdims, .. }
+            | ReduceMax { keepdims, .. }
+            | ReduceMin { keepdims, .. }
+            | ReduceProd { keepdims, .. }
+            | ReduceL1 { keepdims, .. }
+            | ReduceL2 { keepdims, .. }
+            | ReduceLogSum { keepdims, .. }
+            | ReduceLogSumExp { keepdims, .. }
+            | ReduceSumSquare { keepdims, .. } => {
+                *keepdims = keep;
+                true
+            }
+            _ => false,
+        }
+    }
 }

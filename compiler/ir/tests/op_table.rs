@@ -164,3 +164,36 @@ fn check_lut(op: &Op, in_q: &QParams, out_q: &QParams, aux: &[Option<&Tensor>]) 
         .collect();
     assert_eq!(table, want, "{op:?}");
 }
+
+#[test]
+fn set_keepdims_covers_every_reduction_and_nothing_else() {
+    let mut reductions = 0;
+    for (name, info) in ops::table() {
+        if let Some(mut bare) = Op::bare(name) {
+            assert!(!bare.set_keepdims(true), "{name}");
+        }
+        let attrs = BTreeMap::from([
+            ("keepdims".to_string(), pare_ir::Attr::Bool(false)),
+            (
+                "noop_with_empty_axes".to_string(),
+                pare_ir::Attr::Bool(false),
+            ),
+        ]);
+        let Ok(mut op) = Op::from_attrs(name, attrs) else {
+            continue;
+        };
+        let reduces = op.reduce_attrs().is_some();
+        assert_eq!(
+            reduces,
+            matches!(info.category, Category::Reduction),
+            "{name}"
+        );
+        assert_eq!(op.set_keepdims(true), reduces, "{name}");
+        if reduces {
+            assert_eq!(op.reduce_attrs(), Some((true, false)), "{name}");
+            reductions += 1;
+        }
+    }
+    // ReduceSum … ReduceSumSquare: every `Reduce*` row of the table.
+    assert_eq!(reductions, 10);
+}

@@ -7,7 +7,9 @@ mod fold_constants;
 mod fold_into_producer;
 mod fold_shapes;
 mod fuse_matmul_bias;
+mod keep_reduced_dims;
 mod remove_identity;
+mod shape_target;
 
 pub use dce::Dce;
 pub use fold_affine::FoldAffine;
@@ -15,4 +17,5 @@ pub use fold_batchnorm::FoldBatchNorm;
 pub use fold_constants::FoldConstants;
 pub use fold_shapes::FoldShapes;
 pub use fuse_matmul_bias::FuseMatmulBias;
+pub use keep_reduced_dims::KeepReducedDims;
 pub use remove_identity::RemoveIdentity;

@@ -1,13 +1,21 @@
-//! `remove-identity`: removes `Identity` and inference-mode `Dropout` nodes by
-//! pointing their users at their input.
+//! `remove-identity`: removes `Identity` and inference-mode `Dropout` nodes,
+//! and `Reshape`/`Expand` nodes that leave their input as it is, by pointing
+//! their users at their input.
+//!
+//! A reshape or expand is a no-op when its output has its input's dtype,
+//! quantization and shape (symbolic dims by the same symbol), or when its
+//! constant target provably keeps the input's shape (TF exporters write
+//! `BroadcastTo` to the shape a value already has).
 //!
 //! Graph outputs keep their names: when a removed node's output is a graph
 //! output, its input takes over the output's name, unless the input is itself a
 //! graph input, another graph output or a weight (renaming those would change the
-//! model's interface or a shared initializer), in which case the node stays.
+//! model's interface or a shared initializer), or the input's type differs
+//! from the output's, in which case the node stays.
 //! A Dropout whose mask output is used is kept, except when the mask's shape is
 //! fully known: then the mask becomes a constant all-true weight.
 
+use super::shape_target::is_noop_shape_op;
 use crate::util::{is_graph_input, is_graph_output, is_weight, replace_with_weight};
 use crate::{Changed, Pass, PassCx, PassError};
 use pare_ir::{checked_count, Graph, NodeId, Op, Tensor};
@@ -23,7 +31,7 @@ impl Pass for RemoveIdentity {
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
         let candidates: Vec<NodeId> = g
             .nodes()
-            .filter(|(_, n)| n.op.is_identity_like())
+            .filter(|&(id, n)| n.op.is_identity_like() || is_noop_shape_op(g, id))
             .map(|(id, _)| id)
             .collect();
         let mut removed = 0;
@@ -55,6 +63,11 @@ impl RemoveIdentity {
         };
         let y_is_output = is_graph_output(g, y);
         if y_is_output && (is_graph_input(g, x) || is_graph_output(g, x) || is_weight(g, x)) {
+            return Ok(false);
+        }
+        // A no-op reshape may declare its output with other symbols than its
+        // input has; as a graph output that type is the model's interface.
+        if y_is_output && g.ty(x) != g.ty(y) {
             return Ok(false);
         }
         if let Some(m) = mask {

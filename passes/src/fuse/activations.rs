@@ -65,6 +65,7 @@ fn find_silu(g: &Graph) -> Option<Fusion> {
                     matched,
                     op: Op::Silu {},
                     inputs: vec![FusedInput::Value(x)],
+                    perm: None,
                 });
             }
         }
@@ -265,5 +266,6 @@ fn hard_at(g: &Graph, uses: &[Vec<(NodeId, usize)>], cl: &Clamp, root: NodeId) -
         matched,
         op,
         inputs: vec![FusedInput::Value(cl.x)],
+        perm: None,
     })
 }

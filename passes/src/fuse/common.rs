@@ -4,7 +4,7 @@
 
 use crate::pass::node_label;
 use crate::PassCx;
-use pare_ir::{DType, Graph, IrError, NodeId, Op, Tensor, ValueId, Weight};
+use pare_ir::{DType, Graph, IrError, NodeId, Op, Tensor, TensorType, ValueId, Weight};
 use std::collections::{BTreeSet, HashMap};
 
 /// Relative tolerance for constants: exporters write `√(2/π)` as
@@ -96,12 +96,17 @@ pub(crate) struct Fusion {
     pub matched: BTreeSet<NodeId>,
     pub op: Op,
     pub inputs: Vec<FusedInput>,
+    /// When set, the fused op works in another axis order: its first input
+    /// is transposed by this permutation and its output transposed back (a
+    /// LayerNorm over middle axes, which `layer_normalization` takes last).
+    pub perm: Option<Vec<usize>>,
 }
 
 /// Replaces `f.root`'s output by one node computing `f.op` and removes the
 /// pattern's nodes. The new node takes the root's name (or its output's) and
-/// its output keeps the root output's name and type. Returns a line for the
-/// pass log.
+/// its output keeps the root output's name and type; with a permutation
+/// (`f.perm`) it sits between two transposes, and the last of them defines
+/// the output. Returns a line for the pass log.
 pub(crate) fn apply(g: &mut Graph, f: Fusion) -> Result<String, IrError> {
     let y = g.node(f.root).outputs[0];
     let label = node_label(g, f.root);
@@ -120,23 +125,100 @@ pub(crate) fn apply(g: &mut Graph, f: Fusion) -> Result<String, IrError> {
             }
         }));
     }
-    let (_, outs) = g.insert_node_before(
-        f.root,
-        name,
-        f.op.clone(),
-        inputs,
-        vec![(String::new(), ty)],
-    )?;
-    g.replace_all_uses(y, outs[0]);
+    let out = match &f.perm {
+        None => {
+            g.insert_node_before(
+                f.root,
+                name,
+                f.op.clone(),
+                inputs,
+                vec![(String::new(), ty)],
+            )?
+            .1[0]
+        }
+        Some(perm) => insert_permuted(g, f.root, &name, &f.op, inputs, ty, perm)?,
+    };
+    g.replace_all_uses(y, out);
     let yname = std::mem::take(&mut g.value_mut(y).name);
-    g.value_mut(outs[0]).name = yname;
+    g.value_mut(out).name = yname;
     for n in f.matched {
         g.remove_node(n);
     }
     Ok(format!(
-        "fused {removed} nodes ending at {label} into one {}",
-        f.op.name()
+        "fused {removed} nodes ending at {label} into one {}{}",
+        f.op.name(),
+        if f.perm.is_some() {
+            " between transposes"
+        } else {
+            ""
+        }
     ))
+}
+
+/// Inserts `op` before `anchor` between a transpose of its first input by
+/// `perm` and a transpose of its output back; returns the last transpose's
+/// output, typed `ty`.
+fn insert_permuted(
+    g: &mut Graph,
+    anchor: NodeId,
+    name: &str,
+    op: &Op,
+    mut inputs: Vec<Option<ValueId>>,
+    ty: TensorType,
+    perm: &[usize],
+) -> Result<ValueId, IrError> {
+    let Some(Some(x)) = inputs.first().copied() else {
+        return Err(IrError::Invalid(format!(
+            "the fused {} at {name} has no input to permute",
+            op.name()
+        )));
+    };
+    let xt = permuted(g.ty(x), perm)?;
+    let to_last = format!("{name}_to_last");
+    let (_, t) = g.insert_node_before(
+        anchor,
+        to_last.clone(),
+        transpose(perm),
+        vec![Some(x)],
+        vec![(to_last, xt)],
+    )?;
+    inputs[0] = Some(t[0]);
+    let (_, o) = g.insert_node_before(
+        anchor,
+        name,
+        op.clone(),
+        inputs,
+        vec![(format!("{name}_last"), permuted(&ty, perm)?)],
+    )?;
+    let mut back = vec![0; perm.len()];
+    for (i, &p) in perm.iter().enumerate() {
+        back[p] = i;
+    }
+    let (_, out) = g.insert_node_before(
+        anchor,
+        format!("{name}_from_last"),
+        transpose(&back),
+        vec![Some(o[0])],
+        vec![(String::new(), ty)],
+    )?;
+    Ok(out[0])
+}
+
+fn transpose(perm: &[usize]) -> Op {
+    Op::Transpose {
+        perm: Some(perm.iter().map(|&p| p as i64).collect()),
+    }
+}
+
+/// `t` with its dims in the order `perm` gives.
+fn permuted(t: &TensorType, perm: &[usize]) -> Result<TensorType, IrError> {
+    let shape = perm
+        .iter()
+        .map(|&p| t.shape.get(p).cloned())
+        .collect::<Option<Vec<_>>>()
+        .filter(|s| s.len() == t.shape.len())
+        .ok_or_else(|| IrError::Invalid(format!("permutation {perm:?} does not fit {t}")))?;
+    Ok(TensorType { shape, ..t.clone() })
 }
 
 /// Runs `find` over the graph until it finds nothing more, applying each

@@ -72,6 +72,7 @@ fn find(g: &Graph) -> Option<Fusion> {
                     matched,
                     op: Op::Gelu { approximate },
                     inputs: vec![FusedInput::Value(x)],
+                    perm: None,
                 });
             }
         }

@@ -109,6 +109,7 @@ fn find(g: &Graph) -> Option<Fusion> {
                         coerce_2d: false,
                     },
                     inputs: vec![FusedInput::Value(z)],
+                    perm: None,
                 });
             }
         }

@@ -31,7 +31,7 @@ pub const PIPELINES: &[PipelineInfo] = &[
     PipelineInfo {
         name: "cleanup",
         help: "the declutter every model gets after import, iterated until nothing changes",
-        shape: "(remove-identity,fold-constants,fold-shapes,fold-batchnorm,fold-affine,dce)*,(fuse-layer-norm,fuse-gelu,fuse-softmax,fuse-activations,dce)*",
+        shape: "(remove-identity,fold-constants,fold-shapes,keep-reduced-dims,fold-batchnorm,fold-affine,dce)*,(fuse-layer-norm,fuse-gelu,fuse-softmax,fuse-activations,dce)*",
     },
     PipelineInfo {
         name: "prepare-int",
@@ -103,10 +103,12 @@ fn passes(names: &[&str]) -> Option<Vec<Box<dyn Pass>>> {
 
 /// The pipeline called `name`.
 ///
-/// `cleanup` iterates identity removal, constant and shape folding, BN folding and
-/// dead-code elimination to a fixpoint: each can expose work for the others
-/// (a folded shape chain leaves dead `Shape` nodes; a removed identity can put a
-/// conv right before its batch norm). Then written-out LayerNorm, GELU,
+/// `cleanup` iterates identity removal, constant and shape folding, kept
+/// reduced dims, BN folding and dead-code elimination to a fixpoint: each can
+/// expose work for the others (a folded shape chain leaves dead `Shape` nodes;
+/// a removed identity can put a conv right before its batch norm; a reshape
+/// folded to a constant target can restore reduced dims, whose keeping leaves
+/// a no-op `Expand`). Then written-out LayerNorm, GELU,
 /// Softmax and activations become single ops: only after the folding has
 /// settled, so a pattern is matched with all its constants folded (a scale
 /// reshaped by a shape chain, a computed √(2/π)) and never in part.
@@ -121,6 +123,7 @@ pub fn pipeline(name: &str) -> Option<Pipeline> {
                     "remove-identity",
                     "fold-constants",
                     "fold-shapes",
+                    "keep-reduced-dims",
                     "fold-batchnorm",
                     "fold-affine",
                     "dce",

@@ -5,7 +5,8 @@
 
 use super::options::{OptionSpec, Options};
 use crate::cleanup::{
-    Dce, FoldAffine, FoldBatchNorm, FoldConstants, FoldShapes, FuseMatmulBias, RemoveIdentity,
+    Dce, FoldAffine, FoldBatchNorm, FoldConstants, FoldShapes, FuseMatmulBias, KeepReducedDims,
+    RemoveIdentity,
 };
 use crate::fuse::{FuseActivations, FuseGelu, FuseLayerNorm, FuseSoftmax};
 use crate::ptq;
@@ -122,6 +123,12 @@ pub const PASSES: &[PassInfo] = &[
         help: "fuse exp(z-max(z))/sum(exp(z-max(z))) over one axis (max subtraction optional) into one softmax",
         options: &[],
         build: plain::<FuseSoftmax>,
+    },
+    PassInfo {
+        name: "keep-reduced-dims",
+        help: "reductions without kept dims whose element-wise results are reshaped back to the kept-dims shape keep their dims; the reshapes go",
+        options: &[],
+        build: plain::<KeepReducedDims>,
     },
     PassInfo {
         name: "mixed-precision",

@@ -9,13 +9,15 @@ use crate::fuse::poly::Flattener;
 use pare_ir::{Graph, Op, Tensor, ValueId};
 use std::collections::BTreeMap;
 
-/// Multiplies `acc` (laid out over the normalized dims `norm`) by each
-/// constant raised to its exponent, broadcast from its own shape; `None` when
-/// a constant varies along an axis that is not normalized.
+/// Multiplies `acc` (laid out over the normalized dims `norm`, the sizes of
+/// axes `axes` of a rank-`rank` tensor, in that order) by each constant raised
+/// to its exponent, broadcast from its own shape; `None` when a constant varies
+/// along an axis that is not normalized.
 pub(super) fn multiply_consts(
     g: &Graph,
     consts: &BTreeMap<ValueId, i32>,
     rank: usize,
+    axes: &[usize],
     norm: &[usize],
     acc: &mut [f64],
 ) -> Option<()> {
@@ -26,20 +28,15 @@ pub(super) fn multiply_consts(
         if shape.len() > rank {
             return None;
         }
-        let lead = rank - norm.len();
         // Strides of the constant, per normalized axis (0 where broadcast).
         let mut strides = vec![0usize; norm.len()];
         let mut stride = 1;
         for (i, &d) in shape.iter().enumerate().rev() {
             let axis = rank - shape.len() + i;
-            if axis < lead {
-                if d != 1 {
-                    return None;
-                }
-            } else if d == norm[axis - lead] {
-                strides[axis - lead] = stride;
-            } else if d != 1 {
-                return None;
+            match axes.iter().position(|&a| a == axis) {
+                Some(k) if d == norm[k] => strides[k] = stride,
+                _ if d != 1 => return None,
+                _ => {}
             }
             stride *= d;
         }
@@ -91,12 +88,20 @@ pub(super) fn find_affine(g: &Graph) -> Option<Fusion> {
         let Some(size) = pare_ir::checked_product(&norm).filter(|&n| n <= MAX_ROW) else {
             continue;
         };
+        let axes: Vec<usize> = (first..rank as usize).collect();
         let read = |slot: usize| -> Option<Option<Vec<f64>>> {
             match node.input(slot) {
                 None => Some(None),
                 Some(v) => {
                     let mut acc = vec![1.0; size];
-                    multiply_consts(g, &BTreeMap::from([(v, 1)]), rank as usize, &norm, &mut acc)?;
+                    multiply_consts(
+                        g,
+                        &BTreeMap::from([(v, 1)]),
+                        rank as usize,
+                        &axes,
+                        &norm,
+                        &mut acc,
+                    )?;
                     Some(Some(acc))
                 }
             }
@@ -126,7 +131,7 @@ pub(super) fn find_affine(g: &Graph) -> Option<Fusion> {
                 let all_const = consts.keys().all(|&v| g.weight_of(v).is_some());
                 let mut acc = vec![t.coef; size];
                 ok &= all_const
-                    && multiply_consts(g, &consts, rank as usize, &norm, &mut acc).is_some();
+                    && multiply_consts(g, &consts, rank as usize, &axes, &norm, &mut acc).is_some();
                 match t.exponent(y) {
                     0 => plus.iter_mut().zip(&acc).for_each(|(p, a)| *p += a),
                     1 if times.is_none() => times = Some(acc),
@@ -174,6 +179,7 @@ pub(super) fn find_affine(g: &Graph) -> Option<Fusion> {
                         tensor: bias,
                     },
                 ],
+                perm: None,
             });
         }
     }

@@ -1,6 +1,9 @@
 //! `fuse-layer-norm`: a LayerNorm written out in elementary ops becomes one
-//! `layer_normalization` over the same last axes, with the graph's own
-//! epsilon.
+//! `layer_normalization` over the same axes, with the graph's own epsilon.
+//! `layer_normalization` normalizes the last axes; a LayerNorm over others
+//! (JAX's over the sequence axis of [N, 512, 256]) fuses between a transpose
+//! that moves the normalized axes last, in their order, and one that moves
+//! them back, with the scale and bias laid out in that order.
 //!
 //! Exporters spell it many ways: the mean as `ReduceMean` or `ReduceSum` and
 //! a division (or multiplication) by the count; the variance as the mean of
@@ -24,10 +27,11 @@
 //! LayerNorm without affine parameters, then `Mul` and `Add`) are folded into
 //! its scale and bias the same way.
 //!
-//! Nothing fuses unless every reduction is over the same last axes of `x`
-//! (kept dims, static sizes), the output has `x`'s shape, the constants vary
-//! only along the normalized axes, and no inner value is read outside the
-//! pattern.
+//! Nothing fuses unless every reduction is over the same axes of `x` (kept
+//! dims, static sizes), the output has `x`'s shape, the constants vary only
+//! along the normalized axes, and no inner value is read outside the pattern.
+//! (A reduction without kept dims, reshaped back, is first given them by
+//! `keep-reduced-dims`.)
 
 mod affine;
 mod stats;
@@ -36,7 +40,7 @@ use super::common::{close, downstream, fuse_all, is_arithmetic, is_plain_f32, is
 use super::common::{FusedInput, Fusion};
 use crate::{Changed, Pass, PassCx, PassError};
 use affine::{find_affine, multiply_consts};
-use pare_ir::{DType, Graph, NodeId, Op, Tensor, ValueId};
+use pare_ir::{DType, Dim, Graph, NodeId, Op, Tensor, ValueId};
 use stats::{reduce_of, rstd_epsilon, Seen};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -100,7 +104,7 @@ struct Part {
 
 fn match_at(g: &Graph, uses: &[Vec<(NodeId, usize)>], x: ValueId, root: NodeId) -> Option<Fusion> {
     let y = g.node(root).outputs[0];
-    if !is_plain_f32(g, x) || !is_plain_f32(g, y) || g.ty(y).shape != g.ty(x).shape {
+    if !is_plain_f32(g, x) || !is_plain_f32(g, y) || !same_shape(&g.ty(x).shape, &g.ty(y).shape) {
         return None;
     }
     let mut seen = Seen {
@@ -153,26 +157,29 @@ fn match_at(g: &Graph, uses: &[Vec<(NodeId, usize)>], x: ValueId, root: NodeId) 
     if !is_private(g, uses, &seen.matched, root) {
         return None;
     }
-    // The reductions must cover exactly the last k axes.
+    // `layer_normalization` normalizes the last k axes: other axes are
+    // moved behind the rest (in order) and back.
     let axes = seen.axes.clone()?;
     let rank = g.ty(x).rank();
     let first = rank.checked_sub(axes.len())?;
-    if axes != (first..rank).collect::<Vec<_>>() {
-        return None;
-    }
-    let norm: Vec<usize> = g.ty(x).shape[first..]
+    let perm = (axes != (first..rank).collect::<Vec<_>>()).then(|| {
+        let mut p: Vec<usize> = (0..rank).filter(|a| !axes.contains(a)).collect();
+        p.extend(&axes);
+        p
+    });
+    let norm: Vec<usize> = axes
         .iter()
-        .map(|d| d.fixed().map(|n| n as usize))
+        .map(|&a| g.ty(x).shape[a].fixed().map(|n| n as usize))
         .collect::<Option<_>>()?;
     // The scale and bias are materialized over the normalized dims: refuse
     // sizes no real row has (a declared type is not data).
     let size = pare_ir::checked_product(&norm).filter(|&n| n <= MAX_ROW)?;
     let mut scale = vec![tx.coef; size];
-    multiply_consts(g, &tx.consts, rank, &norm, &mut scale)?;
+    multiply_consts(g, &tx.consts, rank, &axes, &norm, &mut scale)?;
     let mut bias = vec![0.0; size];
     for c in &constants {
         let mut term = vec![c.coef; size];
-        multiply_consts(g, &c.consts, rank, &norm, &mut term)?;
+        multiply_consts(g, &c.consts, rank, &axes, &norm, &mut term)?;
         bias.iter_mut().zip(term).for_each(|(b, t)| *b += t);
     }
     let to_tensor = |v: Vec<f64>| -> Option<Tensor> {
@@ -204,5 +211,20 @@ fn match_at(g: &Graph, uses: &[Vec<(NodeId, usize)>], x: ValueId, root: NodeId) 
             stash_type: DType::F32,
         },
         inputs,
+        perm,
     })
+}
+
+/// Whether `y` has `x`'s shape, where two different symbols count as the same
+/// dim: a match's leaves are `x`, reductions of `x` with kept dims and
+/// constants (fixed sizes), so its output can only differ from `x` in a fixed
+/// size or the rank, which are compared. Different symbols there are stale
+/// unknowns (an exporter's declared `[unk__215,1]` broadcast against an
+/// inferred `_u0` gives a fresh `_u1`).
+fn same_shape(x: &[Dim], y: &[Dim]) -> bool {
+    x.len() == y.len()
+        && x.iter().zip(y).all(|(a, b)| match (a, b) {
+            (Dim::Sym(_), Dim::Sym(_)) => true,
+            _ => a == b,
+        })
 }
