@@ -7,6 +7,11 @@
 //! constant target provably keeps the input's shape (TF exporters write
 //! `BroadcastTo` to the shape a value already has).
 //!
+//! `Max(x, −∞)` and `Min(x, +∞)` (a constant of infinities that broadcasting
+//! does not widen `x` by) are `x` too: JAX's stable softmax writes
+//! `max(-inf, reduce_max(x))`, which hides the max subtraction from
+//! `fuse-softmax`.
+//!
 //! Graph outputs keep their names: when a removed node's output is a graph
 //! output, its input takes over the output's name, unless the input is itself a
 //! graph input, another graph output or a weight (renaming those would change the
@@ -31,7 +36,7 @@ impl Pass for RemoveIdentity {
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
         let candidates: Vec<NodeId> = g
             .nodes()
-            .filter(|&(id, n)| n.op.is_identity_like() || is_noop_shape_op(g, id))
+            .filter(|&(id, _)| kept_input(g, id).is_some())
             .map(|(id, _)| id)
             .collect();
         let mut removed = 0;
@@ -51,10 +56,36 @@ impl Pass for RemoveIdentity {
     }
 }
 
+/// The input a removable node passes through unchanged.
+fn kept_input(g: &Graph, id: NodeId) -> Option<pare_ir::ValueId> {
+    let n = g.node(id);
+    if n.op.is_identity_like() || is_noop_shape_op(g, id) {
+        return n.input(0);
+    }
+    let neutral = match n.op {
+        Op::Max {} => f64::NEG_INFINITY,
+        Op::Min {} => f64::INFINITY,
+        _ => return None,
+    };
+    let [Some(a), Some(b)] = n.inputs[..] else {
+        return None;
+    };
+    let is_neutral = |v| {
+        g.weight_of(v)
+            .and_then(|w| w.tensor().ok())
+            .is_some_and(|t| t.len() > 0 && t.to_f64_vec().iter().all(|&e| e == neutral))
+    };
+    let y = *n.outputs.first()?;
+    [(a, b), (b, a)]
+        .into_iter()
+        .find(|&(x, c)| is_neutral(c) && !is_neutral(x) && g.ty(x) == g.ty(y))
+        .map(|(x, _)| x)
+}
+
 impl RemoveIdentity {
     fn try_remove(&self, g: &mut Graph, id: NodeId) -> Result<bool, PassError> {
         let node = g.node(id);
-        let (Some(x), Some(&y)) = (node.input(0), node.outputs.first()) else {
+        let (Some(x), Some(&y)) = (kept_input(g, id), node.outputs.first()) else {
             return Ok(false);
         };
         let mask = match node.op {
