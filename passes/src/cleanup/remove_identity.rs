@@ -73,7 +73,7 @@ fn kept_input(g: &Graph, id: NodeId) -> Option<pare_ir::ValueId> {
     let is_neutral = |v| {
         g.weight_of(v)
             .and_then(|w| w.tensor().ok())
-            .is_some_and(|t| t.len() > 0 && t.to_f64_vec().iter().all(|&e| e == neutral))
+            .is_some_and(|t| !t.is_empty() && t.to_f64_vec().iter().all(|&e| e == neutral))
     };
     let y = *n.outputs.first()?;
     [(a, b), (b, a)]
