@@ -13,7 +13,7 @@
 //! model re-quantized with that value's island kept float (integer
 //! interpreter against the float model on the first samples, as many as
 //! [`RaiseBudget`] allows the model's cost); the value whose island gives the highest SQNR (then agreement),
-//! if it beats the model as it stands, is raised, the model is re-quantized from the same calibration, finished
+//! if it beats the model as it stands by [`MIN_GAIN_DB`] (or in agreement), is raised, the model is re-quantized from the same calibration, finished
 //! as the chosen variant was (bias correction), and measured again on the
 //! fidelity samples. Rounds go on until the floor holds or no island is
 //! left that fits (a size budget) and improves the measured fidelity. A target that runs integer kernels only gets no island: the
@@ -238,14 +238,14 @@ pub fn raise_to_floor(
             report.unmet = Some(why.clone());
             break;
         }
-        let Some((k, chosen)) = best else {
+        let Some((k, chosen)) = best.filter(|(_, f)| worth_raising(f, &now)) else {
             report.unmet = Some(if islands.is_empty() {
                 "no quantized value is left to keep float".into()
             } else if fitted == 0 {
                 "no float island fits the size budget".into()
             } else {
                 format!(
-                    "none of the {fitted} float islands measured (of {}) raises the fidelity further",
+                    "none of the {fitted} float islands measured (of {}) raises the SQNR by {MIN_GAIN_DB} dB or the agreement",
                     islands.len()
                 )
             });
@@ -276,7 +276,12 @@ pub fn raise_to_floor(
     // each raised node is float.
     for (r, id) in records.iter_mut().zip(base.graph.order()) {
         if let Some(why) = keep.get(id).filter(|w| !w.is_empty()) {
-            r.status = LayerStatus::Float(why.clone());
+            let weights = if r.weight_bits.is_some() {
+                crate::quantize::ISLAND_WEIGHTS
+            } else {
+                ""
+            };
+            r.status = LayerStatus::Float(format!("{why}{weights}"));
         }
     }
     Ok(RaiseResult {
@@ -320,6 +325,26 @@ fn reason(before: &Fidelity, after: &Fidelity) -> String {
         "kept float: raised for fidelity ({agree}SQNR {:.2} → {:.2} dB)",
         before.sqnr_db, after.sqnr_db
     )
+}
+
+/// Least SQNR gain (dB) an island must bring to be raised, unless it raises
+/// the agreement: smaller gains spend a float island on what is mostly the
+/// candidate samples' noise, and on a model whose int8 error is spread
+/// thin (a detector head at 11 dB in every tool) would raise island after
+/// island for tenths of a dB.
+pub const MIN_GAIN_DB: f64 = 0.5;
+
+/// Whether candidate fidelity `a` is worth a float island over `now`.
+fn worth_raising(a: &Fidelity, now: &Fidelity) -> bool {
+    let sqnr = |f: &Fidelity| {
+        if f.sqnr_db.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            f.sqnr_db
+        }
+    };
+    let agrees_more = matches!((a.agreement, now.agreement), (Some(x), Some(y)) if x > y);
+    sqnr(a) >= sqnr(now) + MIN_GAIN_DB || (agrees_more && sqnr(a) >= sqnr(now))
 }
 
 /// Whether fidelity `a` beats `b`: higher SQNR, then higher agreement (a

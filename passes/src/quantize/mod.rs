@@ -33,6 +33,7 @@ mod widen;
 
 pub use plan::{Decision, Plan, RangeSource};
 pub use report::{attention_note, LayerRecord, LayerStatus};
+pub(crate) use rewrite::ISLAND_WEIGHTS;
 pub use state::QuantState;
 
 use crate::PassError;

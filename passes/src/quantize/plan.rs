@@ -41,6 +41,9 @@ pub struct Plan {
     pub int_values: BTreeMap<ValueId, QParams>,
     /// Float values that a quantized node reads: each gets one QuantizeLinear.
     pub entries: BTreeMap<ValueId, QParams>,
+    /// Nodes kept float by request (float islands): their activations stay
+    /// float, their compute weights are stored int8 all the same.
+    pub islands: BTreeSet<NodeId>,
 }
 
 impl Plan {
@@ -76,6 +79,7 @@ pub fn plan_with(
         // activation ends up float: it saturates exactly where the activation clips.
         if let Some(reason) = keep_float.get(&id) {
             p.decisions.insert(id, Decision::Float(reason.clone()));
+            p.islands.insert(id);
             continue;
         }
         let decision = match decide(g, id, ranges, bits, &uses, &mut p, &mut fused) {

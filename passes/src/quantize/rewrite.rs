@@ -10,7 +10,8 @@ use super::params::{
 use super::plan::{Decision, Plan};
 use super::recurrent::{is_recurrent, widen_node, RECURRENT_REASON};
 use super::report::{LayerRecord, LayerStatus};
-use super::support::{per_output_scales, OpClass};
+use super::support::{classify, per_output_scales, OpClass};
+use super::widen::{dequantized_weight, Dequantized};
 use crate::PassError;
 use pare_ir::{DType, Graph, NodeId, Op, QParams, Tensor, TensorType, ValueId, Weight};
 use std::collections::BTreeMap;
@@ -53,6 +54,23 @@ pub fn apply(
                 let widened = widen_node(g, id, &mut rw.new_order)?;
                 rw.leave_float(g, plan, id)?;
                 widened.record(&mut record, LayerStatus::Float(RECURRENT_REASON.into()));
+                record
+            }
+            Some(Decision::Float(reason)) if plan.islands.contains(&id) => {
+                // A float island keeps its activations float; its weights
+                // lose far less in int8 (per channel) and shrink 4×.
+                let mut record = float_record(g, id, reason);
+                if let Some((dq, before)) = widen_compute_weight(g, id, &mut rw.new_order)? {
+                    record.weight_bits = Some(8);
+                    record.weight_bytes_after = record.weight_bytes_before - before + dq.bytes;
+                    record.weight_scale_range = Some(dq.scale_range());
+                    if let LayerStatus::Float(why) = &mut record.status {
+                        if !why.is_empty() {
+                            why.push_str(ISLAND_WEIGHTS);
+                        }
+                    }
+                }
+                rw.leave_float(g, plan, id)?;
                 record
             }
             Some(Decision::Float(reason)) => {
@@ -404,6 +422,37 @@ fn add_quantized_weight(
     ty.quant = Some(p);
     let w = Weight::with_type(ty, t)?;
     g.add_weight(name, w)
+}
+
+/// What a float island's record adds when its weights are stored int8.
+pub(crate) const ISLAND_WEIGHTS: &str = "; int8 weights (weight-only)";
+
+/// Stores compute node `id`'s f32 constant weight as int8 (per channel)
+/// behind a dequantize_linear, pushed onto `order`: the dequantized weight
+/// and the float weight's bytes; `None` for a node without one.
+fn widen_compute_weight(
+    g: &mut Graph,
+    id: NodeId,
+    order: &mut Vec<NodeId>,
+) -> Result<Option<(Dequantized, u64)>, PassError> {
+    let Ok(OpClass::Compute { weight, axis, .. }) = classify(g, g.node(id)) else {
+        return Ok(None);
+    };
+    let Some(wv) = g.node(id).inputs[weight] else {
+        return Ok(None);
+    };
+    let Some(w) = g
+        .weight_of(wv)
+        .filter(|w| w.ty.dtype == DType::F32 && w.ty.quant.is_none())
+    else {
+        return Ok(None);
+    };
+    let before = w.bytes().len() as u64;
+    let t = w.tensor().map_err(|e| graph_msg(e.to_string()))?;
+    let dq = dequantized_weight(g, id, wv, &t, axis, 8, "quantize")?;
+    order.push(dq.node);
+    g.node_mut(id).inputs[weight] = Some(dq.output);
+    Ok(Some((dq, before)))
 }
 
 fn float_record(g: &Graph, id: NodeId, reason: &str) -> LayerRecord {
