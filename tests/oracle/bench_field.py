@@ -90,12 +90,21 @@ def one_line(e):
     return " ".join(str(e).split())[:300]
 
 
+def raised_islands(report):
+    """The values pare's fidelity floor kept float, from its JSON report."""
+    with open(report) as f:
+        floor = json.load(f).get("fidelity_floor") or {}
+    return [r["value"] for r in floor.get("raised", [])]
+
+
 def pare_compile(pare, m, model, calib_path, out, report):
     single = len(m.shapes) == 1
     calib = f"{calib_path}:{next(iter(m.shapes))}" if single else calib_path
     cmd = [pare, "compile", model, "--quantize", "int8", "--calib", calib, "-o", out, "--report", report]
     for k, shape in m.shapes.items():
         cmd += ["--input-shape", f"{k}={','.join(map(str, shape))}"]
+    if m.min_fidelity:
+        cmd += ["--min-fidelity", m.min_fidelity]
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -228,6 +237,12 @@ def main():
             row["pare_sqnr_db"], row["pare_agree"], err = evaluate(out, m, held, ref)
             row["pare_bytes"] = os.path.getsize(out)
         row["pare_error"] = err
+        if m.min_fidelity:
+            notes.append(f"{m.name}: pare --min-fidelity {m.min_fidelity}: {m.min_fidelity_why}")
+        islands = raised_islands(os.path.join(work, f"{m.name}.pare.report.json")) if err is None else None
+        if islands:
+            notes.append(f"{m.name}: pare kept {len(islands)} float island(s) (int8 weights) to hold its "
+                         f"fidelity floor: {', '.join(islands)}")
         if err:
             pare_failed.append(m.name)
             notes.append(f"{m.name}: pare: {err}\n    reproduce: {row['pare_cmd']}")
