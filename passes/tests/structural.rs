@@ -160,6 +160,7 @@ fn print_after_all_sees_every_pass() {
             "fold-shapes",
             "keep-reduced-dims",
             "fold-batchnorm",
+            "fold-affine",
             "dce",
             "fuse-layer-norm",
             "fuse-gelu",

@@ -336,13 +336,6 @@ pub const MIN_GAIN_DB: f64 = 0.5;
 
 /// Whether candidate fidelity `a` is worth a float island over `now`.
 fn worth_raising(a: &Fidelity, now: &Fidelity) -> bool {
-    let sqnr = |f: &Fidelity| {
-        if f.sqnr_db.is_nan() {
-            f64::NEG_INFINITY
-        } else {
-            f.sqnr_db
-        }
-    };
     let agrees_more = matches!((a.agreement, now.agreement), (Some(x), Some(y)) if x > y);
     sqnr(a) >= sqnr(now) + MIN_GAIN_DB || (agrees_more && sqnr(a) >= sqnr(now))
 }
@@ -350,18 +343,18 @@ fn worth_raising(a: &Fidelity, now: &Fidelity) -> bool {
 /// Whether fidelity `a` beats `b`: higher SQNR, then higher agreement (a
 /// NaN SQNR never beats a number).
 fn better(a: &Fidelity, b: &Fidelity) -> bool {
-    let key = |f: &Fidelity| {
-        (
-            if f.sqnr_db.is_nan() {
-                f64::NEG_INFINITY
-            } else {
-                f.sqnr_db
-            },
-            f.agreement.unwrap_or(0.0),
-        )
-    };
+    let key = |f: &Fidelity| (sqnr(f), f.agreement.unwrap_or(0.0));
     let (ka, kb) = (key(a), key(b));
     ka.0 > kb.0 || (ka.0 == kb.0 && ka.1 > kb.1)
+}
+
+/// The SQNR, with NaN (NaN outputs) below every number.
+fn sqnr(f: &Fidelity) -> f64 {
+    if f.sqnr_db.is_nan() {
+        f64::NEG_INFINITY
+    } else {
+        f.sqnr_db
+    }
 }
 
 /// `base.graph` quantized with the nodes of `keep` float.
