@@ -292,3 +292,19 @@ fn the_floor_raises_at_most_its_count_of_islands_then_reports_it_unmet() {
     let f = out.floor.as_ref().unwrap();
     assert!(!f.met && f.raised.is_empty(), "{f:?}");
 }
+
+#[test]
+fn past_the_islands_the_whole_model_is_tried_with_float_activations() {
+    // 60 dB is out of reach even with every activation float: the weights
+    // stay int8. The last resort is measured and said so.
+    let floor: FidelityFloor = "sqnr=60".parse().unwrap();
+    let (_, out) = compile(floor, None);
+    let f = out.floor.as_ref().unwrap();
+    assert!(!f.met, "{f:?}");
+    let why = f.unmet.as_deref().unwrap();
+    assert!(
+        why.contains("; float activations everywhere (int8 weights) measure SQNR "),
+        "{why}"
+    );
+    assert!(why.contains("< 60 dB too: int8 weights alone"), "{why}");
+}

@@ -28,7 +28,7 @@
 
 use super::floor::FidelityFloor;
 pub use super::raise_budget::RaiseBudget;
-use super::raise_islands::{islands, Island};
+use super::raise_islands::{display_name, islands, Island};
 use super::raise_rank::jump_scores;
 use crate::metrics::{Fidelity, FidelityMeter};
 use crate::quantize::calibrate::{take_samples, BoxError, Calibration};
@@ -272,6 +272,42 @@ pub fn raise_to_floor(
         (graph, records, fidelity) = (g, recs, after);
         report.met = opts.floor.holds(&fidelity);
     }
+    if !report.met && opts.no_islands.is_none() && report.raised.len() < opts.floor.raises() {
+        // No island held it: int8 error spread through the whole model (a
+        // recognizer losing a little in every block). The last resort is one
+        // island of everything: float activations, int8 weights.
+        let all: BTreeMap<NodeId, String> = base
+            .graph
+            .order()
+            .iter()
+            .map(|&n| (n, WHOLE_MODEL.to_string()))
+            .collect();
+        let (g, recs) = quantized(base, &all)?;
+        if (hooks.fits)(&g)? {
+            let after = (hooks.measure)(&g)?;
+            if opts.floor.holds(&after) {
+                report.raised.push(Raised {
+                    value: "every value".into(),
+                    nodes: base
+                        .graph
+                        .order()
+                        .iter()
+                        .map(|&n| display_name(base.graph, n))
+                        .collect(),
+                    before: fidelity.clone(),
+                    after: after.clone(),
+                });
+                (graph, records, fidelity, keep) = (g, recs, after, all);
+                report.met = true;
+                report.unmet = None;
+            } else if let Some(why) = &mut report.unmet {
+                why.push_str(&format!(
+                    "; float activations everywhere (int8 weights) measure {} too: int8 weights alone lose too much in this model (fp16 weights keep more: --quantize fp16)",
+                    opts.floor.misses(&after).join(", ")
+                ));
+            }
+        }
+    }
     // The records (one per node of the base graph, in its order) say why
     // each raised node is float.
     for (r, id) in records.iter_mut().zip(base.graph.order()) {
@@ -326,6 +362,10 @@ fn reason(before: &Fidelity, after: &Fidelity) -> String {
         before.sqnr_db, after.sqnr_db
     )
 }
+
+/// Why every node is float when no island held the floor.
+const WHOLE_MODEL: &str =
+    "kept float: no float island held the fidelity floor, so the whole model keeps float activations";
 
 /// Least SQNR gain (dB) an island must bring to be raised, unless it raises
 /// the agreement: smaller gains spend a float island on what is mostly the

@@ -54,7 +54,7 @@ impl Island {
 }
 
 /// A node's name, or for an unnamed one its op and first output's name.
-fn display_name(g: &Graph, id: NodeId) -> String {
+pub(super) fn display_name(g: &Graph, id: NodeId) -> String {
     let n = g.node(id);
     if !n.name.is_empty() {
         return n.name.clone();

@@ -72,11 +72,16 @@ pub fn summary(f: &FloorReport) -> String {
         }
     );
     for r in &f.raised {
+        // The whole-model fallback names every node: the JSON has them.
+        let nodes = match r.nodes.len() {
+            n if n > 8 => format!("{n} nodes"),
+            _ => r.nodes.join(", "),
+        };
         let _ = writeln!(
             s,
             "  kept float: value `{}` ({}): {} → {} (measured on {} samples)",
             r.value,
-            r.nodes.join(", "),
+            nodes,
             fidelity_text(&r.before),
             fidelity_text(&r.after),
             r.after.samples
