@@ -274,38 +274,59 @@ pub fn raise_to_floor(
     }
     if !report.met && opts.no_islands.is_none() && report.raised.len() < opts.floor.raises() {
         // No island held it: int8 error spread through the whole model (a
-        // recognizer losing a little in every block). The last resort is one
-        // island of everything: float activations, int8 weights.
+        // recognizer losing a little in every block). The last resorts, in
+        // order: float activations everywhere with int8 weights, then fp16
+        // weights (f32 arithmetic). Each is measured; the first that holds
+        // the floor is kept and reported as one island of every value.
         let all: BTreeMap<NodeId, String> = base
             .graph
             .order()
             .iter()
             .map(|&n| (n, WHOLE_MODEL.to_string()))
             .collect();
-        let (g, recs) = quantized(base, &all)?;
-        if (hooks.fits)(&g)? {
+        let mut missed = Vec::new();
+        for weights in ["int8 weights", "fp16 weights"] {
+            let (g, recs, kept) = if weights == "int8 weights" {
+                let (g, recs) = quantized(base, &all)?;
+                (g, recs, all.clone())
+            } else {
+                let mut g = base.graph.clone();
+                let recs = crate::quantize::quantize_fp16(&mut g)?;
+                (g, recs, BTreeMap::new())
+            };
+            if !(hooks.fits)(&g)? {
+                missed.push(format!("{weights}: over the size budget"));
+                continue;
+            }
             let after = (hooks.measure)(&g)?;
-            if opts.floor.holds(&after) {
-                report.raised.push(Raised {
-                    value: "every value".into(),
-                    nodes: base
-                        .graph
-                        .order()
-                        .iter()
-                        .map(|&n| display_name(base.graph, n))
-                        .collect(),
-                    before: fidelity.clone(),
-                    after: after.clone(),
-                });
-                (graph, records, fidelity, keep) = (g, recs, after, all);
-                report.met = true;
-                report.unmet = None;
-            } else if let Some(why) = &mut report.unmet {
-                why.push_str(&format!(
-                    "; float activations everywhere (int8 weights) measure {} too: int8 weights alone lose too much in this model (fp16 weights keep more: --quantize fp16)",
+            if !opts.floor.holds(&after) {
+                missed.push(format!(
+                    "{weights}: {}",
                     opts.floor.misses(&after).join(", ")
                 ));
+                continue;
             }
+            report.raised.push(Raised {
+                value: format!("every value ({weights})"),
+                nodes: base
+                    .graph
+                    .order()
+                    .iter()
+                    .map(|&n| display_name(base.graph, n))
+                    .collect(),
+                before: fidelity.clone(),
+                after: after.clone(),
+            });
+            (graph, records, fidelity, keep) = (g, recs, after, kept);
+            report.met = true;
+            report.unmet = None;
+            break;
+        }
+        if let (false, Some(why)) = (report.met, &mut report.unmet) {
+            why.push_str(&format!(
+                "; float activations everywhere miss it too ({})",
+                missed.join("; ")
+            ));
         }
     }
     // The records (one per node of the base graph, in its order) say why
