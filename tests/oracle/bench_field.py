@@ -241,8 +241,8 @@ def main():
             notes.append(f"{m.name}: pare --min-fidelity {m.min_fidelity}: {m.min_fidelity_why}")
         islands = raised_islands(os.path.join(work, f"{m.name}.pare.report.json")) if err is None else None
         if islands:
-            notes.append(f"{m.name}: pare kept {len(islands)} float island(s) (int8 weights) to hold its "
-                         f"fidelity floor: {', '.join(islands)}")
+            notes.append(f"{m.name}: pare raised {len(islands)} float island(s) to hold its fidelity "
+                         f"floor: {', '.join(islands)}")
         if err:
             pare_failed.append(m.name)
             notes.append(f"{m.name}: pare: {err}\n    reproduce: {row['pare_cmd']}")

@@ -55,8 +55,9 @@ MODELS: List[FieldModel] = [
         decision_threshold=0.3,  # rapidocr's Det.thresh: text pixels
         min_fidelity="sqnr=10",
         min_fidelity_why="a per-pixel text probability map: int8 measures about 11 dB in onnxruntime "
-        "too, and no float island raises it by 0.5 dB (at the default floor pare measures one round "
-        "of islands and exits 1)",
+        "too, and no float island raises it by 0.5 dB; at the default floor pare keeps float "
+        "activations everywhere (its last resort), so this floor keeps int8 activations to compare "
+        "like with like",
     ),
     FieldModel(
         name="ocr_cls",
