@@ -30,6 +30,11 @@ pub enum Command {
         /// weight_bytes, macs, opset, producer).
         #[arg(long)]
         json: bool,
+        /// Give an input a concrete shape (repeatable) before MACs are counted:
+        /// without it symbolic dims are bound to 1, which fails for models
+        /// whose spatial dims are symbolic.
+        #[arg(long = "input-shape", value_name = "NAME=D0,D1,...", value_parser = crate::model_io::parse_input_shape)]
+        input_shapes: Vec<crate::model_io::InputShape>,
     },
     /// Run a model with pare's reference interpreter and write each output as .npy.
     Run {

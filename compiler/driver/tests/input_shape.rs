@@ -175,3 +175,31 @@ fn eval_and_compile_take_the_override() {
         &text[..text.len().min(400)]
     );
 }
+
+/// `pare inspect --input-shape` counts MACs at the given shape: a model whose
+/// symbolic or small declared dims would not say what it costs at the size it
+/// is run at (PP-OCR's recognizer cannot be typed with H = W = 1 at all).
+#[test]
+fn inspect_counts_macs_at_the_given_shape() {
+    let macs = |extra: &[&str]| -> u64 {
+        let m = fixture("micro_cnn.onnx");
+        let mut args = vec!["inspect", m.as_str(), "--json"];
+        args.extend_from_slice(extra);
+        let v = json_of(&args);
+        v["macs"].as_u64().unwrap_or_else(|| panic!("no MACs: {v}"))
+    };
+    let declared = macs(&[]);
+    let larger = macs(&["--input-shape", "input=1,1,16,16"]);
+    assert!(
+        larger > declared,
+        "{larger} MACs at 16x16 vs {declared} declared"
+    );
+    let o = pare(&[
+        "inspect",
+        &fixture("micro_cnn.onnx"),
+        "--input-shape",
+        "nosuch=1,1,16,16",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nosuch"), "{}", stderr(&o));
+}

@@ -1,7 +1,8 @@
 //! `pare inspect`: a model's interface and size figures, as text or JSON.
 //!
 //! Every figure is counted from the imported IR: parameters and weight bytes from
-//! the weight store, MACs from the static shapes with symbolic dims bound to 1.
+//! the weight store, MACs from the static shapes (`--input-shape` first, then
+//! any symbolic dim left bound to 1).
 
 use crate::model_io;
 use anyhow::{Context, Result};
@@ -10,8 +11,8 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
 
-pub fn inspect(path: &Path, as_json: bool) -> Result<()> {
-    let g = model_io::load(path)?;
+pub fn inspect(path: &Path, shapes: &[model_io::InputShape], as_json: bool) -> Result<()> {
+    let g = model_io::load_shaped(path, shapes)?;
     let report = Report::of(&g).with_context(|| format!("{}", path.display()))?;
     let mut out = std::io::stdout().lock();
     if as_json {
@@ -56,7 +57,9 @@ impl Report {
         let macs = match analysis::with_symbols_bound(g, 1) {
             Ok(bound) => analysis::total_macs(&bound)
                 .ok_or_else(|| "a shape stays symbolic at batch 1".to_string()),
-            Err(e) => Err(format!("binding symbolic dims to 1 failed: {e}")),
+            Err(e) => Err(format!(
+                "binding symbolic dims to 1 failed: {e} (give the input's shape with --input-shape)"
+            )),
         };
         let producer = match (&g.meta.producer_name, &g.meta.producer_version) {
             (n, v) if v.is_empty() => n.clone(),

@@ -12,7 +12,11 @@ use anyhow::Result;
 
 pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Inspect { model, json } => inspect::inspect(&model, json),
+        Command::Inspect {
+            model,
+            json,
+            input_shapes,
+        } => inspect::inspect(&model, &input_shapes, json),
         Command::Run {
             model,
             inputs,
