@@ -259,6 +259,21 @@ pub fn raise_to_floor(
         let (mut g, recs) = quantized(base, &keep)?;
         (hooks.finish)(&mut g)?;
         let after = (hooks.measure)(&g)?;
+        if !improves(&after, &fidelity) {
+            // Chosen on the candidate samples before bias correction, the
+            // island measures no better finished on the fidelity samples:
+            // it is not kept.
+            for &n in &island.nodes {
+                keep.remove(&n);
+            }
+            report.unmet = Some(format!(
+                "keeping `{}` float measured no better once finished ({} → {})",
+                island.name,
+                summary(&fidelity),
+                summary(&after)
+            ));
+            break;
+        }
         let why = reason(&fidelity, &after);
         for &n in &island.nodes {
             keep.insert(n, why.clone());
@@ -399,6 +414,20 @@ pub const MIN_GAIN_DB: f64 = 0.5;
 fn worth_raising(a: &Fidelity, now: &Fidelity) -> bool {
     let agrees_more = matches!((a.agreement, now.agreement), (Some(x), Some(y)) if x > y);
     sqnr(a) >= sqnr(now) + MIN_GAIN_DB || (agrees_more && sqnr(a) >= sqnr(now))
+}
+
+/// Whether `after` is any better than `before`: more agreement, or more SQNR.
+fn improves(after: &Fidelity, before: &Fidelity) -> bool {
+    let agrees_more = matches!((after.agreement, before.agreement), (Some(x), Some(y)) if x > y);
+    agrees_more || sqnr(after) > sqnr(before)
+}
+
+/// "agreement a, SQNR x dB" (agreement where it is measured).
+fn summary(f: &Fidelity) -> String {
+    match f.agreement {
+        Some(a) => format!("agreement {a:.4}, SQNR {:.2} dB", f.sqnr_db),
+        None => format!("SQNR {:.2} dB", f.sqnr_db),
+    }
 }
 
 /// Whether fidelity `a` beats `b`: higher SQNR, then higher agreement (a
