@@ -29,6 +29,28 @@ fn fastrand_like(seed: u64) -> impl FnMut() -> f32 {
     }
 }
 
+/// `pare compile` of micro_cnn at 16×16 in int8 on 8 seeded random images
+/// (written to `dir`), with `extra` arguments.
+fn compile_micro16(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let x16 = dir.join("x16.npy");
+    write_npy(&x16, &[8, 1, 16, 16], 3);
+    let (m, x) = (fixture("micro_cnn.onnx"), x16.to_string_lossy().to_string());
+    let mut args = vec![
+        "compile",
+        m.as_str(),
+        "--input-shape",
+        "input=1,1,16,16",
+        "--quantize",
+        "int8",
+        "--calib",
+        x.as_str(),
+        "--sensitivity-samples",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    pare(&args)
+}
+
 fn read_npy(path: &Path) -> Tensor {
     pare_npy::read_npy(path).expect("reads the output")
 }
@@ -146,27 +168,13 @@ fn eval_and_compile_take_the_override() {
     assert_eq!(v["n"], 4, "{v}");
     assert_eq!(v["agreement"], 1.0, "{v}");
     // compile: micro_cnn quantized at 16x16 (calibration data of that size).
-    let x16 = dir.join("x16.npy");
-    write_npy(&x16, &[8, 1, 16, 16], 3);
     let pir = dir.join("micro16.pir");
-    let o = pare(&[
-        "compile",
-        &fixture("micro_cnn.onnx"),
-        "--input-shape",
-        "input=1,1,16,16",
-        "--quantize",
-        "int8",
-        "--calib",
-        &x16.to_string_lossy(),
-        "--sensitivity-samples",
-        "0",
-        // Eight random images: one flipped top-1 is 0.875 agreement; this
-        // test is about the shape override, not the fidelity floor.
-        "--min-fidelity",
-        "none",
-        "-o",
-        &pir.to_string_lossy(),
-    ]);
+    // Eight random images: one flipped top-1 is 0.875 agreement; this test
+    // is about the shape override, not the fidelity floor.
+    let o = compile_micro16(
+        &dir,
+        &["--min-fidelity", "none", "-o", &pir.to_string_lossy()],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&pir).expect("the .pir");
     assert!(
@@ -211,25 +219,16 @@ fn inspect_counts_macs_at_the_given_shape() {
 #[test]
 fn a_raise_that_measures_worse_once_finished_is_not_kept() {
     let dir = scratch("raise_guard");
-    let x16 = dir.join("x16.npy");
-    write_npy(&x16, &[8, 1, 16, 16], 3);
     let report = dir.join("r.json");
-    let o = pare(&[
-        "compile",
-        &fixture("micro_cnn.onnx"),
-        "--input-shape",
-        "input=1,1,16,16",
-        "--quantize",
-        "int8",
-        "--calib",
-        &x16.to_string_lossy(),
-        "--sensitivity-samples",
-        "0",
-        "-o",
-        &dir.join("m.pir").to_string_lossy(),
-        "--report",
-        &report.to_string_lossy(),
-    ]);
+    let o = compile_micro16(
+        &dir,
+        &[
+            "-o",
+            &dir.join("m.pir").to_string_lossy(),
+            "--report",
+            &report.to_string_lossy(),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
