@@ -11,7 +11,7 @@ use super::plan::{Decision, Plan};
 use super::recurrent::{is_recurrent, widen_node, RECURRENT_REASON};
 use super::report::{LayerRecord, LayerStatus};
 use super::support::{classify, per_output_scales, OpClass};
-use super::widen::{dequantized_weight, Dequantized};
+use super::widen::{widen_weight_input, Dequantized};
 use crate::PassError;
 use pare_ir::{DType, Graph, NodeId, Op, QParams, Tensor, TensorType, ValueId, Weight};
 use std::collections::BTreeMap;
@@ -435,24 +435,12 @@ fn widen_compute_weight(
     id: NodeId,
     order: &mut Vec<NodeId>,
 ) -> Result<Option<(Dequantized, u64)>, PassError> {
-    let Ok(OpClass::Compute { weight, axis, .. }) = classify(g, g.node(id)) else {
-        return Ok(None);
-    };
-    let Some(wv) = g.node(id).inputs[weight] else {
-        return Ok(None);
-    };
-    let Some(w) = g
-        .weight_of(wv)
-        .filter(|w| w.ty.dtype == DType::F32 && w.ty.quant.is_none())
-    else {
-        return Ok(None);
-    };
-    let before = w.bytes().len() as u64;
-    let t = w.tensor().map_err(|e| graph_msg(e.to_string()))?;
-    let dq = dequantized_weight(g, id, wv, &t, axis, 8, "quantize")?;
-    order.push(dq.node);
-    g.node_mut(id).inputs[weight] = Some(dq.output);
-    Ok(Some((dq, before)))
+    match classify(g, g.node(id)) {
+        Ok(OpClass::Compute { weight, axis, .. }) => {
+            widen_weight_input(g, id, weight, axis, 8, order, "quantize")
+        }
+        _ => Ok(None),
+    }
 }
 
 fn float_record(g: &Graph, id: NodeId, reason: &str) -> LayerRecord {

@@ -8,7 +8,7 @@
 use super::recurrent::{is_recurrent, widen_node};
 use super::report::{LayerRecord, LayerStatus};
 use super::support::{classify, OpClass};
-use super::widen::dequantized_weight;
+use super::widen::widen_weight_input;
 use crate::PassError;
 use pare_ir::{DType, Graph, NodeId};
 
@@ -57,11 +57,18 @@ pub fn quantize_weights_only(g: &mut Graph, bits: u8) -> Result<Vec<LayerRecord>
             ));
             continue;
         }
-        let before = w.bytes().len() as u64;
-        let t = w.tensor().map_err(|e| err(g, id, &e.to_string()))?;
-        let dq = dequantized_weight(g, id, wv, &t, axis, bits, "quantize-weights")?;
-        new_order.push(dq.node);
-        g.node_mut(id).inputs[weight] = Some(dq.output);
+        let Some((dq, before)) = widen_weight_input(
+            g,
+            id,
+            weight,
+            axis,
+            bits,
+            &mut new_order,
+            "quantize-weights",
+        )?
+        else {
+            return Err(err(g, id, "weight is not an f32 constant"));
+        };
         new_order.push(id);
         let n = g.node(id);
         records.push(LayerRecord {

@@ -84,3 +84,38 @@ pub fn dequantized_weight(
         scales: p.scale,
     })
 }
+
+/// Stores the f32 constant weight in input `slot` of compute node `id` as
+/// `bits`-bit codes per slice along `axis` (see [`dequantized_weight`]),
+/// rewires `id` to the widened value and pushes the dequantize node onto
+/// `order` (the caller pushes `id` after it). Returns it with the float
+/// weight's bytes; `None` when the slot holds no f32 constant.
+pub fn widen_weight_input(
+    g: &mut Graph,
+    id: NodeId,
+    slot: usize,
+    axis: usize,
+    bits: u8,
+    order: &mut Vec<NodeId>,
+    pass: &'static str,
+) -> Result<Option<(Dequantized, u64)>, PassError> {
+    let Some(wv) = g.node(id).inputs.get(slot).copied().flatten() else {
+        return Ok(None);
+    };
+    let Some(w) = g
+        .weight_of(wv)
+        .filter(|w| w.ty.dtype == DType::F32 && w.ty.quant.is_none())
+    else {
+        return Ok(None);
+    };
+    let before = w.bytes().len() as u64;
+    let t = w.tensor().map_err(|e| PassError::NodeMsg {
+        pass,
+        node: g.node(id).name.clone(),
+        msg: e.to_string(),
+    })?;
+    let dq = dequantized_weight(g, id, wv, &t, axis, bits, pass)?;
+    order.push(dq.node);
+    g.node_mut(id).inputs[slot] = Some(dq.output);
+    Ok(Some((dq, before)))
+}
