@@ -87,6 +87,8 @@ pub struct PassCx {
     pub options: PassOptions,
     pub log: Vec<LogEntry>,
     pub quant: crate::quantize::QuantState,
+    /// What pruning passes did, in order (for the compile report).
+    pub prune: Vec<crate::prune::PruneReport>,
     /// Told `(what, done, total)` as long passes read data (the CLI draws a
     /// progress bar on stderr); passes run the same without it.
     pub progress: Option<ProgressHook>,
@@ -101,6 +103,7 @@ impl std::fmt::Debug for PassCx {
             .field("options", &self.options)
             .field("log", &self.log)
             .field("quant", &self.quant)
+            .field("prune", &self.prune)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -112,6 +115,7 @@ impl PassCx {
             options,
             log: Vec::new(),
             quant: crate::quantize::QuantState::default(),
+            prune: Vec::new(),
             progress: None,
         }
     }

@@ -297,6 +297,39 @@ impl Tensor {
         Tensor::new(shape, self.data)
     }
 
+    /// The slices at `indices` (in that order) along `axis`, any dtype: what
+    /// structured pruning keeps of a weight, and a gather with constant indices.
+    pub fn take_along(&self, axis: usize, indices: &[usize]) -> Result<Tensor, IrError> {
+        let rank = self.shape.len();
+        if axis >= rank {
+            return Err(IrError::Invalid(format!(
+                "axis {axis} out of range for a tensor of rank {rank}"
+            )));
+        }
+        let d = self.shape[axis];
+        if let Some(&bad) = indices.iter().find(|&&i| i >= d) {
+            return Err(IrError::Invalid(format!(
+                "index {bad} out of range for axis {axis} of size {d}"
+            )));
+        }
+        let outer: usize = self.shape[..axis].iter().product();
+        let inner: usize = self.shape[axis + 1..].iter().product();
+        let mut shape = self.shape.clone();
+        shape[axis] = indices.len();
+        fn pick<T: Copy>(v: &[T], outer: usize, d: usize, inner: usize, idx: &[usize]) -> Vec<T> {
+            let mut out = Vec::with_capacity(outer * idx.len() * inner);
+            for o in 0..outer {
+                for &i in idx {
+                    let start = (o * d + i) * inner;
+                    out.extend_from_slice(&v[start..start + inner]);
+                }
+            }
+            out
+        }
+        let data = with_data!(&self.data, v => Element::wrap(pick(v, outer, d, inner, indices)));
+        Tensor::new(shape, data)
+    }
+
     /// Elements converted to `f64` (any dtype).
     pub fn to_f64_vec(&self) -> Vec<f64> {
         with_data!(&self.data, v => v.iter().map(|x| x.to_f64()).collect())
@@ -428,3 +461,23 @@ pub fn checked_product(shape: &[usize]) -> Option<usize> {
 /// against absurd sizes computed from hostile files, far above any activation of
 /// the models pare targets. Weights that already exist on disk are not limited.
 pub const MAX_ELEMENTS: usize = 1 << 28;
+
+#[cfg(test)]
+mod take_along_tests {
+    use super::*;
+
+    #[test]
+    fn takes_slices_along_a_middle_axis() {
+        let t = Tensor::from_vec(vec![2, 3, 2], (0..12).collect::<Vec<i64>>()).unwrap();
+        let s = t.take_along(1, &[2, 0]).unwrap();
+        assert_eq!(s.shape(), &[2, 2, 2]);
+        assert_eq!(s.to_i64_vec(), vec![4, 5, 0, 1, 10, 11, 6, 7]);
+    }
+
+    #[test]
+    fn rejects_an_index_past_the_axis() {
+        let t = Tensor::from_vec(vec![2], vec![1.0f32, 2.0]).unwrap();
+        assert!(t.take_along(0, &[2]).is_err());
+        assert!(t.take_along(1, &[0]).is_err());
+    }
+}

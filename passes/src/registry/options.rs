@@ -21,6 +21,8 @@ pub enum OptionType {
     Data,
     /// Inputs held at fixed values: `NAME=zeros|ones|NUMBER|FILE;...`.
     Fixed,
+    /// Node names, separated by `;` (`,` separates options).
+    Names,
 }
 
 impl OptionType {
@@ -33,6 +35,7 @@ impl OptionType {
             OptionType::Choice(words) => words.join("|"),
             OptionType::Data => "data".into(),
             OptionType::Fixed => "fixed inputs".into(),
+            OptionType::Names => "names".into(),
         }
     }
 }
@@ -159,6 +162,13 @@ impl Options {
         }
     }
 
+    /// A `Names` option as its list (empty when unset).
+    pub fn names(&self, name: &str) -> Vec<String> {
+        self.text(name)
+            .map(|t| t.split(';').map(|n| n.trim().to_string()).collect())
+            .unwrap_or_default()
+    }
+
     pub fn text(&self, name: &str) -> Option<&str> {
         match self.values.get(name) {
             Some(OptionValue::Text(t)) => Some(t),
@@ -184,6 +194,7 @@ fn parse_value(pass: &str, o: &OptionSpec, v: &str) -> Result<OptionValue, PassE
             OptionType::Fixed => {
                 "INPUT=zeros|ones|NUMBER|FILE.npz[:KEY]|FILE.npy, separated by `;`".into()
             }
+            OptionType::Names => "node names separated by `;`".into(),
         },
     }
     };
@@ -210,6 +221,12 @@ fn parse_value(pass: &str, o: &OptionSpec, v: &str) -> Result<OptionValue, PassE
         }
         OptionType::Fixed => {
             crate::quantize::bindings::FixedInputs::parse(v).map_err(|_| bad())?;
+            OptionValue::Text(v.to_string())
+        }
+        OptionType::Names => {
+            if v.split(';').any(|n| n.trim().is_empty()) {
+                return Err(bad());
+            }
             OptionValue::Text(v.to_string())
         }
     })

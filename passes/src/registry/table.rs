@@ -137,6 +137,12 @@ pub const PASSES: &[PassInfo] = &[
         build: |o| Ok(Box::new(ptq::MixedPrecision::from_options(o)?)),
     },
     PassInfo {
+        name: "prune-structured",
+        help: "remove the least important channels of every dependency group (residual chains, depthwise convs, concat, flatten into gemm, attention heads, FFN units) and cut them out of every layer they touch",
+        options: crate::prune::structured::OPTIONS,
+        build: |o| Ok(Box::new(crate::prune::PruneStructured::from_options(o)?)),
+    },
+    PassInfo {
         name: "quantize",
         help: "post-training quantization: calibrate on data and rewrite to integer (or fp16 / weight-only) form",
         options: ptq::options::QUANTIZE,

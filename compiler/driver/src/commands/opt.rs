@@ -24,6 +24,9 @@ pub struct OptArgs {
     /// Print the graph (textual IR, weights elided) to stderr after every pass.
     #[arg(long)]
     pub print_after_all: bool,
+    /// Print what each pass did (its notes) to stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// List the passes (with their options) and pipelines and exit.
     #[arg(long, conflicts_with_all = ["input", "output", "passes", "pipeline", "print_after_all"])]
     pub list: bool,
@@ -62,6 +65,11 @@ pub fn opt(a: &OptArgs) -> Result<()> {
     manager
         .run(&mut pipeline, &mut g, &mut cx)
         .with_context(|| format!("{}", input.display()))?;
+    if a.verbose {
+        for e in &cx.log {
+            eprintln!("{}: {}", e.pass, e.message);
+        }
+    }
     model_io::save(&g, output)
 }
 

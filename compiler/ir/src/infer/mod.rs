@@ -275,7 +275,9 @@ pub fn infer_graph(g: &mut Graph) -> Result<(), InferError> {
 }
 
 /// The first `N` such that no dim in the graph is named `_uM` with `M >= N`.
-fn first_free_unknown(g: &Graph) -> u64 {
+/// The first `_uN` unknown-size number not used in `g` (for a pass that makes
+/// sizes unknown again before re-inferring them).
+pub fn first_free_unknown(g: &Graph) -> u64 {
     let mut next = 0;
     for (_, v) in g.values() {
         for d in &v.ty.shape {
