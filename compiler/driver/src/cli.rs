@@ -69,7 +69,7 @@ pub enum Command {
     /// Calibration streams DATA in batches (an `.npz` array `FILE.npz:KEY`, an
     /// `.npy` file or a folder of `.npy` files) with bounded memory. Every figure
     /// in the report was measured on the written artifact or the given data.
-    Compile(crate::commands::compile::CompileArgs),
+    Compile(Box<crate::commands::compile::CompileArgs>),
     /// Convert a model between formats (chosen by extension: .onnx, .pt2 (read only), .pir).
     Convert {
         /// Input model (.onnx, .pt2 or .pir).

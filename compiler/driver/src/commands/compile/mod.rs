@@ -6,6 +6,7 @@
 //! was written or on the given data, and says how.
 
 mod calib;
+mod prune;
 mod report;
 mod report_floor;
 mod report_techniques;
@@ -39,6 +40,8 @@ pub enum Scheme {
     /// int4 weights (per channel, packed) widened before float ops; no calibration.
     #[value(name = "int4-weights")]
     Int4Weights,
+    /// No quantization: the float model (after --prune) as it is.
+    None,
 }
 
 impl Scheme {
@@ -50,6 +53,7 @@ impl Scheme {
             Scheme::Mixed => "mixed",
             Scheme::Int8Weights => "int8-weights",
             Scheme::Int4Weights => "int4-weights",
+            Scheme::None => "none",
         }
     }
 }
@@ -140,6 +144,24 @@ pub struct CompileArgs {
     /// measured. Flash and RAM are still measured on the cross-built image.
     #[arg(long)]
     pub no_emulate: bool,
+    /// Prune the float model before quantizing: `structured:R[:l1|l2]` removes
+    /// the fraction R of every dependency group's channels (residual chains,
+    /// depthwise convs, concats, attention heads and FFN units go together),
+    /// `unstructured:R` zeroes the smallest fraction R of the weights (stored
+    /// sparse), `N:M` keeps N of every M consecutive weights (e.g. 2:4).
+    #[arg(long, value_name = "SPEC")]
+    pub prune: Option<String>,
+    /// Layers (node names, comma-separated) that --prune leaves whole.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub prune_keep: Vec<String>,
+    /// Round each group's kept channel count up to a multiple of this (target
+    /// kernels that work in blocks of 4, 8 or 16).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub prune_multiple: u64,
+    /// The ratio applies to each dependency group (`group`), or to all
+    /// channels ranked together (`global`, each group normalized by its mean).
+    #[arg(long, value_name = "SCOPE", default_value = "group", value_parser = ["group", "global"])]
+    pub prune_scope: String,
     /// Also write the quantized graph the artifact was made from (.pir or
     /// .onnx), to run it with `pare run` / `pare eval` (e.g. against the C).
     #[arg(long, value_name = "FILE")]
@@ -231,13 +253,32 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         ..PassOptions::default()
     });
     cx.progress = Some(hook);
+    let prune_spec = a
+        .prune
+        .as_deref()
+        .map(prune::PruneSpec::parse)
+        .transpose()?;
+    if prune_spec.is_none() && (!a.prune_keep.is_empty() || a.prune_multiple != 1) {
+        bail!("--prune-keep and --prune-multiple apply to --prune only");
+    }
+    if a.scheme == Scheme::None && prune_spec.is_none() {
+        bail!("--quantize none writes the float model: give --prune (or use `pare convert`)");
+    }
     let mut float_graph = model_io::load_shaped(&a.model, &a.input_shapes)?;
     let mut prepare = float_pipeline(int)?;
     manager
         .run(&mut prepare, &mut float_graph, &mut cx.clone())
         .with_context(|| format!("{}", a.model.display()))?;
+    let pruned = match &prune_spec {
+        Some(spec) => Some(prune::run(a, spec, &mut float_graph, &mut manager, &cx)?),
+        None => None,
+    };
     let mut rep = report::Report::new(a, &float_graph);
     let (graph, bytes) = match spec {
+        None if a.scheme == Scheme::None => {
+            let bytes = encode(&float_graph, target, &a.output)?;
+            (float_graph.clone(), bytes)
+        }
         None => {
             let mut g = float_graph.clone();
             let scheme = match a.scheme {
@@ -342,6 +383,9 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         }
     };
     bar.finish_and_clear();
+    if let Some(p) = &pruned {
+        rep.prune = Some(prune::to_json(p, &float_graph, &graph)?);
+    }
     // Below the floor nothing is written: the measured table says why.
     let hold_floor = |rep: &report::Report| -> Result<()> {
         if let Some(f) = rep.floor.as_ref().filter(|f| !f.met) {

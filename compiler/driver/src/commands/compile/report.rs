@@ -48,6 +48,8 @@ pub struct Report {
     peak_rss_bytes: Option<u64>,
     /// A code-generation target's section: JSON (under its name) and terminal text.
     pub target: Option<(Value, String)>,
+    /// What `--prune` cut: JSON and terminal text.
+    pub prune: Option<(Value, String)>,
 }
 
 fn measured(value: Value, how: &str) -> Value {
@@ -75,6 +77,7 @@ impl Report {
             range_notes: Vec::new(),
             peak_rss_bytes: None,
             target: None,
+            prune: None,
         }
     }
 
@@ -189,6 +192,9 @@ impl Report {
         if let Some((t, _)) = &self.target {
             v["rp2040"] = t.clone();
         }
+        if let Some((p, _)) = &self.prune {
+            v["prune"] = p.clone();
+        }
         if let Some(f) = &self.fidelity {
             let how = format!(
                 "float vs compiled (integer interpreter) on the first {} calibration samples",
@@ -279,11 +285,19 @@ impl Report {
             let agree = f
                 .agreement
                 .map_or(String::new(), |a| format!("top-1 agreement {a:.4}, "));
+            let vs = if self.prune.is_some() {
+                "the pruned float model"
+            } else {
+                "float"
+            };
             let _ = writeln!(
                 s,
-                "fidelity vs float on {} calibration samples (measured, integer interpreter): {agree}SQNR {:.2} dB, max abs error {:.4}",
+                "fidelity vs {vs} on {} calibration samples (measured, integer interpreter): {agree}SQNR {:.2} dB, max abs error {:.4}",
                 f.samples, f.sqnr_db, f.max_abs_error
             );
+        }
+        if let Some((_, text)) = &self.prune {
+            s.push_str(text);
         }
         if let Some(t) = &self.techniques {
             s.push_str(&super::report_techniques::table(t));
