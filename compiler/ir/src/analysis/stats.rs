@@ -12,14 +12,37 @@ pub fn op_counts(g: &Graph) -> BTreeMap<&'static str, usize> {
     counts
 }
 
-/// Learned parameters: elements of the floating-point, non-scalar weights used by
-/// live nodes. Integer weights are shapes, axes and indices; scalars are constants
-/// such as clip bounds or epsilons; neither is learned.
+/// Learned parameters: elements of the non-scalar weights used by live nodes as
+/// weights — float ones, quantized ones (an integer type with quantization
+/// parameters, or the data of a `dequantize_linear`) — so a quantized model
+/// counts the same parameters as its float original. Integer weights are
+/// otherwise shapes, axes and indices; scalars are constants such as clip
+/// bounds or epsilons; scales and zero points are not learned; none counts.
 pub fn param_count(g: &Graph) -> u64 {
-    used_weights(g)
-        .filter(|w| w.ty.dtype.is_float() && w.ty.rank() > 0)
-        .map(|w| w.ty.num_elements().unwrap_or(0))
-        .sum()
+    let mut counted = BTreeSet::new();
+    let mut total = 0;
+    for (_, n) in g.nodes() {
+        let q = matches!(
+            n.op,
+            crate::Op::DequantizeLinear { .. } | crate::Op::QuantizeLinear { .. }
+        );
+        for (slot, v) in n.inputs.iter().enumerate() {
+            let Some(v) = *v else { continue };
+            let crate::ValueDef::Weight(id) = g.value(v).def else {
+                continue;
+            };
+            let w = g.weight(id);
+            let learned = if q {
+                slot == 0 && matches!(n.op, crate::Op::DequantizeLinear { .. })
+            } else {
+                w.ty.dtype.is_float() || w.ty.quant.is_some()
+            };
+            if learned && w.ty.rank() > 0 && counted.insert(id.index()) {
+                total += w.ty.num_elements().unwrap_or(0);
+            }
+        }
+    }
+    total
 }
 
 /// Bytes of all weights used by live nodes, as stored.
