@@ -28,4 +28,6 @@ pub struct PruneReport {
     pub groups: Vec<GroupReport>,
     /// Whether the consumers were re-fitted by least squares.
     pub refit: bool,
+    /// The layers refitted.
+    pub refitted: Vec<String>,
 }

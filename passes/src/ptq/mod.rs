@@ -5,7 +5,7 @@
 //! leave what they measured in [`crate::PassCx::quant`].
 
 mod bias_correct;
-mod calib;
+pub mod calib;
 mod equalize;
 pub mod floor;
 mod fold_luts;

@@ -39,6 +39,10 @@ pub struct Cut {
     pub node: NodeId,
     pub slot: usize,
     pub axes: Vec<(usize, Vec<u32>)>,
+    /// When one of `axes` indexes the node's input channels: (that weight
+    /// axis, the channel axis of the node's input 0). Data-driven importance
+    /// weighs those slices by the input's energy.
+    pub input: Option<(usize, usize)>,
 }
 
 /// What the analysis found.
@@ -634,12 +638,14 @@ fn conv(a: &Graph, an: &mut Analysis, n: NodeId, group: usize) -> Result<(), Ana
             node: n,
             slot: 1,
             axes: vec![(0, fresh.clone()), (1, inc)],
+            input: Some((1, 1)),
         });
         if node.input(2).is_some() {
             an.cuts.push(Cut {
                 node: n,
                 slot: 2,
                 axes: vec![(0, fresh.clone())],
+                input: None,
             });
         }
         set_tags(an, out, along(&os, 1, &fresh));
@@ -653,12 +659,14 @@ fn conv(a: &Graph, an: &mut Analysis, n: NodeId, group: usize) -> Result<(), Ana
             node: n,
             slot: 1,
             axes: vec![(0, ids.clone())],
+            input: None,
         });
         if node.input(2).is_some() {
             an.cuts.push(Cut {
                 node: n,
                 slot: 2,
                 axes: vec![(0, ids.clone())],
+                input: None,
             });
         }
         an.regroup.insert(n);
@@ -690,12 +698,14 @@ fn conv(a: &Graph, an: &mut Analysis, n: NodeId, group: usize) -> Result<(), Ana
             node: n,
             slot: 1,
             axes: vec![(0, fresh.clone()), (1, lin)],
+            input: None,
         });
         if node.input(2).is_some() {
             an.cuts.push(Cut {
                 node: n,
                 slot: 2,
                 axes: vec![(0, fresh.clone())],
+                input: None,
             });
         }
         set_tags(an, out, along(&os, 1, &fresh));
@@ -727,12 +737,14 @@ fn conv_transpose(
             node: n,
             slot: 1,
             axes: vec![(0, inc), (1, fresh.clone())],
+            input: Some((0, 1)),
         });
         if node.input(2).is_some() {
             an.cuts.push(Cut {
                 node: n,
                 slot: 2,
                 axes: vec![(0, fresh.clone())],
+                input: None,
             });
         }
         set_tags(an, out, along(&os, 1, &fresh));
@@ -766,6 +778,7 @@ fn gemm(
         node: n,
         slot: 1,
         axes: vec![(k_axis, inc), (n_axis, fresh.clone())],
+        input: Some((k_axis, usize::from(!trans_a))),
     });
     if let Some(cv) = node.input(2) {
         if !is_const(a, cv) {
@@ -791,6 +804,7 @@ fn matmul(a: &Graph, an: &mut Analysis, n: NodeId) -> Result<(), AnalysisError> 
             node: n,
             slot: 1,
             axes: vec![(0, inc), (1, fresh.clone())],
+            input: Some((0, xs.len() - 1)),
         });
         set_tags(an, out, along(&os, os.len() - 1, &fresh));
         return Ok(());

@@ -35,6 +35,14 @@ fn slice_norms(t: &Tensor, axis: usize, norm: Norm) -> Vec<f64> {
     acc
 }
 
+/// Sum of w² over each index along `axis`.
+pub fn slice_norms_sq(t: &Tensor, axis: usize) -> Vec<f64> {
+    slice_norms(t, axis, Norm::L2)
+        .into_iter()
+        .map(|n| n * n)
+        .collect()
+}
+
 /// The mean slice norm of each class over every weight slice it removes.
 pub fn magnitude(
     g: &Graph,

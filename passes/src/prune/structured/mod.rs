@@ -2,8 +2,10 @@
 //! dependency group (see [`analyze`]) and cuts them out of the graph.
 
 pub mod analyze;
+pub mod data_importance;
 pub mod groups;
 pub mod importance;
+pub mod refit;
 pub mod select;
 pub mod surgery;
 pub mod tags;
@@ -24,9 +26,23 @@ pub const OPTIONS: &[OptionSpec] = &[
     },
     OptionSpec {
         name: "importance",
-        ty: OptionType::Choice(&["l1", "l2"]),
+        ty: OptionType::Choice(&["l1", "l2", "act", "recon"]),
         default: Some("l2"),
-        help: "how channels are ranked: L1 or L2 norm of the weights they remove",
+        help: "how channels are ranked: L1 or L2 norm of the weights they remove, mean |activation| (act), or the output error their removal alone causes in the layers reading them (recon); act and recon read calib",
+    },
+    OptionSpec {
+        name: "refit",
+        ty: OptionType::Bool,
+        default: Some("false"),
+        help: "re-fit every layer after a cut by least squares on calib, to reproduce the original model's outputs there",
+    },
+    crate::ptq::calib::CALIB,
+    crate::ptq::calib::BATCH,
+    OptionSpec {
+        name: "samples",
+        ty: OptionType::Int,
+        default: Some("512"),
+        help: "calibration samples read for act, recon and refit",
     },
     OptionSpec {
         name: "scope",
@@ -51,6 +67,9 @@ pub const OPTIONS: &[OptionSpec] = &[
 /// The pass. See the module docs.
 #[derive(Clone, Debug)]
 pub struct PruneStructured {
+    /// Calibration data (act, recon, refit).
+    pub data: Option<crate::ptq::calib::DataOptions>,
+    pub refit: bool,
     pub ratio: f64,
     pub importance: &'static str,
     pub scope: Scope,
@@ -70,7 +89,13 @@ impl PruneStructured {
             });
         }
         let multiple = o.count("multiple")?.max(1);
+        let mut data = crate::ptq::calib::DataOptions::from_options(o)?;
+        if let Some(d) = &mut data {
+            d.samples = Some(o.count("samples")?);
+        }
         Ok(PruneStructured {
+            data,
+            refit: o.bool("refit")?,
             ratio,
             importance: o.word("importance")?,
             scope: match o.word("scope")? {
@@ -135,12 +160,27 @@ impl Pass for PruneStructured {
             an.protect_layer(&a, k);
         }
         let groups = groups::groups(&an, a.order());
-        let norm = if self.importance == "l1" {
-            Norm::L1
+        let needs_data = self.refit || matches!(self.importance, "act" | "recon");
+        let batches = if needs_data {
+            let d = crate::ptq::calib::needs_data(
+                &self.data,
+                NAME,
+                "importance=act or recon, or refit,",
+            )?;
+            let n = d.samples.unwrap_or(512);
+            d.open(g, NAME)?.take(n).map_err(|e| PassError::Analysis {
+                pass: NAME,
+                source: e,
+            })?
         } else {
-            Norm::L2
+            Vec::new()
         };
-        let score = importance::magnitude(g, &an, norm).map_err(analysis_err)?;
+        let score = match self.importance {
+            "act" => data_importance::activation(g, &an, &batches).map_err(analysis_err)?,
+            "recon" => data_importance::reconstruction(g, &an, &batches).map_err(analysis_err)?,
+            "l1" => importance::magnitude(g, &an, Norm::L1).map_err(analysis_err)?,
+            _ => importance::magnitude(g, &an, Norm::L2).map_err(analysis_err)?,
+        };
         let removed = select::select(&groups, &score, self.ratio, self.multiple, self.scope);
         let report = PruneReport {
             kind: "structured",
@@ -150,7 +190,8 @@ impl Pass for PruneStructured {
                 Scope::Group => "group",
                 Scope::Global => "global",
             },
-            refit: false,
+            refit: self.refit,
+            refitted: Vec::new(),
             groups: groups
                 .iter()
                 .map(|gr| GroupReport {
@@ -180,13 +221,34 @@ impl Pass for PruneStructured {
             };
             cx.note(NAME, msg);
         }
-        cx.prune.push(report);
         if removed.is_empty() {
+            cx.prune.push(report);
             return Ok(Changed::No);
         }
         let mut out = g.clone();
-        surgery::apply(&mut out, &a, &an, &removed).map_err(analysis_err)?;
+        let cut = surgery::apply(&mut out, &a, &an, &removed).map_err(analysis_err)?;
         crate::util::reinfer(&mut out, NAME)?;
+        let mut report = report;
+        if self.refit {
+            let (done, skipped) =
+                refit::refit(g, &mut out, &cut, &batches).map_err(|msg| PassError::Config {
+                    pass: NAME,
+                    msg: format!("least-squares refit: {msg}"),
+                })?;
+            cx.note(
+                NAME,
+                format!(
+                    "refit {} layer(s) by least squares on {} calibration batch(es)",
+                    done.len(),
+                    batches.len()
+                ),
+            );
+            for s in &skipped {
+                cx.note(NAME, format!("{}: not refitted, {}", s.layer, s.why));
+            }
+            report.refitted = done;
+        }
+        cx.prune.push(report);
         *g = out;
         Ok(Changed::Yes)
     }

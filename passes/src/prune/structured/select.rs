@@ -1,5 +1,5 @@
-//! Which classes go: the least important `ratio` of each group's prunable
-//! classes (or of all of them, ranked globally after normalizing each group by
+//! Which classes go: the least important `ratio` of each group's classes (or
+//! of all prunable classes, ranked globally after normalizing each group by
 //! its mean), with the kept count rounded up to a multiple for target kernels.
 
 use super::groups::Group;
@@ -60,7 +60,7 @@ pub fn select(
             let mut all: Vec<(f64, u32, usize)> = Vec::new();
             let mut total = 0;
             for (gi, g) in groups.iter().enumerate() {
-                total += g.classes.len();
+                total += g.prunable().count();
                 let scores: Vec<f64> = g
                     .classes
                     .iter()

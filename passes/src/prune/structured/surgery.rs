@@ -21,7 +21,7 @@ pub struct SurgeryError {
 type AxisIds = (usize, Vec<u32>);
 
 /// Removed indices per axis of each value that loses elements.
-type Removed = HashMap<ValueId, Vec<Vec<usize>>>;
+pub type Removed = HashMap<ValueId, Vec<Vec<usize>>>;
 
 struct Cx<'a> {
     g: &'a mut Graph,
@@ -61,7 +61,7 @@ pub fn apply(
     a: &Graph,
     an: &Analysis,
     classes: &BTreeSet<u32>,
-) -> Result<(), SurgeryError> {
+) -> Result<Removed, SurgeryError> {
     let mut removed = Removed::new();
     for (&v, t) in &an.tags {
         let t = an.resolved(t);
@@ -148,7 +148,7 @@ pub fn apply(
             };
         }
     }
-    Ok(())
+    Ok(cx.removed)
 }
 
 /// Replaces input `slot` of `n` by a new weight holding `t`. The new weight

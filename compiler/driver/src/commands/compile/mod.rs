@@ -151,6 +151,14 @@ pub struct CompileArgs {
     /// sparse), `N:M` keeps N of every M consecutive weights (e.g. 2:4).
     #[arg(long, value_name = "SPEC")]
     pub prune: Option<String>,
+    /// After structured pruning, re-fit every layer after a cut by least
+    /// squares on the --calib data (channel pruning with reconstruction): each
+    /// reproduces the original model's outputs from the pruned inputs.
+    #[arg(long)]
+    pub prune_refit: bool,
+    /// Calibration samples read for act/recon importance and --prune-refit.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub prune_samples: usize,
     /// Layers (node names, comma-separated) that --prune leaves whole.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     pub prune_keep: Vec<String>,
@@ -258,8 +266,9 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         .as_deref()
         .map(prune::PruneSpec::parse)
         .transpose()?;
-    if prune_spec.is_none() && (!a.prune_keep.is_empty() || a.prune_multiple != 1) {
-        bail!("--prune-keep and --prune-multiple apply to --prune only");
+    if prune_spec.is_none() && (!a.prune_keep.is_empty() || a.prune_multiple != 1 || a.prune_refit)
+    {
+        bail!("--prune-keep, --prune-multiple and --prune-refit apply to --prune only");
     }
     if a.scheme == Scheme::None && prune_spec.is_none() {
         bail!("--quantize none writes the float model: give --prune (or use `pare convert`)");

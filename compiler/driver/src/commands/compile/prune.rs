@@ -16,7 +16,7 @@ use std::fmt::Write;
 /// What `--prune` asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PruneSpec {
-    /// `structured:R[:l1|l2]`: remove a fraction of every group's channels.
+    /// `structured:R[:l1|l2|act|recon]`: remove a fraction of every group's channels.
     Structured {
         ratio: f64,
         importance: &'static str,
@@ -49,7 +49,11 @@ impl PruneSpec {
                 let importance = match *imp {
                     "l1" => "l1",
                     "l2" => "l2",
-                    other => bail!("--prune {spec}: unknown importance `{other}` (expected l1 or l2)"),
+                    "act" => "act",
+                    "recon" => "recon",
+                    other => bail!(
+                        "--prune {spec}: unknown importance `{other}` (expected l1, l2, act or recon)"
+                    ),
                 };
                 Ok(PruneSpec::Structured {
                     ratio: ratio(r, spec)?,
@@ -67,7 +71,7 @@ impl PruneSpec {
                 Ok(PruneSpec::Pattern { n, m })
             }
             _ => bail!(
-                "--prune `{spec}`: expected structured:RATIO[:l1|l2], unstructured:RATIO or N:M (e.g. 2:4)"
+                "--prune `{spec}`: expected structured:RATIO[:l1|l2|act|recon], unstructured:RATIO or N:M (e.g. 2:4)"
             ),
         }
     }
@@ -79,8 +83,29 @@ fn pass(a: &CompileArgs, spec: &PruneSpec) -> Result<Box<dyn Pass>> {
     if multiple == 0 {
         bail!("--prune-multiple must be at least 1");
     }
+    let data_driven = a.prune_refit
+        || matches!(
+            spec,
+            PruneSpec::Structured {
+                importance: "act" | "recon",
+                ..
+            }
+        );
+    let data = match (data_driven, a.calib.as_deref()) {
+        (false, _) => None,
+        (true, Some(c)) => Some(super::calib::data(c, a, Some(a.prune_samples))?),
+        (true, None) => bail!(
+            "--prune {}: act and recon importance and --prune-refit read calibration data: give --calib DATA",
+            a.prune.as_deref().unwrap_or_default()
+        ),
+    };
+    if a.prune_refit && !matches!(spec, PruneSpec::Structured { .. }) {
+        bail!("--prune-refit applies to structured pruning");
+    }
     Ok(match spec {
         PruneSpec::Structured { ratio, importance } => Box::new(PruneStructured {
+            data,
+            refit: a.prune_refit,
             ratio: *ratio,
             importance,
             scope: if a.prune_scope == "global" {
