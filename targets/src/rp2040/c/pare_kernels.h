@@ -67,7 +67,7 @@ int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t z
  * weights; padded with weight 0). */
 typedef struct {
     int32_t depth;             /* taps per output, padded to a multiple of 4 (8: 4-bit) */
-    int32_t bits;              /* weight bits: 8 or 4 */
+    int32_t bits;              /* weight bits: 8 or 4, or PARE_SPARSE */
     int32_t out_zero_point;
     int32_t rounding;
     int32_t fast; /* 1: every channel has multiplier >= 0 and shift in [-31, 0], gemmlowp rounding */
@@ -75,6 +75,15 @@ typedef struct {
     const int32_t *channels; /* [channels][3]: bias', multiplier, shift, where
                                 bias' = bias - zu * sum(w), zu = input zero point + 128 */
 } pare_product;
+
+/* bits of a product whose 8-bit weights are stored sparse: per output channel,
+ * per chunk of eight taps (ceil(depth / 8) chunks), one mask byte (bit j set:
+ * tap 8 i + j is non-zero) and then that chunk's non-zero weights as int8 in
+ * tap order; the channels one after the other (per group for a conv). The
+ * kernel tests one bit per tap and loads and multiplies only the non-zeros;
+ * bias' = bias - zu * sum(w) as for dense weights. pare picks this form for a
+ * layer when it is smaller than the blocked one. */
+#define PARE_SPARSE 0
 
 /* 2-D convolution with groups, strides, pads, dilations, as im2col columns.
  * Input [in_c][in_h][in_w], output [out_c][out_h][out_w]; scratch holds one

@@ -5,6 +5,7 @@
 //! (scratch) each product and depthwise layer needs, planned with the activations.
 
 use super::geometry::{fold_zero_point, plane_of, Plane};
+use super::sparse::{nonzeros, sparse_bytes, sparse_stream, WeightEncoding, WeightStorage};
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{NodeCx, Params};
 use crate::rp2040::Rp2040Error;
@@ -118,6 +119,35 @@ pub(super) fn product_rows(
     } else {
         blocked(prod.weights, prod.groups, prod.channels, prod.depth)
     };
+    let padded = padded_depth(prod.depth, prod.bits);
+    let rows = prod.groups * prod.channels;
+    // 8-bit weights go sparse where the stream is smaller than the codes themselves
+    // (not just than their padding: a dense 3x3 layer over one channel stays
+    // dense); 4-bit ones stay packed, a mask bit and a byte a non-zero would not pay.
+    let sparse =
+        prod.bits == 8 && sparse_bytes(prod.weights, rows, padded) < (rows * prod.depth) as u64;
+    let (stored, encoding) = if sparse {
+        (
+            sparse_stream(prod.weights, rows, prod.depth, padded),
+            WeightEncoding::SparseBitmap,
+        )
+    } else {
+        (blocked, WeightEncoding::Dense)
+    };
+    cx.weight_storage = Some(WeightStorage {
+        encoding,
+        bits: prod.bits,
+        stored_bytes: stored.len().max(1) as u64,
+        dense_bytes: if sparse {
+            (rows * padded).max(1) as u64
+        } else {
+            stored.len().max(1) as u64
+        },
+        weights: (rows * prod.depth) as u64,
+        nonzeros: nonzeros(prod.weights),
+    });
+    // One fold serves both forms: the dense kernel's sum less 128 x the column's
+    // sum and the sparse kernel's sum are both sum xu * w (see pare_kernels.c).
     let folded = fold_zero_point(prod.bias, prod.weights, zx + 128);
     let mult: Vec<(i32, i32)> = prod
         .weight_scales
@@ -128,9 +158,14 @@ pub(super) fn product_rows(
     let wn = cx.array(
         "weights",
         CType::U8,
-        blocked,
+        stored,
         DataKind::Weights,
-        if prod.bits == 4 {
+        if sparse {
+            format!(
+                "{what}: sparse weights ({}), per output channel and chunk of 8 of its {} taps: a mask byte (bit j: tap 8 i + j is non-zero), then the chunk's non-zero int8 weights",
+                prod.layout, prod.depth
+            )
+        } else if prod.bits == 4 {
             format!(
                 "{what}: 4-bit weights + 8 ({}), per group in pairs of output channels (low nibble first) x {} taps",
                 prod.layout,
@@ -169,7 +204,14 @@ pub(super) fn product_rows(
             "product.depth",
             padded_depth(prod.depth, prod.bits).to_string(),
         ),
-        ("product.bits", prod.bits.to_string()),
+        (
+            "product.bits",
+            if sparse {
+                "PARE_SPARSE".to_string()
+            } else {
+                prod.bits.to_string()
+            },
+        ),
         ("product.out_zero_point", zo.to_string()),
         ("product.rounding", cx.rounding_macro().to_string()),
         ("product.fast", i32::from(fast).to_string()),
