@@ -346,92 +346,19 @@ static int8_t *pare_store(const pare_product *p, const uint32_t *acc, int32_t n,
     return out;
 }
 
-/* Sums of up to PARE_BATCH channels are requantized by one pare_store call,
- * which amortizes its set-up over them. */
-enum { PARE_BATCH = 18 };
-
-/* One tap of pare_sparse_dot: where bit j of the chunk's mask is set, the
- * next non-zero weight times col[j] (an immediate-offset load). */
-#define PARE_SPARSE_TAP(j)                                                                      \
-    do {                                                                                       \
-        if (m & (1u << (j))) {                                                                 \
-            a += (uint32_t)(col[j] * w[k]);                                                    \
-            ++k;                                                                               \
-        }                                                                                      \
-    } while (0)
-
-/* *acc = sum of col[k] * w_k over one channel's non-zero weights (the stream
- * of PARE_SPARSE at w, `chunks` mask bytes each followed by its weights);
- * returns where the next channel's stream starts. chunks > 0. */
-PARE_NOINLINE static const int8_t *pare_sparse_dot(const uint8_t *col, int32_t chunks,
-                                                   const int8_t *w, uint32_t *acc)
-{
-    uint32_t a = 0;
-    do {
-        const uint32_t m = (uint8_t)w[0];
-        int32_t k = 1;
-        PARE_SPARSE_TAP(0);
-        PARE_SPARSE_TAP(1);
-        PARE_SPARSE_TAP(2);
-        PARE_SPARSE_TAP(3);
-        PARE_SPARSE_TAP(4);
-        PARE_SPARSE_TAP(5);
-        PARE_SPARSE_TAP(6);
-        PARE_SPARSE_TAP(7);
-        w += k;
-        col += 8;
-    } while (--chunks != 0);
-    *acc = a;
-    return w;
-}
-
-/* The stream of PARE_SPARSE after `channels` channels of `chunks` chunks from
- * w: where a conv's next group starts. */
-static const uint8_t *pare_sparse_skip(const uint8_t *w, int32_t channels, int32_t chunks)
-{
-    int32_t n = channels * chunks;
-    while (n-- > 0) {
-        uint32_t m = *w++;
-        while (m != 0) {
-            m &= m - 1u; /* one non-zero weight a set bit */
-            ++w;
-        }
-    }
-    return w;
-}
-
-/* pare_column for PARE_SPARSE weights: every channel's sum, the bias' of its
- * record holding the zero-point terms. */
-static void pare_sparse_column(const pare_product *p, const uint8_t *col, int32_t first_channel,
-                               int32_t channels, int8_t *out, int32_t stride)
-{
-    const int8_t *w = (const int8_t *)p->weights;
-    const int32_t chunks = (p->depth + 7) >> 3;
-    uint32_t acc[PARE_BATCH];
-    int32_t c, n = 0, first = first_channel;
-    for (c = 0; c < channels; ++c) {
-        w = pare_sparse_dot(col, chunks, w, acc + n);
-        n += 1;
-        if (n == PARE_BATCH || c + 1 == channels) {
-            out = pare_store(p, acc, n, first, 0u, out, stride);
-            first += n;
-            n = 0;
-        }
-    }
-}
-
 /* Every output channel of one column: out[c * stride] for c < channels, the
  * channels' weights in whole blocks of three, then one block of the rest. */
 static void pare_column(const pare_product *p, const uint8_t *col, uint32_t col_sum,
                         int32_t first_channel, int32_t channels, int8_t *out, int32_t stride)
 {
+    /* Sums of up to PARE_BATCH channels are requantized by one pare_store
+     * call, which amortizes its set-up over them. */
+    enum { PARE_BATCH = 18 };
     const uint8_t *w = p->weights;
     const int32_t depth = p->depth;
     uint32_t acc[PARE_BATCH];
     int32_t c = 0, n = 0, first = first_channel;
-    if (p->bits == PARE_SPARSE) {
-        pare_sparse_column(p, col, first_channel, channels, out, stride);
-    } else if (p->bits == 4) {
+    if (p->bits == 4) {
         /* Weights offset by 8, not 128: -8 * S2. */
         const uint32_t offset = 0u - 8u * col_sum;
         for (; c < channels; c += 2) {
@@ -550,8 +477,7 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uin
     const int32_t plane_out = p->out_h * p->out_w;
     const int32_t cg = p->in_c / p->groups;
     const int32_t mg = p->out_c / p->groups;
-    /* Weight bytes of one group: a byte a channel and tap, or half that (sparse
-     * weights: the group's stream, found by walking the previous ones). */
+    /* Weight bytes of one group: a byte a channel and tap, or half that. */
     const int32_t group_weights =
         (p->product.bits == 4 ? (mg + 1) / 2 : mg) * p->product.depth;
     pare_product group = p->product;
@@ -559,13 +485,7 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uin
     for (g = 0; g < p->groups; ++g) {
         const int8_t *x = in + g * cg * plane_in;
         int8_t *o = out + g * mg * plane_out;
-        if (p->product.bits == PARE_SPARSE) {
-            if (g > 0) {
-                group.weights = pare_sparse_skip(group.weights, mg, (p->product.depth + 7) >> 3);
-            }
-        } else {
-            group.weights = p->product.weights + g * group_weights;
-        }
+        group.weights = p->product.weights + g * group_weights;
         for (oy = 0; oy < p->out_h; ++oy) {
             for (ox = 0; ox < p->out_w; ++ox) {
                 const uint32_t sum = pare_im2col(p, x, cg, oy, ox, scratch);
@@ -803,6 +723,138 @@ void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in
             scratch[d] = 0;
         }
         pare_column(&p->product, scratch, sum, 0, p->units, out, 1);
+        out += p->units;
+    }
+}
+
+/* ---- sparse products (PARE_SPARSE weights) ------------------------------ */
+
+/*
+ * The same sums as pare_conv2d and pare_fully_connected, from weights stored
+ * as pare_kernels.h's PARE_SPARSE stream: per chunk of eight taps a mask byte
+ * then the chunk's non-zero int8 weights. A zero weight costs one bit test
+ * (two instructions); a non-zero one a signed load, an immediate-offset load
+ * of its column byte, a multiply and an add. The column is offset-binary as
+ * for dense weights and the records' bias' = bias - zu * sum(w) is the same, so
+ * the sum is bias' + sum over the non-zeros xu_k * w_k (modulo 2^32).
+ */
+
+/* One tap of pare_sparse_dot: where bit j of the chunk's mask is set, the next
+ * non-zero weight times col[j]. (The bit is tested as the sign of a left shift:
+ * one shift and a branch on the Cortex-M0+.) */
+#define PARE_SPARSE_TAP(j)                                                                      \
+    do {                                                                                       \
+        if ((m << (31 - (j))) & 0x80000000u) {                                                 \
+            a += (uint32_t)(col[j] * w[k]);                                                    \
+            ++k;                                                                               \
+        }                                                                                      \
+    } while (0)
+
+/* One chunk of eight taps: its mask at w[0], its weights after; w and col
+ * step past it. */
+#define PARE_SPARSE_CHUNK()                                                                     \
+    do {                                                                                       \
+        const uint32_t m = (uint8_t)w[0];                                                      \
+        int32_t k = 1;                                                                         \
+        PARE_SPARSE_TAP(0);                                                                    \
+        PARE_SPARSE_TAP(1);                                                                    \
+        PARE_SPARSE_TAP(2);                                                                    \
+        PARE_SPARSE_TAP(3);                                                                    \
+        PARE_SPARSE_TAP(4);                                                                    \
+        PARE_SPARSE_TAP(5);                                                                    \
+        PARE_SPARSE_TAP(6);                                                                    \
+        PARE_SPARSE_TAP(7);                                                                    \
+        w += k;                                                                                \
+        col += 8;                                                                              \
+    } while (0)
+
+/* *acc = sum of col[k] * w_k over one channel's non-zero weights (its stream
+ * at w, `chunks` > 0 chunks), two chunks a step; returns where the next
+ * channel's stream starts. */
+PARE_NOINLINE static const int8_t *pare_sparse_dot(const uint8_t *col, int32_t chunks,
+                                                   const int8_t *w, uint32_t *acc)
+{
+    uint32_t a = 0;
+    const uint8_t *const end = col + 8 * (chunks & ~1);
+    while (col != end) {
+        PARE_SPARSE_CHUNK();
+        PARE_SPARSE_CHUNK();
+    }
+    if (chunks & 1) {
+        PARE_SPARSE_CHUNK();
+    }
+    *acc = a;
+    return w;
+}
+
+/* The stream after `channels` channels of `chunks` chunks from w: where a
+ * conv's next group starts. */
+static const uint8_t *pare_sparse_skip(const uint8_t *w, int32_t channels, int32_t chunks)
+{
+    int32_t n = channels * chunks;
+    while (n-- > 0) {
+        uint32_t m = *w++;
+        while (m != 0) {
+            m &= m - 1u; /* one weight a set bit */
+            ++w;
+        }
+    }
+    return w;
+}
+
+/* Every output channel of one column (pare_column's job for sparse weights):
+ * out[c * stride] for c < channels. */
+static void pare_sparse_column(const pare_product *p, const uint8_t *col, int32_t first_channel,
+                               int32_t channels, int8_t *out, int32_t stride)
+{
+    enum { PARE_BATCH = 18 };
+    const int8_t *w = (const int8_t *)p->weights;
+    const int32_t chunks = (p->depth + 7) >> 3;
+    uint32_t acc[PARE_BATCH];
+    int32_t c, n = 0, first = first_channel;
+    for (c = 0; c < channels; ++c) {
+        w = pare_sparse_dot(col, chunks, w, acc + n);
+        n += 1;
+        if (n == PARE_BATCH || c + 1 == channels) {
+            out = pare_store(p, acc, n, first, 0u, out, stride);
+            first += n;
+            n = 0;
+        }
+    }
+}
+
+void pare_conv2d_sparse(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
+                        uint8_t *scratch)
+{
+    const int32_t plane_in = p->in_h * p->in_w;
+    const int32_t plane_out = p->out_h * p->out_w;
+    const int32_t cg = p->in_c / p->groups;
+    const int32_t mg = p->out_c / p->groups;
+    pare_product group = p->product;
+    int32_t g, oy, ox;
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *x = in + g * cg * plane_in;
+        int8_t *o = out + g * mg * plane_out;
+        if (g > 0) {
+            group.weights = pare_sparse_skip(group.weights, mg, (p->product.depth + 7) >> 3);
+        }
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                (void)pare_im2col(p, x, cg, oy, ox, scratch);
+                pare_sparse_column(&group, scratch, g * mg, mg, o++, plane_out);
+            }
+        }
+    }
+}
+
+void pare_fully_connected_sparse(const pare_fully_connected_params *p, const int8_t *in,
+                                 int8_t *out, uint8_t *scratch)
+{
+    int32_t r;
+    for (r = 0; r < p->rows; ++r) {
+        /* Only the taps the masks name are read: no padding to write. */
+        (void)pare_gather_column((const uint8_t *)(in + r * p->depth), 1, p->depth, scratch);
+        pare_sparse_column(&p->product, scratch, 0, p->units, out, 1);
         out += p->units;
     }
 }

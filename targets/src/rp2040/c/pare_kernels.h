@@ -76,13 +76,14 @@ typedef struct {
                                 bias' = bias - zu * sum(w), zu = input zero point + 128 */
 } pare_product;
 
-/* bits of a product whose 8-bit weights are stored sparse: per output channel,
- * per chunk of eight taps (ceil(depth / 8) chunks), one mask byte (bit j set:
- * tap 8 i + j is non-zero) and then that chunk's non-zero weights as int8 in
- * tap order; the channels one after the other (per group for a conv). The
- * kernel tests one bit per tap and loads and multiplies only the non-zeros;
- * bias' = bias - zu * sum(w) as for dense weights. pare picks this form for a
- * layer when it is smaller than the blocked one. */
+/* bits of a product whose 8-bit weights are stored sparse (the *_sparse
+ * kernels): per output channel, per chunk of eight taps (ceil(depth / 8)
+ * chunks), one mask byte (bit j set: tap 8 i + j is non-zero) and then that
+ * chunk's non-zero weights as int8 in tap order; the channels one after the
+ * other (per group for a conv). The kernels test one bit per tap and load and
+ * multiply only the non-zeros; bias' = bias - zu * sum(w) as for dense
+ * weights. pare picks this form for a layer when it is smaller than the
+ * weights' bytes. */
 #define PARE_SPARSE 0
 
 /* 2-D convolution with groups, strides, pads, dilations, as im2col columns.
@@ -101,6 +102,10 @@ typedef struct {
 } pare_conv2d_params;
 
 void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
+
+/* pare_conv2d for product.bits == PARE_SPARSE (product.weights: the stream). */
+void pare_conv2d_sparse(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
+                        uint8_t *scratch);
 
 /* Depthwise 2-D convolution (one input channel per output channel). scratch
  * holds one channel's padded plane (pad_h * pad_w bytes, rounded up to 4) and
@@ -156,6 +161,10 @@ typedef struct {
 
 void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out,
                           uint8_t *scratch);
+
+/* pare_fully_connected for product.bits == PARE_SPARSE (product.weights: the stream). */
+void pare_fully_connected_sparse(const pare_fully_connected_params *p, const int8_t *in,
+                                 int8_t *out, uint8_t *scratch);
 
 /* Batched matrix product of two int8 operands (activation x activation):
  * for each batch b, the [m][k] matrix at a + a_offsets[b] times the [k][n]

@@ -4,8 +4,8 @@
 
 use super::geometry::{bias, fold_zero_point, plane, weight_scales, window_rows, Plane};
 use super::product::{
-    depthwise_scratch, is_depthwise, padded_depth, padded_plane, product_rows, scratch_ptr,
-    weight_bits, Product,
+    depthwise_scratch, is_depthwise, padded_depth, padded_plane, product_kernel, product_rows,
+    scratch_ptr, weight_bits, Product,
 };
 use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
@@ -87,7 +87,8 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     };
     let params = product_rows(cx, params, &prod)?;
     let operands = vec![cx.operand(0)?];
-    cx.single_call("pare_conv2d", params, operands, Some(scratch))
+    let kernel = product_kernel(cx, "pare_conv2d", "pare_conv2d_sparse");
+    cx.single_call(kernel, params, operands, Some(scratch))
 }
 
 /// A depthwise Conv → `pare_depthwise_conv2d`: int8 weights `[channels][kh][kw]`, the

@@ -219,6 +219,19 @@ pub(super) fn product_rows(
     .row(&[("product.weights", wn), ("product.channels", cn)]))
 }
 
+/// The kernel of a product layer once [`product_rows`] chose its weights' form:
+/// `dense`, or `sparse` for the `PARE_SPARSE` stream.
+pub(super) fn product_kernel(
+    cx: &NodeCx,
+    dense: &'static str,
+    sparse: &'static str,
+) -> &'static str {
+    match cx.weight_storage {
+        Some(w) if w.encoding == WeightEncoding::SparseBitmap => sparse,
+        _ => dense,
+    }
+}
+
 /// Whether `node` (float or quantized) lowers to a product kernel, which keeps 4-bit
 /// weights packed two a byte in flash: a non-depthwise Conv, a Gemm without `trans_a`,
 /// a MatMul by a constant `[k, n]` operand. Depthwise weights are widened to int32 for
