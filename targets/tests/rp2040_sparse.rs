@@ -69,12 +69,16 @@ impl Builder {
 }
 
 fn conv(pads: i64, group: i64) -> Op {
+    conv_with(&[1, 1], &[pads; 4], &[1, 1], group)
+}
+
+fn conv_with(strides: &[i64], pads: &[i64], dilations: &[i64], group: i64) -> Op {
     Op::Conv {
         auto_pad: AutoPad::NotSet,
         kernel_shape: vec![],
-        strides: vec![1, 1],
-        pads: vec![pads; 4],
-        dilations: vec![1, 1],
+        strides: strides.to_vec(),
+        pads: pads.to_vec(),
+        dilations: dilations.to_vec(),
         group,
     }
 }
@@ -89,8 +93,9 @@ fn gemm(trans_b: bool) -> Op {
 }
 
 /// Every product kind: a 3×3 conv over 6 channels (depth 54: a chunk of 8 taps
-/// ends past it), a pointwise conv, a grouped conv, a Gemm with and without
-/// `trans_b`, a MatMul by a constant.
+/// ends past it), a pointwise conv, a grouped conv (20 output positions: the
+/// last of the sparse conv's triples has two), a conv with strides, dilations and
+/// asymmetric pads, a Gemm with and without `trans_b`, a MatMul by a constant.
 fn products(seed: u64) -> Graph {
     let mut b = Builder::new("products", seed);
     let x = b.input(&[1, 6, 7, 6]);
@@ -103,8 +108,10 @@ fn products(seed: u64) -> Graph {
     let w = b.weight(&[16, 12, 3, 3]);
     let bias = b.weight(&[16]);
     let y = b.op(conv(0, 2), &[y, w, bias]);
+    let w = b.weight(&[12, 16, 3, 3]);
+    let y = b.op(conv_with(&[2, 1], &[1, 2, 0, 1], &[1, 2], 1), &[y, w]);
     let y = b.op(Op::Flatten { axis: 1 }, &[y]);
-    let w = b.weight(&[16 * 5 * 4, 40]);
+    let w = b.weight(&[12 * 2 * 3, 40]);
     let bias = b.weight(&[40]);
     let y = b.op(gemm(false), &[y, w, bias]);
     let w = b.weight(&[21, 40]);
@@ -115,7 +122,12 @@ fn products(seed: u64) -> Graph {
 }
 
 /// Quantizes `g` (int8) with min-max ranges over 32 random samples in [-1, 1).
-fn quantize(mut g: Graph) -> Graph {
+fn quantize(g: Graph) -> Graph {
+    quantize_bits(g, 8)
+}
+
+/// [`quantize`] with `bits`-bit weights.
+fn quantize_bits(mut g: Graph, bits: u8) -> Graph {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut ranges: BTreeMap<ValueId, (f32, f32)> = BTreeMap::new();
     let mut note = |v: ValueId, t: &Tensor| {
@@ -151,7 +163,11 @@ fn quantize(mut g: Graph) -> Graph {
         }
         run_observed(&g, &inputs, &mut note).expect("float run");
     }
-    pare_passes::quantize::quantize_int(&mut g, &ranges, &Default::default()).expect("quantizes");
+    let opts = pare_passes::quantize::IntOptions {
+        weight_bits: bits,
+        ..Default::default()
+    };
+    pare_passes::quantize::quantize_int(&mut g, &ranges, &opts).expect("quantizes");
     g
 }
 
@@ -191,19 +207,22 @@ fn storage(e: &Emitted) -> Vec<(WeightEncoding, u64, u64, f64)> {
 /// Every product layer of `e` stores its weights sparse, in fewer bytes.
 fn assert_all_sparse(e: &Emitted) {
     let s = storage(e);
-    assert_eq!(s.len(), 6, "six product layers: {s:?}");
+    assert_eq!(s.len(), 7, "seven product layers: {s:?}");
+    for l in e.layers.iter().filter(|l| l.weights.is_some()) {
+        assert!(l.kernel.ends_with("_sparse"), "{}: {}", l.node, l.kernel);
+    }
     for (enc, stored, dense, density) in &s {
         assert_eq!(*enc, WeightEncoding::SparseBitmap, "{s:?}");
         assert!(stored < dense, "{s:?}");
         assert!(*density < 0.6, "{s:?}");
     }
-    assert!(e.weights.contains("PARE_SPARSE") || e.source.contains("PARE_SPARSE"));
+    assert!(e.source.contains("PARE_SPARSE"));
 }
 
 #[test]
 fn unstructured_half_sparse_products_are_bit_exact() {
     let mut g = products(1);
-    assert_eq!(prune(&mut g, Pruning::Unstructured(0.5)), 6);
+    assert_eq!(prune(&mut g, Pruning::Unstructured(0.5)), 7);
     let e = check_both_roundings(&quantize(g));
     assert_all_sparse(&e);
     eprintln!("50 %: {:?}", storage(&e));
@@ -212,7 +231,7 @@ fn unstructured_half_sparse_products_are_bit_exact() {
 #[test]
 fn two_of_four_sparse_products_are_bit_exact() {
     let mut g = products(2);
-    assert_eq!(prune(&mut g, Pruning::TwoOfFour), 6);
+    assert_eq!(prune(&mut g, Pruning::TwoOfFour), 7);
     let e = check_both_roundings(&quantize(g));
     assert_all_sparse(&e);
     eprintln!("2:4: {:?}", storage(&e));
@@ -250,7 +269,7 @@ fn very_sparse_products_with_empty_channels_are_bit_exact() {
 fn dense_weights_keep_the_dense_kernel() {
     let e = check_both_roundings(&quantize(products(4)));
     let s = storage(&e);
-    assert_eq!(s.len(), 6);
+    assert_eq!(s.len(), 7);
     assert!(
         s.iter()
             .all(|(enc, stored, dense, _)| *enc == WeightEncoding::Dense && stored == dense),
@@ -263,6 +282,23 @@ fn dense_weights_keep_the_dense_kernel() {
         .iter()
         .all(|(enc, _, _, _)| *enc == WeightEncoding::Dense));
     assert!(!e.source.contains("PARE_SPARSE"));
+}
+
+/// Pruned 4-bit weights stay packed two a byte (dense): a mask bit and a byte
+/// per non-zero would take more than the nibbles.
+#[test]
+fn pruned_4bit_weights_stay_packed() {
+    let mut g = products(5);
+    prune(&mut g, Pruning::Unstructured(0.5));
+    let e = check_both_roundings(&quantize_bits(g, 4));
+    let layers: Vec<_> = e.layers.iter().filter_map(|l| l.weights).collect();
+    assert_eq!(layers.len(), 7);
+    assert!(
+        layers
+            .iter()
+            .all(|w| w.encoding == WeightEncoding::Dense && w.bits == 4),
+        "{layers:?}"
+    );
 }
 
 /// The fixture pruned, quantized on 256 training digits, compiled and run over

@@ -103,7 +103,8 @@ typedef struct {
 
 void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
 
-/* pare_conv2d for product.bits == PARE_SPARSE (product.weights: the stream). */
+/* pare_conv2d for product.bits == PARE_SPARSE (product.weights: the stream);
+ * scratch holds three columns (3 * product.depth bytes). */
 void pare_conv2d_sparse(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
                         uint8_t *scratch);
 

@@ -5,7 +5,9 @@
 //! (scratch) each product and depthwise layer needs, planned with the activations.
 
 use super::geometry::{fold_zero_point, plane_of, Plane};
-use super::sparse::{nonzeros, sparse_bytes, sparse_stream, WeightEncoding, WeightStorage};
+use super::sparse::{
+    nonzeros, prefers_sparse, sparse_stream, WeightEncoding, WeightStorage, CONV_POSITIONS,
+};
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{NodeCx, Params};
 use crate::rp2040::Rp2040Error;
@@ -121,11 +123,8 @@ pub(super) fn product_rows(
     };
     let padded = padded_depth(prod.depth, prod.bits);
     let rows = prod.groups * prod.channels;
-    // 8-bit weights go sparse where the stream is smaller than the codes themselves
-    // (not just than their padding: a dense 3x3 layer over one channel stays
-    // dense); 4-bit ones stay packed, a mask bit and a byte a non-zero would not pay.
-    let sparse =
-        prod.bits == 8 && sparse_bytes(prod.weights, rows, padded) < (rows * prod.depth) as u64;
+    // 4-bit weights stay packed: a mask bit and a byte a non-zero would not pay.
+    let sparse = prod.bits == 8 && prefers_sparse(rows, prod.depth, padded, nonzeros(prod.weights));
     let (stored, encoding) = if sparse {
         (
             sparse_stream(prod.weights, rows, prod.depth, padded),
@@ -307,7 +306,15 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
                 Err(_) => 0,
             }
         }
-        Op::Conv { .. } => padded_depth(ws[1..].iter().product(), bits),
+        Op::Conv { .. } => {
+            let depth = ws[1..].iter().product();
+            let padded = padded_depth(depth, bits);
+            if bits == 8 && conv_is_sparse(g, node, ws[0], depth, padded) {
+                CONV_POSITIONS * padded
+            } else {
+                padded
+            }
+        }
         Op::Gemm { trans_a: false, .. } if is_const(1) && xs.len() == 2 => {
             padded_depth(xs[1], bits)
         }
@@ -315,6 +322,35 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
         _ => 0,
     };
     bytes as u64
+}
+
+/// Whether conv `node`'s 8-bit weights (`rows` x `depth`) will be stored sparse,
+/// from their non-zero count (what [`product_rows`] decides from the same codes).
+fn conv_is_sparse(g: &Graph, node: &Node, rows: usize, depth: usize, padded: usize) -> bool {
+    let Some(codes) = node
+        .input(1)
+        .and_then(|v| g.weight_of(v))
+        .and_then(|w| w.tensor().ok())
+        .filter(|t| t.dtype().is_int())
+    else {
+        return false;
+    };
+    let nonzeros = codes.to_i64_vec().iter().filter(|&&c| c != 0).count() as u64;
+    prefers_sparse(rows, depth, padded, nonzeros)
+}
+
+/// The scratch bytes a product layer's kernel needs once [`product_rows`] chose its
+/// weights' form: one column (`padded` bytes), or three for a sparse conv.
+pub(super) fn product_scratch(cx: &NodeCx, padded: usize) -> u64 {
+    let sparse_conv = matches!(cx.node.op, Op::Conv { .. })
+        && cx
+            .weight_storage
+            .is_some_and(|w| w.encoding == WeightEncoding::SparseBitmap);
+    (if sparse_conv {
+        CONV_POSITIONS * padded
+    } else {
+        padded
+    }) as u64
 }
 
 /// The scratch expression of a layer that needs one, checked against its size.

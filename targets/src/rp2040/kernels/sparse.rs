@@ -76,11 +76,17 @@ pub(super) fn sparse_stream(weights: &[i64], rows: usize, depth: usize, padded: 
     out
 }
 
-/// Bytes of the `PARE_SPARSE` stream (without building it).
-pub(super) fn sparse_bytes(weights: &[i64], rows: usize, padded: usize) -> u64 {
-    let nonzeros = weights.iter().filter(|&&w| w != 0).count();
-    (rows * padded.div_ceil(CHUNK).max(1) + nonzeros) as u64
+/// Whether `rows` channels of `depth` 8-bit codes (`padded` taps in the kernel),
+/// `nonzeros` of them non-zero, are stored sparse: when the stream is smaller than
+/// the codes themselves (not just than their padding, so a dense 3x3 layer over
+/// one channel stays dense).
+pub(crate) fn prefers_sparse(rows: usize, depth: usize, padded: usize, nonzeros: u64) -> bool {
+    (rows * padded.div_ceil(CHUNK).max(1)) as u64 + nonzeros < (rows * depth) as u64
 }
+
+/// Output positions `pare_conv2d_sparse` computes at once (its scratch holds
+/// that many columns).
+pub(crate) const CONV_POSITIONS: usize = 3;
 
 /// The non-zero count of `weights`.
 pub(super) fn nonzeros(weights: &[i64]) -> u64 {
@@ -100,13 +106,17 @@ mod tests {
         ];
         let s = sparse_stream(&w, 2, 10, 12);
         assert_eq!(s, vec![0b1000_0010, 3, 0xff, 0b10, 5, 0, 0]);
-        assert_eq!(sparse_bytes(&w, 2, 12), s.len() as u64);
         assert_eq!(nonzeros(&w), 3);
+        assert!(prefers_sparse(2, 10, 12, 3));
     }
 
     #[test]
-    fn a_dense_channel_costs_its_masks_on_top() {
-        let w = vec![1i64; 16];
-        assert_eq!(sparse_bytes(&w, 1, 16), 18);
+    fn sparse_only_where_smaller_than_the_codes() {
+        // 16 taps: 2 mask bytes, so 13 non-zeros (15 bytes) still pay, 14 do not.
+        assert!(prefers_sparse(1, 16, 16, 13));
+        assert!(!prefers_sparse(1, 16, 16, 14));
+        // 9 taps padded to 12: 2 mask bytes + 8 non-zeros = 10 > 9.
+        assert!(!prefers_sparse(1, 9, 12, 8));
+        assert!(prefers_sparse(1, 9, 12, 6));
     }
 }
