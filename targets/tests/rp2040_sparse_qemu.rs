@@ -37,6 +37,9 @@ struct Figures {
     image: u64,
     instructions: u64,
     macs: u64,
+    /// The planned arena and the stack's high-water mark under QEMU.
+    arena: u64,
+    stack: Option<u64>,
 }
 
 fn measure(what: &str, pruning: Option<Pruning>) -> Figures {
@@ -101,9 +104,11 @@ fn measure(what: &str, pruning: Option<Pruning>) -> Figures {
         image: built.sizes.flash(),
         instructions: profile.per_inference,
         macs,
+        arena: e.plan.arena_bytes,
+        stack: run.stack_bytes(),
     };
     eprintln!(
-        "digits_cnn {what}: {SAMPLES} test digits bit-exact under QEMU; flash {} B (code {} B, weights {} B, conv/fc weight arrays {} B); whole image text+data {} B; {} instructions per inference, {:.2} per dense MAC ({} MACs); top functions {:?}",
+        "digits_cnn {what}: {SAMPLES} test digits bit-exact under QEMU; flash {} B (code {} B, weights {} B, conv/fc weight arrays {} B); whole image text+data {} B; {} instructions per inference, {:.2} per dense MAC ({} MACs); arena {} B, stack high-water {:?} B; top functions {:?}",
         f.flash,
         f.flash - f.weights,
         f.weights,
@@ -112,6 +117,8 @@ fn measure(what: &str, pruning: Option<Pruning>) -> Figures {
         f.instructions,
         f.instructions as f64 / macs as f64,
         macs,
+        f.arena,
+        f.stack,
         &profile.by_function[..profile.by_function.len().min(5)]
     );
     f
