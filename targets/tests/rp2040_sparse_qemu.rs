@@ -1,4 +1,4 @@
-//! The digits CNN int8 dense, 50 % unstructured and 2:4 magnitude-pruned (float
+//! The digits CNN int8 dense, 50 % and 75 % unstructured and 2:4 magnitude-pruned (float
 //! weights pruned before quantization), cross-built for the Cortex-M0+ and run
 //! under QEMU on all 500 test digits: every pruned model bit-exact with the
 //! integer interpreter, its sparse layers smaller in flash than the dense model's.
@@ -130,6 +130,7 @@ fn pruned_digits_cnn_under_qemu_is_bit_exact_and_smaller() {
     for (what, how) in [
         ("int8 50 % unstructured", Pruning::Unstructured(0.5)),
         ("int8 2:4", Pruning::TwoOfFour),
+        ("int8 75 % unstructured", Pruning::Unstructured(0.75)),
     ] {
         let f = measure(what, Some(how));
         let ratio = |a: u64, b: u64| a as f64 / b as f64;
