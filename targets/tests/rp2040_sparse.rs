@@ -15,7 +15,7 @@ use pare_ir::ops::AutoPad;
 use pare_ir::quant::Rounding;
 use pare_ir::{DType, Graph, Op, Tensor, TensorType, ValueId, Weight};
 use pare_targets::rp2040::{emit, EmitOptions, Emitted, WeightEncoding};
-use rp2040_support::{check_bit_exact, quantize_input, random_codes};
+use rp2040_support::{check_bit_exact, quantize_input, random_codes, reference};
 use sparse_support::{prune, Pruning};
 use std::collections::BTreeMap;
 
@@ -307,7 +307,7 @@ fn check_pruned_fixture(file: &str, how: Pruning) {
     let g = quantized_fixture_edited(file, &digits(256), 8, |g| {
         prune(g, how);
     });
-    let (xs, _) = test_split();
+    let (xs, ys) = test_split();
     for rounding in [Rounding::Gemmlowp, Rounding::Single] {
         let e = emit(
             &g,
@@ -319,6 +319,15 @@ fn check_pruned_fixture(file: &str, how: Pruning) {
         .unwrap_or_else(|err| panic!("{file}: {err}"));
         let samples: Vec<Vec<Vec<i8>>> = xs.iter().map(|x| vec![quantize_input(&e, x)]).collect();
         let n = check_bit_exact(&e, rounding, &samples);
+        // The int8 logits' argmax (dequantizing keeps the order), for the record.
+        let correct = reference(&e, rounding, &samples)
+            .iter()
+            .zip(&ys)
+            .filter(|(out, &y)| {
+                let best = (0..out.len()).fold(0, |b, i| if out[i] > out[b] { i } else { b });
+                best as i64 == y
+            })
+            .count();
         let sparse = e
             .layers
             .iter()
@@ -328,7 +337,8 @@ fn check_pruned_fixture(file: &str, how: Pruning) {
             })
             .count();
         eprintln!(
-            "{file} pruned {how:?} ({rounding}): {n} test samples bit-exact; {sparse} sparse layers; weights {} B, const data {} B; {:?}",
+            "{file} pruned {how:?} ({rounding}): {n} test samples bit-exact; accuracy {:.3}; {sparse} sparse layers; weights {} B, const data {} B; {:?}",
+            correct as f64 / ys.len() as f64,
             e.weight_bytes,
             e.const_bytes(),
             storage(&e)
