@@ -90,6 +90,19 @@ fn writes_the_c_and_a_report_of_planned_and_measured_figures() {
         .sum();
     assert_eq!(Some(macs), r["macs"]["value"].as_u64());
     assert!(layers.iter().any(|l| l["kernel"] == "pare_conv2d"));
+    // Unpruned weights stay dense; every conv and fully connected layer says so.
+    for l in layers.iter().filter(|l| {
+        matches!(
+            l["kernel"].as_str(),
+            Some("pare_conv2d" | "pare_fully_connected")
+        )
+    }) {
+        assert_eq!(l["weight_encoding"], "dense", "{l}");
+        assert_eq!(
+            l["weight_stored_bytes"]["value"],
+            l["weight_dense_bytes"]["value"]
+        );
+    }
     for f in r["files"].as_array().expect("files") {
         let name = f["file"].as_str().unwrap();
         let len = std::fs::metadata(dir.join(name)).expect("file").len();

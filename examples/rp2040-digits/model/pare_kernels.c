@@ -727,6 +727,262 @@ void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in
     }
 }
 
+/* ---- sparse products (PARE_SPARSE weights) ------------------------------ */
+
+/*
+ * The same sums as pare_conv2d and pare_fully_connected, from weights stored
+ * as pare_kernels.h's PARE_SPARSE stream: per chunk of eight taps a mask byte
+ * then the chunk's non-zero int8 weights. A zero weight costs one bit test
+ * (two instructions); a non-zero one a signed load, an immediate-offset load
+ * of its column byte, a multiply and an add. The column is offset-binary as
+ * for dense weights and the records' bias' = bias - zu * sum(w) is the same, so
+ * the sum is bias' + sum over the non-zeros xu_k * w_k (modulo 2^32).
+ */
+
+/* One tap of pare_sparse_dot: where bit j of the chunk's mask is set, the next
+ * non-zero weight times col[j]. (The bit is tested as the sign of a left shift:
+ * one shift and a branch on the Cortex-M0+.) */
+#define PARE_SPARSE_TAP(j)                                                                      \
+    do {                                                                                       \
+        if ((m << (31 - (j))) & 0x80000000u) {                                                 \
+            a += (uint32_t)(col[j] * w[k]);                                                    \
+            ++k;                                                                               \
+        }                                                                                      \
+    } while (0)
+
+/* One chunk of eight taps: its mask at w[0], its weights after; w and col
+ * step past it. */
+#define PARE_SPARSE_CHUNK()                                                                     \
+    do {                                                                                       \
+        const uint32_t m = (uint8_t)w[0];                                                      \
+        int32_t k = 1;                                                                         \
+        PARE_SPARSE_TAP(0);                                                                    \
+        PARE_SPARSE_TAP(1);                                                                    \
+        PARE_SPARSE_TAP(2);                                                                    \
+        PARE_SPARSE_TAP(3);                                                                    \
+        PARE_SPARSE_TAP(4);                                                                    \
+        PARE_SPARSE_TAP(5);                                                                    \
+        PARE_SPARSE_TAP(6);                                                                    \
+        PARE_SPARSE_TAP(7);                                                                    \
+        w += k;                                                                                \
+        col += 8;                                                                              \
+    } while (0)
+
+/* *acc = sum of col[k] * w_k over one channel's non-zero weights (its stream
+ * at w, `chunks` > 0 chunks), two chunks a step; returns where the next
+ * channel's stream starts. */
+PARE_NOINLINE static const int8_t *pare_sparse_dot(const uint8_t *col, int32_t chunks,
+                                                   const int8_t *w, uint32_t *acc)
+{
+    uint32_t a = 0;
+    const uint8_t *const end = col + 8 * (chunks & ~1);
+    while (col != end) {
+        PARE_SPARSE_CHUNK();
+        PARE_SPARSE_CHUNK();
+    }
+    if (chunks & 1) {
+        PARE_SPARSE_CHUNK();
+    }
+    *acc = a;
+    return w;
+}
+
+/* The stream after `channels` channels of `chunks` chunks from w: where a
+ * conv's next group starts. */
+static const uint8_t *pare_sparse_skip(const uint8_t *w, int32_t channels, int32_t chunks)
+{
+    int32_t n = channels * chunks;
+    while (n-- > 0) {
+        uint32_t m = *w++;
+        while (m != 0) {
+            m &= m - 1u; /* one weight a set bit */
+            ++w;
+        }
+    }
+    return w;
+}
+
+/* Every output channel of one column (pare_column's job for sparse weights):
+ * out[c * stride] for c < channels. */
+static void pare_sparse_column(const pare_product *p, const uint8_t *col, int32_t first_channel,
+                               int32_t channels, int8_t *out, int32_t stride)
+{
+    enum { PARE_BATCH = 18 };
+    const int8_t *w = (const int8_t *)p->weights;
+    const int32_t chunks = (p->depth + 7) >> 3;
+    uint32_t acc[PARE_BATCH];
+    int32_t c, n = 0, first = first_channel;
+    for (c = 0; c < channels; ++c) {
+        w = pare_sparse_dot(col, chunks, w, acc + n);
+        n += 1;
+        if (n == PARE_BATCH || c + 1 == channels) {
+            out = pare_store(p, acc, n, first, 0u, out, stride);
+            first += n;
+            n = 0;
+        }
+    }
+}
+
+/* Sums of up to PARE_SPARSE_BATCH channels are requantized by one pare_store. */
+enum { PARE_SPARSE_BATCH = 18 };
+
+/* One tap of pare_sparse_dot3: where bit j is set, the next non-zero weight
+ * (one signed load) times tap j of three output positions (col[3 j + t]). */
+#define PARE_SPARSE3_TAP(j)                                                                     \
+    do {                                                                                       \
+        if ((m << (31 - (j))) & 0x80000000u) {                                                 \
+            const int32_t v = *w++;                                                            \
+            a0 += (uint32_t)(col[3 * (j)] * v);                                                \
+            a1 += (uint32_t)(col[3 * (j) + 1] * v);                                            \
+            a2 += (uint32_t)(col[3 * (j) + 2] * v);                                            \
+        }                                                                                      \
+    } while (0)
+
+/* pare_sparse_dot for three output positions at once, their columns
+ * interleaved (tap k of position t at col[3 k + t]): each mask test and weight
+ * load serves three products. Sums into acc[0], acc[PARE_SPARSE_BATCH],
+ * acc[2 PARE_SPARSE_BATCH]; returns the next channel's stream. chunks > 0. */
+PARE_NOINLINE static const int8_t *pare_sparse_dot3(const uint8_t *col, int32_t chunks,
+                                                    const int8_t *w, uint32_t *acc)
+{
+    uint32_t a0 = 0, a1 = 0, a2 = 0;
+    do {
+        const uint32_t m = (uint8_t)*w++;
+        PARE_SPARSE3_TAP(0);
+        PARE_SPARSE3_TAP(1);
+        PARE_SPARSE3_TAP(2);
+        PARE_SPARSE3_TAP(3);
+        PARE_SPARSE3_TAP(4);
+        PARE_SPARSE3_TAP(5);
+        PARE_SPARSE3_TAP(6);
+        PARE_SPARSE3_TAP(7);
+        col += 24;
+    } while (--chunks != 0);
+    acc[0] = a0;
+    acc[PARE_SPARSE_BATCH] = a1;
+    acc[2 * PARE_SPARSE_BATCH] = a2;
+    return w;
+}
+
+/* n bytes of x, one every `stride`, as offset-binary into every third byte of
+ * col (pare_gather_column for interleaved columns). */
+PARE_NOINLINE static void pare_gather3(const uint8_t *x, int32_t stride, int32_t n, uint8_t *col)
+{
+    const int32_t stride2 = 2 * stride;
+    for (; n >= 2; n -= 2) {
+        col[0] = (uint8_t)(*x ^ 0x80u);
+        col[3] = (uint8_t)(x[stride] ^ 0x80u);
+        x += stride2;
+        col += 6;
+    }
+    if (n > 0) {
+        *col = (uint8_t)(*x ^ 0x80u);
+    }
+}
+
+/* pare_im2col's taps of output position (oy, ox) as every third byte of col
+ * (col[3 k], k < the real depth; the depth's padding is never read). */
+PARE_NOINLINE static void pare_im2col3(const pare_conv2d_params *p, const int8_t *x, int32_t cg,
+                                       int32_t oy, int32_t ox, uint8_t *col)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t plane = in_h * in_w;
+    const int32_t y0 = oy * p->stride_h - p->pad_top;
+    const int32_t x0 = ox * p->stride_w - p->pad_left;
+    const uint8_t zu = (uint8_t)(p->in_zero_point + 128);
+    const int32_t step = 3 * cg;
+    int32_t ky, kx, c;
+    for (ky = 0; ky < kh; ++ky) {
+        const int32_t iy = y0 + ky * dh;
+        for (kx = 0; kx < kw; ++kx) {
+            const int32_t ix = x0 + kx * dw;
+            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                pare_gather3((const uint8_t *)x + iy * in_w + ix, plane, cg, col);
+            } else {
+                for (c = 0; c < step; c += 3) {
+                    col[c] = zu;
+                }
+            }
+            col += step;
+        }
+    }
+}
+
+/* Every output channel at three output positions (`valid` of them real: the
+ * others repeat the last column and are not stored): out[t + c * stride]. */
+static void pare_sparse_column3(const pare_product *p, const uint8_t *col, int32_t first_channel,
+                                int32_t channels, int32_t valid, int8_t *out, int32_t stride)
+{
+    const int8_t *w = (const int8_t *)p->weights;
+    const int32_t chunks = (p->depth + 7) >> 3;
+    uint32_t acc[3 * PARE_SPARSE_BATCH];
+    int32_t c, t, n = 0, first = first_channel;
+    for (c = 0; c < channels; ++c) {
+        w = pare_sparse_dot3(col, chunks, w, acc + n);
+        n += 1;
+        if (n == PARE_SPARSE_BATCH || c + 1 == channels) {
+            for (t = 0; t < valid; ++t) {
+                (void)pare_store(p, acc + t * PARE_SPARSE_BATCH, n, first, 0u, out + t, stride);
+            }
+            out += n * stride;
+            first += n;
+            n = 0;
+        }
+    }
+}
+
+/* Output positions three at a time (row-major over out_h x out_w), their
+ * columns interleaved in scratch (3 * product.depth bytes). */
+void pare_conv2d_sparse(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
+                        uint8_t *scratch)
+{
+    const int32_t plane_in = p->in_h * p->in_w;
+    const int32_t plane_out = p->out_h * p->out_w;
+    const int32_t cg = p->in_c / p->groups;
+    const int32_t mg = p->out_c / p->groups;
+    pare_product group = p->product;
+    int32_t g, pos, t;
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *x = in + g * cg * plane_in;
+        int8_t *o = out + g * mg * plane_out;
+        int32_t oy = 0, ox = 0;
+        if (g > 0) {
+            group.weights = pare_sparse_skip(group.weights, mg, (p->product.depth + 7) >> 3);
+        }
+        for (pos = 0; pos < plane_out; pos += 3) {
+            const int32_t valid = plane_out - pos < 3 ? plane_out - pos : 3;
+            for (t = 0; t < 3; ++t) {
+                pare_im2col3(p, x, cg, oy, ox, scratch + t);
+                if (t + 1 < valid) {
+                    if (++ox == p->out_w) {
+                        ox = 0;
+                        ++oy;
+                    }
+                }
+            }
+            if (++ox == p->out_w) {
+                ox = 0;
+                ++oy;
+            }
+            pare_sparse_column3(&group, scratch, g * mg, mg, valid, o + pos, plane_out);
+        }
+    }
+}
+
+void pare_fully_connected_sparse(const pare_fully_connected_params *p, const int8_t *in,
+                                 int8_t *out, uint8_t *scratch)
+{
+    int32_t r;
+    for (r = 0; r < p->rows; ++r) {
+        /* Only the taps the masks name are read: no padding to write. */
+        (void)pare_gather_column((const uint8_t *)(in + r * p->depth), 1, p->depth, scratch);
+        pare_sparse_column(&p->product, scratch, 0, p->units, out, 1);
+        out += p->units;
+    }
+}
+
 void pare_matmul(const pare_matmul_params *p, const int8_t *a, const int8_t *b, int8_t *out)
 {
     int32_t t, i, j, q;

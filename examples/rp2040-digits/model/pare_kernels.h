@@ -67,7 +67,7 @@ int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t z
  * weights; padded with weight 0). */
 typedef struct {
     int32_t depth;             /* taps per output, padded to a multiple of 4 (8: 4-bit) */
-    int32_t bits;              /* weight bits: 8 or 4 */
+    int32_t bits;              /* weight bits: 8 or 4, or PARE_SPARSE */
     int32_t out_zero_point;
     int32_t rounding;
     int32_t fast; /* 1: every channel has multiplier >= 0 and shift in [-31, 0], gemmlowp rounding */
@@ -75,6 +75,16 @@ typedef struct {
     const int32_t *channels; /* [channels][3]: bias', multiplier, shift, where
                                 bias' = bias - zu * sum(w), zu = input zero point + 128 */
 } pare_product;
+
+/* bits of a product whose 8-bit weights are stored sparse (the *_sparse
+ * kernels): per output channel, per chunk of eight taps (ceil(depth / 8)
+ * chunks), one mask byte (bit j set: tap 8 i + j is non-zero) and then that
+ * chunk's non-zero weights as int8 in tap order; the channels one after the
+ * other (per group for a conv). The kernels test one bit per tap and load and
+ * multiply only the non-zeros; bias' = bias - zu * sum(w) as for dense
+ * weights. pare picks this form for a layer when it is smaller than the
+ * weights' bytes. */
+#define PARE_SPARSE 0
 
 /* 2-D convolution with groups, strides, pads, dilations, as im2col columns.
  * Input [in_c][in_h][in_w], output [out_c][out_h][out_w]; scratch holds one
@@ -92,6 +102,11 @@ typedef struct {
 } pare_conv2d_params;
 
 void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
+
+/* pare_conv2d for product.bits == PARE_SPARSE (product.weights: the stream);
+ * scratch holds three columns (3 * product.depth bytes). */
+void pare_conv2d_sparse(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
+                        uint8_t *scratch);
 
 /* Depthwise 2-D convolution (one input channel per output channel). scratch
  * holds one channel's padded plane (pad_h * pad_w bytes, rounded up to 4) and
@@ -147,6 +162,10 @@ typedef struct {
 
 void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in, int8_t *out,
                           uint8_t *scratch);
+
+/* pare_fully_connected for product.bits == PARE_SPARSE (product.weights: the stream). */
+void pare_fully_connected_sparse(const pare_fully_connected_params *p, const int8_t *in,
+                                 int8_t *out, uint8_t *scratch);
 
 /* Batched matrix product of two int8 operands (activation x activation):
  * for each batch b, the [m][k] matrix at a + a_offsets[b] times the [k][n]

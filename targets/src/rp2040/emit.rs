@@ -3,7 +3,7 @@
 
 use super::cgen::is_c_identifier;
 use super::data::{ConstData, DataKind};
-use super::kernels;
+use super::kernels::{self, WeightStorage};
 use super::layer::NodeCx;
 use super::lower::{lower, Lowered};
 use super::storage::Storage;
@@ -52,6 +52,9 @@ pub struct LayerInfo {
     /// Input and output value names and shapes.
     pub inputs: Vec<(String, Vec<usize>)>,
     pub outputs: Vec<(String, Vec<usize>)>,
+    /// How a conv's or fully connected layer's weights are stored (dense or
+    /// sparse, bytes, density); `None` for the other kernels.
+    pub weights: Option<WeightStorage>,
 }
 
 /// The generated C of one model, with what it was made from.
@@ -184,8 +187,10 @@ pub fn emit(g: &Graph, opts: &EmitOptions) -> Result<Emitted, Rp2040Error> {
             rounding: opts.rounding,
             storage: &storage,
             data: &mut data,
+            weight_storage: None,
         };
         let layer = kernels::build(&mut cx)?;
+        let weights = cx.weight_storage;
         infos.push(LayerInfo {
             index,
             node: node.name.clone(),
@@ -198,6 +203,7 @@ pub fn emit(g: &Graph, opts: &EmitOptions) -> Result<Emitted, Rp2040Error> {
                 .map(named)
                 .collect(),
             outputs: node.outputs.iter().map(|&v| named(v)).collect(),
+            weights,
         });
         layers.push(layer);
     }

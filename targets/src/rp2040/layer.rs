@@ -3,6 +3,7 @@
 //! (operand types and places, constant inputs, the data file to add arrays to).
 
 use super::data::{CType, ConstData, DataKind};
+use super::kernels::WeightStorage;
 use super::lower::int8_params;
 use super::storage::Storage;
 use super::Rp2040Error;
@@ -67,6 +68,8 @@ pub(crate) struct NodeCx<'a> {
     pub rounding: Rounding,
     pub storage: &'a Storage,
     pub data: &'a mut ConstData,
+    /// How a product layer stored its weights (set by its builder), for the report.
+    pub weight_storage: Option<WeightStorage>,
 }
 
 impl NodeCx<'_> {

@@ -77,6 +77,17 @@ pub fn quantized_fixture(name: &str, calib: &Tensor) -> Graph {
 
 /// [`quantized_fixture`] with `bits`-bit weights (4: packed two per byte).
 pub fn quantized_fixture_bits(name: &str, calib: &Tensor, bits: u8) -> Graph {
+    quantized_fixture_edited(name, calib, bits, |_| {})
+}
+
+/// [`quantized_fixture_bits`] with `edit` applied to the cleaned-up float graph
+/// before calibration (pruning its weights, say).
+pub fn quantized_fixture_edited(
+    name: &str,
+    calib: &Tensor,
+    bits: u8,
+    edit: impl FnOnce(&mut Graph),
+) -> Graph {
     use pare_passes::{PassCx, PassManager, PassOptions};
     let mut g = pare_onnx::import_file(&fixture(name)).expect("fixture imports");
     let mut cx = PassCx::new(PassOptions::default());
@@ -84,6 +95,7 @@ pub fn quantized_fixture_bits(name: &str, calib: &Tensor, bits: u8) -> Graph {
     PassManager::new()
         .run(&mut p, &mut g, &mut cx)
         .expect("cleanup runs");
+    edit(&mut g);
     let ranges = minmax_ranges(&g, calib);
     let opts = pare_passes::quantize::IntOptions {
         weight_bits: bits,

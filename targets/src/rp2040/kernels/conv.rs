@@ -4,8 +4,8 @@
 
 use super::geometry::{bias, fold_zero_point, plane, weight_scales, window_rows, Plane};
 use super::product::{
-    depthwise_scratch, is_depthwise, padded_depth, padded_plane, product_rows, scratch_ptr,
-    weight_bits, Product,
+    depthwise_scratch, is_depthwise, padded_depth, padded_plane, product_kernel, product_rows,
+    product_scratch, scratch_ptr, weight_bits, Product,
 };
 use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
@@ -69,7 +69,6 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     let b = bias(cx, 2, m)?;
     let depth: usize = ws[1..].iter().product();
     let (_, zx) = cx.act_in(0)?;
-    let scratch = scratch_ptr(cx, padded_depth(depth, weight_bits(cx, 1)?) as u64)?;
     let params = geometry_rows(Params::new("pare_conv2d_params"), &pl, c, m, group)
         .row(&[("in_zero_point", zx)]);
     let prod = Product {
@@ -86,8 +85,13 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         ),
     };
     let params = product_rows(cx, params, &prod)?;
+    let scratch = scratch_ptr(
+        cx,
+        product_scratch(cx, padded_depth(depth, weight_bits(cx, 1)?)),
+    )?;
     let operands = vec![cx.operand(0)?];
-    cx.single_call("pare_conv2d", params, operands, Some(scratch))
+    let kernel = product_kernel(cx, "pare_conv2d", "pare_conv2d_sparse");
+    cx.single_call(kernel, params, operands, Some(scratch))
 }
 
 /// A depthwise Conv → `pare_depthwise_conv2d`: int8 weights `[channels][kh][kw]`, the

@@ -3,7 +3,9 @@
 //! `product`); two activations run on `pare_matmul`.
 
 use super::geometry::weight_scales;
-use super::product::{padded_depth, product_rows, scratch_ptr, weight_bits, Product};
+use super::product::{
+    padded_depth, product_kernel, product_rows, scratch_ptr, weight_bits, Product,
+};
 use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{c_int, int_values, Layer, NodeCx, Params};
@@ -55,7 +57,8 @@ fn fully_connected(
     };
     let params = product_rows(cx, params, &prod)?;
     let operands = vec![cx.operand(0)?];
-    cx.single_call("pare_fully_connected", params, operands, Some(scratch))
+    let kernel = product_kernel(cx, "pare_fully_connected", "pare_fully_connected_sparse");
+    cx.single_call(kernel, params, operands, Some(scratch))
 }
 
 /// Gemm: inputs a, b, c?.

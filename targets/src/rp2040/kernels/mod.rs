@@ -9,6 +9,8 @@
 //!   or `pare_matmul` (two activations)
 //! * `product`: the blocked weight layout of `pare_conv2d` and
 //!   `pare_fully_connected`, and each layer's arena workspace
+//! * `sparse`: their sparse weight stream (mask bytes and non-zeros), chosen
+//!   per layer where it is smaller
 //! * `pool`: MaxPool, AveragePool → `pare_max_pool2d`, `pare_average_pool2d`
 //! * `mean`: ReduceMean, GlobalAveragePool → `pare_mean`
 //! * `binary`: Add, Sub, Mul → `pare_add`, `pare_sub`, `pare_mul`
@@ -25,10 +27,12 @@ mod mean;
 mod movement;
 mod pool;
 mod product;
+mod sparse;
 mod unary;
 
 pub use product::packs_4bit_weights;
 pub(crate) use product::scratch_bytes;
+pub use sparse::{WeightEncoding, WeightStorage};
 
 use super::layer::{Layer, NodeCx};
 use super::Rp2040Error;

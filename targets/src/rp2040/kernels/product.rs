@@ -5,6 +5,9 @@
 //! (scratch) each product and depthwise layer needs, planned with the activations.
 
 use super::geometry::{fold_zero_point, plane_of, Plane};
+use super::sparse::{
+    nonzeros, prefers_sparse, sparse_stream, WeightEncoding, WeightStorage, CONV_POSITIONS,
+};
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{NodeCx, Params};
 use crate::rp2040::Rp2040Error;
@@ -118,6 +121,32 @@ pub(super) fn product_rows(
     } else {
         blocked(prod.weights, prod.groups, prod.channels, prod.depth)
     };
+    let padded = padded_depth(prod.depth, prod.bits);
+    let rows = prod.groups * prod.channels;
+    // 4-bit weights stay packed: a mask bit and a byte a non-zero would not pay.
+    let sparse = prod.bits == 8 && prefers_sparse(rows, prod.depth, padded, nonzeros(prod.weights));
+    let (stored, encoding) = if sparse {
+        (
+            sparse_stream(prod.weights, rows, prod.depth, padded),
+            WeightEncoding::SparseBitmap,
+        )
+    } else {
+        (blocked, WeightEncoding::Dense)
+    };
+    cx.weight_storage = Some(WeightStorage {
+        encoding,
+        bits: prod.bits,
+        stored_bytes: stored.len().max(1) as u64,
+        dense_bytes: if sparse {
+            (rows * padded).max(1) as u64
+        } else {
+            stored.len().max(1) as u64
+        },
+        weights: (rows * prod.depth) as u64,
+        nonzeros: nonzeros(prod.weights),
+    });
+    // One fold serves both forms: the dense kernel's sum less 128 x the column's
+    // sum and the sparse kernel's sum are both sum xu * w (see pare_kernels.c).
     let folded = fold_zero_point(prod.bias, prod.weights, zx + 128);
     let mult: Vec<(i32, i32)> = prod
         .weight_scales
@@ -128,9 +157,14 @@ pub(super) fn product_rows(
     let wn = cx.array(
         "weights",
         CType::U8,
-        blocked,
+        stored,
         DataKind::Weights,
-        if prod.bits == 4 {
+        if sparse {
+            format!(
+                "{what}: sparse weights ({}), per output channel and chunk of 8 of its {} taps: a mask byte (bit j: tap 8 i + j is non-zero), then the chunk's non-zero int8 weights",
+                prod.layout, prod.depth
+            )
+        } else if prod.bits == 4 {
             format!(
                 "{what}: 4-bit weights + 8 ({}), per group in pairs of output channels (low nibble first) x {} taps",
                 prod.layout,
@@ -169,12 +203,32 @@ pub(super) fn product_rows(
             "product.depth",
             padded_depth(prod.depth, prod.bits).to_string(),
         ),
-        ("product.bits", prod.bits.to_string()),
+        (
+            "product.bits",
+            if sparse {
+                "PARE_SPARSE".to_string()
+            } else {
+                prod.bits.to_string()
+            },
+        ),
         ("product.out_zero_point", zo.to_string()),
         ("product.rounding", cx.rounding_macro().to_string()),
         ("product.fast", i32::from(fast).to_string()),
     ])
     .row(&[("product.weights", wn), ("product.channels", cn)]))
+}
+
+/// The kernel of a product layer once [`product_rows`] chose its weights' form:
+/// `dense`, or `sparse` for the `PARE_SPARSE` stream.
+pub(super) fn product_kernel(
+    cx: &NodeCx,
+    dense: &'static str,
+    sparse: &'static str,
+) -> &'static str {
+    match cx.weight_storage {
+        Some(w) if w.encoding == WeightEncoding::SparseBitmap => sparse,
+        _ => dense,
+    }
 }
 
 /// Whether `node` (float or quantized) lowers to a product kernel, which keeps 4-bit
@@ -252,7 +306,15 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
                 Err(_) => 0,
             }
         }
-        Op::Conv { .. } => padded_depth(ws[1..].iter().product(), bits),
+        Op::Conv { .. } => {
+            let depth = ws[1..].iter().product();
+            let padded = padded_depth(depth, bits);
+            if bits == 8 && conv_is_sparse(g, node, ws[0], depth, padded) {
+                CONV_POSITIONS * padded
+            } else {
+                padded
+            }
+        }
         Op::Gemm { trans_a: false, .. } if is_const(1) && xs.len() == 2 => {
             padded_depth(xs[1], bits)
         }
@@ -260,6 +322,35 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
         _ => 0,
     };
     bytes as u64
+}
+
+/// Whether conv `node`'s 8-bit weights (`rows` x `depth`) will be stored sparse,
+/// from their non-zero count (what [`product_rows`] decides from the same codes).
+fn conv_is_sparse(g: &Graph, node: &Node, rows: usize, depth: usize, padded: usize) -> bool {
+    let Some(codes) = node
+        .input(1)
+        .and_then(|v| g.weight_of(v))
+        .and_then(|w| w.tensor().ok())
+        .filter(|t| t.dtype().is_int())
+    else {
+        return false;
+    };
+    let nonzeros = codes.to_i64_vec().iter().filter(|&&c| c != 0).count() as u64;
+    prefers_sparse(rows, depth, padded, nonzeros)
+}
+
+/// The scratch bytes a product layer's kernel needs once [`product_rows`] chose its
+/// weights' form: one column (`padded` bytes), or three for a sparse conv.
+pub(super) fn product_scratch(cx: &NodeCx, padded: usize) -> u64 {
+    let sparse_conv = matches!(cx.node.op, Op::Conv { .. })
+        && cx
+            .weight_storage
+            .is_some_and(|w| w.encoding == WeightEncoding::SparseBitmap);
+    (if sparse_conv {
+        CONV_POSITIONS * padded
+    } else {
+        padded
+    }) as u64
 }
 
 /// The scratch expression of a layer that needs one, checked against its size.

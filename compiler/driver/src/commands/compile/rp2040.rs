@@ -69,13 +69,33 @@ pub fn report_json(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)], fw: &Fi
         .layers
         .iter()
         .map(|l| {
-            json!({
+            let mut row = json!({
                 "index": l.index,
                 "node": l.node,
                 "op": l.op,
                 "kernel": l.kernel,
                 "macs": tagged(json!(l.macs), "planned: counted from the layer's static shapes"),
-            })
+            });
+            if let (Some(w), Some(obj)) = (l.weights, row.as_object_mut()) {
+                obj.insert("weight_encoding".into(), json!(w.encoding.name()));
+                obj.insert("weight_bits".into(), json!(w.bits));
+                obj.insert(
+                    "weight_stored_bytes".into(),
+                    tagged(
+                        json!(w.stored_bytes),
+                        &format!("measured: the layer's weight array in {weights_file}"),
+                    ),
+                );
+                obj.insert(
+                    "weight_dense_bytes".into(),
+                    tagged(
+                        json!(w.dense_bytes),
+                        "planned: the same weights in the dense blocked layout",
+                    ),
+                );
+                obj.insert("weight_density".into(), json!(w.density()));
+            }
+            row
         })
         .collect();
     let file_rows: Vec<Value> = files
