@@ -208,7 +208,7 @@ impl Pass for PruneStructured {
             let msg = match (&gr.reason, gr.classes_before - gr.classes_after) {
                 (Some(why), 0) => format!("{}: kept, {why}", gr.layers.join(" + ")),
                 (_, k) if gr.channels_per_class > 1 => format!(
-                    "{}: removed {k} of {} blocks of {} channels (attention heads)",
+                    "{}: removed {k} of {} blocks of {} channels (coupled: attention heads, conv groups)",
                     gr.layers.join(" + "),
                     gr.classes_before,
                     gr.channels_per_class

@@ -395,9 +395,17 @@ fn shape_operands(cx: &mut Cx, n: NodeId) -> Result<(), SurgeryError> {
                 })
                 .collect();
             let t = Tensor::from_vec(vec![sizes.len()], sizes).expect("1-d");
-            let v =
-                cx.g.add_weight(format!("{}.split", node.name), Weight::from_tensor(&t))
-                    .map_err(|e| node_err(cx.a, n, e.to_string()))?;
+            if node.input(1).is_some() {
+                set_weight(cx, n, 1, &t)?;
+                return Ok(());
+            }
+            let v = cx
+                .g
+                .add_weight(
+                    format!("{}.split", super::analyze::label(cx.a, n)),
+                    Weight::from_tensor(&t),
+                )
+                .map_err(|e| node_err(cx.a, n, e.to_string()))?;
             let nd = cx.g.node_mut(n);
             if nd.inputs.len() < 2 {
                 nd.inputs.resize(2, None);

@@ -332,7 +332,7 @@ pub fn to_json(p: &Pruned, after: &Graph, emitted: &Graph) -> Result<(Value, Str
                 g.classes_before - g.classes_after,
                 g.classes_before,
                 if g.channels_per_class > 1 {
-                    format!("blocks of {} channels (heads)", g.channels_per_class)
+                    format!("blocks of {} coupled channels", g.channels_per_class)
                 } else {
                     "channels".into()
                 }
