@@ -399,9 +399,8 @@ fn shape_operands(cx: &mut Cx, n: NodeId) -> Result<(), SurgeryError> {
                 set_weight(cx, n, 1, &t)?;
                 return Ok(());
             }
-            let v = cx
-                .g
-                .add_weight(
+            let v =
+                cx.g.add_weight(
                     format!("{}.split", super::analyze::label(cx.a, n)),
                     Weight::from_tensor(&t),
                 )
