@@ -10,6 +10,7 @@ pub mod fuse;
 mod manager;
 pub mod metrics;
 mod pass;
+pub mod prune;
 pub mod ptq;
 pub mod quantize;
 pub mod registry;

@@ -21,6 +21,8 @@ pub enum OptionType {
     Data,
     /// Inputs held at fixed values: `NAME=zeros|ones|NUMBER|FILE;...`.
     Fixed,
+    /// Node names separated by `;` (a spec splits options at commas).
+    Names,
 }
 
 impl OptionType {
@@ -33,6 +35,7 @@ impl OptionType {
             OptionType::Choice(words) => words.join("|"),
             OptionType::Data => "data".into(),
             OptionType::Fixed => "fixed inputs".into(),
+            OptionType::Names => "names".into(),
         }
     }
 }
@@ -165,6 +168,13 @@ impl Options {
             _ => None,
         }
     }
+
+    /// A `Names` option as its names (empty when not given).
+    pub fn names(&self, name: &str) -> Vec<String> {
+        self.text(name)
+            .map(|t| t.split(';').map(|n| n.trim().to_string()).collect())
+            .unwrap_or_default()
+    }
 }
 
 fn parse_value(pass: &str, o: &OptionSpec, v: &str) -> Result<OptionValue, PassError> {
@@ -184,6 +194,7 @@ fn parse_value(pass: &str, o: &OptionSpec, v: &str) -> Result<OptionValue, PassE
             OptionType::Fixed => {
                 "INPUT=zeros|ones|NUMBER|FILE.npz[:KEY]|FILE.npy, separated by `;`".into()
             }
+            OptionType::Names => "node names separated by `;`".into(),
         },
     }
     };
@@ -210,6 +221,12 @@ fn parse_value(pass: &str, o: &OptionSpec, v: &str) -> Result<OptionValue, PassE
         }
         OptionType::Fixed => {
             crate::quantize::bindings::FixedInputs::parse(v).map_err(|_| bad())?;
+            OptionValue::Text(v.to_string())
+        }
+        OptionType::Names => {
+            if v.split(';').any(|n| n.trim().is_empty()) {
+                return Err(bad());
+            }
             OptionValue::Text(v.to_string())
         }
     })
