@@ -187,6 +187,7 @@ impl Pass for PruneUnstructured {
                 .zip(mask)
                 .map(|(&x, &p)| if p { 0.0 } else { x })
                 .collect();
+            let zeros = pruned.iter().filter(|x| **x == 0.0).count();
             let old = g.weight_of(t.value).expect("targets are weight values");
             let dense = Weight::from_tensor(
                 &Tensor::from_vec(tensors_shape(old), pruned)
@@ -194,11 +195,6 @@ impl Pass for PruneUnstructured {
             );
             let stored =
                 smaller_form(&dense).map_err(|e| PassError::node(PASS, g, t.users[0], e))?;
-            let zeros = dense
-                .tensor()
-                .map_err(|e| PassError::node(PASS, g, t.users[0], e))?
-                .as_slice::<f32>()
-                .map_or(0, |v: &[f32]| v.iter().filter(|x| **x == 0.0).count());
             let (was, now) = (old.stored_len(), stored.stored_len());
             zeros_total += zeros;
             total += mask.len();
@@ -268,7 +264,7 @@ fn find_targets(g: &Graph, keep: &[String]) -> (Vec<Target>, Vec<String>) {
     let uses = g.uses();
     let mut found: BTreeMap<ValueId, (Vec<NodeId>, ReductionView)> = BTreeMap::new();
     for (id, n) in g.nodes() {
-        if keep.iter().any(|k| *k == n.name) {
+        if keep.contains(&n.name) {
             continue;
         }
         let Some(Some(v)) = n.inputs.get(1).copied() else {

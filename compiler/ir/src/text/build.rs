@@ -183,13 +183,7 @@ impl<'s> Builder<'s, '_> {
         data: WeightData<'s>,
     ) -> Result<Weight, ParseError> {
         let bytes = match data {
-            WeightData::Sparse {
-                at,
-                nnz,
-                density,
-                body,
-                bitmap_len,
-            } => return self.sparse_weight(key, at, ty, nnz, density, *body, bitmap_len),
+            WeightData::Sparse(d) => return self.sparse_weight(key, ty, *d),
             WeightData::Hex(bytes) => bytes,
             WeightData::Elems(elems) => {
                 if let Some(n) = ty.num_elements() {
@@ -267,17 +261,19 @@ impl<'s> Builder<'s, '_> {
     /// A `sparse(nnz=K, density=D) ...` weight: its data read as the bitmap and
     /// values (hex), or as dense elements or a hash; the count and density it
     /// declares must be those of its data.
-    #[allow(clippy::too_many_arguments)]
     fn sparse_weight(
         &self,
         key: &str,
-        at: &'s str,
         ty: &TensorType,
-        nnz: u64,
-        density: f64,
-        body: WeightData<'s>,
-        bitmap_len: Option<usize>,
+        d: super::parse::SparseDecl<'s>,
     ) -> Result<Weight, ParseError> {
+        let super::parse::SparseDecl {
+            at,
+            nnz,
+            density,
+            body,
+            bitmap_len,
+        } = d;
         let w = match body {
             WeightData::Hex(bytes) => {
                 let want = crate::sparse::SparseLayout::of(ty).map(|l| l.bitmap_len());

@@ -73,13 +73,17 @@ pub(super) enum WeightData<'a> {
     Elems(Vec<(&'a str, Lit<'a>)>),
     /// `sparse(nnz=K, density=D) DATA`: DATA is the dense elements, a hash, or
     /// `hex "bitmap" hex "values"` (joined in `Hex`, the bitmap's length kept).
-    Sparse {
-        at: &'a str,
-        nnz: u64,
-        density: f64,
-        body: Box<WeightData<'a>>,
-        bitmap_len: Option<usize>,
-    },
+    Sparse(Box<SparseDecl<'a>>),
+}
+
+/// See [`WeightData::Sparse`].
+#[derive(Debug)]
+pub(super) struct SparseDecl<'a> {
+    pub at: &'a str,
+    pub nnz: u64,
+    pub density: f64,
+    pub body: WeightData<'a>,
+    pub bitmap_len: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -510,18 +514,18 @@ fn sparse_data<'a>(at: &'a str, i: &'a str) -> PResult<'a, WeightData<'a>> {
             bitmap.extend_from_slice(&values);
             (i, WeightData::Hex(bitmap), Some(bitmap_len))
         }
-        WeightData::Sparse { .. } => return fail(body_at, "`sparse` cannot be nested"),
+        WeightData::Sparse(_) => return fail(body_at, "`sparse` cannot be nested"),
         other => (i, other, None),
     };
     Ok((
         i,
-        WeightData::Sparse {
+        WeightData::Sparse(Box::new(SparseDecl {
             at,
             nnz,
             density,
-            body: Box::new(body),
+            body,
             bitmap_len,
-        },
+        })),
     ))
 }
 

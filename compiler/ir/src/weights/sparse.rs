@@ -41,7 +41,7 @@ impl SparseLayout {
             Some(&r) => usize::try_from(r).ok()?,
             None => 1,
         };
-        let row_len = if rows == 0 { 0 } else { n / rows };
+        let row_len = n.checked_div(rows).unwrap_or(0);
         Some(SparseLayout {
             rows,
             row_len,
