@@ -136,16 +136,12 @@ fn pruned_float_model_exports_sparse_initializers_that_onnxruntime_runs() {
     println!("pruned float digits CNN: {bytes} bytes");
 }
 
-/// Quantizes the digits CNN (pruned at 50 % global first when `prune`), and
-/// returns the dense-coded graph and, when pruned, its sparse-encoded twin.
-fn quantized(scheme: &str, prune: bool) -> (Graph, Graph) {
+/// Quantizes the digits CNN (pruned by `prune` first, a pass spec, when given),
+/// and returns the dense-coded graph and its sparse-encoded twin.
+fn quantized(scheme: &str, prune: Option<&str>) -> (Graph, Graph) {
     let mut g = digits_cnn();
     let calib = support::fixture("digits.npz");
-    let prune_spec = if prune {
-        "prune-unstructured{ratio=0.5},"
-    } else {
-        ""
-    };
+    let prune_spec = prune.map_or(String::new(), |p| format!("{p},"));
     run_spec(
         &mut g,
         &format!(
@@ -158,56 +154,74 @@ fn quantized(scheme: &str, prune: bool) -> (Graph, Graph) {
     (g, sparse)
 }
 
+/// Pruning at 50 % three ways, then int8 or int4: the sparse ONNX export runs in
+/// onnxruntime with outputs identical to the dense export of the same codes, is
+/// smaller, and is written the same twice. Prints sizes against the plain
+/// (unpruned) export and accuracy on 500 test digits.
 #[test]
 fn pruned_int8_and_int4_export_bitmaps_onnxruntime_decodes_exactly() {
     let (_, labels) = test_inputs();
+    let prunings = [
+        ("global", "prune-unstructured{ratio=0.5}"),
+        ("layer", "prune-unstructured{ratio=0.5,scope=layer}"),
+        ("2:4", "prune-unstructured{pattern=2:4}"),
+    ];
     for scheme in ["int8", "int4"] {
         let dir = support::scratch_dir(&format!("onnx_sparse_{scheme}"));
         let path = |n: &str| -> PathBuf { dir.join(format!("{n}.onnx")) };
-        let (plain, _) = quantized(scheme, false);
-        let (dense, sparse) = quantized(scheme, true);
+        let (plain, _) = quantized(scheme, None);
         let plain_bytes = export(&plain, &path("plain"));
-        let dense_bytes = export(&dense, &path("pruned_dense"));
-        let sparse_bytes = export(&sparse, &path("pruned_sparse"));
-        let decoded = model(&path("pruned_sparse"))
-            .graph
-            .unwrap()
-            .node
-            .iter()
-            .filter(|n| n.op_type.as_deref() == Some("CumSum"))
-            .count();
-        assert!(
-            decoded >= 1,
-            "{scheme}: fc1 (56 % zero) is decoded in the graph"
-        );
-        let outs = ort_outputs(
-            &dir,
-            &[
-                &path("plain"),
-                &path("pruned_dense"),
-                &path("pruned_sparse"),
-            ],
-        );
-        // The same codes: identical outputs, with and without ORT's optimizations.
-        for (level, (d, s)) in ["none", "all"].iter().zip(outs[1].iter().zip(&outs[2])) {
+        let mut files = vec![path("plain")];
+        let mut sizes = Vec::new();
+        for (label, spec) in prunings {
+            let (dense, sparse) = quantized(scheme, Some(spec));
+            let dense_bytes = export(&dense, &path(&format!("{label}_dense")));
+            let sparse_bytes = export(&sparse, &path(&format!("{label}_sparse")));
+            let again = dir.join("again.onnx");
+            export(&sparse, &again);
             assert_eq!(
-                d.to_le_bytes(),
-                s.to_le_bytes(),
-                "{scheme}: sparse and dense exports of the same codes differ (optimizations {level})"
+                std::fs::read(&again).unwrap(),
+                std::fs::read(path(&format!("{label}_sparse"))).unwrap(),
+                "{scheme} {label}: export is deterministic"
+            );
+            let decoded = model(&path(&format!("{label}_sparse")))
+                .graph
+                .unwrap()
+                .node
+                .iter()
+                .filter(|n| n.op_type.as_deref() == Some("CumSum"))
+                .count();
+            assert!(
+                decoded >= 1,
+                "{scheme} {label}: fc1 (half zero or more) is decoded in the graph"
+            );
+            assert!(
+                sparse_bytes < dense_bytes,
+                "{scheme} {label}: the sparse export is smaller"
+            );
+            files.push(path(&format!("{label}_dense")));
+            files.push(path(&format!("{label}_sparse")));
+            sizes.push((label, dense_bytes, sparse_bytes));
+        }
+        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let outs = ort_outputs(&dir, &refs);
+        let acc_plain = accuracy(&outs[0][1], &labels);
+        println!("digits CNN {scheme}: plain {plain_bytes} B, accuracy {acc_plain:.3}");
+        for (k, (label, dense_bytes, sparse_bytes)) in sizes.into_iter().enumerate() {
+            let (d, s) = (&outs[1 + 2 * k], &outs[2 + 2 * k]);
+            // The same codes: identical outputs, with and without ORT's optimizations.
+            for (level, (a, b)) in ["none", "all"].iter().zip(d.iter().zip(s)) {
+                assert_eq!(
+                    a.to_le_bytes(),
+                    b.to_le_bytes(),
+                    "{scheme} {label}: sparse and dense exports of the same codes differ (optimizations {level})"
+                );
+            }
+            println!(
+                "  pruned 50% {label:>6}: dense {dense_bytes} B, sparse {sparse_bytes} B = {:.3} x plain, accuracy {:.3}",
+                sparse_bytes as f64 / plain_bytes as f64,
+                accuracy(&s[1], &labels)
             );
         }
-        let (acc_plain, acc_sparse) = (
-            accuracy(&outs[0][1], &labels),
-            accuracy(&outs[2][1], &labels),
-        );
-        let ratio = sparse_bytes as f64 / plain_bytes as f64;
-        println!(
-            "digits CNN {scheme}: plain {plain_bytes} B (accuracy {acc_plain:.3}), pruned 50% dense {dense_bytes} B, \
-             pruned 50% sparse {sparse_bytes} B (accuracy {acc_sparse:.3}); sparse/plain = {ratio:.3}"
-        );
-        assert!(
-            sparse_bytes < dense_bytes,
-            "{scheme}: the sparse export is smaller"
-        );
     }
 }
