@@ -2,7 +2,8 @@
 //! CNN as `sparse_initializer`s (same outputs as pare's interpreter, and pare
 //! imports the file back), and the pruned int8 / int4 CNN as bitmap + codes with a
 //! decode subgraph (outputs identical to the dense export of the same codes), with
-//! the file sizes against the plain int8 export measured and printed.
+//! the file sizes against the plain int8 export measured and printed; pare reads
+//! both forms back.
 
 mod support;
 
@@ -198,6 +199,18 @@ fn pruned_int8_and_int4_export_bitmaps_onnxruntime_decodes_exactly() {
             assert!(
                 sparse_bytes < dense_bytes,
                 "{scheme} {label}: the sparse export is smaller"
+            );
+            // pare reads what it wrote: the decode subgraph folds back into the
+            // same codes, so pare's interpreter gives what the dense file gives.
+            let read = |n: &str| {
+                let mut g = pare_onnx::import_file(&path(n)).expect("re-import");
+                run_spec(&mut g, "fold-constants,dce");
+                pare_ir::interp::run(&g, &[test_inputs().0]).expect("interp")
+            };
+            assert_eq!(
+                read(&format!("{label}_dense"))[0].to_le_bytes(),
+                read(&format!("{label}_sparse"))[0].to_le_bytes(),
+                "{scheme} {label}: pare runs its sparse export like the dense one"
             );
             files.push(path(&format!("{label}_dense")));
             files.push(path(&format!("{label}_sparse")));

@@ -255,7 +255,7 @@ impl Exporter<'_> {
         let Some(w) = self.g.weight_of(v) else {
             return Ok(());
         };
-        if w.is_sparse() && self.sparse_weight(&name, w)? {
+        if w.is_sparse() && self.sparse_weight(v, &name, w)? {
             return Ok(());
         }
         let bytes = w.bytes();

@@ -11,7 +11,9 @@
 //!   standard ops: `BitShift`/`BitwiseAnd` unpack the bits, `CumSum` of the mask
 //!   numbers the non-zeros, and a `Gather` from the codes with a zero code in
 //!   front picks each element's code (index 0, the zero, where the bit is clear).
-//!   The result is the same codes as the dense weight, so outputs are identical;
+//!   The result is the same codes as the dense weight, so outputs are identical
+//!   (4-bit codes come out as 8-bit ones when only zero-point-free
+//!   `DequantizeLinear`s read them, which dequantize them to the same reals);
 //! * dense otherwise (a weight whose sparse form is not smaller, counting the
 //!   decode nodes and their constants).
 
@@ -21,7 +23,7 @@ use crate::error::ErrorKind;
 use crate::proto::{AttributeProto, NodeProto, SparseTensorProto, TensorProto};
 use crate::tensor::{encode_raw, onnx_elem_type};
 use pare_ir::sparse::SparseLayout;
-use pare_ir::{DType, TensorType, Weight};
+use pare_ir::{DType, TensorType, ValueId, Weight};
 use prost::Message;
 
 const UINT8: i32 = 2;
@@ -55,7 +57,12 @@ struct Shared {
 impl Exporter<'_> {
     /// Writes sparse weight `w` as `name` in a sparse form when that is smaller
     /// than its dense initializer; returns false (nothing written) otherwise.
-    pub(super) fn sparse_weight(&mut self, name: &str, w: &Weight) -> Result<bool, ErrorKind> {
+    pub(super) fn sparse_weight(
+        &mut self,
+        v: ValueId,
+        name: &str,
+        w: &Weight,
+    ) -> Result<bool, ErrorKind> {
         let Some(layout) = SparseLayout::of(&w.ty) else {
             return Ok(false);
         };
@@ -65,7 +72,15 @@ impl Exporter<'_> {
         let dense_len = encode_raw(name, &w.ty, w.bytes()).encoded_len();
         let integer_codes = matches!(w.ty.dtype, DType::I8 | DType::U8);
         if integer_codes {
-            return self.bitmap_decode(name, w, layout, dense_len);
+            // 4-bit codes decode to 8-bit ones, which a `DequantizeLinear` without
+            // a (4-bit) zero point maps to the same reals; any other reader gets
+            // them cast back to 4 bits (which pare's importer cannot read).
+            let wide_codes_ok = self.g.nodes().all(|(_, n)| {
+                !n.present_inputs().any(|i| i == v)
+                    || (matches!(n.op, pare_ir::Op::DequantizeLinear { .. })
+                        && n.input(2).is_none())
+            });
+            return self.bitmap_decode(name, w, layout, dense_len, wide_codes_ok);
         }
         let Some(sp) = coo(name, w, layout) else {
             return Ok(false);
@@ -132,6 +147,7 @@ impl Exporter<'_> {
         w: &Weight,
         layout: SparseLayout,
         dense_len: usize,
+        wide_codes_ok: bool,
     ) -> Result<bool, ErrorKind> {
         let (shared, mut inits) = self.shared_constants();
         let first_use = !inits.is_empty();
@@ -226,7 +242,7 @@ impl Exporter<'_> {
             codes_name.clone()
         };
         let flat = step(self, "Gather", &[&table, &index], vec![int_attr("axis", 0)]);
-        if nibbles {
+        if nibbles && !wide_codes_ok {
             let shaped = step(self, "Reshape", &[&flat, &out_shape], vec![]);
             nodes.push(node(
                 "Cast",
