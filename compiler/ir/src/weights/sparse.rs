@@ -3,8 +3,10 @@
 //!
 //! Layout (all little-endian, like the dense form):
 //!
-//! * rows = the size of axis 0 (the output channel of Conv/Gemm/MatMul-as-stored
-//!   weights; 1 for a scalar), row length = elements / rows;
+//! * rows = the size of axis 0 (1 for a scalar), row length = elements / rows.
+//!   Axis 0 is the output channel of Conv weights and of Gemm weights with
+//!   `trans_b`; for ConvTranspose, MatMul and Gemm without `trans_b` it is the
+//!   reduction axis, and a kernel walks the rows in order;
 //! * a bitmap of `rows * ceil(row_len / 8)` bytes: each row starts on a byte
 //!   boundary (so a kernel can start at any output channel) and bit `j % 8` of the
 //!   row's byte `j / 8` (least significant bit first) is set when element `j` of the
