@@ -29,6 +29,8 @@ pub enum IrError {
     },
     #[error("graph too large: more than 2^32 {0}")]
     ArenaFull(&'static str),
+    #[error("sparse weight of type {ty}: {reason}")]
+    SparseWeight { ty: String, reason: String },
     #[error("{0}")]
     Invalid(String),
 }

@@ -41,4 +41,6 @@ pub use ids::{NodeId, ValueId, WeightId};
 pub use ops::Op;
 pub use tensor::{checked_count, checked_product, Element, Tensor, TensorData, MAX_ELEMENTS};
 pub use types::{Dim, QParams, TensorType};
-pub use weights::{is_nibble_packed, pack_nibbles, unpack_nibbles, Weight, WeightBytes};
+pub use weights::{
+    is_nibble_packed, pack_nibbles, sparse, unpack_nibbles, Weight, WeightBytes, WeightEncoding,
+};

@@ -1,5 +1,7 @@
 //! The out-of-line weight store: raw little-endian bytes, owned or memory-mapped,
-//! identified by a content hash.
+//! stored dense or sparse, identified by a content hash.
+
+pub mod sparse;
 
 use crate::{IrError, Tensor, TensorType};
 use std::fmt;
@@ -51,11 +53,24 @@ impl fmt::Debug for WeightBytes {
     }
 }
 
+/// How a weight's bytes are stored: a storage property, not a dtype, so every
+/// reader of [`Weight::bytes`] or [`Weight::tensor`] sees the same dense values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WeightEncoding {
+    /// Every element in row-major order (4-bit types packed two per byte).
+    Dense,
+    /// A per-row bitmap of the non-zero elements, then their values: see [`sparse`].
+    Sparse { nnz: usize },
+}
+
 /// One weight: its type (always fully known shape) and raw bytes.
 #[derive(Clone, Debug)]
 pub struct Weight {
     pub ty: TensorType,
     bytes: WeightBytes,
+    encoding: WeightEncoding,
+    /// The dense bytes of a sparse weight, decoded on first use.
+    dense: OnceLock<Arc<[u8]>>,
     hash: OnceLock<[u8; 32]>,
 }
 
@@ -84,8 +99,62 @@ impl Weight {
         Ok(Weight {
             ty,
             bytes,
+            encoding: WeightEncoding::Dense,
+            dense: OnceLock::new(),
             hash: OnceLock::new(),
         })
+    }
+
+    /// A sparse weight over `bytes` in the layout of [`sparse`]: every size it
+    /// declares (bitmap length, values against the bitmap's popcount, padding) is
+    /// checked here, so a bad one is an error and never reaches a reader.
+    pub fn sparse(ty: TensorType, bytes: WeightBytes) -> Result<Weight, IrError> {
+        if ty.fixed_shape().is_none() {
+            return Err(IrError::SymbolicWeight(ty.to_string()));
+        }
+        let dense = sparse::decode(&ty, bytes.as_bytes())?;
+        let nnz = sparse::count_nonzero(&ty, &dense).ok_or(IrError::TooLarge)?;
+        Ok(Weight {
+            ty,
+            bytes,
+            encoding: WeightEncoding::Sparse { nnz },
+            dense: OnceLock::from(Arc::from(dense)),
+            hash: OnceLock::new(),
+        })
+    }
+
+    /// This weight stored sparse (the same values), whatever its encoding now.
+    pub fn to_sparse(&self) -> Result<Weight, IrError> {
+        if self.is_sparse() {
+            return Ok(self.clone());
+        }
+        let stored = sparse::encode(&self.ty, self.bytes())?;
+        Weight::sparse(self.ty.clone(), WeightBytes::Owned(stored.into()))
+    }
+
+    /// This weight stored dense (the same values), whatever its encoding now.
+    pub fn to_dense(&self) -> Result<Weight, IrError> {
+        if !self.is_sparse() {
+            return Ok(self.clone());
+        }
+        Weight::new(self.ty.clone(), WeightBytes::Owned(self.bytes().into()))
+    }
+
+    /// Bytes the sparse form of this weight would take (its current size if sparse).
+    pub fn sparse_len(&self) -> Option<usize> {
+        let nnz = match self.encoding {
+            WeightEncoding::Sparse { nnz } => nnz,
+            WeightEncoding::Dense => sparse::count_nonzero(&self.ty, self.bytes())?,
+        };
+        sparse::sparse_len(&self.ty, nnz)
+    }
+
+    pub fn encoding(&self) -> WeightEncoding {
+        self.encoding
+    }
+
+    pub fn is_sparse(&self) -> bool {
+        matches!(self.encoding, WeightEncoding::Sparse { .. })
     }
 
     /// A weight holding a copy of `t`'s data.
@@ -97,6 +166,8 @@ impl Weight {
         Weight {
             ty,
             bytes: WeightBytes::Owned(t.to_le_bytes().into()),
+            encoding: WeightEncoding::Dense,
+            dense: OnceLock::new(),
             hash: OnceLock::new(),
         }
     }
@@ -121,9 +192,31 @@ impl Weight {
         Weight::new(ty, WeightBytes::Owned(bytes.into()))
     }
 
-    /// The stored bytes (packed for 4-bit types: see [`is_nibble_packed`]).
+    /// The dense bytes (packed for 4-bit types: see [`is_nibble_packed`]), whatever
+    /// the encoding: a sparse weight is decoded once and kept, so no reader can take
+    /// its sparse bytes for dense ones. [`Weight::stored_bytes`] is what is stored.
     pub fn bytes(&self) -> &[u8] {
+        match self.encoding {
+            WeightEncoding::Dense => self.bytes.as_bytes(),
+            WeightEncoding::Sparse { .. } => self.dense.get_or_init(|| {
+                // `Weight::sparse` checked the bytes, so decoding cannot fail here;
+                // an empty result would only follow a broken invariant.
+                sparse::decode(&self.ty, self.bytes.as_bytes())
+                    .unwrap_or_default()
+                    .into()
+            }),
+        }
+    }
+
+    /// The bytes as stored: the sparse form for a sparse weight (what an artifact
+    /// holds and what size figures count).
+    pub fn stored_bytes(&self) -> &[u8] {
         self.bytes.as_bytes()
+    }
+
+    /// Length of [`Weight::stored_bytes`].
+    pub fn stored_len(&self) -> usize {
+        self.bytes.as_bytes().len()
     }
 
     pub fn storage(&self) -> &WeightBytes {
@@ -148,13 +241,17 @@ impl Weight {
         Tensor::from_le_bytes(self.ty.dtype, shape, self.bytes())
     }
 
-    /// BLAKE3 of the dtype, shape and bytes: the identity the textual IR prints.
+    /// BLAKE3 of the dtype, shape, encoding and stored bytes: the identity the
+    /// textual IR prints. A dense weight hashes as it did before sparse storage.
     pub fn content_hash(&self) -> &[u8; 32] {
         self.hash.get_or_init(|| {
             let mut h = blake3::Hasher::new();
             h.update(self.ty.to_string().as_bytes());
             h.update(&[0]);
-            h.update(self.bytes());
+            if self.is_sparse() {
+                h.update(b"sparse\0");
+            }
+            h.update(self.stored_bytes());
             *h.finalize().as_bytes()
         })
     }
@@ -168,10 +265,13 @@ impl Weight {
     }
 }
 
-/// Two weights are equal when their types and bytes are, wherever the bytes live.
+/// Two weights are equal when their types, encodings and stored bytes are,
+/// wherever the bytes live.
 impl PartialEq for Weight {
     fn eq(&self, other: &Weight) -> bool {
-        self.ty == other.ty && self.bytes() == other.bytes()
+        self.ty == other.ty
+            && self.encoding == other.encoding
+            && self.stored_bytes() == other.stored_bytes()
     }
 }
 

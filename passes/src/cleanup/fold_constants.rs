@@ -140,5 +140,5 @@ fn is_quantization(op: &Op) -> bool {
 }
 
 fn weight_bytes(g: &Graph, v: pare_ir::ValueId) -> usize {
-    g.weight_of(v).map_or(0, |w| w.bytes().len())
+    g.weight_of(v).map_or(0, |w| w.stored_len())
 }

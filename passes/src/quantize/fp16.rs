@@ -30,14 +30,14 @@ pub fn weights_to_fp16(g: &mut Graph) -> Result<Vec<LayerRecord>, PassError> {
                 g.node_mut(id).inputs[slot] = Some(c);
                 continue;
             }
-            before += w.bytes().len() as u64;
+            before += w.stored_len() as u64;
             let t = w.tensor().map_err(|e| err(g, id, e.to_string()))?;
             let half = t.cast(DType::F16);
             let name = g.value(v).name.clone();
             let hv = g
                 .add_weight(format!("{name}_f16"), Weight::from_tensor(&half))
                 .map_err(|e| err(g, id, e.to_string()))?;
-            after += g.weight_of(hv).map_or(0, |w| w.bytes().len() as u64);
+            after += g.weight_of(hv).map_or(0, |w| w.stored_len() as u64);
             let ty = TensorType::new(DType::F32, g.ty(v).shape.clone());
             let (cid, outs) = g
                 .add_node(

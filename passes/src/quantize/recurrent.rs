@@ -67,7 +67,7 @@ pub fn widen_node(
         if w.ty.dtype != DType::F32 || w.ty.rank() != 3 {
             continue;
         }
-        out.before += w.bytes().len() as u64;
+        out.before += w.stored_len() as u64;
         let t = w.tensor().map_err(|e| err(g, id, &e.to_string()))?;
         let dq = dequantized_weight(g, id, wv, &t, ROW_AXIS, 8, "quantize")?;
         out.after += dq.bytes;

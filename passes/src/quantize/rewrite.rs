@@ -129,7 +129,7 @@ impl Rewriter {
                 continue;
             }
             if let Some(w) = g.weight_of(v) {
-                weight_before += w.bytes().len() as u64;
+                weight_before += w.stored_len() as u64;
                 let t = w.tensor().map_err(|e| node_err(g, id, e))?;
                 check_finite(g, id, v, &t.to_f32_vec())?;
                 let (q, params) = match class {
@@ -152,7 +152,7 @@ impl Rewriter {
                 let name = format!("{}_q", g.value(v).name);
                 let nv =
                     add_quantized_weight(g, name, &q, params).map_err(|e| node_err(g, id, e))?;
-                weight_after += g.weight_of(nv).map_or(0, |w| w.bytes().len() as u64);
+                weight_after += g.weight_of(nv).map_or(0, |w| w.stored_len() as u64);
                 g.node_mut(id).inputs[slot] = Some(nv);
             } else {
                 let q = self.quantize(g, plan, v)?;
@@ -175,7 +175,7 @@ impl Rewriter {
             let w = g
                 .weight_of(bv)
                 .ok_or_else(|| node_msg(g, id, "bias is not a constant"))?;
-            weight_before += w.bytes().len() as u64;
+            weight_before += w.stored_len() as u64;
             let vals = w.tensor().map_err(|e| node_err(g, id, e))?.to_f32_vec();
             check_finite(g, id, bv, &vals)?;
             // One weight scale per bias value (ConvTranspose's repeat per group).
@@ -193,7 +193,7 @@ impl Rewriter {
             let (q, p) = quantize_bias(&vals, sx, &sw);
             let name = g.value(bv).name.clone();
             let nv = add_quantized_weight(g, name, &q, p).map_err(|e| node_err(g, id, e))?;
-            weight_after += g.weight_of(nv).map_or(0, |w| w.bytes().len() as u64);
+            weight_after += g.weight_of(nv).map_or(0, |w| w.stored_len() as u64);
             g.node_mut(id).inputs[*b] = Some(nv);
         }
         let outputs = g.node(id).outputs.clone();
@@ -449,7 +449,7 @@ fn float_record(g: &Graph, id: NodeId, reason: &str) -> LayerRecord {
         .present_inputs()
         .filter_map(|v| g.weight_of(v))
         .filter(|w| w.ty.dtype.is_float())
-        .map(|w| w.bytes().len() as u64)
+        .map(|w| w.stored_len() as u64)
         .sum();
     LayerRecord {
         node: n.name.clone(),

@@ -108,7 +108,7 @@ pub fn widen_weight_input(
     else {
         return Ok(None);
     };
-    let before = w.bytes().len() as u64;
+    let before = w.stored_len() as u64;
     let t = w.tensor().map_err(|e| PassError::NodeMsg {
         pass,
         node: g.node(id).name.clone(),

@@ -9,6 +9,7 @@ use crate::cleanup::{
     RemoveIdentity,
 };
 use crate::fuse::{FuseActivations, FuseGelu, FuseLayerNorm, FuseSoftmax};
+use crate::prune;
 use crate::ptq;
 use crate::quantize::raise_qdq::RaiseQdq;
 use crate::{Pass, PassError};
@@ -143,6 +144,12 @@ pub const PASSES: &[PassInfo] = &[
         build: |o| Ok(Box::new(crate::prune::PruneStructured::from_options(o)?)),
     },
     PassInfo {
+        name: "prune-unstructured",
+        help: "zero the smallest-magnitude weights of Conv/ConvTranspose/Gemm/MatMul (global, per layer or N:M) and store them sparse",
+        options: prune::unstructured::OPTIONS,
+        build: |o| Ok(Box::new(prune::PruneUnstructured::from_options(o)?)),
+    },
+    PassInfo {
         name: "quantize",
         help: "post-training quantization: calibrate on data and rewrite to integer (or fp16 / weight-only) form",
         options: ptq::options::QUANTIZE,
@@ -159,6 +166,12 @@ pub const PASSES: &[PassInfo] = &[
         help: "remove Identity and inference-mode Dropout nodes",
         options: &[],
         build: plain::<RemoveIdentity>,
+    },
+    PassInfo {
+        name: "sparse-encode",
+        help: "store each weight sparse (bitmap + non-zero values) where that is smaller, else dense; values unchanged",
+        options: prune::sparse_encode::OPTIONS,
+        build: |o| Ok(Box::new(prune::SparseEncode::from_options(o)?)),
     },
 ];
 

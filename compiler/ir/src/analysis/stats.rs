@@ -47,7 +47,7 @@ pub fn param_count(g: &Graph) -> u64 {
 
 /// Bytes of all weights used by live nodes, as stored.
 pub fn weight_bytes(g: &Graph) -> u64 {
-    used_weights(g).map(|w| w.bytes().len() as u64).sum()
+    used_weights(g).map(|w| w.stored_len() as u64).sum()
 }
 
 fn used_weights(g: &Graph) -> impl Iterator<Item = &crate::Weight> + '_ {

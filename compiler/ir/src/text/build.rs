@@ -183,6 +183,7 @@ impl<'s> Builder<'s, '_> {
         data: WeightData<'s>,
     ) -> Result<Weight, ParseError> {
         let bytes = match data {
+            WeightData::Sparse(d) => return self.sparse_weight(key, ty, *d),
             WeightData::Hex(bytes) => bytes,
             WeightData::Elems(elems) => {
                 if let Some(n) = ty.num_elements() {
@@ -255,6 +256,78 @@ impl<'s> Builder<'s, '_> {
             };
             self.err(data_at, msg)
         })
+    }
+
+    /// A `sparse(nnz=K, density=D) ...` weight: its data read as the bitmap and
+    /// values (hex), or as dense elements or a hash; the count and density it
+    /// declares must be those of its data.
+    fn sparse_weight(
+        &self,
+        key: &str,
+        ty: &TensorType,
+        d: super::parse::SparseDecl<'s>,
+    ) -> Result<Weight, ParseError> {
+        let super::parse::SparseDecl {
+            at,
+            nnz,
+            density,
+            body,
+            bitmap_len,
+        } = d;
+        let w = match body {
+            WeightData::Hex(bytes) => {
+                let want = crate::sparse::SparseLayout::of(ty).map(|l| l.bitmap_len());
+                if let (Some(have), Some(want)) = (bitmap_len, want) {
+                    if have != want {
+                        return Err(self.err(
+                            at,
+                            format!(
+                                "weight `{key}`: the bitmap of a sparse {} has {want} bytes (one row of {} bytes per index of axis 0), got {have}",
+                                fmt_type(ty),
+                                want / crate::sparse::SparseLayout::of(ty).map_or(1, |l| l.rows.max(1)),
+                            ),
+                        ));
+                    }
+                }
+                Weight::sparse(ty.clone(), WeightBytes::Owned(bytes.into()))
+                    .map_err(|e| self.err(at, format!("weight `{key}`: {e}")))?
+            }
+            WeightData::Hash(_) => {
+                let w = self.weight_value(key, at, ty, body)?;
+                if !w.is_sparse() {
+                    return Err(self.err(
+                        at,
+                        format!("weight `{key}` is declared sparse but the weight source holds it dense"),
+                    ));
+                }
+                w
+            }
+            other => self
+                .weight_value(key, at, ty, other)?
+                .to_sparse()
+                .map_err(|e| self.err(at, format!("weight `{key}`: {e}")))?,
+        };
+        let crate::WeightEncoding::Sparse { nnz: have } = w.encoding() else {
+            return Err(self.err(at, format!("weight `{key}` is not sparse")));
+        };
+        if have as u64 != nnz {
+            return Err(self.err(
+                at,
+                format!(
+                    "weight `{key}` declares nnz={nnz} but its data holds {have} non-zero elements"
+                ),
+            ));
+        }
+        let n = ty.num_elements().unwrap_or(0);
+        let actual = if n == 0 { 0.0 } else { have as f64 / n as f64 };
+        // Density is printed to two decimals.
+        if (actual - density).abs() > 0.005 + 1e-9 {
+            return Err(self.err(
+                at,
+                format!("weight `{key}` declares density={density} but holds {have} of {n} elements ({actual:.2})"),
+            ));
+        }
+        Ok(w)
     }
 
     fn node(&mut self, n: &NodeDecl<'s>) -> Result<(), ParseError> {

@@ -29,7 +29,10 @@
 //!   larger ones are `hex "<raw little-endian bytes>"` ([`print`]) or `hash <hex>`
 //!   ([`print_elided`]: the first 16 hex digits of [`Weight::content_hash`]). When the
 //!   stored weight's type differs from its value's type, the stored type precedes the
-//!   data (`= i8[4] hex "..."`).
+//!   data (`= i8[4] hex "..."`). A weight stored sparse (see [`crate::sparse`]) says so
+//!   first, `= sparse(nnz=K, density=D) ...`, and its full form is two hex strings, the
+//!   bitmap then the non-zero values; the parser checks K, D and every size against the
+//!   data.
 //! * **Operands**: `%v`, `$w`, or `_` for an absent optional input.
 //! * **Attributes** come from the op table ([`Op::attrs`] / [`Op::from_attrs`]), so there
 //!   is no per-op code. Values: integers, floats, `true`/`false`, strings, dtype names,

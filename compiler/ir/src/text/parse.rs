@@ -71,6 +71,19 @@ pub(super) enum WeightData<'a> {
     Hex(Vec<u8>),
     Hash(&'a str),
     Elems(Vec<(&'a str, Lit<'a>)>),
+    /// `sparse(nnz=K, density=D) DATA`: DATA is the dense elements, a hash, or
+    /// `hex "bitmap" hex "values"` (joined in `Hex`, the bitmap's length kept).
+    Sparse(Box<SparseDecl<'a>>),
+}
+
+/// See [`WeightData::Sparse`].
+#[derive(Debug)]
+pub(super) struct SparseDecl<'a> {
+    pub at: &'a str,
+    pub nnz: u64,
+    pub density: f64,
+    pub body: WeightData<'a>,
+    pub bitmap_len: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -448,6 +461,7 @@ fn weight_data(i: &str) -> PResult<'_, WeightData<'_>> {
                 .collect();
             Ok((r2, WeightData::Hex(bytes)))
         }
+        "sparse" => sparse_data(i, r),
         "hash" => {
             let (r, _) = ws(r)?;
             let (r2, h) = expect("hex digits of the weight hash", ident_or_digits).parse(r)?;
@@ -458,6 +472,61 @@ fn weight_data(i: &str) -> PResult<'_, WeightData<'_>> {
         }
         _ => fail(i, format!("expected {WHAT}, found `{word}`")),
     }
+}
+
+/// After `sparse`: `(nnz=K, density=D)` then the data (see [`WeightData::Sparse`]).
+fn sparse_data<'a>(at: &'a str, i: &'a str) -> PResult<'a, WeightData<'a>> {
+    let (i, _) = expect("`(` after `sparse`", char('(')).parse(i)?;
+    let (i, _) = expect("`nnz`", keyword("nnz")).parse(i)?;
+    let (i, _) = expect("`=` after `nnz`", char('=')).parse(i)?;
+    let (r, digits) = expect("the non-zero count", digit1).parse(i)?;
+    let Ok(nnz) = digits.parse::<u64>() else {
+        return fail(i, format!("non-zero count `{digits}` is too large"));
+    };
+    let (i, _) = expect("`,` after the non-zero count", char(',')).parse(r)?;
+    let (i, _) = expect("`density`", keyword("density")).parse(i)?;
+    let (i, _) = expect("`=` after `density`", char('=')).parse(i)?;
+    let (r, lit) = expect("the density", literal).parse(i)?;
+    let density = match lit {
+        Lit::Int(d) => d as f64,
+        Lit::Float(f) => match f.to_f64() {
+            Ok(d) => d,
+            Err(m) => return fail(i, m),
+        },
+        other => return fail(i, format!("expected the density, found a {}", other.kind())),
+    };
+    let (i, _) = expect("`)` closing `sparse(...)`", char(')')).parse(r)?;
+    let (i, _) = ws(i)?;
+    let body_at = i;
+    let (i, body) = weight_data(i)?;
+    let (i, body, bitmap_len) = match body {
+        WeightData::Hex(mut bitmap) => {
+            let (i, _) = ws(i)?;
+            let values_at = i;
+            let (i, values) = weight_data(i)?;
+            let WeightData::Hex(values) = values else {
+                return fail(
+                    values_at,
+                    "expected `hex \"...\"` holding the sparse weight's values after its bitmap",
+                );
+            };
+            let bitmap_len = bitmap.len();
+            bitmap.extend_from_slice(&values);
+            (i, WeightData::Hex(bitmap), Some(bitmap_len))
+        }
+        WeightData::Sparse(_) => return fail(body_at, "`sparse` cannot be nested"),
+        other => (i, other, None),
+    };
+    Ok((
+        i,
+        WeightData::Sparse(Box::new(SparseDecl {
+            at,
+            nnz,
+            density,
+            body,
+            bitmap_len,
+        })),
+    ))
 }
 
 /// A run of letters and digits (hashes may start with a digit).

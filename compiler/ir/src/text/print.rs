@@ -207,6 +207,14 @@ fn decl(out: &mut String, g: &Graph, v: ValueId, key: &str) {
 }
 
 fn weight_data(out: &mut String, w: &Weight, mode: WeightMode) {
+    // A sparse weight says so and how full it is; its data follows as for a dense
+    // weight (elements inline when few, else its hash), except that the full form
+    // is its bitmap and its values as two hex strings.
+    if let crate::WeightEncoding::Sparse { nnz } = w.encoding() {
+        let n = w.ty.num_elements().unwrap_or(0);
+        let density = if n == 0 { 0.0 } else { nnz as f64 / n as f64 };
+        let _ = write!(out, "sparse(nnz={nnz}, density={density:.2}) ");
+    }
     // Packed 4-bit weights print one element per value, like every other weight.
     let unpacked;
     let bytes = if crate::is_nibble_packed(&w.ty) {
@@ -233,17 +241,28 @@ fn weight_data(out: &mut String, w: &Weight, mode: WeightMode) {
     } else if mode == WeightMode::Elided {
         out.push_str("hash ");
         out.push_str(&w.short_hash());
+    } else if w.is_sparse() {
+        let bitmap_len = crate::sparse::SparseLayout::of(&w.ty).map_or(0, |l| l.bitmap_len());
+        let (bitmap, values) = w.stored_bytes().split_at(bitmap_len);
+        hex(out, bitmap);
+        out.push(' ');
+        hex(out, values);
     } else {
         // Hex is the stored form (packed for 4-bit weights).
-        out.push_str("hex \"");
-        out.reserve(w.bytes().len() * 2 + 1);
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for &b in w.bytes() {
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
-        }
-        out.push('"');
+        hex(out, w.bytes());
     }
+}
+
+/// `hex "0a1b..."`.
+fn hex(out: &mut String, bytes: &[u8]) {
+    out.push_str("hex \"");
+    out.reserve(bytes.len() * 2 + 1);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out.push('"');
 }
 
 /// One little-endian element of `dtype` as a literal.

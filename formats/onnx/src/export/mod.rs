@@ -1,14 +1,16 @@
 //! pare IR → ONNX (default-domain opset 21, IR version 10): unique value names,
-//! weights as raw_data initializers or external data, deterministic bytes, atomic files.
+//! weights as raw_data initializers or external data (sparse weights in a sparse
+//! form where smaller: see `sparse`), deterministic bytes, atomic files.
 
 mod needed_info;
 mod ops;
 mod qdq;
+mod sparse;
 
 use crate::error::{ErrorKind, OnnxError};
 use crate::proto::{
-    tensor_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
-    TensorProto,
+    tensor_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, SparseTensorProto,
+    StringStringEntryProto, TensorProto,
 };
 use crate::tensor::encode_raw;
 use crate::types::value_info;
@@ -122,6 +124,9 @@ fn build(g: &Graph, opts: &ExportOptions) -> Result<(ModelProto, Vec<u8>), Error
         fresh: 0,
         nodes: Vec::new(),
         initializers: Vec::new(),
+        sparse_initializers: Vec::new(),
+        decode_nodes: Vec::new(),
+        decode: sparse::DecodeConstants::default(),
         data: Vec::new(),
         opts,
     };
@@ -164,14 +169,18 @@ fn build(g: &Graph, opts: &ExportOptions) -> Result<(ModelProto, Vec<u8>), Error
             }
         }
     }
+    // Sparse weights' decode nodes read only initializers: they go first.
+    let mut node = std::mem::take(&mut ex.decode_nodes);
+    node.append(&mut ex.nodes);
     let graph = GraphProto {
-        node: ex.nodes,
+        node,
         name: Some(if g.name.is_empty() {
             "pare".into()
         } else {
             g.name.clone()
         }),
         initializer: ex.initializers,
+        sparse_initializer: ex.sparse_initializers,
         input: inputs,
         output: outputs,
         value_info: infos,
@@ -201,6 +210,10 @@ struct Exporter<'g> {
     fresh: u32,
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
+    sparse_initializers: Vec<SparseTensorProto>,
+    /// The subgraphs that decode sparse integer weights (see `sparse`).
+    decode_nodes: Vec<NodeProto>,
+    decode: sparse::DecodeConstants,
     data: Vec<u8>,
     opts: &'g ExportOptions,
 }
@@ -242,6 +255,9 @@ impl Exporter<'_> {
         let Some(w) = self.g.weight_of(v) else {
             return Ok(());
         };
+        if w.is_sparse() && self.sparse_weight(v, &name, w)? {
+            return Ok(());
+        }
         let bytes = w.bytes();
         let external = self
             .opts

@@ -130,7 +130,7 @@ pub(crate) fn int_attr(name: &str, v: i64) -> AttributeProto {
     }
 }
 
-fn string_attr(name: &str, v: &str) -> AttributeProto {
+pub(crate) fn string_attr(name: &str, v: &str) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
         r#type: Some(AttributeType::String as i32),

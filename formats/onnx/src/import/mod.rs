@@ -4,6 +4,7 @@
 mod attrs;
 mod ops;
 mod output_symbols;
+mod sparse;
 mod support;
 
 #[cfg(test)]
@@ -169,11 +170,6 @@ fn check_supported(graph: &GraphProto, opsets: &BTreeMap<String, i64>) -> Result
             note,
         });
     }
-    if !graph.sparse_initializer.is_empty() {
-        return Err(ErrorKind::Graph(
-            "sparse initializers are not supported".into(),
-        ));
-    }
     if bad.is_empty() {
         Ok(())
     } else {
@@ -218,6 +214,11 @@ impl Importer {
                 return Err(ErrorKind::tensor("", "initializer without a name"));
             }
             let w = decode_weight(t, &name, &mut self.ext)?;
+            self.define_weight(&name, w)?;
+            initializer_names.insert(name);
+        }
+        for sp in &graph.sparse_initializer {
+            let (name, w) = sparse::decode_sparse(sp, &mut self.ext)?;
             self.define_weight(&name, w)?;
             initializer_names.insert(name);
         }

@@ -168,8 +168,9 @@ pub struct CompileArgs {
     pub prune_multiple: u64,
     /// The ratio applies to each dependency group (`group`), or to all
     /// channels ranked together (`global`, each group normalized by its mean).
-    #[arg(long, value_name = "SCOPE", default_value = "group", value_parser = ["group", "global"])]
-    pub prune_scope: String,
+    /// (Default: group for structured, global for unstructured pruning.)
+    #[arg(long, value_name = "SCOPE", value_parser = ["group", "global"])]
+    pub prune_scope: Option<String>,
     /// Also write the quantized graph the artifact was made from (.pir or
     /// .onnx), to run it with `pare run` / `pare eval` (e.g. against the C).
     #[arg(long, value_name = "FILE")]
@@ -392,6 +393,22 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         }
     };
     bar.finish_and_clear();
+    // Quantization writes dense codes: weights pruned unstructured are stored
+    // sparse again where that is smaller, and the artifact re-encoded.
+    let (graph, bytes) = match &prune_spec {
+        Some(prune::PruneSpec::Unstructured { .. } | prune::PruneSpec::Pattern { .. }) => {
+            let mut g = graph;
+            let pass =
+                pare_passes::pass_by_name("sparse-encode").context("the sparse-encode pass")?;
+            let mut p = Pipeline::new("sparse-encode", vec![Step::Once(pass)]);
+            manager
+                .run(&mut p, &mut g, &mut cx.clone())
+                .with_context(|| format!("{}: storing pruned weights sparse", a.model.display()))?;
+            let bytes = encode(&g, target, &a.output)?;
+            (g, bytes)
+        }
+        _ => (graph, bytes),
+    };
     if let Some(p) = &pruned {
         rep.prune = Some(prune::to_json(p, &float_graph, &graph)?);
     }

@@ -108,7 +108,7 @@ fn pass(a: &CompileArgs, spec: &PruneSpec) -> Result<Box<dyn Pass>> {
             refit: a.prune_refit,
             ratio: *ratio,
             importance,
-            scope: if a.prune_scope == "global" {
+            scope: if a.prune_scope.as_deref() == Some("global") {
                 Scope::Global
             } else {
                 Scope::Group
@@ -122,7 +122,12 @@ fn pass(a: &CompileArgs, spec: &PruneSpec) -> Result<Box<dyn Pass>> {
                 PruneSpec::Pattern { n, m } => format!("pattern={n}:{m}"),
                 PruneSpec::Structured { .. } => unreachable!(),
             }];
-            opts.push(format!("scope={}", a.prune_scope));
+            // Unstructured pruning ranks globally unless told per layer.
+            let scope = match a.prune_scope.as_deref() {
+                Some("group") => "layer",
+                _ => "global",
+            };
+            opts.push(format!("scope={scope}"));
             if !a.prune_keep.is_empty() {
                 opts.push(format!("keep={}", a.prune_keep.join(";")));
             }
@@ -158,10 +163,27 @@ pub fn run(
     manager
         .run(&mut p, g, &mut pcx)
         .with_context(|| format!("{}: pruning", a.model.display()))?;
-    let report = pcx
-        .prune
-        .pop()
-        .context("the pruning pass reported nothing")?;
+    let report = match (pcx.prune.pop(), spec) {
+        (Some(r), _) => r,
+        (None, PruneSpec::Structured { .. }) => bail!("the pruning pass reported nothing"),
+        (None, other) => PruneReport {
+            kind: "unstructured",
+            importance: "magnitude",
+            ratio: match other {
+                PruneSpec::Unstructured { ratio } => *ratio,
+                PruneSpec::Pattern { n, m } => 1.0 - f64::from(*n) / f64::from(*m),
+                PruneSpec::Structured { .. } => unreachable!(),
+            },
+            scope: match other {
+                PruneSpec::Pattern { .. } => "n:m",
+                _ if a.prune_scope.as_deref() == Some("group") => "layer",
+                _ => "global",
+            },
+            groups: Vec::new(),
+            refit: false,
+            refitted: Vec::new(),
+        },
+    };
     let fidelity = match a.calib.as_deref() {
         Some(data) => {
             let n = usize::try_from(a.calib_samples.unwrap_or(256).min(256))?;
@@ -208,7 +230,8 @@ fn is_layer(g: &Graph, n: &Node) -> bool {
     ) && n.input(1).is_some_and(|w| g.weight_of(w).is_some())
 }
 
-/// Params and stored bytes of `n`'s weights.
+/// Params (the non-zeros of a weight stored sparse) and stored bytes of `n`'s
+/// weights.
 fn weights_of(g: &Graph, n: &Node) -> (u64, u64) {
     n.inputs
         .iter()
@@ -216,10 +239,11 @@ fn weights_of(g: &Graph, n: &Node) -> (u64, u64) {
         .flatten()
         .filter_map(|&v| g.weight_of(v))
         .fold((0, 0), |(p, b), w| {
-            (
-                p + w.ty.num_elements().unwrap_or(0),
-                b + w.bytes().len() as u64,
-            )
+            let params = match w.encoding() {
+                pare_ir::WeightEncoding::Sparse { nnz } => nnz as u64,
+                pare_ir::WeightEncoding::Dense => w.ty.num_elements().unwrap_or(0),
+            };
+            (p + params, b + w.stored_len() as u64)
         })
 }
 
@@ -390,7 +414,6 @@ pub fn to_json(p: &Pruned, after: &Graph, emitted: &Graph) -> Result<(Value, Str
             let _ = writeln!(text, "pruned fidelity: not measured (no --calib data)");
         }
     }
-    let _ = (tp0, tp1);
     Ok((
         json!({
             "kind": r.kind,
@@ -407,7 +430,9 @@ pub fn to_json(p: &Pruned, after: &Graph, emitted: &Graph) -> Result<(Value, Str
                 "macs_after": macs1,
                 "bytes_before": bytes0,
                 "bytes_after": bytes1,
-                "how": "measured: counted on the float graphs before and after pruning (MACs at batch 1); bytes are stored weight bytes",
+                "layer_params_before": tp0,
+                "layer_params_after": tp1,
+                "how": "measured: counted on the float graphs before and after pruning (MACs at batch 1, dense); bytes are stored weight bytes (sparse where stored sparse); layer_params count the non-zeros of weights stored sparse",
             },
             "fidelity": fidelity,
         }),
