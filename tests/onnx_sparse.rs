@@ -108,7 +108,8 @@ fn accuracy(logits: &Tensor, labels: &[i64]) -> f64 {
 fn pruned_float_model_exports_sparse_initializers_that_onnxruntime_runs() {
     let dir = support::scratch_dir("onnx_sparse_float");
     let mut g = digits_cnn();
-    run_spec(&mut g, "prune-unstructured{ratio=0.5}");
+    // INT64 indices (what onnx.checker accepts) pay off below 1/3 density.
+    run_spec(&mut g, "prune-unstructured{ratio=0.8}");
     let path = dir.join("pruned.onnx");
     let bytes = export(&g, &path);
     let m = model(&path);

@@ -1,10 +1,10 @@
 //! Sparse weights in ONNX, each written in whichever form is smallest on disk:
 //!
 //! * float (and other unquantized) weights as a `sparse_initializer`: the non-zero
-//!   values and their linearized indices, the indices in the narrowest signed
-//!   type that holds them (INT8, INT16, INT32). onnxruntime 1.32 loads all of
-//!   these; `onnx.checker` insists on INT64, with which COO is never smaller at
-//!   50 % (8-byte index per 4-byte value), so the narrow form is the useful one;
+//!   values and their linearized INT64 indices (the type `onnx.checker` insists
+//!   on; onnxruntime 1.32 would also load INT8/16/32, but the file must pass the
+//!   checker), so only where it is smaller: below 1/3 density for f32 (an
+//!   8-byte index per 4-byte value);
 //! * 8- and 4-bit integer weights (quantization codes, read by a
 //!   `DequantizeLinear`) as the store's own form: a packed bitmap (UINT8, one row
 //!   per output channel) and the non-zero codes, behind a small decode subgraph of
@@ -28,8 +28,6 @@ use prost::Message;
 
 const UINT8: i32 = 2;
 const INT8: i32 = 3;
-const INT16: i32 = 5;
-const INT32: i32 = 6;
 const INT64: i32 = 7;
 
 /// Names of the constants every decode subgraph shares, made on first use.
@@ -281,16 +279,9 @@ fn coo(name: &str, w: &Weight, layout: SparseLayout) -> Option<SparseTensorProto
             }
         }
     }
-    let last = layout.elements() as i64 - 1;
-    let (code, width) = if last <= i8::MAX as i64 {
-        (INT8, 1)
-    } else if last <= i16::MAX as i64 {
-        (INT16, 2)
-    } else if last <= i32::MAX as i64 {
-        (INT32, 4)
-    } else {
-        (INT64, 8)
-    };
+    // INT64 indices, the only type `onnx.checker` accepts (onnxruntime also
+    // loads narrower ones, but a file the checker rejects is no artifact).
+    let (code, width) = (INT64, 8);
     let raw: Vec<u8> = idx
         .iter()
         .flat_map(|&i| i.to_le_bytes()[..width].to_vec())

@@ -192,25 +192,44 @@ impl Analysis {
     fn slice_classes(&mut self, t: &Tags, axis: usize, what: &str) -> Vec<u32> {
         let st = strides(&t.shape);
         let d = t.shape[axis];
-        let mut class = vec![NONE; d];
-        let mut untagged = vec![false; d];
+        let mut meets: Vec<Meet> = (0..d).map(|_| Meet::default()).collect();
         for (e, &id) in t.ids.iter().enumerate() {
-            let i = (e / st[axis]) % d;
-            if id == NONE {
-                untagged[i] = true;
-            } else if id != class[i] {
-                class[i] = self.union(class[i], id);
-            }
+            meets[(e / st[axis]) % d].add(self, id);
         }
-        for i in 0..d {
-            if untagged[i] && class[i] != NONE {
-                let c = class[i];
-                self.block(c, || {
+        meets
+            .into_iter()
+            .map(|m| {
+                m.finish(self, || {
                     format!("{what}: its channel also holds values from no prunable layer")
-                });
-            }
+                })
+            })
+            .collect()
+    }
+}
+
+/// The ids met in one place (a channel slice, a pooling window, a contracted
+/// line), merged into one class; tagged ids beside untagged values are blocked.
+#[derive(Default)]
+struct Meet {
+    class: u32,
+    untagged: bool,
+}
+
+impl Meet {
+    fn add(&mut self, an: &mut Analysis, id: u32) {
+        if id == NONE {
+            self.untagged = true;
+        } else if id != self.class {
+            self.class = an.union(self.class, id);
         }
-        class
+    }
+
+    /// The merged class; blocked with `why` when untagged values were met too.
+    fn finish(self, an: &mut Analysis, why: impl FnOnce() -> String) -> u32 {
+        if self.untagged && self.class != NONE {
+            an.block(self.class, why);
+        }
+        self.class
     }
 }
 
@@ -436,18 +455,11 @@ fn pool(a: &Graph, an: &mut Analysis, n: NodeId) -> Result<(), AnalysisError> {
     let what = format!("{} `{}`", node.op.name(), label(a, n));
     let mut ids = Vec::with_capacity(os.iter().product());
     for p in 0..t.shape[0] * t.shape[1] {
-        let mut class = NONE;
-        let mut untagged = false;
+        let mut meet = Meet::default();
         for &id in &t.ids[p * plane..(p + 1) * plane] {
-            if id == NONE {
-                untagged = true;
-            } else if id != class {
-                class = an.union(class, id);
-            }
+            meet.add(an, id);
         }
-        if untagged && class != NONE {
-            an.block(class, || format!("{what} pools it with untagged values"));
-        }
+        let class = meet.finish(an, || format!("{what} pools it with untagged values"));
         ids.extend(std::iter::repeat_n(class, oplane));
     }
     for &o in node.outputs.iter().take(1) {
@@ -834,22 +846,14 @@ fn matmul(a: &Graph, an: &mut Analysis, n: NodeId) -> Result<(), AnalysisError> 
         let (xo, wo) = (bx[b] * m * k, bw[b] * k * nn);
         for i in 0..m {
             for j in 0..nn {
-                let mut class = NONE;
-                let mut untagged = false;
+                let mut meet = Meet::default();
                 for kk in 0..k {
-                    for id in [xt.ids[xo + i * k + kk], wt.ids[wo + kk * nn + j]] {
-                        if id == NONE {
-                            untagged = true;
-                        } else {
-                            class = an.union(class, id);
-                        }
-                    }
+                    meet.add(an, xt.ids[xo + i * k + kk]);
+                    meet.add(an, wt.ids[wo + kk * nn + j]);
                 }
-                if untagged && class != NONE {
-                    an.block(class, || {
-                        format!("{what} contracts it with values from no prunable layer")
-                    });
-                }
+                let class = meet.finish(an, || {
+                    format!("{what} contracts it with values from no prunable layer")
+                });
                 ids.push(class);
             }
         }

@@ -318,7 +318,7 @@ pub fn to_json(p: &Pruned, after: &Graph, emitted: &Graph) -> Result<(Value, Str
         let _ = writeln!(
             text,
             "{:<28} {:>9} {:>9} {:>10} {:>10} {:>11} {:>11} {:>9}",
-            truncate(&name, 28),
+            super::report::truncate(&name, 28),
             c0.map_or("-".into(), |c| c.to_string()),
             c1.map_or("-".into(), |c| c.to_string()),
             p0,
@@ -438,22 +438,6 @@ pub fn to_json(p: &Pruned, after: &Graph, emitted: &Graph) -> Result<(Value, Str
         }),
         text,
     ))
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let tail: String = s
-            .chars()
-            .rev()
-            .take(n - 1)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        format!("…{tail}")
-    }
 }
 
 #[cfg(test)]
