@@ -68,7 +68,7 @@ def structured_table(rows, reference_of):
         ("params", lambda r: num(r.params)),
         ("MACs", lambda r: num(r.macs)),
         ("weight bytes", lambda r: num(r.weight_bytes)),
-        ("vs TP: acc pt", vs(lambda r, t: points(r.accuracy, t.accuracy))),
+        ("pare vs TP: acc pt", vs(lambda r, t: points(r.accuracy, t.accuracy))),
         ("params", vs(lambda r, t: times(r.params, t.params))),
         ("MACs", vs(lambda r, t: times(r.macs, t.macs))),
         ("weight bytes", vs(lambda r, t: times(r.weight_bytes, t.weight_bytes))),
