@@ -29,6 +29,8 @@ message) or a target of the issue is missed; the misses are listed.
 """
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 
@@ -126,6 +128,7 @@ class Bench:
             self.pare_failed = True
             return None
         c = prune_pare.compile_model(self.a.pare, self.fixture(model), out, **kw)
+        row.command = " ".join(c.cmd)
         if c.error:
             row.error = f"{c.error}  [{' '.join(os.path.basename(x) if x.startswith('/') else x for x in c.cmd)}]"
             self.pare_failed = True
@@ -136,6 +139,7 @@ class Bench:
             row.notes.append(f"report: {e}")
             self.misses.append(f"{row.model} {row.method}: {e}")
             totals = None
+        row.structure = prune_pare.layer_channels(c.report)
         if kw.get("target") != "rp2040":
             self.measure(row, out)
             if totals and row.params is not None:
@@ -211,6 +215,7 @@ def sparse_rows(bench, methods):
         kw = dict(quantize="int8", prune=prune, calib=bench.calib)
         if prune is None:  # plain int8 needs no pruning support
             c = prune_pare.compile_model(bench.a.pare, bench.fixture("digits_cnn.onnx"), bench.out(stem + ".onnx"), **kw)
+            row.command = " ".join(c.cmd)
             if c.error:
                 row.error, bench.pare_failed = c.error, True
             else:
@@ -374,6 +379,11 @@ def main():
         print(f"target missed: {m}")
     if not bench.misses and not bench.pare_failed:
         print("all targets met")
+    results = os.path.join(a.work, "bench_prune.json")
+    with open(results, "w") as f:
+        json.dump({"rows": [dataclasses.asdict(r) for r in cnn + transformer + sparse], "mobilenet_v2": mnv2,
+                   "pare_missing_prune": bench.no_prune, "misses": bench.misses}, f, indent=1)
+    print(f"rows, pare commands and notes as JSON: {results}")
     return 1 if bench.misses or bench.pare_failed else 0
 
 

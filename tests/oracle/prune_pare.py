@@ -122,3 +122,19 @@ def rp2040_flash(report):
     """Flash of the cross-built firmware image (arm-none-eabi-size), bytes."""
     fw = (report.get("rp2040") or {}).get("firmware") or {}
     return figure(fw.get("flash_bytes")), figure(fw.get("flash_weight_bytes"))
+
+
+def layer_channels(report, limit=8):
+    """`node before->after` for the pruned layers of prune.layers, when its rows name the layer
+    (node, name or layer) and carry channels_before/channels_after; "" otherwise."""
+    rows = ((report.get("prune") or {}).get("layers")) or []
+    parts = []
+    for r in rows:
+        if not isinstance(r, dict):
+            continue
+        name = next((r[k] for k in ("node", "name", "layer") if k in r), None)
+        before, after = figure(r.get("channels_before")), figure(r.get("channels_after"))
+        if name is not None and isinstance(before, int) and isinstance(after, int) and after != before:
+            parts.append(f"{name} {before}->{after}")
+    more = f", +{len(parts) - limit} more" if len(parts) > limit else ""
+    return ", ".join(parts[:limit]) + more

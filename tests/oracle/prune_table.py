@@ -21,6 +21,7 @@ class Row:
     structure: str = ""
     error: str | None = None
     notes: list = field(default_factory=list)
+    command: str = ""  # the pare compile that made the artifact
 
 
 def num(v):
