@@ -1,8 +1,6 @@
 """onnxruntime measurements for the pruning benchmark: the test accuracy of an ONNX artifact
 (whichever tool wrote it) and a model's outputs on given inputs."""
 
-import os
-
 
 def session(path):
     import onnxruntime as ort
@@ -27,9 +25,3 @@ def accuracy(path, x, y):
 def outputs(path, feeds):
     return session(path).run(None, feeds)
 
-
-def file_bytes(path):
-    """Bytes on disk: a file, or every file under a directory (the RP2040 C target)."""
-    if os.path.isdir(path):
-        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-    return os.path.getsize(path)

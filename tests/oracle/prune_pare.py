@@ -17,6 +17,10 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
+# A compile of these small models takes seconds; MobileNetV2 with calibration, under a minute.
+# Past this, a hang is reported as the row's error instead of stalling the benchmark.
+TIMEOUT_S = 900
+
 
 @dataclass
 class Compiled:
@@ -37,7 +41,7 @@ def missing_prune_support(pare):
     """None when `pare compile` lists --prune, else the sentence every pare row prints."""
     if not os.path.exists(pare):
         return f"no pare binary at {pare} (build it: cargo build --release -p pare-driver)"
-    r = subprocess.run([pare, "compile", "--help"], capture_output=True, text=True)
+    r = subprocess.run([pare, "compile", "--help"], capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         return f"`{pare} compile --help` failed (exit {r.returncode}): {last_line(r.stderr)}"
     if "--prune" not in r.stdout:
@@ -64,7 +68,10 @@ def compile_model(pare, model, out, *, quantize, prune=None, refit=False, keep=(
     if target:
         cmd += ["--target", target]
     cmd += list(extra)
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return Compiled(cmd, error=f"no result after {TIMEOUT_S} s (killed)")
     if r.returncode != 0:
         return Compiled(cmd, error=f"exit {r.returncode}: {last_line(r.stderr or r.stdout)}")
     if not os.path.exists(report):
@@ -75,7 +82,7 @@ def compile_model(pare, model, out, *, quantize, prune=None, refit=False, keep=(
 
 def inspect(pare, model):
     """`pare inspect --json`: params, macs, weight_bytes as pare counts them."""
-    r = subprocess.run([pare, "inspect", model, "--json"], capture_output=True, text=True)
+    r = subprocess.run([pare, "inspect", model, "--json"], capture_output=True, text=True, timeout=TIMEOUT_S)
     if r.returncode != 0:
         raise RuntimeError(f"pare inspect {model}: exit {r.returncode}: {last_line(r.stderr)}")
     return json.loads(r.stdout)
@@ -89,7 +96,8 @@ def run_outputs(pare, model, inputs):
         feed = os.path.join(tmp, "inputs.npz")
         np.savez(feed, **inputs)
         outdir = os.path.join(tmp, "out")
-        r = subprocess.run([pare, "run", model, "--inputs", feed, "-o", outdir], capture_output=True, text=True)
+        r = subprocess.run([pare, "run", model, "--inputs", feed, "-o", outdir], capture_output=True, text=True,
+                           timeout=TIMEOUT_S)
         if r.returncode != 0:
             raise RuntimeError(f"pare run {model}: exit {r.returncode}: {last_line(r.stderr)}")
         names = [o["name"] for o in inspect(pare, model)["outputs"]]
