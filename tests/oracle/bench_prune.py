@@ -74,6 +74,11 @@ def parse_args():
     a.pare = os.path.abspath(a.pare)
     a.fixtures = os.path.abspath(a.fixtures)
     a.work = os.path.abspath(a.work)
+    if not os.path.isfile(a.pare):
+        sys.exit(f"bench_prune: no pare binary at {a.pare} (cargo build --release -p pare)")
+    for f in ["models.py", "digits.npz", "digits_cnn.onnx", "digits_transformer.onnx", "mobilenet_v2.onnx"]:
+        if not os.path.exists(os.path.join(a.fixtures, f)):
+            sys.exit(f"bench_prune: no {f} in {a.fixtures} (pass --fixtures DIR)")
     return a
 
 
@@ -157,7 +162,7 @@ def tp_rows(bench, ratios, norms, modes):
 
     rows, originals = [], {}
     for r in prune_tp.run_all(bench.a.fixtures, bench.a.work, ratios, norms, modes):
-        if r.onnx is None and r.error is None:  # the unpruned module: torch's counts only
+        if r.method == prune_tp.ORIGINAL:  # the unpruned module: torch's counts only
             originals[r.model] = f"Torch-Pruning counts params {r.torch_params:,}, MACs {r.torch_macs:,} on the torch module (its own counter)"
             continue
         row = pt.Row(r.model, "Torch-Pruning", r.method, r.ratio, structure=r.structure, notes=list(r.notes))

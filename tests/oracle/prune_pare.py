@@ -39,8 +39,6 @@ def last_line(text):
 
 def missing_prune_support(pare):
     """None when `pare compile` lists --prune, else the sentence every pare row prints."""
-    if not os.path.exists(pare):
-        return f"no pare binary at {pare} (build it: cargo build --release -p pare-driver)"
     r = subprocess.run([pare, "compile", "--help"], capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         return f"`{pare} compile --help` failed (exit {r.returncode}): {last_line(r.stderr)}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 # The transformer's dims are fixed by its weights; the batch is the only free axis.
 INPUT, OUTPUT = "input", "logits"
+ORIGINAL = "original (torch)"  # the method of the unpruned rows: torch's counts, no ONNX
 
 
 @dataclass
@@ -161,7 +162,7 @@ def finish(r, m, structure, x, y, out):
 def unpruned(fixtures, name, x, y):
     """The original module as torch measures it (the reference for the pruned rows)."""
     m = load_model(fixtures, name)
-    r = TpResult(name, "original (torch)", 0.0)
+    r = TpResult(name, ORIGINAL, 0.0)
     r.torch_accuracy = torch_accuracy(m, x, y)
     r.torch_params, r.torch_macs = count(m)
     r.structure = cnn_structure(m) if name == "digits_cnn" else transformer_structure(m)
