@@ -145,8 +145,22 @@ class Bench:
             totals = None
         row.structure = prune_pare.layer_channels(c.report)
         self.measure(row, out)
+        self.pare_eval(row, out)
         if totals and row.params is not None:
             self.check_totals(row, totals, row.params, row.macs)
+
+    def pare_eval(self, row, path):
+        """pare's own accuracy of its artifact, beside onnxruntime's: they should agree."""
+        import prune_pare
+
+        try:
+            row.pare_accuracy = prune_pare.eval_accuracy(self.a.pare, path, os.path.join(self.a.fixtures, "digits.npz"))
+        except Exception as e:  # noqa: BLE001 - pare failing to run its own artifact is a result
+            row.notes.append(f"pare eval failed: {' '.join(str(e).split())[:300]}")
+            self.pare_failed = True
+            return
+        if row.accuracy is not None and abs(row.pare_accuracy - row.accuracy) > 0.002:
+            row.notes.append(f"pare eval {row.pare_accuracy:.3f}, onnxruntime {row.accuracy:.3f} on the same artifact")
 
     def check_totals(self, row, totals, params, macs):
         if (totals["params_after"], totals["macs_after"]) != (params, macs):
@@ -222,6 +236,7 @@ def sparse_rows(bench, methods):
                 row.error, bench.pare_failed = c.error, True
             else:
                 bench.measure(row, c.out)
+                bench.pare_eval(row, c.out)
         else:
             bench.pare_compile(row, "digits_cnn.onnx", bench.out(stem + ".onnx"), **kw)
         if row.error is None:
@@ -381,7 +396,8 @@ def main():
         print(pt.structured_table(rows, ref))
         for line in pt.failures(rows) + pt.notes(rows):
             print(line)
-    print("\ndigits CNN, sparse + int8 against plain int8 (RP2040 flash: arm-none-eabi-size of the firmware)\n")
+    print("\ndigits CNN, sparse + int8 against plain int8 (accuracy: onnxruntime on x_test, and pare eval's "
+          "integer kernels; RP2040 flash: arm-none-eabi-size of the firmware)\n")
     print(pt.sparse_table(sparse, sparse[0]))
     for line in pt.failures(sparse) + pt.notes(sparse):
         print(line)

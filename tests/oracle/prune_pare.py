@@ -86,6 +86,16 @@ def inspect(pare, model):
     return json.loads(r.stdout)
 
 
+def eval_accuracy(pare, model, data):
+    """`pare eval --json` on digits.npz's test split: accuracy by pare's own interpreter
+    (integer kernels for int8)."""
+    cmd = [pare, "eval", model, "--data", data, "--x", "x_test", "--y", "y_test", "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+    if r.returncode != 0:
+        raise RuntimeError(f"pare eval {model}: exit {r.returncode}: {last_line(r.stderr)}")
+    return json.loads(r.stdout)["accuracy"]
+
+
 def run_outputs(pare, model, inputs):
     """`pare run` on named inputs (dict name -> array); the outputs in the model's order."""
     import numpy as np

@@ -13,6 +13,7 @@ class Row:
     method: str
     ratio: float | None
     accuracy: float | None = None
+    pare_accuracy: float | None = None  # pare eval of pare's own artifacts
     params: int | None = None
     macs: int | None = None
     bytes: int | None = None
@@ -84,6 +85,7 @@ def sparse_table(rows, plain):
         ("tool", lambda r: r.tool),
         ("method", lambda r: r.method),
         ("accuracy", lambda r: acc(r.accuracy) if not r.error else "FAILED"),
+        ("pare eval", lambda r: acc(r.pare_accuracy)),
         ("drop pt", lambda r: points(plain.accuracy, r.accuracy) if r is not plain else ""),
         ("ONNX bytes", lambda r: num(r.bytes)),
         ("x int8", lambda r: times(r.bytes, plain.bytes) if r is not plain else ""),
