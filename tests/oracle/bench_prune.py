@@ -16,12 +16,14 @@ Tables, every figure measured in this run:
   digits CNN, unstructured 50 % and 2:4, with int8: accuracy, ONNX bytes and RP2040 flash
       against the plain int8 artifact
   MobileNetV2 (random init), structured 50 %: compile succeeds (verifier clean), onnxruntime
-      on the written ONNX against `pare run` on seeded random inputs (max abs difference),
+      on the written ONNX against `pare run` on seeded random inputs (max abs difference,
+      and relative to the largest output),
       `pare inspect` params/MACs before and after against the report's prune.totals
 Every artifact, pare's and Torch-Pruning's (exported to ONNX), is measured the same way:
-accuracy by onnxruntime on x_test (500 samples), params and MACs by `pare inspect --json`,
-bytes on disk. Torch-Pruning's own count_ops_and_params figures (which count BatchNorm) are
-in the notes. RP2040 flash is arm-none-eabi-size on the cross-built firmware (--no-emulate:
+accuracy by onnxruntime on x_test (500 samples; pare's also by `pare eval`), params, MACs
+and weight bytes by `pare inspect --json`, file bytes on disk. Torch-Pruning's own
+count_ops_and_params figures (BatchNorm counted; pare folds it into the convs) are in the
+notes. RP2040 flash is arm-none-eabi-size on the cross-built firmware (--no-emulate:
 instructions are not counted here).
 --quick: only R = 50 %, L2, whole-head mode, 2:4, one MobileNetV2 input.
 Exit status 1 when a pare compile fails (a pare without --prune fails them all, with one
