@@ -69,7 +69,8 @@ def ensure_venv():
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("pare", help="the pare binary (e.g. target/release/pare)")
-    ap.add_argument("--fixtures", default=os.path.join(REPO, "..", "shared", "fixtures"))
+    ap.add_argument("--fixtures", default=os.path.join(REPO, "..", "shared", "fixtures"),
+                    help="the fixtures folder (default ../shared/fixtures)")
     ap.add_argument("--work", default=os.path.join(HERE, "data", "prune"), help="artifacts go here")
     ap.add_argument("--quick", action="store_true", help="R = 50 %% only, L2, heads, 2:4, one MobileNetV2 input")
     a = ap.parse_args()
