@@ -141,8 +141,9 @@ def rp2040_flash(report):
 
 
 def layer_channels(report, limit=8):
-    """`node before->after` for the pruned layers of prune.layers, when its rows name the layer
-    (node, name or layer) and carry channels_before/channels_after; "" otherwise."""
+    """What prune.layers says was cut, as `name before->after`: rows per layer (node, name or
+    layer; channels_before/channels_after) or per dependency group (layers [names];
+    classes_before/classes_after, a class being a channel or a whole head). "" otherwise."""
     rows = ((report.get("prune") or {}).get("layers")) or []
     parts = []
     for r in rows:
@@ -150,6 +151,9 @@ def layer_channels(report, limit=8):
             continue
         name = next((r[k] for k in ("node", "name", "layer") if k in r), None)
         before, after = figure(r.get("channels_before")), figure(r.get("channels_after"))
+        if isinstance(r.get("layers"), list) and "classes_before" in r:
+            name = "+".join(map(str, r["layers"]))
+            before, after = figure(r.get("classes_before")), figure(r.get("classes_after"))
         if name is not None and isinstance(before, int) and isinstance(after, int) and after != before:
             parts.append(f"{name} {before}->{after}")
     more = f", +{len(parts) - limit} more" if len(parts) > limit else ""
