@@ -55,8 +55,8 @@ def render(rows, columns):
 
 
 def structured_table(rows, reference_of):
-    """Structured rows with, for each pare row, its Torch-Pruning counterpart at the same
-    ratio (`reference_of(row)`): accuracy difference in points, params/MACs/weight-bytes ratios.
+    """Structured rows with, for each pare row, its Torch-Pruning counterpart
+    (`reference_of(row)`): accuracy difference in points, params/MACs/weight-bytes ratios.
     Weight bytes, not file bytes: the two tools' ONNX exporters lay out constants differently."""
 
     def vs(f):
@@ -70,7 +70,8 @@ def structured_table(rows, reference_of):
         ("params", lambda r: num(r.params)),
         ("MACs", lambda r: num(r.macs)),
         ("weight bytes", lambda r: num(r.weight_bytes)),
-        ("pare vs TP: acc pt", vs(lambda r, t: points(r.accuracy, t.accuracy))),
+        ("vs TP row", vs(lambda r, t: t.method)),
+        ("acc pt", vs(lambda r, t: points(r.accuracy, t.accuracy))),
         ("params", vs(lambda r, t: times(r.params, t.params))),
         ("MACs", vs(lambda r, t: times(r.macs, t.macs))),
         ("weight bytes", vs(lambda r, t: times(r.weight_bytes, t.weight_bytes))),
