@@ -1,4 +1,4 @@
-; passes: prune-structured{ratio=0.34},dce
+; passes: prune-structured{ratio=0.3,keep=p},dce
 ; run: equivalent
 ; Two convs concatenated along channels, then split back (2 + 3) and added
 ; to each other's halves: the split sizes and the concat offsets shift when

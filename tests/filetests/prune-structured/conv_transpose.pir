@@ -1,4 +1,4 @@
-; passes: prune-structured{ratio=0.34},dce
+; passes: prune-structured{ratio=0.3},dce
 ; run: equivalent
 ; A conv feeding a transposed conv (weight [C_in, C_out, k, k]): the conv's
 ; dead channel 2 takes row 2 of the transposed conv's weight with it. The

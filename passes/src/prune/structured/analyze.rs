@@ -145,7 +145,7 @@ impl Analysis {
     /// Blocks every channel of layer `name` (`--prune-keep`).
     pub fn protect_layer(&mut self, a: &Graph, name: &str) {
         let ids: Vec<u32> = (0..self.sources.len() as u32)
-            .filter(|&i| self.sources[i as usize].is_some_and(|s| a.node(s.node).name == name))
+            .filter(|&i| self.sources[i as usize].is_some_and(|s| label(a, s.node) == name))
             .collect();
         for id in ids {
             self.block(id, || format!("layer `{name}` is protected"));

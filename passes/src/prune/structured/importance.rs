@@ -1,6 +1,7 @@
 //! How much each channel class matters: the magnitude of the weights its
 //! removal deletes (L1 or L2 norm of every weight slice it touches, averaged
-//! over those slices, as Torch-Pruning's group magnitude importance does).
+//! over those slices, as Torch-Pruning's group magnitude importance does;
+//! biases are left out).
 
 use super::analyze::Analysis;
 use super::tags::NONE;
@@ -51,6 +52,10 @@ pub fn magnitude(
 ) -> Result<BTreeMap<u32, f64>, pare_ir::IrError> {
     let mut sum: BTreeMap<u32, (f64, usize)> = BTreeMap::new();
     for cut in &an.cuts {
+        // Weights only: a bias says where a channel sits, not what it carries.
+        if cut.slot != 1 {
+            continue;
+        }
         let Some(w) = g
             .node(cut.node)
             .input(cut.slot)

@@ -130,20 +130,22 @@ impl Pass for PruneStructured {
             });
         }
         for k in &self.keep {
-            if !g.nodes().any(|(_, n)| n.name == *k) {
-                let mut known: Vec<&str> = g
-                    .nodes()
-                    .filter(|(_, n)| {
-                        matches!(
-                            n.op,
-                            pare_ir::Op::Conv { .. }
-                                | pare_ir::Op::ConvTranspose { .. }
-                                | pare_ir::Op::Gemm { .. }
-                                | pare_ir::Op::MatMul {}
-                        )
-                    })
-                    .map(|(_, n)| n.name.as_str())
-                    .collect();
+            let layers: Vec<String> = g
+                .order()
+                .iter()
+                .filter(|&&n| {
+                    matches!(
+                        g.node(n).op,
+                        pare_ir::Op::Conv { .. }
+                            | pare_ir::Op::ConvTranspose { .. }
+                            | pare_ir::Op::Gemm { .. }
+                            | pare_ir::Op::MatMul {}
+                    )
+                })
+                .map(|&n| analyze::label(g, n))
+                .collect();
+            if !g.order().iter().any(|&n| analyze::label(g, n) == *k) {
+                let mut known = layers;
                 known.truncate(12);
                 return Err(PassError::Config {
                     pass: NAME,

@@ -50,7 +50,9 @@ pub fn select(
             for g in groups {
                 let n = g.classes.len();
                 let prunable = ranked(g.prunable(), score);
-                let want = (n as f64 * ratio).floor() as usize;
+                // Keep ⌊(1−R)·n⌋, as Torch-Pruning does, so the same ratio
+                // gives the same channel counts (and MACs) in both.
+                let want = n - ((1.0 - ratio) * n as f64 + 1e-9).floor() as usize;
                 let remove = n - kept_count(n, want, multiple);
                 out.extend(prunable.into_iter().take(remove));
             }
