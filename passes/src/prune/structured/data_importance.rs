@@ -151,3 +151,162 @@ pub fn reconstruction(
     }
     Ok(score)
 }
+
+/// `recon` before a least-squares refit: the output error each class's
+/// removal leaves in the layers reading it once those layers are re-fitted
+/// from the channels that remain — the Optimal Brain Surgeon saliency of a
+/// whole block of inputs, tr(W_Bᵀ·((G⁻¹)_BB)⁻¹·W_B) with G = AᵀA the Gram
+/// matrix of the layer's input rows (im2col for a conv) and B the columns the
+/// class feeds. Channels that others can stand in for score low.
+pub fn compensated(
+    g: &Graph,
+    an: &Analysis,
+    batches: &[Vec<Tensor>],
+) -> Result<BTreeMap<u32, f64>, InterpError> {
+    use super::refit::{conv_geom, design};
+    use faer::linalg::solvers::DenseSolveCore;
+    use faer::Mat;
+    // The consumers: cuts on input channels of a gemm, matmul or plain conv.
+    struct Consumer<'a> {
+        cut: &'a super::analyze::Cut,
+        conv: Option<super::refit::ConvGeom>,
+        out_hw: [usize; 2],
+        gram: Option<Mat<f64>>,
+    }
+    let mut consumers: HashMap<ValueId, Vec<Consumer>> = HashMap::new();
+    for cut in &an.cuts {
+        let Some((w_axis, _)) = cut.input else {
+            continue;
+        };
+        let node = g.node(cut.node);
+        let Some(x) = node.input(0) else { continue };
+        let rank = g.ty(x).rank();
+        let (conv, out_hw) = match &node.op {
+            Op::Conv { .. } => {
+                let Some(c) = conv_geom(&node.op, rank) else {
+                    continue;
+                };
+                let os = g.ty(node.outputs[0]).fixed_shape();
+                let Some(os) = os.filter(|s| s.len() == 4) else {
+                    continue;
+                };
+                (Some(c), [os[2] as usize, os[3] as usize])
+            }
+            Op::Gemm { trans_a: false, .. } | Op::MatMul {} => (None, [1, 1]),
+            _ => continue,
+        };
+        if conv.is_some() && w_axis != 1 {
+            continue;
+        }
+        consumers.entry(x).or_default().push(Consumer {
+            cut,
+            conv,
+            out_hw,
+            gram: None,
+        });
+    }
+    for x in batches {
+        let mut err = None;
+        run_observed(g, x, &mut |v, t| {
+            let Some(list) = consumers.get_mut(&v) else {
+                return;
+            };
+            for c in list.iter_mut() {
+                let (a, cols) = design(t, &c.conv, 0, c.out_hw);
+                let rows = a.len() / cols.max(1);
+                let am = Mat::from_fn(rows, cols, |i, j| a[i * cols + j]);
+                let gram = c.gram.get_or_insert_with(|| Mat::zeros(cols, cols));
+                if gram.nrows() != cols {
+                    err = Some("the layer's input changed shape between batches".to_string());
+                    return;
+                }
+                *gram += am.transpose() * &am;
+            }
+        })?;
+        if let Some(e) = err {
+            return Err(InterpError::Run(e));
+        }
+    }
+    let mut score: BTreeMap<u32, f64> = BTreeMap::new();
+    for list in consumers.values() {
+        for c in list {
+            let Some(gram) = &c.gram else { continue };
+            let node = g.node(c.cut.node);
+            let Some(w) = node.input(1).and_then(|v| g.weight_of(v)) else {
+                continue;
+            };
+            let Ok(w) = w.tensor() else { continue };
+            let ws = w.shape().to_vec();
+            let (w_axis, _) = c.cut.input.expect("a consumer cut");
+            let ids = &c
+                .cut
+                .axes
+                .iter()
+                .find(|(ax, _)| *ax == w_axis)
+                .expect("input axis")
+                .1;
+            let k = gram.nrows();
+            let mean_diag = (0..k).map(|i| gram[(i, i)]).sum::<f64>() / k as f64;
+            let mut reg = gram.clone();
+            for i in 0..k {
+                reg[(i, i)] += 1e-5 * mean_diag.max(1e-12);
+            }
+            let Ok(llt) = reg.llt(faer::Side::Lower) else {
+                continue;
+            };
+            let ginv = llt.inverse();
+            // Columns per input channel, and the weight as [features, outputs].
+            let per = match &c.conv {
+                Some(_) => ws[2..].iter().product::<usize>(),
+                None => 1,
+            };
+            let wv = w.to_f64_vec();
+            let (outs, feat_of) = match (&c.conv, &node.op) {
+                (Some(_), _) => (
+                    ws[0],
+                    Box::new(|f: usize, o: usize| wv[o * (k - 1) + f])
+                        as Box<dyn Fn(usize, usize) -> f64>,
+                ),
+                (None, Op::Gemm { trans_b: true, .. }) => (
+                    ws[0],
+                    Box::new(|f: usize, o: usize| wv[o * (k - 1) + f])
+                        as Box<dyn Fn(usize, usize) -> f64>,
+                ),
+                (None, _) => (
+                    ws[1],
+                    Box::new(|f: usize, o: usize| wv[f * ws[1] + o])
+                        as Box<dyn Fn(usize, usize) -> f64>,
+                ),
+            };
+            let mut by_class: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+            for (i, &id) in ids.iter().enumerate() {
+                if id != NONE {
+                    by_class
+                        .entry(an.class(id))
+                        .or_default()
+                        .extend(i * per..(i + 1) * per);
+                }
+            }
+            for (class, cols) in by_class {
+                let b = cols.len();
+                let sub = Mat::from_fn(b, b, |i, j| ginv[(cols[i], cols[j])]);
+                let Ok(sl) = sub.llt(faer::Side::Lower) else {
+                    continue;
+                };
+                let wb = Mat::from_fn(b, outs, |i, o| feat_of(cols[i], o));
+                let x = faer::linalg::solvers::Solve::solve(&sl, &wb);
+                let mut tr = 0.0;
+                for i in 0..b {
+                    for o in 0..outs {
+                        tr += wb[(i, o)] * x[(i, o)];
+                    }
+                }
+                *score.entry(class).or_insert(0.0) += tr;
+            }
+        }
+    }
+    for c in an.classes() {
+        score.entry(c).or_insert(0.0);
+    }
+    Ok(score)
+}

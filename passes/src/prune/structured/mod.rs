@@ -179,6 +179,9 @@ impl Pass for PruneStructured {
         };
         let score = match self.importance {
             "act" => data_importance::activation(g, &an, &batches).map_err(analysis_err)?,
+            "recon" if self.refit => {
+                data_importance::compensated(g, &an, &batches).map_err(analysis_err)?
+            }
             "recon" => data_importance::reconstruction(g, &an, &batches).map_err(analysis_err)?,
             "l1" => importance::magnitude(g, &an, Norm::L1).map_err(analysis_err)?,
             _ => importance::magnitude(g, &an, Norm::L2).map_err(analysis_err)?,

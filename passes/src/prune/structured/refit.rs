@@ -37,7 +37,7 @@ struct Layer {
 }
 
 #[derive(Clone)]
-struct ConvGeom {
+pub(super) struct ConvGeom {
     group: usize,
     k: [usize; 2],
     s: [usize; 2],
@@ -45,7 +45,7 @@ struct ConvGeom {
     d: [usize; 2],
 }
 
-fn conv_geom(op: &Op, rank: usize) -> Option<ConvGeom> {
+pub(super) fn conv_geom(op: &Op, rank: usize) -> Option<ConvGeom> {
     let Op::Conv {
         auto_pad,
         kernel_shape,
@@ -75,7 +75,7 @@ fn conv_geom(op: &Op, rank: usize) -> Option<ConvGeom> {
 }
 
 /// The value `v` of `g` on batch `x`.
-fn value_of(g: &Graph, x: &[Tensor], v: ValueId) -> Result<Tensor, String> {
+pub(super) fn value_of(g: &Graph, x: &[Tensor], v: ValueId) -> Result<Tensor, String> {
     if let Some(i) = g.inputs.iter().position(|&i| i == v) {
         return Ok(x[i].clone());
     }
@@ -91,7 +91,12 @@ fn value_of(g: &Graph, x: &[Tensor], v: ValueId) -> Result<Tensor, String> {
 
 /// Rows of the design matrix for group `gi` (im2col for a conv, the last axis
 /// for a gemm/matmul), each followed by a 1 for the bias.
-fn design(x: &Tensor, conv: &Option<ConvGeom>, gi: usize, out_hw: [usize; 2]) -> (Vec<f64>, usize) {
+pub(super) fn design(
+    x: &Tensor,
+    conv: &Option<ConvGeom>,
+    gi: usize,
+    out_hw: [usize; 2],
+) -> (Vec<f64>, usize) {
     let xs = x.shape();
     let v = x.to_f64_vec();
     match conv {
