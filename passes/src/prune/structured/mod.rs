@@ -41,8 +41,8 @@ pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
         name: "samples",
         ty: OptionType::Int,
-        default: Some("512"),
-        help: "calibration samples read for act, recon and refit",
+        default: Some("2048"),
+        help: "calibration samples read for act, recon and refit (a fully connected layer needs more samples than it has inputs)",
     },
     OptionSpec {
         name: "scope",
@@ -169,7 +169,7 @@ impl Pass for PruneStructured {
                 NAME,
                 "importance=act or recon, or refit,",
             )?;
-            let n = d.samples.unwrap_or(512);
+            let n = d.samples.unwrap_or(2048);
             d.open(g, NAME)?.take(n).map_err(|e| PassError::Analysis {
                 pass: NAME,
                 source: e,

@@ -156,8 +156,9 @@ pub struct CompileArgs {
     /// reproduces the original model's outputs from the pruned inputs.
     #[arg(long)]
     pub prune_refit: bool,
-    /// Calibration samples read for act/recon importance and --prune-refit.
-    #[arg(long, value_name = "N", default_value_t = 512)]
+    /// Calibration samples read for act/recon importance and --prune-refit
+    /// (a fully connected layer needs more samples than it has inputs).
+    #[arg(long, value_name = "N", default_value_t = 2048)]
     pub prune_samples: usize,
     /// Layers (node names, comma-separated) that --prune leaves whole.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
