@@ -51,6 +51,20 @@ pub const OPTIONS: &[OptionSpec] = &[
         default: None,
         help: "nodes whose weights stay dense and unpruned, separated by `;`",
     },
+    OptionSpec {
+        name: "refit",
+        ty: OptionType::Bool,
+        default: Some("false"),
+        help: "re-fit each pruned layer's remaining weights and bias by least squares on calib (each output keeps its zeros), in graph order",
+    },
+    crate::ptq::calib::CALIB,
+    crate::ptq::calib::BATCH,
+    OptionSpec {
+        name: "samples",
+        ty: OptionType::Int,
+        default: Some("2048"),
+        help: "calibration samples read for refit",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,6 +82,8 @@ enum Selection {
 pub struct PruneUnstructured {
     selection: Selection,
     keep: Vec<String>,
+    refit: bool,
+    data: Option<crate::ptq::calib::DataOptions>,
 }
 
 impl PruneUnstructured {
@@ -106,10 +122,26 @@ impl PruneUnstructured {
                 }
             }
         };
+        let mut data = crate::ptq::calib::DataOptions::from_options(o)?;
+        if let Some(d) = &mut data {
+            d.samples = Some(o.count("samples")?);
+        }
         Ok(PruneUnstructured {
             selection,
             keep: o.names("keep"),
+            refit: o.bool("refit")?,
+            data,
         })
+    }
+}
+
+impl PruneUnstructured {
+    /// Refit on `data` (what `refit=true,calib=…` asks for, from a caller that
+    /// holds the data options already).
+    pub fn with_refit(mut self, data: crate::ptq::calib::DataOptions) -> PruneUnstructured {
+        self.refit = true;
+        self.data = Some(data);
+        self
     }
 }
 
@@ -133,6 +165,18 @@ impl Pass for PruneUnstructured {
                 msg: format!("keep names node `{unknown}`, which the graph does not have"),
             });
         }
+        let batches = if self.refit {
+            let d = crate::ptq::calib::needs_data(&self.data, PASS, "refit")?;
+            d.open(g, PASS)?
+                .take(d.samples.unwrap_or(2048))
+                .map_err(|e| PassError::Analysis {
+                    pass: PASS,
+                    source: e,
+                })?
+        } else {
+            Vec::new()
+        };
+        let original = self.refit.then(|| g.clone());
         let (targets, skipped) = find_targets(g, &self.keep);
         for s in skipped {
             cx.note(PASS, s);
@@ -222,6 +266,48 @@ impl Pass for PruneUnstructured {
                 *g.weight_mut(wid) = stored;
                 changed = true;
             }
+        }
+        if let Some(orig) = &original {
+            // Dense pruned weights while refitting; stored sparse again after.
+            for t in &targets {
+                let ValueDef::Weight(wid) = g.value(t.value).def else {
+                    unreachable!("targets are weight values")
+                };
+                let dense = g
+                    .weight(wid)
+                    .to_dense()
+                    .map_err(|e| PassError::node(PASS, g, t.users[0], e))?;
+                *g.weight_mut(wid) = dense;
+            }
+            let nodes: BTreeSet<NodeId> = targets
+                .iter()
+                .flat_map(|t| t.users.iter().copied())
+                .collect();
+            let (done, skipped) =
+                crate::prune::structured::refit::refit_masked(orig, g, &nodes, &batches);
+            cx.note(
+                PASS,
+                format!(
+                    "refit {} layer(s) by least squares on {} calibration batch(es), each output keeping its zeros",
+                    done.len(),
+                    batches.len()
+                ),
+            );
+            for s in skipped {
+                cx.note(PASS, format!("{}: not refitted, {}", s.layer, s.why));
+            }
+            for &n in &nodes {
+                let Some(v) = g.node(n).input(1) else {
+                    continue;
+                };
+                let ValueDef::Weight(wid) = g.value(v).def else {
+                    continue;
+                };
+                let stored =
+                    smaller_form(g.weight(wid)).map_err(|e| PassError::node(PASS, g, n, e))?;
+                *g.weight_mut(wid) = stored;
+            }
+            changed = true;
         }
         let how = match (self.selection, threshold) {
             (Selection::Global(_), Some(t)) => format!("global threshold |w| <= {t:e}"),

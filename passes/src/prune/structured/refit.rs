@@ -220,7 +220,7 @@ pub fn refit(
             });
             continue;
         }
-        match fit_layer(orig, g, &l, removed, batches) {
+        match fit_layer(orig, g, &l, false, removed, batches) {
             Ok(()) => done.push(name),
             Err(why) => skipped.push(Skipped { layer: name, why }),
         }
@@ -232,6 +232,7 @@ fn fit_layer(
     orig: &Graph,
     g: &mut Graph,
     l: &Layer,
+    masked: bool,
     removed: &HashMap<ValueId, Vec<Vec<usize>>>,
     batches: &[Vec<Tensor>],
 ) -> Result<(), String> {
@@ -346,10 +347,33 @@ fn fit_layer(
                 rhs[(kk - 1, o)] = 0.0;
             }
         }
-        let llt = lhs
-            .llt(faer::Side::Lower)
-            .map_err(|_| "the normal equations are not positive definite".to_string())?;
-        let sol = llt.solve(&rhs);
+        let sol = if masked {
+            // Each output keeps its own non-zeros (and bias): one small system each.
+            let mut sol = Mat::<f64>::zeros(kk, og);
+            for o in 0..og {
+                let oo = gi * og + o;
+                let support: Vec<usize> = (0..kk - 1)
+                    .filter(|&r| w_at(r, oo) != 0.0)
+                    .chain(std::iter::once(kk - 1))
+                    .collect();
+                let m = support.len();
+                let sub = Mat::from_fn(m, m, |i, j| lhs[(support[i], support[j])]);
+                let b = Mat::from_fn(m, 1, |i, _| rhs[(support[i], o)]);
+                let llt = sub
+                    .llt(faer::Side::Lower)
+                    .map_err(|_| "the normal equations are not positive definite".to_string())?;
+                let x = llt.solve(&b);
+                for (i, &r) in support.iter().enumerate() {
+                    sol[(r, o)] = x[(i, 0)];
+                }
+            }
+            sol
+        } else {
+            let llt = lhs
+                .llt(faer::Side::Lower)
+                .map_err(|_| "the normal equations are not positive definite".to_string())?;
+            llt.solve(&rhs)
+        };
         for o in 0..og {
             let oo = gi * og + o;
             for r in 0..kk - 1 {
@@ -394,4 +418,54 @@ fn fit_layer(
         nd.inputs[2] = Some(nb);
     }
     Ok(())
+}
+
+/// Re-fits the layers `nodes` (pruned unstructured) in graph order, each
+/// output keeping its zeros: the non-zero weights and the bias of every output
+/// are solved by least squares to reproduce the original model's output from
+/// the pruned model's input (the closed-form update SparseGPT makes, here
+/// exact per output). Returns the layers refitted and those left as they were.
+pub fn refit_masked(
+    orig: &Graph,
+    g: &mut Graph,
+    nodes: &BTreeSet<NodeId>,
+    batches: &[Vec<Tensor>],
+) -> (Vec<String>, Vec<Skipped>) {
+    let mut done = Vec::new();
+    let mut skipped = Vec::new();
+    let order: Vec<NodeId> = g
+        .order()
+        .iter()
+        .copied()
+        .filter(|n| nodes.contains(n))
+        .collect();
+    for n in order {
+        let node = g.node(n);
+        let name = super::analyze::label(g, n);
+        let x = node.input(0).expect("arity");
+        let fits = match &node.op {
+            Op::Conv { .. } => conv_geom(&node.op, g.ty(x).rank()).is_some(),
+            Op::Gemm { trans_a: false, .. } => true,
+            Op::MatMul {} => node.input(1).is_some_and(|w| g.ty(w).rank() == 2),
+            _ => false,
+        };
+        if !fits {
+            skipped.push(Skipped {
+                layer: name,
+                why: "only 2-D convolutions with explicit padding, gemm and 2-D matmul weights are refitted".into(),
+            });
+            continue;
+        }
+        let l = Layer {
+            node: n,
+            x,
+            y: node.outputs[0],
+            conv: conv_geom(&node.op, g.ty(x).rank()),
+        };
+        match fit_layer(orig, g, &l, true, &HashMap::new(), batches) {
+            Ok(()) => done.push(name),
+            Err(why) => skipped.push(Skipped { layer: name, why }),
+        }
+    }
+    (done, skipped)
 }

@@ -99,9 +99,6 @@ fn pass(a: &CompileArgs, spec: &PruneSpec) -> Result<Box<dyn Pass>> {
             a.prune.as_deref().unwrap_or_default()
         ),
     };
-    if a.prune_refit && !matches!(spec, PruneSpec::Structured { .. }) {
-        bail!("--prune-refit applies to structured pruning");
-    }
     Ok(match spec {
         PruneSpec::Structured { ratio, importance } => Box::new(PruneStructured {
             data,
@@ -117,9 +114,9 @@ fn pass(a: &CompileArgs, spec: &PruneSpec) -> Result<Box<dyn Pass>> {
             keep: a.prune_keep.clone(),
         }),
         PruneSpec::Unstructured { .. } | PruneSpec::Pattern { .. } => {
-            let mut opts = vec![match spec {
-                PruneSpec::Unstructured { ratio } => format!("ratio={ratio}"),
-                PruneSpec::Pattern { n, m } => format!("pattern={n}:{m}"),
+            let mut args = vec![match spec {
+                PruneSpec::Unstructured { ratio } => ("ratio".to_string(), ratio.to_string()),
+                PruneSpec::Pattern { n, m } => ("pattern".to_string(), format!("{n}:{m}")),
                 PruneSpec::Structured { .. } => unreachable!(),
             }];
             // Unstructured pruning ranks globally unless told per layer.
@@ -127,15 +124,19 @@ fn pass(a: &CompileArgs, spec: &PruneSpec) -> Result<Box<dyn Pass>> {
                 Some("group") => "layer",
                 _ => "global",
             };
-            opts.push(format!("scope={scope}"));
+            args.push(("scope".into(), scope.into()));
             if !a.prune_keep.is_empty() {
-                opts.push(format!("keep={}", a.prune_keep.join(";")));
+                args.push(("keep".into(), a.prune_keep.join(";")));
             }
-            let spec = format!("prune-unstructured{{{}}}", opts.join(","));
-            let mut p = pare_passes::pipeline_from_spec(&spec)?;
-            match p.steps.pop() {
-                Some(Step::Once(pass)) if p.steps.is_empty() => pass,
-                _ => bail!("`{spec}` is not one pass"),
+            let o = pare_passes::registry::Options::parse(
+                "prune-unstructured",
+                pare_passes::prune::unstructured::OPTIONS,
+                &args,
+            )?;
+            let p = pare_passes::prune::PruneUnstructured::from_options(&o)?;
+            match data {
+                Some(d) => Box::new(p.with_refit(d)),
+                None => Box::new(p),
             }
         }
     })
