@@ -59,12 +59,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     },
     crate::ptq::calib::CALIB,
     crate::ptq::calib::BATCH,
-    OptionSpec {
-        name: "samples",
-        ty: OptionType::Int,
-        default: Some("2048"),
-        help: "calibration samples read for refit",
-    },
+    super::SAMPLES,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -38,12 +38,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     },
     crate::ptq::calib::CALIB,
     crate::ptq::calib::BATCH,
-    OptionSpec {
-        name: "samples",
-        ty: OptionType::Int,
-        default: Some("2048"),
-        help: "calibration samples read for act, recon and refit (a fully connected layer needs more samples than it has inputs)",
-    },
+    super::SAMPLES,
     OptionSpec {
         name: "scope",
         ty: OptionType::Choice(&["group", "global"]),
