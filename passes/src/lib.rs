@@ -7,6 +7,7 @@
 
 pub mod cleanup;
 pub mod fuse;
+pub mod lowrank;
 mod manager;
 pub mod metrics;
 mod pass;

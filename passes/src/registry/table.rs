@@ -132,6 +132,12 @@ pub const PASSES: &[PassInfo] = &[
         build: plain::<KeepReducedDims>,
     },
     PassInfo {
+        name: "lowrank",
+        help: "factorize the constant weight of a Gemm or MatMul into two smaller layers (data-aware or plain truncated SVD) where params and MACs both drop",
+        options: crate::lowrank::OPTIONS,
+        build: |o| Ok(Box::new(crate::lowrank::LowRank::from_options(o)?)),
+    },
+    PassInfo {
         name: "mixed-precision",
         help: "int8 or int4 weights per layer by measured sensitivity, to fit a byte budget",
         options: ptq::options::MIXED_PRECISION,

@@ -145,6 +145,8 @@ fn pass(a: &CompileArgs, spec: &PruneSpec) -> Result<Box<dyn Pass>> {
 /// The pruned float model and what was done.
 pub struct Pruned {
     pub before: Graph,
+    /// The float graph right after pruning (later steps, --lowrank, change it).
+    pub after: Graph,
     pub report: PruneReport,
     pub fidelity: Option<Fidelity>,
 }
@@ -201,6 +203,7 @@ pub fn run(
     };
     Ok(Pruned {
         before,
+        after: g.clone(),
         report,
         fidelity,
     })
@@ -259,7 +262,8 @@ fn label(g: &Graph, n: &Node) -> String {
 }
 
 /// The `prune` section: per layer before/after, totals, and fidelity.
-pub fn to_json(p: &Pruned, after: &Graph, emitted: &Graph) -> Result<(Value, String)> {
+pub fn to_json(p: &Pruned, emitted: &Graph) -> Result<(Value, String)> {
+    let after = &p.after;
     let b1 = pare_ir::analysis::with_symbols_bound(&p.before, 1)?;
     let a1 = pare_ir::analysis::with_symbols_bound(after, 1)?;
     let find = |g: &Graph, name: &str| {

@@ -50,6 +50,8 @@ pub struct Report {
     pub target: Option<(Value, String)>,
     /// What `--prune` cut: JSON and terminal text.
     pub prune: Option<(Value, String)>,
+    /// What `--lowrank` factorized: JSON and terminal text.
+    pub lowrank: Option<(Value, String)>,
 }
 
 fn measured(value: Value, how: &str) -> Value {
@@ -78,6 +80,7 @@ impl Report {
             peak_rss_bytes: None,
             target: None,
             prune: None,
+            lowrank: None,
         }
     }
 
@@ -195,6 +198,9 @@ impl Report {
         if let Some((p, _)) = &self.prune {
             v["prune"] = p.clone();
         }
+        if let Some((l, _)) = &self.lowrank {
+            v["lowrank"] = l.clone();
+        }
         if let Some(f) = &self.fidelity {
             let how = format!(
                 "float vs compiled (integer interpreter) on the first {} calibration samples",
@@ -297,6 +303,9 @@ impl Report {
             );
         }
         if let Some((_, text)) = &self.prune {
+            s.push_str(text);
+        }
+        if let Some((_, text)) = &self.lowrank {
             s.push_str(text);
         }
         if let Some(t) = &self.techniques {
