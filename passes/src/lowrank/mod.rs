@@ -3,9 +3,12 @@
 //! drop (r·(K+N) < K·N). The rank is chosen per layer by singular-value energy,
 //! a size target or an output-error budget; the data-aware variant (default)
 //! minimizes the layer's output error on calibration inputs rather than the
-//! weight error. Each layer's note gives both variants' errors.
+//! weight error. Each layer's note gives both variants' errors. A k×k conv
+//! (group 1) becomes 1×1 → k×k core → 1×1 by Tucker-2 (see [`conv`]).
 
+mod conv;
 pub mod factor;
+pub mod tucker;
 
 use crate::registry::{OptionSpec, OptionType, Options};
 use crate::{Changed, Pass, PassCx, PassError};
@@ -309,6 +312,7 @@ impl Pass for LowRank {
             rewrite(g, t, chosen, r).map_err(|e| PassError::node(PASS, g, t.node, e))?;
             changed = true;
         }
+        changed |= conv::factorize(g, cx, self.by, &self.keep, &batches)?;
         Ok(Changed::from_bool(changed))
     }
 }

@@ -37,7 +37,7 @@ struct Layer {
 }
 
 #[derive(Clone)]
-pub(super) struct ConvGeom {
+pub(crate) struct ConvGeom {
     group: usize,
     k: [usize; 2],
     s: [usize; 2],
@@ -45,7 +45,7 @@ pub(super) struct ConvGeom {
     d: [usize; 2],
 }
 
-pub(super) fn conv_geom(op: &Op, rank: usize) -> Option<ConvGeom> {
+pub(crate) fn conv_geom(op: &Op, rank: usize) -> Option<ConvGeom> {
     let Op::Conv {
         auto_pad,
         kernel_shape,
@@ -91,7 +91,7 @@ pub(super) fn value_of(g: &Graph, x: &[Tensor], v: ValueId) -> Result<Tensor, St
 
 /// Rows of the design matrix for group `gi` (im2col for a conv, the last axis
 /// for a gemm/matmul), each followed by a 1 for the bias.
-pub(super) fn design(
+pub(crate) fn design(
     x: &Tensor,
     conv: &Option<ConvGeom>,
     gi: usize,
