@@ -10,7 +10,6 @@ use crate::prune::structured::analyze::label;
 use crate::prune::structured::refit::{conv_geom, design};
 use crate::{PassCx, PassError};
 use faer::Mat;
-use pare_ir::interp::run_observed;
 use pare_ir::ops::AutoPad;
 use pare_ir::{Dim, Graph, NodeId, Op, Tensor, TensorType, ValueId, Weight};
 use std::collections::HashMap;
@@ -115,15 +114,7 @@ fn grams(
             *gm += am.transpose() * &am;
         }
     };
-    for x in batches {
-        for (&i, t) in g.inputs.iter().zip(x) {
-            add(i, t);
-        }
-        run_observed(g, x, &mut |v, t| add(v, t)).map_err(|e| PassError::Analysis {
-            pass: PASS,
-            source: Box::new(e),
-        })?;
-    }
+    super::observe_all(g, batches, &mut add)?;
     Ok(out)
 }
 

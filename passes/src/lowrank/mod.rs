@@ -176,16 +176,26 @@ fn grams(
         let gm = out.entry(v).or_insert_with(|| Mat::zeros(k, k));
         *gm += a.transpose() * &a;
     };
+    observe_all(g, batches, &mut add)?;
+    Ok(out)
+}
+
+/// Runs every batch, handing `seen` each graph input and each value computed.
+pub(crate) fn observe_all(
+    g: &Graph,
+    batches: &[Vec<Tensor>],
+    seen: &mut dyn FnMut(ValueId, &Tensor),
+) -> Result<(), PassError> {
     for x in batches {
         for (&i, t) in g.inputs.iter().zip(x) {
-            add(i, t);
+            seen(i, t);
         }
-        run_observed(g, x, &mut |v, t| add(v, t)).map_err(|e| PassError::Analysis {
+        run_observed(g, x, &mut |v, t| seen(v, t)).map_err(|e| PassError::Analysis {
             pass: PASS,
             source: Box::new(e),
         })?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The rank `by` asks for, from the chosen factorization's singular values;
