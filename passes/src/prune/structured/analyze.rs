@@ -462,16 +462,7 @@ fn pool(a: &Graph, an: &mut Analysis, n: NodeId) -> Result<(), AnalysisError> {
         let class = meet.finish(an, || format!("{what} pools it with untagged values"));
         ids.extend(std::iter::repeat_n(class, oplane));
     }
-    for &o in node.outputs.iter().take(1) {
-        set_tags(
-            an,
-            o,
-            Tags {
-                shape: os.clone(),
-                ids: ids.clone(),
-            },
-        );
-    }
+    set_tags(an, out, Tags { shape: os, ids });
     Ok(())
 }
 
@@ -609,11 +600,6 @@ fn movement(a: &Graph, an: &mut Analysis, n: NodeId) -> Result<(), AnalysisError
     Ok(())
 }
 
-/// The per-channel classes of `x` along `axis` (merged within each channel).
-fn channel_classes(an: &mut Analysis, t: &Tags, axis: usize, what: &str) -> Vec<u32> {
-    an.slice_classes(t, axis, what)
-}
-
 /// Output tags of shape `shape` carrying `ids[c]` along `axis`.
 fn along(shape: &[usize], axis: usize, ids: &[u32]) -> Tags {
     let st = strides(shape);
@@ -643,7 +629,7 @@ fn conv(a: &Graph, an: &mut Analysis, n: NodeId, group: usize) -> Result<(), Ana
     let os = shape_of(a, out)?;
     let (c, o) = (xt.shape[1], os[1]);
     let what = format!("conv `{}`", label(a, n));
-    let inc = channel_classes(an, &xt, 1, &what);
+    let inc = an.slice_classes(&xt, 1, &what);
     if group == 1 {
         let fresh = an.fresh(n, o);
         an.cuts.push(Cut {
@@ -741,7 +727,7 @@ fn conv_transpose(
         return Ok(());
     }
     let what = format!("conv_transpose `{}`", label(a, n));
-    let inc = channel_classes(an, &xt, 1, &what);
+    let inc = an.slice_classes(&xt, 1, &what);
     if group == 1 {
         // Weight [C_in, C_out, k...].
         let fresh = an.fresh(n, os[1]);
@@ -783,7 +769,7 @@ fn gemm(
     let xt = tags_of(a, an, x)?;
     let os = shape_of(a, out)?;
     let what = format!("gemm `{}`", label(a, n));
-    let inc = channel_classes(an, &xt, usize::from(!trans_a), &what);
+    let inc = an.slice_classes(&xt, usize::from(!trans_a), &what);
     let fresh = an.fresh(n, os[1]);
     let (k_axis, n_axis) = if trans_b { (1, 0) } else { (0, 1) };
     an.cuts.push(Cut {
@@ -810,7 +796,7 @@ fn matmul(a: &Graph, an: &mut Analysis, n: NodeId) -> Result<(), AnalysisError> 
     let what = format!("matmul `{}`", label(a, n));
     if is_const(a, w) && !is_const(a, x) && ws.len() == 2 && xs.len() >= 2 {
         let xt = tags_of(a, an, x)?;
-        let inc = channel_classes(an, &xt, xs.len() - 1, &what);
+        let inc = an.slice_classes(&xt, xs.len() - 1, &what);
         let fresh = an.fresh(n, ws[1]);
         an.cuts.push(Cut {
             node: n,

@@ -240,12 +240,12 @@ fn follow_constants(cx: &mut Cx, n: NodeId, cut_slots: &[usize]) -> Result<(), S
     if !axis1 && !numpy {
         return Ok(());
     }
-    let first =
-        usize::from(axis1 || matches!(node.op, Op::LayerNormalization { .. } | Op::Gemm { .. }));
+    // Gemm's B is cut by class; its C follows the output. Elsewhere every
+    // weight input is a per-channel parameter (data inputs are not weights).
     let first = if matches!(node.op, Op::Gemm { .. }) {
         2
     } else {
-        first
+        0
     };
     for slot in first..node.inputs.len() {
         if cut_slots.contains(&slot) {
