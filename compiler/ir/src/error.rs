@@ -31,6 +31,8 @@ pub enum IrError {
     ArenaFull(&'static str),
     #[error("sparse weight of type {ty}: {reason}")]
     SparseWeight { ty: String, reason: String },
+    #[error("palette weight of type {ty}: {reason}")]
+    PaletteWeight { ty: String, reason: String },
     #[error("{0}")]
     Invalid(String),
 }

@@ -42,5 +42,6 @@ pub use ops::Op;
 pub use tensor::{checked_count, checked_product, Element, Tensor, TensorData, MAX_ELEMENTS};
 pub use types::{Dim, QParams, TensorType};
 pub use weights::{
-    is_nibble_packed, pack_nibbles, sparse, unpack_nibbles, Weight, WeightBytes, WeightEncoding,
+    is_nibble_packed, pack_nibbles, palette, sparse, unpack_nibbles, PaletteSpec, Weight,
+    WeightBytes, WeightEncoding,
 };

@@ -1,7 +1,10 @@
 //! The out-of-line weight store: raw little-endian bytes, owned or memory-mapped,
-//! stored dense or sparse, identified by a content hash.
+//! stored dense, sparse or as a palette, identified by a content hash.
 
+pub mod palette;
 pub mod sparse;
+
+pub use palette::PaletteSpec;
 
 use crate::{IrError, Tensor, TensorType};
 use std::fmt;
@@ -61,6 +64,8 @@ pub enum WeightEncoding {
     Dense,
     /// A per-row bitmap of the non-zero elements, then their values: see [`sparse`].
     Sparse { nnz: usize },
+    /// Codebooks and packed indices (weight sharing): see [`palette`].
+    Palette(PaletteSpec),
 }
 
 /// One weight: its type (always fully known shape) and raw bytes.
@@ -69,7 +74,7 @@ pub struct Weight {
     pub ty: TensorType,
     bytes: WeightBytes,
     encoding: WeightEncoding,
-    /// The dense bytes of a sparse weight, decoded on first use.
+    /// The dense bytes of a sparse or palette weight, decoded on first use.
     dense: OnceLock<Arc<[u8]>>,
     hash: OnceLock<[u8; 32]>,
 }
@@ -132,9 +137,39 @@ impl Weight {
         Weight::sparse(self.ty.clone(), WeightBytes::Owned(stored.into()))
     }
 
+    /// A palette weight over `bytes` in the layout of [`palette`]: sizes, indices,
+    /// padding and canonical form are checked here, so a bad one never reaches a reader.
+    pub fn palette(
+        ty: TensorType,
+        spec: PaletteSpec,
+        bytes: WeightBytes,
+    ) -> Result<Weight, IrError> {
+        if ty.fixed_shape().is_none() {
+            return Err(IrError::SymbolicWeight(ty.to_string()));
+        }
+        let dense = palette::decode(&ty, spec, bytes.as_bytes())?;
+        Ok(Weight {
+            ty,
+            bytes,
+            encoding: WeightEncoding::Palette(spec),
+            dense: OnceLock::from(Arc::from(dense)),
+            hash: OnceLock::new(),
+        })
+    }
+
+    /// This weight stored as a palette of `spec` (the same values): fails when a
+    /// group holds more distinct values than the codebook has entries.
+    pub fn to_palette(&self, spec: PaletteSpec) -> Result<Weight, IrError> {
+        if self.encoding == WeightEncoding::Palette(spec) {
+            return Ok(self.clone());
+        }
+        let stored = palette::encode(&self.ty, spec, self.bytes())?;
+        Weight::palette(self.ty.clone(), spec, WeightBytes::Owned(stored.into()))
+    }
+
     /// This weight stored dense (the same values), whatever its encoding now.
     pub fn to_dense(&self) -> Result<Weight, IrError> {
-        if !self.is_sparse() {
+        if self.encoding == WeightEncoding::Dense {
             return Ok(self.clone());
         }
         Weight::new(self.ty.clone(), WeightBytes::Owned(self.bytes().into()))
@@ -144,7 +179,7 @@ impl Weight {
     pub fn sparse_len(&self) -> Option<usize> {
         let nnz = match self.encoding {
             WeightEncoding::Sparse { nnz } => nnz,
-            WeightEncoding::Dense => sparse::count_nonzero(&self.ty, self.bytes())?,
+            _ => sparse::count_nonzero(&self.ty, self.bytes())?,
         };
         sparse::sparse_len(&self.ty, nnz)
     }
@@ -155,6 +190,14 @@ impl Weight {
 
     pub fn is_sparse(&self) -> bool {
         matches!(self.encoding, WeightEncoding::Sparse { .. })
+    }
+
+    /// The palette this weight is stored as, if it is.
+    pub fn palette_spec(&self) -> Option<PaletteSpec> {
+        match self.encoding {
+            WeightEncoding::Palette(spec) => Some(spec),
+            _ => None,
+        }
     }
 
     /// A weight holding a copy of `t`'s data.
@@ -198,17 +241,22 @@ impl Weight {
     pub fn bytes(&self) -> &[u8] {
         match self.encoding {
             WeightEncoding::Dense => self.bytes.as_bytes(),
+            // The constructors checked and decoded the bytes; decoding again only
+            // follows a clone that dropped them, and cannot fail.
             WeightEncoding::Sparse { .. } => self.dense.get_or_init(|| {
-                // `Weight::sparse` checked the bytes, so decoding cannot fail here;
-                // an empty result would only follow a broken invariant.
                 sparse::decode(&self.ty, self.bytes.as_bytes())
+                    .unwrap_or_default()
+                    .into()
+            }),
+            WeightEncoding::Palette(spec) => self.dense.get_or_init(|| {
+                palette::decode(&self.ty, spec, self.bytes.as_bytes())
                     .unwrap_or_default()
                     .into()
             }),
         }
     }
 
-    /// The bytes as stored: the sparse form for a sparse weight (what an artifact
+    /// The bytes as stored: the sparse or palette form (what an artifact
     /// holds and what size figures count).
     pub fn stored_bytes(&self) -> &[u8] {
         self.bytes.as_bytes()
@@ -248,8 +296,14 @@ impl Weight {
             let mut h = blake3::Hasher::new();
             h.update(self.ty.to_string().as_bytes());
             h.update(&[0]);
-            if self.is_sparse() {
-                h.update(b"sparse\0");
+            match self.encoding {
+                WeightEncoding::Dense => {}
+                WeightEncoding::Sparse { .. } => {
+                    h.update(b"sparse\0");
+                }
+                WeightEncoding::Palette(spec) => {
+                    h.update(format!("palette k={} groups={}\0", spec.k, spec.groups).as_bytes());
+                }
             }
             h.update(self.stored_bytes());
             *h.finalize().as_bytes()

@@ -184,6 +184,7 @@ impl<'s> Builder<'s, '_> {
     ) -> Result<Weight, ParseError> {
         let bytes = match data {
             WeightData::Sparse(d) => return self.sparse_weight(key, ty, *d),
+            WeightData::Palette(d) => return self.palette_weight(key, ty, *d),
             WeightData::Hex(bytes) => bytes,
             WeightData::Elems(elems) => {
                 if let Some(n) = ty.num_elements() {
@@ -256,6 +257,73 @@ impl<'s> Builder<'s, '_> {
             };
             self.err(data_at, msg)
         })
+    }
+
+    /// A `palette(k=K, bits=B, groups=G) ...` weight: its data read as codebooks and
+    /// indices (hex), or as dense elements or a hash (then encoded here); B must be
+    /// the width K needs and every size must match the data.
+    fn palette_weight(
+        &self,
+        key: &str,
+        ty: &TensorType,
+        d: super::parse::PaletteDecl<'s>,
+    ) -> Result<Weight, ParseError> {
+        let super::parse::PaletteDecl {
+            at,
+            k,
+            bits,
+            groups,
+            body,
+            codebook_len,
+        } = d;
+        let spec = crate::PaletteSpec {
+            k: usize::try_from(k).unwrap_or(usize::MAX),
+            groups: usize::try_from(groups).unwrap_or(usize::MAX),
+        };
+        let layout = crate::palette::PaletteLayout::of(ty, spec)
+            .map_err(|e| self.err(at, format!("weight `{key}`: {e}")))?;
+        if bits != spec.bits() as u64 {
+            return Err(self.err(
+                at,
+                format!(
+                    "weight `{key}`: a {k}-entry codebook takes {}-bit indices, not bits={bits}",
+                    spec.bits()
+                ),
+            ));
+        }
+        let palette_err = |e: IrError| self.err(at, format!("weight `{key}`: {e}"));
+        match body {
+            WeightData::Hex(bytes) => {
+                if let Some(have) = codebook_len {
+                    if have != layout.codebook_len() {
+                        return Err(self.err(
+                            at,
+                            format!(
+                                "weight `{key}`: {groups} codebooks of {k} {} entries take {} bytes, got {have}",
+                                ty.dtype,
+                                layout.codebook_len()
+                            ),
+                        ));
+                    }
+                }
+                Weight::palette(ty.clone(), spec, WeightBytes::Owned(bytes.into()))
+                    .map_err(palette_err)
+            }
+            WeightData::Hash(_) => {
+                let w = self.weight_value(key, at, ty, body)?;
+                if w.palette_spec() != Some(spec) {
+                    return Err(self.err(
+                        at,
+                        format!("weight `{key}` is declared palette(k={k}, groups={groups}) but the weight source holds it otherwise"),
+                    ));
+                }
+                Ok(w)
+            }
+            other => self
+                .weight_value(key, at, ty, other)?
+                .to_palette(spec)
+                .map_err(palette_err),
+        }
     }
 
     /// A `sparse(nnz=K, density=D) ...` weight: its data read as the bitmap and

@@ -32,7 +32,8 @@
 //!   data (`= i8[4] hex "..."`). A weight stored sparse (see [`crate::sparse`]) says so
 //!   first, `= sparse(nnz=K, density=D) ...`, and its full form is two hex strings, the
 //!   bitmap then the non-zero values; the parser checks K, D and every size against the
-//!   data.
+//!   data. A palette weight (see [`crate::palette`]) writes `= palette(k=K, bits=B,
+//!   groups=G) ...`, its full form the codebooks then the packed indices.
 //! * **Operands**: `%v`, `$w`, or `_` for an absent optional input.
 //! * **Attributes** come from the op table ([`Op::attrs`] / [`Op::from_attrs`]), so there
 //!   is no per-op code. Values: integers, floats, `true`/`false`, strings, dtype names,

@@ -74,6 +74,20 @@ pub(super) enum WeightData<'a> {
     /// `sparse(nnz=K, density=D) DATA`: DATA is the dense elements, a hash, or
     /// `hex "bitmap" hex "values"` (joined in `Hex`, the bitmap's length kept).
     Sparse(Box<SparseDecl<'a>>),
+    /// `palette(k=K, bits=B, groups=G) DATA`: DATA is the dense elements, a hash, or
+    /// `hex "codebooks" hex "indices"` (joined in `Hex`, the codebooks' length kept).
+    Palette(Box<PaletteDecl<'a>>),
+}
+
+/// See [`WeightData::Palette`].
+#[derive(Debug)]
+pub(super) struct PaletteDecl<'a> {
+    pub at: &'a str,
+    pub k: u64,
+    pub bits: u64,
+    pub groups: u64,
+    pub body: WeightData<'a>,
+    pub codebook_len: Option<usize>,
 }
 
 /// See [`WeightData::Sparse`].
@@ -462,6 +476,7 @@ fn weight_data(i: &str) -> PResult<'_, WeightData<'_>> {
             Ok((r2, WeightData::Hex(bytes)))
         }
         "sparse" => sparse_data(i, r),
+        "palette" => palette_data(i, r),
         "hash" => {
             let (r, _) = ws(r)?;
             let (r2, h) = expect("hex digits of the weight hash", ident_or_digits).parse(r)?;
@@ -472,6 +487,63 @@ fn weight_data(i: &str) -> PResult<'_, WeightData<'_>> {
         }
         _ => fail(i, format!("expected {WHAT}, found `{word}`")),
     }
+}
+
+/// `NAME=` then an unsigned integer.
+fn count_field<'a>(name: &'static str, what: &'static str, i: &'a str) -> PResult<'a, u64> {
+    let (i, _) = ws(i)?;
+    let (i, _) = expect(name, keyword(name)).parse(i)?;
+    let (i, _) = expect("`=`", char('=')).parse(i)?;
+    let (r, digits) = expect(what, digit1).parse(i)?;
+    match digits.parse::<u64>() {
+        Ok(n) => Ok((r, n)),
+        Err(_) => fail(i, format!("{what} `{digits}` is too large")),
+    }
+}
+
+/// After `palette`: `(k=K, bits=B, groups=G)` then the data (see [`WeightData::Palette`]).
+fn palette_data<'a>(at: &'a str, i: &'a str) -> PResult<'a, WeightData<'a>> {
+    let (i, _) = expect("`(` after `palette`", char('(')).parse(i)?;
+    let (i, k) = count_field("k", "the codebook size", i)?;
+    let (i, _) = expect("`,` after the codebook size", char(',')).parse(i)?;
+    let (i, bits) = count_field("bits", "the index width", i)?;
+    let (i, _) = expect("`,` after the index width", char(',')).parse(i)?;
+    let (i, groups) = count_field("groups", "the number of codebooks", i)?;
+    let (i, _) = expect("`)` closing `palette(...)`", char(')')).parse(i)?;
+    let (i, _) = ws(i)?;
+    let body_at = i;
+    let (i, body) = weight_data(i)?;
+    let (i, body, codebook_len) = match body {
+        WeightData::Hex(mut books) => {
+            let (i, _) = ws(i)?;
+            let indices_at = i;
+            let (i, indices) = weight_data(i)?;
+            let WeightData::Hex(indices) = indices else {
+                return fail(
+                    indices_at,
+                    "expected `hex \"...\"` holding the palette weight's indices after its codebooks",
+                );
+            };
+            let len = books.len();
+            books.extend_from_slice(&indices);
+            (i, WeightData::Hex(books), Some(len))
+        }
+        WeightData::Sparse(_) | WeightData::Palette(_) => {
+            return fail(body_at, "`palette` cannot hold another encoding")
+        }
+        other => (i, other, None),
+    };
+    Ok((
+        i,
+        WeightData::Palette(Box::new(PaletteDecl {
+            at,
+            k,
+            bits,
+            groups,
+            body,
+            codebook_len,
+        })),
+    ))
 }
 
 /// After `sparse`: `(nnz=K, density=D)` then the data (see [`WeightData::Sparse`]).
@@ -514,7 +586,9 @@ fn sparse_data<'a>(at: &'a str, i: &'a str) -> PResult<'a, WeightData<'a>> {
             bitmap.extend_from_slice(&values);
             (i, WeightData::Hex(bitmap), Some(bitmap_len))
         }
-        WeightData::Sparse(_) => return fail(body_at, "`sparse` cannot be nested"),
+        WeightData::Sparse(_) | WeightData::Palette(_) => {
+            return fail(body_at, "`sparse` cannot be nested")
+        }
         other => (i, other, None),
     };
     Ok((

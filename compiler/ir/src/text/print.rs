@@ -207,13 +207,23 @@ fn decl(out: &mut String, g: &Graph, v: ValueId, key: &str) {
 }
 
 fn weight_data(out: &mut String, w: &Weight, mode: WeightMode) {
-    // A sparse weight says so and how full it is; its data follows as for a dense
-    // weight (elements inline when few, else its hash), except that the full form
-    // is its bitmap and its values as two hex strings.
+    // A sparse weight says so and how full it is, a palette weight its codebook size,
+    // index width and codebook count; the data follows as for a dense weight
+    // (elements inline when few, else its hash), except that the full form is two
+    // hex strings: the bitmap and the values, or the codebooks and the indices.
     if let crate::WeightEncoding::Sparse { nnz } = w.encoding() {
         let n = w.ty.num_elements().unwrap_or(0);
         let density = if n == 0 { 0.0 } else { nnz as f64 / n as f64 };
         let _ = write!(out, "sparse(nnz={nnz}, density={density:.2}) ");
+    }
+    if let Some(spec) = w.palette_spec() {
+        let _ = write!(
+            out,
+            "palette(k={}, bits={}, groups={}) ",
+            spec.k,
+            spec.bits(),
+            spec.groups
+        );
     }
     // Packed 4-bit weights print one element per value, like every other weight.
     let unpacked;
@@ -247,6 +257,13 @@ fn weight_data(out: &mut String, w: &Weight, mode: WeightMode) {
         hex(out, bitmap);
         out.push(' ');
         hex(out, values);
+    } else if let Some(spec) = w.palette_spec() {
+        let books_len =
+            crate::palette::PaletteLayout::of(&w.ty, spec).map_or(0, |l| l.codebook_len());
+        let (books, indices) = w.stored_bytes().split_at(books_len);
+        hex(out, books);
+        out.push(' ');
+        hex(out, indices);
     } else {
         // Hex is the stored form (packed for 4-bit weights).
         hex(out, w.bytes());

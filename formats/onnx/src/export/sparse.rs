@@ -154,7 +154,7 @@ impl Exporter<'_> {
         let nibbles = pare_ir::is_nibble_packed(&w.ty);
         let nnz = match w.encoding() {
             pare_ir::WeightEncoding::Sparse { nnz } => nnz,
-            pare_ir::WeightEncoding::Dense => return Ok(false),
+            _ => return Ok(false),
         };
         // The codes with a zero code in front: index 0 is every cleared bit.
         let codes = if nibbles {

@@ -245,7 +245,7 @@ fn weights_of(g: &Graph, n: &Node) -> (u64, u64) {
         .fold((0, 0), |(p, b), w| {
             let params = match w.encoding() {
                 pare_ir::WeightEncoding::Sparse { nnz } => nnz as u64,
-                pare_ir::WeightEncoding::Dense => w.ty.num_elements().unwrap_or(0),
+                _ => w.ty.num_elements().unwrap_or(0),
             };
             (p + params, b + w.stored_len() as u64)
         })
