@@ -15,6 +15,7 @@ pub mod prune;
 pub mod ptq;
 pub mod quantize;
 pub mod registry;
+pub mod share;
 mod util;
 
 pub use manager::{PassManager, Pipeline, Step};

@@ -186,12 +186,22 @@ pub(crate) fn observe_all(
     batches: &[Vec<Tensor>],
     seen: &mut dyn FnMut(ValueId, &Tensor),
 ) -> Result<(), PassError> {
+    observe_all_for(g, batches, PASS, seen)
+}
+
+/// [`observe_all`] for another pass: errors name `pass`.
+pub(crate) fn observe_all_for(
+    g: &Graph,
+    batches: &[Vec<Tensor>],
+    pass: &'static str,
+    seen: &mut dyn FnMut(ValueId, &Tensor),
+) -> Result<(), PassError> {
     for x in batches {
         for (&i, t) in g.inputs.iter().zip(x) {
             seen(i, t);
         }
         run_observed(g, x, &mut |v, t| seen(v, t)).map_err(|e| PassError::Analysis {
-            pass: PASS,
+            pass,
             source: Box::new(e),
         })?;
     }

@@ -60,6 +60,10 @@ impl Pass for SparseEncode {
         let (mut before, mut after, mut sparse, mut densified) = (0usize, 0usize, 0usize, 0usize);
         for (wid, name) in used {
             let w = g.weight(wid);
+            if w.palette_spec().is_some() {
+                // Weight sharing chose the palette where it is smaller; keep it.
+                continue;
+            }
             let dense_len = w.bytes().len();
             let want_sparse = w.sparse_len().is_some_and(|s| {
                 s < dense_len && (s as f64) <= dense_len as f64 * (1.0 - self.min_saving)

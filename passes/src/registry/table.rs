@@ -174,6 +174,12 @@ pub const PASSES: &[PassInfo] = &[
         build: plain::<RemoveIdentity>,
     },
     PassInfo {
+        name: "share",
+        help: "weight sharing: k-means clusters each Conv/Gemm/MatMul weight (per tensor, channel or group of rows) and stores it as a palette of codebooks + packed indices where that is smaller",
+        options: crate::share::OPTIONS,
+        build: |o| Ok(Box::new(crate::share::Share::from_options(o)?)),
+    },
+    PassInfo {
         name: "sparse-encode",
         help: "store each weight sparse (bitmap + non-zero values) where that is smaller, else dense; values unchanged",
         options: prune::sparse_encode::OPTIONS,

@@ -77,7 +77,10 @@ impl PaletteLayout {
             Some(&r) => usize::try_from(r).map_err(|_| IrError::TooLarge)?,
             None => 1,
         };
-        if spec.groups == 0 || (rows > 0 && !rows.is_multiple_of(spec.groups)) || spec.groups > rows.max(1) {
+        if spec.groups == 0
+            || (rows > 0 && !rows.is_multiple_of(spec.groups))
+            || spec.groups > rows.max(1)
+        {
             return Err(bad(format!(
                 "{} codebooks do not split its {rows} rows evenly",
                 spec.groups

@@ -13,6 +13,7 @@ mod report_floor;
 mod report_techniques;
 mod rp2040;
 mod rp2040_fw;
+mod share;
 
 use crate::model_io::{self, Format};
 use anyhow::{bail, Context, Result};
@@ -171,6 +172,16 @@ pub struct CompileArgs {
     /// Layers (node names, comma-separated) that --lowrank leaves whole.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     pub lowrank_keep: Vec<String>,
+    /// Weight sharing after quantization: `kmeans:K` clusters each Conv/Gemm/
+    /// MatMul weight into K values (2-256) stored as a codebook + packed
+    /// ceil(log2 K)-bit indices; `:per-channel` (a codebook per output channel),
+    /// `:rows=N` (per N rows), `:weighted` (errors weighted by each input
+    /// channel's mean square on --calib). Only where the bytes drop.
+    #[arg(long, value_name = "SPEC")]
+    pub share: Option<String>,
+    /// Layers (node names, comma-separated) that --share leaves unshared.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub share_keep: Vec<String>,
     /// Layers (node names, comma-separated) that --prune leaves whole.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     pub prune_keep: Vec<String>,
@@ -283,8 +294,14 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     {
         bail!("--prune-keep, --prune-multiple and --prune-refit apply to --prune only");
     }
-    if a.scheme == Scheme::None && prune_spec.is_none() && a.lowrank.is_none() {
-        bail!("--quantize none writes the float model: give --prune or --lowrank (or use `pare convert`)");
+    if a.scheme == Scheme::None && prune_spec.is_none() && a.lowrank.is_none() && a.share.is_none()
+    {
+        bail!("--quantize none writes the float model: give --prune, --lowrank or --share (or use `pare convert`)");
+    }
+    if let Some(spec) = &a.share {
+        share::ShareSpec::parse(spec)?;
+    } else if !a.share_keep.is_empty() {
+        bail!("--share-keep applies to --share only");
     }
     let mut float_graph = model_io::load_shaped(&a.model, &a.input_shapes)?;
     let mut prepare = float_pipeline(int)?;
@@ -425,6 +442,30 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             (g, bytes)
         }
         _ => (graph, bytes),
+    };
+    // Sharing changes values: the artifact is encoded again and its fidelity measured again.
+    let (graph, bytes) = match &a.share {
+        Some(spec) => {
+            let mut g = graph;
+            let (json, text, fidelity) =
+                share::run(a, spec, &mut g, &float_graph, &mut manager, &cx)?;
+            rep.share = Some((json, text));
+            if let Some(f) = fidelity {
+                // The floor holds for what is written, so it is checked again.
+                let misses = a.min_fidelity.misses(&f);
+                if !misses.is_empty() {
+                    bail!(
+                        "{}: the model shared by --share {spec} misses the fidelity floor: {}; use more clusters, :per-channel, --share-keep for the most sensitive layers, or --min-fidelity none",
+                        a.model.display(),
+                        misses.join("; ")
+                    );
+                }
+                rep.fidelity = Some(f);
+            }
+            let bytes = encode(&g, target, &a.output)?;
+            (g, bytes)
+        }
+        None => (graph, bytes),
     };
     if let Some(p) = &pruned {
         rep.prune = Some(prune::to_json(p, &graph)?);

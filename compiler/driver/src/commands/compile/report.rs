@@ -52,6 +52,8 @@ pub struct Report {
     pub prune: Option<(Value, String)>,
     /// What `--lowrank` factorized: JSON and terminal text.
     pub lowrank: Option<(Value, String)>,
+    /// What `--share` clustered: JSON and terminal text.
+    pub share: Option<(Value, String)>,
 }
 
 fn measured(value: Value, how: &str) -> Value {
@@ -81,6 +83,7 @@ impl Report {
             target: None,
             prune: None,
             lowrank: None,
+            share: None,
         }
     }
 
@@ -201,6 +204,9 @@ impl Report {
         if let Some((l, _)) = &self.lowrank {
             v["lowrank"] = l.clone();
         }
+        if let Some((l, _)) = &self.share {
+            v["share"] = l.clone();
+        }
         if let Some(f) = &self.fidelity {
             let how = format!(
                 "float vs compiled (integer interpreter) on the first {} calibration samples",
@@ -306,6 +312,9 @@ impl Report {
             s.push_str(text);
         }
         if let Some((_, text)) = &self.lowrank {
+            s.push_str(text);
+        }
+        if let Some((_, text)) = &self.share {
             s.push_str(text);
         }
         if let Some(t) = &self.techniques {

@@ -1,0 +1,164 @@
+//! `pare compile --share`: weight sharing on the digits CNN, float and int8. The
+//! weight store shrinks as the index width predicts, accuracy measured by
+//! `pare eval` on the written artifact holds, the same compile gives the same
+//! bytes, the fidelity is measured again after sharing, and bad specs fail clearly.
+
+mod common;
+
+use common::{fixture, json_of, pare, scratch, stderr};
+
+/// Test accuracy of `model` on the digits test split, measured by `pare eval`.
+fn accuracy(model: &str) -> f64 {
+    let r = json_of(&[
+        "eval",
+        model,
+        "--data",
+        &fixture("digits.npz"),
+        "--x",
+        "x_test",
+        "--y",
+        "y_test",
+        "--json",
+    ]);
+    r["accuracy"]["value"]
+        .as_f64()
+        .or_else(|| r["accuracy"].as_f64())
+        .unwrap_or_else(|| panic!("no accuracy in {r}"))
+}
+
+#[test]
+fn float_sharing_shrinks_weights_by_the_index_width_and_is_deterministic() {
+    let dir = scratch("share_float");
+    let cnn = fixture("digits_cnn.onnx");
+    let calib = format!("{}:x_train", fixture("digits.npz"));
+    let float_acc = accuracy(&cnn);
+    let out = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let compile = |spec: &str, o: &str| {
+        json_of(&[
+            "compile",
+            &cnn,
+            "--quantize",
+            "none",
+            "--share",
+            spec,
+            "--calib",
+            &calib,
+            "-o",
+            o,
+            "--json",
+        ])
+    };
+    let r16 = compile("kmeans:16", &out("k16.pir"));
+    let s = &r16["share"];
+    let (before, after) = (
+        s["weight_bytes_before"].as_u64().unwrap(),
+        s["weight_bytes_after"].as_u64().unwrap(),
+    );
+    // 4-bit indices: close to 8x on f32 weights (biases and codebooks stay).
+    assert!(before >= 7 * after, "{before} -> {after}");
+    assert!(std::fs::read_to_string(out("k16.pir"))
+        .unwrap()
+        .contains("palette(k=16, bits=4, groups=1)"));
+    // Deterministic: the same compile writes the same bytes.
+    compile("kmeans:16", &out("k16b.pir"));
+    assert_eq!(
+        std::fs::read(out("k16.pir")).unwrap(),
+        std::fs::read(out("k16b.pir")).unwrap()
+    );
+    // 32 clusters weighted by sensitivity: within half a point of float.
+    let r32 = compile("kmeans:32:weighted", &out("k32.pir"));
+    assert_eq!(r32["share"]["sensitivity_weighted"], true);
+    let acc = accuracy(&out("k32.pir"));
+    println!("float {float_acc:.4}, 32 clusters weighted {acc:.4}");
+    assert!(acc >= float_acc - 0.005, "{acc} vs {float_acc}");
+}
+
+#[test]
+fn int8_sharing_keeps_int8_codebooks_and_remeasures_fidelity() {
+    let dir = scratch("share_int8");
+    let cnn = fixture("digits_cnn.onnx");
+    let calib = format!("{}:x_train", fixture("digits.npz"));
+    let o = dir.join("m.pir");
+    let r = json_of(&[
+        "compile",
+        &cnn,
+        "--quantize",
+        "int8",
+        "--calib",
+        &calib,
+        "--share",
+        "kmeans:16:per-channel",
+        "-o",
+        o.to_str().unwrap(),
+        "--json",
+    ]);
+    let s = &r["share"];
+    assert!(s["palette_weights"].as_u64().unwrap() >= 3, "{s}");
+    let text = std::fs::read_to_string(&o).unwrap();
+    // An int8 palette: the codebook holds codes, the scales stay in the type.
+    assert!(
+        text.contains("i8[64,512]") || text.contains("i8[64, 512]"),
+        "fc1 int8"
+    );
+    assert!(
+        text.contains("palette(k=16, bits=4, groups=64)"),
+        "fc1 per-channel"
+    );
+    let layers = s["layers"].as_array().unwrap();
+    assert!(layers.iter().any(|l| l
+        .as_str()
+        .unwrap()
+        .starts_with("/fc1/Gemm: 32768 weights, k=16 per channel")));
+    // The fidelity in the report is that of the shared model, under the default floor.
+    assert!(r["fidelity"]["sqnr_db"]["value"].as_f64().unwrap() >= 20.0);
+    let acc = accuracy(o.to_str().unwrap());
+    assert!(acc >= 0.98, "{acc}");
+}
+
+#[test]
+fn bad_share_specs_fail_clearly_and_write_nothing() {
+    let dir = scratch("share_bad");
+    let out = dir.join("m.onnx");
+    let cnn = fixture("digits_cnn.onnx");
+    for (spec, want) in [
+        ("kmeans:300", "out of range"),
+        ("kmeans", "cluster count"),
+        ("palette:16", "expected kmeans:K"),
+        ("kmeans:16:per-row", "unknown part"),
+        ("kmeans:16:weighted", "--calib"),
+    ] {
+        let o = pare(&[
+            "compile",
+            &cnn,
+            "--quantize",
+            "none",
+            "--share",
+            spec,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{spec}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{spec}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+    // Too few clusters for the default fidelity floor: nothing is written.
+    let o = pare(&[
+        "compile",
+        &cnn,
+        "--quantize",
+        "int8",
+        "--calib",
+        &format!("{}:x_train", fixture("digits.npz")),
+        "--share",
+        "kmeans:4",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("misses the fidelity floor"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}

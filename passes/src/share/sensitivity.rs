@@ -1,0 +1,91 @@
+//! Sensitivity of each weight element, measured on calibration data: the mean
+//! square of the input channel it multiplies (the diagonal of the layer's input
+//! Gram matrix, so Σ sensitivity · (w − w')² approximates the output error a
+//! weight change causes). Quantized inputs are dequantized first.
+
+use pare_ir::{Graph, NodeId, Op, Tensor, ValueId};
+use std::collections::HashMap;
+
+/// Which axis of a node's input 0 holds the channels its weight multiplies.
+fn channel_axis(op: &Op, rank: usize) -> Option<usize> {
+    match op {
+        Op::Conv { .. } | Op::ConvTranspose { .. } => Some(1),
+        Op::Gemm { trans_a: false, .. } | Op::MatMul {} => rank.checked_sub(1),
+        _ => None,
+    }
+}
+
+/// Mean square per channel of input 0 of each of `nodes`, over the batches.
+pub fn input_mean_squares(
+    g: &Graph,
+    nodes: &[NodeId],
+    batches: &[Vec<Tensor>],
+    pass: &'static str,
+) -> Result<HashMap<NodeId, Vec<f64>>, crate::PassError> {
+    let mut want: HashMap<ValueId, (usize, Vec<NodeId>)> = HashMap::new();
+    for &n in nodes {
+        let node = g.node(n);
+        let Some(x) = node.input(0) else { continue };
+        if let Some(axis) = channel_axis(&node.op, g.ty(x).rank()) {
+            want.entry(x).or_insert((axis, Vec::new())).1.push(n);
+        }
+    }
+    let mut sums: HashMap<ValueId, (Vec<f64>, f64)> = HashMap::new();
+    crate::lowrank::observe_all_for(g, batches, pass, &mut |v, t| {
+        let Some((axis, _)) = want.get(&v) else {
+            return;
+        };
+        let shape = t.shape();
+        let Some(&c) = shape.get(*axis) else { return };
+        let inner: usize = shape[axis + 1..].iter().product();
+        let (scale, zp) = match &g.ty(v).quant {
+            Some(q) if q.axis.is_none() => (
+                f64::from(q.scale.first().copied().unwrap_or(1.0)),
+                f64::from(q.zero_point.first().copied().unwrap_or(0)),
+            ),
+            _ => (1.0, 0.0),
+        };
+        let vals = t.to_f64_vec();
+        let e = sums.entry(v).or_insert_with(|| (vec![0.0; c], 0.0));
+        if e.0.len() != c {
+            return;
+        }
+        for (k, x) in vals.iter().enumerate() {
+            let d = (x - zp) * scale;
+            e.0[(k / inner.max(1)) % c] += d * d;
+        }
+        e.1 += (vals.len() / c.max(1)) as f64;
+    })?;
+    let mut out = HashMap::new();
+    for (v, (_, ns)) in want {
+        if let Some((s, count)) = sums.get(&v) {
+            let ms: Vec<f64> = s.iter().map(|x| x / count.max(1.0)).collect();
+            for n in ns {
+                out.insert(n, ms.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The input channel element `e` of the weight of `op` (shape `shape`) multiplies,
+/// or None when the op's layout is not one of the product ops'.
+pub fn weight_input_channel(op: &Op, shape: &[usize], e: usize) -> Option<usize> {
+    let coord = |axis: usize| {
+        let inner: usize = shape[axis + 1..].iter().product();
+        (e / inner.max(1)) % shape[axis]
+    };
+    match op {
+        Op::Conv { group, .. } => {
+            // [O, I/g, kh, kw]: output channel o is in group o / (O/g).
+            let per_group_out = shape[0] / (*group as usize).max(1);
+            let g = coord(0) / per_group_out.max(1);
+            Some(g * shape[1] + coord(1))
+        }
+        Op::ConvTranspose { .. } => Some(coord(0)),
+        Op::Gemm { trans_b: true, .. } => Some(coord(1)),
+        Op::Gemm { trans_b: false, .. } => Some(coord(0)),
+        Op::MatMul {} if shape.len() >= 2 => Some(coord(shape.len() - 2)),
+        _ => None,
+    }
+}
