@@ -153,6 +153,18 @@ fn targets(g: &Graph, keep: &[String]) -> Vec<Target> {
             continue;
         }
         let Some(wv) = node.input(1) else { continue };
+        // Weight-only quantized graphs read the codes through a DequantizeLinear.
+        let wv = match g.value(wv).def {
+            ValueDef::Node { node: dq, .. }
+                if matches!(g.node(dq).op, Op::DequantizeLinear { .. }) =>
+            {
+                match g.node(dq).input(0) {
+                    Some(q) => q,
+                    None => continue,
+                }
+            }
+            _ => wv,
+        };
         if let ValueDef::Weight(w) = g.value(wv).def {
             seen.entry(w).or_insert(n);
         }
@@ -259,8 +271,7 @@ impl Share {
         let op = &g.node(n).op;
         let importance = |e: usize| -> f64 {
             let s = scales[e] * scales[e];
-            match sens.and_then(|m| m.get(sensitivity::weight_input_channel(op, &shape, e)?))
-            {
+            match sens.and_then(|m| m.get(sensitivity::weight_input_channel(op, &shape, e)?)) {
                 // A channel never active still counts a little, so its weights stay sane.
                 Some(&ms) => s * (ms + 1e-12),
                 None => s,
