@@ -12,6 +12,7 @@
 //! centroid. A layer is stored as a palette only where that is smaller than how
 //! it is stored now (dense or sparse).
 
+mod bias;
 pub mod kmeans;
 mod sensitivity;
 
@@ -49,6 +50,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "weigh each element's error by the mean square of its input channel on calib (sensitivity)",
     },
     OptionSpec {
+        name: "bias-correct",
+        ty: OptionType::Bool,
+        default: Some("true"),
+        help: "with calib: take each layer's mean output shift (ΔW · E[x]) back out of its float bias",
+    },
+    OptionSpec {
         name: "keep",
         ty: OptionType::Names,
         default: None,
@@ -56,7 +63,12 @@ pub const OPTIONS: &[OptionSpec] = &[
     },
     crate::ptq::calib::CALIB,
     crate::ptq::calib::BATCH,
-    crate::prune::SAMPLES,
+    OptionSpec {
+        name: "samples",
+        ty: OptionType::Int,
+        default: Some("256"),
+        help: "calibration samples read for the input channels' means and mean squares",
+    },
 ];
 
 /// Which rows share a codebook.
@@ -92,8 +104,12 @@ impl Scope {
 pub struct Share {
     pub k: usize,
     pub scope: Scope,
+    /// Weigh each element's error by its input channel's mean square (needs `data`).
+    pub weighted: bool,
+    /// Correct float biases for the mean output shift (needs `data`).
+    pub bias_correct: bool,
     pub keep: Vec<String>,
-    /// Calibration data for `weighted`; None clusters by plain squared error.
+    /// Calibration data for `weighted` and `bias_correct`.
     pub data: Option<crate::ptq::calib::DataOptions>,
 }
 
@@ -117,18 +133,18 @@ impl Share {
         if let Some(d) = &mut data {
             d.samples = Some(o.count("samples")?);
         }
-        if o.bool("weighted")? && data.is_none() {
+        let weighted = o.bool("weighted")?;
+        if weighted && data.is_none() {
             return Err(PassError::Config {
                 pass: PASS,
                 msg: "weighted=true measures sensitivity on calibration data: add calib=FILE.npz[:KEY]".into(),
             });
         }
-        if !o.bool("weighted")? {
-            data = None;
-        }
         Ok(Share {
             k,
             scope,
+            weighted,
+            bias_correct: o.bool("bias-correct")?,
             keep: o.names("keep"),
             data,
         })
@@ -229,6 +245,8 @@ fn representable(dtype: DType, c: f64, lo: f64, hi: f64) -> f64 {
 /// What sharing one weight did.
 struct Outcome {
     weight: Weight,
+    /// New minus old value of each element, in real units.
+    delta: Vec<f64>,
     k: usize,
     groups: usize,
     /// Σ importance·(w−w')² / Σ importance·w², in real units.
@@ -256,6 +274,7 @@ impl Share {
             ));
         }
         let (vals, scales) = values_and_scales(w).ok_or("its weight does not decode")?;
+        let sens = sens.filter(|_| self.weighted);
         let shape: Vec<usize> =
             w.ty.fixed_shape()
                 .unwrap_or_default()
@@ -320,6 +339,12 @@ impl Share {
         let weight = dense.to_palette(spec).map_err(|e| e.to_string())?;
         Ok(Outcome {
             weight,
+            delta: out
+                .iter()
+                .zip(&vals)
+                .zip(&scales)
+                .map(|((n, o), s)| (n - o) * s)
+                .collect(),
             k: k_used,
             groups,
             rel_error: if den > 0.0 { num / den } else { 0.0 },
@@ -346,8 +371,8 @@ impl Pass for Share {
             }
         }
         let targets = targets(g, &self.keep);
-        let sens: HashMap<NodeId, Vec<f64>> = match &self.data {
-            Some(d) => {
+        let moments: HashMap<NodeId, sensitivity::Moments> = match &self.data {
+            Some(d) if self.weighted || self.bias_correct => {
                 let batches = d
                     .open(g, PASS)?
                     .take(d.samples.unwrap_or(2048))
@@ -356,15 +381,16 @@ impl Pass for Share {
                         source: e,
                     })?;
                 let nodes: Vec<NodeId> = targets.iter().map(|t| t.node).collect();
-                sensitivity::input_mean_squares(g, &nodes, &batches, PASS)?
+                sensitivity::input_moments(g, &nodes, &batches, PASS)?
             }
-            None => HashMap::new(),
+            _ => HashMap::new(),
         };
         let (mut before, mut after, mut shared) = (0usize, 0usize, 0usize);
         for t in &targets {
             let label = crate::prune::structured::analyze::label(g, t.node);
             let w = g.weight(t.weight).clone();
-            let outcome = match self.share_one(g, t.node, &w, sens.get(&t.node)) {
+            let m = moments.get(&t.node);
+            let outcome = match self.share_one(g, t.node, &w, m.map(|m| &m.mean_sq)) {
                 Ok(o) => o,
                 Err(why) => {
                     cx.note(PASS, format!("{label}: skipped, {why}"));
@@ -390,7 +416,7 @@ impl Pass for Share {
                     outcome.groups,
                     spec.bits(),
                     was as f64 / now.max(1) as f64,
-                    if sens.contains_key(&t.node) { "sensitivity-weighted " } else { "" },
+                    if self.weighted && m.is_some() { "sensitivity-weighted " } else { "" },
                     outcome.rel_error
                 ),
             );
@@ -398,6 +424,11 @@ impl Pass for Share {
             after += now;
             shared += 1;
             *g.weight_mut(t.weight) = outcome.weight;
+            if let (Some(m), true) = (m, self.bias_correct) {
+                if let Some(worst) = bias::correct(g, t.node, &outcome.delta, &m.mean) {
+                    cx.note(PASS, format!("{label}: bias corrected for the mean output shift (largest {worst:.3e})"));
+                }
+            }
         }
         cx.note(
             PASS,

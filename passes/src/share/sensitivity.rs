@@ -1,7 +1,9 @@
-//! Sensitivity of each weight element, measured on calibration data: the mean
-//! square of the input channel it multiplies (the diagonal of the layer's input
-//! Gram matrix, so Σ sensitivity · (w − w')² approximates the output error a
-//! weight change causes). Quantized inputs are dequantized first.
+//! What calibration data says about each layer's input channels: the mean
+//! square of the channel a weight element multiplies is its sensitivity (the
+//! diagonal of the layer's input Gram matrix, so Σ sensitivity · (w − w')²
+//! approximates the output error a weight change causes), and the mean gives
+//! the output shift that bias correction takes back. Quantized inputs are
+//! dequantized first.
 
 use pare_ir::{Graph, NodeId, Op, Tensor, ValueId};
 use std::collections::HashMap;
@@ -15,13 +17,20 @@ fn channel_axis(op: &Op, rank: usize) -> Option<usize> {
     }
 }
 
-/// Mean square per channel of input 0 of each of `nodes`, over the batches.
-pub fn input_mean_squares(
+/// Per channel of a node's input: the mean and the mean square over the batches.
+#[derive(Clone, Debug)]
+pub struct Moments {
+    pub mean: Vec<f64>,
+    pub mean_sq: Vec<f64>,
+}
+
+/// [`Moments`] of input 0 of each of `nodes`, over the batches.
+pub fn input_moments(
     g: &Graph,
     nodes: &[NodeId],
     batches: &[Vec<Tensor>],
     pass: &'static str,
-) -> Result<HashMap<NodeId, Vec<f64>>, crate::PassError> {
+) -> Result<HashMap<NodeId, Moments>, crate::PassError> {
     let mut want: HashMap<ValueId, (usize, Vec<NodeId>)> = HashMap::new();
     for &n in nodes {
         let node = g.node(n);
@@ -30,7 +39,7 @@ pub fn input_mean_squares(
             want.entry(x).or_insert((axis, Vec::new())).1.push(n);
         }
     }
-    let mut sums: HashMap<ValueId, (Vec<f64>, f64)> = HashMap::new();
+    let mut sums: HashMap<ValueId, (Vec<f64>, Vec<f64>, f64)> = HashMap::new();
     crate::lowrank::observe_all_for(g, batches, pass, &mut |v, t| {
         let Some((axis, _)) = want.get(&v) else {
             return;
@@ -46,22 +55,29 @@ pub fn input_mean_squares(
             _ => (1.0, 0.0),
         };
         let vals = t.to_f64_vec();
-        let e = sums.entry(v).or_insert_with(|| (vec![0.0; c], 0.0));
+        let e = sums
+            .entry(v)
+            .or_insert_with(|| (vec![0.0; c], vec![0.0; c], 0.0));
         if e.0.len() != c {
             return;
         }
         for (k, x) in vals.iter().enumerate() {
             let d = (x - zp) * scale;
-            e.0[(k / inner.max(1)) % c] += d * d;
+            let ch = (k / inner.max(1)) % c;
+            e.0[ch] += d;
+            e.1[ch] += d * d;
         }
-        e.1 += (vals.len() / c.max(1)) as f64;
+        e.2 += (vals.len() / c.max(1)) as f64;
     })?;
     let mut out = HashMap::new();
     for (v, (_, ns)) in want {
-        if let Some((s, count)) = sums.get(&v) {
-            let ms: Vec<f64> = s.iter().map(|x| x / count.max(1.0)).collect();
+        if let Some((s, s2, count)) = sums.get(&v) {
+            let m = Moments {
+                mean: s.iter().map(|x| x / count.max(1.0)).collect(),
+                mean_sq: s2.iter().map(|x| x / count.max(1.0)).collect(),
+            };
             for n in ns {
-                out.insert(n, ms.clone());
+                out.insert(n, m.clone());
             }
         }
     }

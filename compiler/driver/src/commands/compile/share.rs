@@ -10,6 +10,9 @@ use pare_passes::share::{Scope, Share};
 use pare_passes::{PassCx, PassManager, Pipeline, Step};
 use serde_json::{json, Value};
 
+/// Calibration samples the input channels' moments are measured on.
+const SHARE_SAMPLES: usize = 256;
+
 /// What `--share` asks for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ShareSpec {
@@ -67,16 +70,20 @@ pub fn run(
     cx: &PassCx,
 ) -> Result<(Value, String, Option<Fidelity>)> {
     let s = ShareSpec::parse(spec)?;
+    // With calibration data, biases are corrected for the mean shift sharing causes
+    // (and `weighted` weighs errors by each input channel's mean square).
     let data = match a.calib.as_deref() {
-        Some(c) if s.weighted => Some(super::calib::data(c, a, Some(a.prune_samples))?),
+        Some(c) => Some(super::calib::data(c, a, Some(SHARE_SAMPLES))?),
         None if s.weighted => bail!(
             "--share {spec}: `weighted` measures each input channel's sensitivity on calibration data: give --calib DATA"
         ),
-        _ => None,
+        None => None,
     };
     let pass = Share {
         k: s.k,
         scope: s.scope,
+        weighted: s.weighted,
+        bias_correct: true,
         keep: a.share_keep.clone(),
         data,
     };
