@@ -1,9 +1,11 @@
 //! pare IR → ONNX (default-domain opset 21, IR version 10): unique value names,
-//! weights as raw_data initializers or external data (sparse weights in a sparse
-//! form where smaller: see `sparse`), deterministic bytes, atomic files.
+//! weights as raw_data initializers or external data (sparse and palette weights
+//! in their own form where smaller: see `sparse`, `palette`), deterministic
+//! bytes, atomic files.
 
 mod needed_info;
 mod ops;
+mod palette;
 mod qdq;
 mod sparse;
 
@@ -169,7 +171,7 @@ fn build(g: &Graph, opts: &ExportOptions) -> Result<(ModelProto, Vec<u8>), Error
             }
         }
     }
-    // Sparse weights' decode nodes read only initializers: they go first.
+    // Sparse and palette weights' decode nodes read only initializers: they go first.
     let mut node = std::mem::take(&mut ex.decode_nodes);
     node.append(&mut ex.nodes);
     let graph = GraphProto {
@@ -211,7 +213,8 @@ struct Exporter<'g> {
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
     sparse_initializers: Vec<SparseTensorProto>,
-    /// The subgraphs that decode sparse integer weights (see `sparse`).
+    /// The subgraphs that decode sparse integer and palette weights (see `sparse`,
+    /// `palette`).
     decode_nodes: Vec<NodeProto>,
     decode: sparse::DecodeConstants,
     data: Vec<u8>,
@@ -256,6 +259,9 @@ impl Exporter<'_> {
             return Ok(());
         };
         if w.is_sparse() && self.sparse_weight(v, &name, w)? {
+            return Ok(());
+        }
+        if w.palette_spec().is_some() && self.palette_weight(&name, w)? {
             return Ok(());
         }
         let bytes = w.bytes();
