@@ -159,13 +159,14 @@ enum Written {
     Palette {
         indices: usize,
         codebook: usize,
+        packed: bool,
     },
 }
 
 /// Checks how each palette weight of `g` was written to `m`: either dense (one
-/// initializer of its dense bytes) or as indices at their bit width (UINT4 for
-/// up to 4 bits, UINT8 above) and `[groups, k]` codebooks of its own type, with
-/// no dense copy.
+/// initializer of its dense bytes) or as indices (UINT4 for up to 4 bits, UINT8
+/// above, or packed at exactly their bit width) and `[groups, k]` codebooks of its
+/// own type, with no dense copy.
 fn written(g: &Graph, m: &ModelProto) -> Vec<(String, Written)> {
     let graph = m.graph.as_ref().unwrap();
     let init = |n: &str| -> Option<&TensorProto> {
@@ -193,31 +194,51 @@ fn written(g: &Graph, m: &ModelProto) -> Vec<(String, Written)> {
             continue;
         };
         assert!(init(name).is_none(), "`{name}` has no dense copy");
-        let (code, len) = if spec.bits() <= 4 {
+        // Typed: UINT4 (up to 4 bits) or UINT8 `[groups, n]`; packed: pare's rows of
+        // `bits`-wide indices as UINT8 `[rows, row bytes]`, for widths ONNX lacks.
+        let bits = spec.bits();
+        let typed = if bits <= 4 {
             (UINT4, n.div_ceil(2))
         } else {
             (UINT8, n)
         };
+        let group_dims = [spec.groups as i64, (n / spec.groups) as i64];
+        let packed = idx.dims != group_dims;
+        let (code, len, dims) = if packed {
+            assert!(
+                bits != 4 && bits != 8,
+                "`{name}`: {bits}-bit indices are typed"
+            );
+            let dims = [layout.rows as i64, layout.row_bytes as i64];
+            (UINT8, layout.indices_len(), dims)
+        } else {
+            (typed.0, typed.1, group_dims)
+        };
         assert_eq!(idx.data_type, Some(code), "`{name}`: index type");
-        assert_eq!(
-            idx.dims,
-            [spec.groups as i64, (n / spec.groups) as i64],
-            "`{name}`: index dims"
-        );
+        assert_eq!(idx.dims, dims, "`{name}`: index dims");
         let indices = idx.raw_data.as_ref().unwrap().len();
-        assert_eq!(
-            indices,
-            len,
-            "`{name}`: {n} indices of {} bits",
-            spec.bits()
-        );
+        assert_eq!(indices, len, "`{name}`: {n} indices of {bits} bits");
+        if packed {
+            let stored = w.stored_bytes();
+            assert!(
+                idx.raw_data.as_deref() == Some(&stored[layout.codebook_len()..]),
+                "`{name}`: packed indices are pare's own"
+            );
+        }
         let book = init(&format!("{name}.palette_codebook"))
             .unwrap_or_else(|| panic!("`{name}`: its codebook is in the file"));
         assert_eq!(book.dims, [spec.groups as i64, spec.k as i64]);
         let bytes = book.raw_data.as_ref().unwrap();
         assert_eq!(bytes, &w.stored_bytes()[..layout.codebook_len()]);
         let codebook = bytes.len();
-        out.push((name.clone(), Written::Palette { indices, codebook }));
+        out.push((
+            name.clone(),
+            Written::Palette {
+                indices,
+                codebook,
+                packed,
+            },
+        ));
     }
     out
 }
@@ -388,11 +409,24 @@ fn float_palettes_of_every_bit_width_export_at_that_width_and_run_in_onnxruntime
         form("f32_channel_k256", "onnx::Conv_56"),
         Some(&Written::Dense)
     );
-    // 16 clusters: 4-bit indices, about 8x smaller than f32 for the large layer.
-    let Some(Written::Palette { indices, codebook }) = form("f32_tensor_k16", "fc1.weight") else {
-        panic!("fc1 k=16")
-    };
-    assert_eq!((*indices, *codebook), (64 * 512 / 2, 16 * 4));
+    // fc1 (64 x 512) takes exactly its index bits plus the codebooks: 4 and 8 bits
+    // typed (UINT4, UINT8), the other widths packed.
+    for (label, k, groups) in [
+        ("f32_tensor_k4", 4, 1),
+        ("f32_tensor_k16", 16, 1),
+        ("f32_channel_k5", 5, 64),
+        ("f32_channel_k17", 17, 64),
+        ("f32_channel_k64", 64, 64),
+        ("f32_tensor_k256", 256, 1),
+    ] {
+        let bits = PaletteSpec { k, groups }.bits();
+        let want = Written::Palette {
+            indices: 64 * 512 * bits / 8,
+            codebook: groups * k * 4,
+            packed: bits != 4 && bits != 8,
+        };
+        assert_eq!(form(label, "fc1.weight"), Some(&want), "{label}");
+    }
 }
 
 #[test]
@@ -409,6 +443,7 @@ fn int8_per_channel_codes_as_palettes_feed_the_dequantize_linear() {
     let cases = vec![
         case("int8_channel_k16", g.clone(), 16, true),
         case("int8_channel_k5", g.clone(), 5, true),
+        case("int8_channel_k64", g.clone(), 64, true),
         case("int8_tensor_k4", g, 4, false),
     ];
     let forms = check_cases("onnx_palette_int8", &cases);

@@ -19,7 +19,7 @@ use crate::types::value_info;
 use ops::{int_attr, onnx_attributes, onnx_op_type};
 use pare_ir::{Graph, Node, Op, ValueDef, ValueId};
 use prost::Message;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The opset and IR version every exported model declares.
@@ -129,6 +129,7 @@ fn build(g: &Graph, opts: &ExportOptions) -> Result<(ModelProto, Vec<u8>), Error
         sparse_initializers: Vec::new(),
         decode_nodes: Vec::new(),
         decode: sparse::DecodeConstants::default(),
+        palette_consts: HashMap::new(),
         data: Vec::new(),
         opts,
     };
@@ -217,6 +218,8 @@ struct Exporter<'g> {
     /// `palette`).
     decode_nodes: Vec<NodeProto>,
     decode: sparse::DecodeConstants,
+    /// Names of the constants palette decode subgraphs share (see `palette`).
+    palette_consts: HashMap<crate::palette_decode::Const, String>,
     data: Vec<u8>,
     opts: &'g ExportOptions,
 }

@@ -1,14 +1,14 @@
-//! Palette (weight-sharing) weights in ONNX, kept small: the indices as an
-//! initializer at their bit width where ONNX has one (`UINT4`, two per byte over
-//! the flat tensor, for 1- to 4-bit indices; `UINT8` for 5 to 8 bits), shaped
-//! `[groups, elements per group]`, and the codebooks as a `[groups, k]`
-//! initializer in the weight's own type (f32, f16, or the int8/uint8 codes of a
-//! quantized weight, which then feed the `DequantizeLinear` QDQ lowering gave
-//! that weight). A small decode subgraph of standard ops gives the weight back:
-//! `Cast` (to INT64; onnxruntime 1.32 casts UINT4 directly) →
-//! `GatherElements(codebook, indices, axis=1)` → `Reshape` to the weight's
-//! shape: an exact copy of codebook entries, so outputs match the dense weight
-//! bit for bit. onnxruntime folds the subgraph into a constant when the session
+//! Palette (weight-sharing) weights in ONNX, kept small: the indices at their
+//! bit width and the codebooks as a `[groups, k]` initializer in the weight's own
+//! type (f32, f16, or the int8/uint8 codes of a quantized weight, which then feed
+//! the `DequantizeLinear` QDQ lowering gave that weight). The indices are
+//! whichever of two forms is smaller (see `crate::palette_decode`): a `UINT4`
+//! (1–4 bits) or `UINT8` initializer `[groups, n]` widened by a `Cast` (onnxruntime
+//! 1.32 casts UINT4 directly), or, for 1–3 and 5–7 bits, pare's packed rows as
+//! UINT8 unpacked by a few integer ops, so 2-, 3-, 5- and 6-bit indices take
+//! exactly their bits. Then `GatherElements(codebook, indices, axis=1)` →
+//! `Reshape` to the weight's shape: an exact copy of codebook entries, so outputs
+//! match the dense weight bit for bit. onnxruntime folds the subgraph into a constant when the session
 //! starts (at its default optimization level), so the decode costs nothing per
 //! inference.
 //!
@@ -22,27 +22,39 @@
 //! A weight is written this way only where the initializers and decode nodes
 //! together take fewer bytes than its dense initializer; otherwise it is dense.
 
-use super::ops::int_attr;
+use super::ops::{int_attr, string_attr};
 use super::Exporter;
 use crate::error::ErrorKind;
+use crate::palette_decode::{index_steps, indices_of, AttrValue, Const, IndexForm};
 use crate::proto::{AttributeProto, NodeProto, TensorProto};
 use crate::tensor::{dims_of, encode_raw};
-use pare_ir::palette::{index_at, PaletteLayout};
+use pare_ir::palette::PaletteLayout;
 use pare_ir::{DType, Dim, TensorType, Weight};
 use prost::Message;
 
-const UINT8: i32 = 2;
-const INT64: i32 = 7;
-const UINT4: i32 = 21;
-
 /// The decode subgraph's names, suffixes of the weight's own name so that a reader
-/// of the file (and pare's importer) sees what each initializer is.
-pub(crate) const INDICES_SUFFIX: &str = ".palette_indices";
-pub(crate) const CODEBOOK_SUFFIX: &str = ".palette_codebook";
+/// of the file sees what each initializer is.
+const INDICES_SUFFIX: &str = ".palette_indices";
+const CODEBOOK_SUFFIX: &str = ".palette_codebook";
+
+/// One way of writing a palette weight: its initializers and nodes, and the
+/// shared constants it names first (kept only if it is chosen).
+struct Candidate {
+    inits: Vec<TensorProto>,
+    nodes: Vec<NodeProto>,
+    new_consts: Vec<(Const, String)>,
+}
+
+impl Candidate {
+    fn len(&self) -> usize {
+        self.inits.iter().map(Message::encoded_len).sum::<usize>()
+            + self.nodes.iter().map(Message::encoded_len).sum::<usize>()
+    }
+}
 
 impl Exporter<'_> {
-    /// Writes palette weight `w` as `name` in its palette form when that is
-    /// smaller than its dense initializer; returns false (nothing written)
+    /// Writes palette weight `w` as `name` in its smallest palette form when that
+    /// is smaller than its dense initializer; returns false (nothing written)
     /// otherwise.
     pub(super) fn palette_weight(&mut self, name: &str, w: &Weight) -> Result<bool, ErrorKind> {
         let Some(spec) = w.palette_spec() else {
@@ -53,88 +65,141 @@ impl Exporter<'_> {
             return Ok(false);
         }
         let dense_len = encode_raw(name, &w.ty, w.bytes()).encoded_len();
-        // Indices first: the only large part, and a cheap test of whether to go on.
-        let indices = flat_indices(w, &layout);
-        let groups = spec.groups as i64;
-        let per_group = (layout.elements() / spec.groups) as i64;
-        let nibbles = spec.bits() <= 4;
-        let (idx_code, idx_raw) = if nibbles {
-            (UINT4, pare_ir::pack_nibbles(&indices))
-        } else {
-            (UINT8, indices.clone())
+        // The indices alone decide most cases cheaply: packed, they take
+        // `indices_len` bytes at best.
+        if layout.indices_len() >= dense_len {
+            return Ok(false);
+        }
+        let forms: &[IndexForm] = match spec.bits() {
+            4 | 8 => &[IndexForm::Typed],
+            _ => &[IndexForm::Typed, IndexForm::Packed],
         };
-        if idx_raw.len() >= dense_len {
-            return Ok(false);
+        let (idx_name, book_name) = (
+            self.long_name(&format!("{name}{INDICES_SUFFIX}")),
+            self.long_name(&format!("{name}{CODEBOOK_SUFFIX}")),
+        );
+        let mut best: Option<Candidate> = None;
+        for &form in forms {
+            let c = self.candidate(name, w, &layout, form, &idx_name, &book_name);
+            if best.as_ref().is_none_or(|b| c.len() < b.len()) {
+                best = Some(c);
+            }
         }
-        let idx_name = self.long_name(&format!("{name}{INDICES_SUFFIX}"));
-        let mut inits = vec![TensorProto {
-            name: Some(idx_name.clone()),
-            dims: vec![groups, per_group],
-            data_type: Some(idx_code),
-            raw_data: Some(idx_raw),
-            ..TensorProto::default()
-        }];
-        let shape_name = self.short_name();
-        let raw: Vec<u8> = dims_of(&w.ty)
-            .iter()
-            .flat_map(|d| d.to_le_bytes())
-            .collect();
-        inits.push(encode_raw(
-            &shape_name,
-            &TensorType::fixed(DType::I64, &[w.ty.rank() as u64]),
-            &raw,
-        ));
-        let stored = w.stored_bytes();
-        let books = &stored[..layout.codebook_len()];
-        let book_name = self.long_name(&format!("{name}{CODEBOOK_SUFFIX}"));
-        let mut book_ty = w.ty.clone();
-        book_ty.shape = vec![Dim::Fixed(spec.groups as u64), Dim::Fixed(spec.k as u64)];
-        inits.push(encode_raw(&book_name, &book_ty, books));
-        let (wide, gathered) = (self.short_name(), self.short_name());
-        let mut nodes = vec![
-            node(
-                "Cast",
-                &[&idx_name],
-                &wide,
-                vec![int_attr("to", INT64 as i64)],
-            ),
-            node(
-                "GatherElements",
-                &[&book_name, &wide],
-                &gathered,
-                vec![int_attr("axis", 1)],
-            ),
-        ];
-        nodes.push(node("Reshape", &[&gathered, &shape_name], name, vec![]));
-        let palette_len: usize = inits.iter().map(Message::encoded_len).sum::<usize>()
-            + nodes.iter().map(Message::encoded_len).sum::<usize>();
-        if palette_len >= dense_len {
+        let Some(best) = best.filter(|b| b.len() < dense_len) else {
             return Ok(false);
-        }
-        self.initializers.extend(inits);
-        self.decode_nodes.extend(nodes);
+        };
+        self.palette_consts.extend(best.new_consts);
+        self.initializers.extend(best.inits);
+        self.decode_nodes.extend(best.nodes);
         Ok(true)
     }
-}
 
-/// Every element's codebook index, row-major (the order of the dense weight, and
-/// of `[groups, elements per group]`, since groups are runs of whole rows).
-fn flat_indices(w: &Weight, layout: &PaletteLayout) -> Vec<u8> {
-    let packed = &w.stored_bytes()[layout.codebook_len()..];
-    let bits = layout.spec.bits();
-    let mut out = Vec::with_capacity(layout.elements());
-    for row in packed
-        .chunks_exact(layout.row_bytes.max(1))
-        .take(layout.rows)
-    {
-        out.extend((0..layout.row_len).map(|j| index_at(row, j, bits) as u8));
+    /// The initializers and decode nodes of `w` with its indices in `form`.
+    fn candidate(
+        &mut self,
+        name: &str,
+        w: &Weight,
+        layout: &PaletteLayout,
+        form: IndexForm,
+        idx_name: &str,
+        book_name: &str,
+    ) -> Candidate {
+        let stored = w.stored_bytes();
+        let (books, packed) = stored.split_at(layout.codebook_len());
+        let (code, dims) = form.initializer(layout);
+        let raw = match form {
+            IndexForm::Packed => packed.to_vec(),
+            IndexForm::Typed => {
+                let flat = indices_of(layout, IndexForm::Packed, packed).unwrap_or_default();
+                if layout.spec.bits() <= 4 {
+                    pare_ir::pack_nibbles(&flat)
+                } else {
+                    flat
+                }
+            }
+        };
+        let mut c = Candidate {
+            inits: vec![TensorProto {
+                name: Some(idx_name.to_string()),
+                dims,
+                data_type: Some(code),
+                raw_data: Some(raw),
+                ..TensorProto::default()
+            }],
+            nodes: Vec::new(),
+            new_consts: Vec::new(),
+        };
+        let mut book_ty = w.ty.clone();
+        book_ty.shape = vec![
+            Dim::Fixed(layout.spec.groups as u64),
+            Dim::Fixed(layout.spec.k as u64),
+        ];
+        c.inits.push(encode_raw(book_name, &book_ty, books));
+        let mut prev = idx_name.to_string();
+        for s in index_steps(layout, form) {
+            let mut inputs = vec![prev];
+            for k in &s.consts {
+                inputs.push(self.palette_const(k, &mut c));
+            }
+            let attrs = s
+                .attrs
+                .iter()
+                .map(|&(n, v)| match v {
+                    AttrValue::Int(i) => int_attr(n, i),
+                    AttrValue::Str(t) => string_attr(n, t),
+                })
+                .collect();
+            prev = self.short_name();
+            c.nodes.push(node(s.op, inputs, &prev, attrs));
+        }
+        let gathered = self.short_name();
+        c.nodes.push(node(
+            "GatherElements",
+            vec![book_name.to_string(), prev],
+            &gathered,
+            vec![int_attr("axis", 1)],
+        ));
+        let shape = self.palette_const(
+            &Const::I64 {
+                dims: vec![w.ty.rank() as i64],
+                values: dims_of(&w.ty),
+            },
+            &mut c,
+        );
+        c.nodes
+            .push(node("Reshape", vec![gathered, shape], name, vec![]));
+        c
     }
-    out
+
+    /// The name of constant `k`: shared by every decode subgraph of the file;
+    /// one `c` names first is added to its initializers.
+    fn palette_const(&mut self, k: &Const, c: &mut Candidate) -> String {
+        if let Some(n) = self.palette_consts.get(k) {
+            return n.clone();
+        }
+        if let Some((_, n)) = c.new_consts.iter().find(|(have, _)| have == k) {
+            return n.clone();
+        }
+        let name = self.long_name("pare_palette.const");
+        let (dtype, dims, raw) = match k {
+            Const::U8 { dims, values } => (DType::U8, dims, values.clone()),
+            Const::I64 { dims, values } => (
+                DType::I64,
+                dims,
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ),
+        };
+        let dims: Vec<u64> = dims.iter().map(|&d| d as u64).collect();
+        let ty = TensorType::fixed(dtype, &dims);
+        c.inits.push(encode_raw(&name, &ty, &raw));
+        c.new_consts.push((k.clone(), name.clone()));
+        name
+    }
 }
 
-fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+fn node(op: &str, input: Vec<String>, output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
     NodeProto {
-        input: inputs.iter().map(|s| s.to_string()).collect(),
+        input,
         output: vec![output.to_string()],
         op_type: Some(op.into()),
         attribute,
