@@ -6,7 +6,8 @@
 //! UINT8) plus the codebooks and nothing dense for them, runs in onnxruntime
 //! with outputs identical to the dense export of the same weights (and within
 //! 1e-4 of pare's interpreter for float models), is written the same twice, and
-//! reads back into pare with float palettes still palettes, byte for byte.
+//! reads back into pare with float palettes still palettes, byte for byte; with
+//! external data on, the index and codebook initializers go to the data file.
 
 mod support;
 
@@ -265,9 +266,8 @@ fn check_cases(dir_name: &str, cases: &[Case]) -> Vec<Vec<(String, Written)>> {
         let dense_bytes = export(&densified(&c.graph), &dense);
         let again = dir.join("again.onnx");
         export(&c.graph, &again);
-        assert_eq!(
-            std::fs::read(&again).unwrap(),
-            std::fs::read(&pal).unwrap(),
+        assert!(
+            std::fs::read(&again).unwrap() == std::fs::read(&pal).unwrap(),
             "{}: export is deterministic",
             c.label
         );
@@ -330,9 +330,8 @@ fn check_cases(dir_name: &str, cases: &[Case]) -> Vec<Vec<(String, Written)>> {
     for (i, c) in cases.iter().enumerate() {
         let (pal, dense) = (&outs[2 * i], &outs[2 * i + 1]);
         for (level, (a, b)) in ["none", "all"].iter().zip(pal.iter().zip(dense)) {
-            assert_eq!(
-                a.to_le_bytes(),
-                b.to_le_bytes(),
+            assert!(
+                a.to_le_bytes() == b.to_le_bytes(),
                 "{}: palette and dense exports of the same weights differ in onnxruntime (optimizations {level})",
                 c.label
             );
@@ -454,5 +453,52 @@ fn int8_per_channel_codes_as_palettes_feed_the_dequantize_linear() {
             "{}: fc1's int8 codes are a palette with an int8 codebook: {form:?}",
             c.label
         );
+    }
+}
+
+/// Large index and codebook initializers go to the external data file like any
+/// weight; onnxruntime reads them there (UINT4 and packed UINT8 alike) and
+/// computes what the inline file computes.
+#[test]
+fn palettes_in_external_data_run_in_onnxruntime() {
+    let dir = support::scratch_dir("onnx_palette_external");
+    let mut files = Vec::new();
+    for (label, k) in [("k16", 16), ("k5", 5)] {
+        let mut g = digits_cnn();
+        palettize(&mut g, k, true);
+        let inline = dir.join(format!("{label}.onnx"));
+        export(&g, &inline);
+        let external = dir.join(format!("{label}_external.onnx"));
+        let opts = pare_onnx::ExportOptions {
+            external: Some(pare_onnx::ExternalDataOptions {
+                location: format!("{label}.bin"),
+                threshold: 1024,
+            }),
+            ..pare_onnx::ExportOptions::default()
+        };
+        pare_onnx::export_file(&g, &external, &opts).expect("export");
+        let m = model(&external);
+        let idx = (m.graph.unwrap().initializer.into_iter())
+            .find(|t| t.name.as_deref() == Some("fc1.weight.palette_indices"))
+            .expect("fc1's indices");
+        assert!(
+            idx.raw_data.is_none(),
+            "{label}: fc1's indices are external"
+        );
+        let back = pare_onnx::import_file(&external).expect("re-import");
+        let same = find_weight(&back, "fc1.weight").stored_bytes()
+            == find_weight(&g, "fc1.weight").stored_bytes();
+        assert!(same, "{label}: fc1 comes back as the same palette");
+        files.push(inline);
+        files.push(external);
+    }
+    let outs = ort_outputs(&dir, &files);
+    for pair in outs.chunks(2) {
+        for (a, b) in pair[0].iter().zip(&pair[1]) {
+            assert!(
+                a.to_le_bytes() == b.to_le_bytes(),
+                "external and inline differ"
+            );
+        }
     }
 }

@@ -205,3 +205,32 @@ fn decode_subgraphs_that_differ_from_pares_import_as_nodes() {
         );
     }
 }
+
+#[test]
+fn palettes_with_external_data_round_trip() {
+    let spec = PaletteSpec { k: 16, groups: 8 };
+    let g = gemm(palette(DType::F32, 8, 1200, 16, spec));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("palette.onnx");
+    let opts = ExportOptions {
+        external: Some(pare_onnx::ExternalDataOptions {
+            location: "palette.bin".into(),
+            threshold: 256,
+        }),
+        ..ExportOptions::default()
+    };
+    pare_onnx::export_file(&g, &path, &opts).unwrap();
+    let m = ModelProto::decode(&std::fs::read(&path).unwrap()[..]).unwrap();
+    let idx = (m.graph.unwrap().initializer.into_iter())
+        .find(|t| t.name.as_deref() == Some("fc.weight.palette_indices"))
+        .unwrap();
+    assert!(idx.raw_data.is_none() && !idx.external_data.is_empty());
+    let data = std::fs::metadata(dir.path().join("palette.bin"))
+        .unwrap()
+        .len();
+    assert!(data >= 8 * 1200 / 2, "the indices are in the data file");
+    let back = pare_onnx::import_file(&path).unwrap();
+    let (w, got) = (weight(&g, "fc.weight"), weight(&back, "fc.weight"));
+    assert_eq!(got.encoding(), WeightEncoding::Palette(spec));
+    assert!(got.stored_bytes() == w.stored_bytes());
+}

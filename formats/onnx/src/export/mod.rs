@@ -267,36 +267,41 @@ impl Exporter<'_> {
         if w.palette_spec().is_some() && self.palette_weight(&name, w)? {
             return Ok(());
         }
-        let bytes = w.bytes();
-        let external = self
+        let t = encode_raw(&name, &w.ty, w.bytes());
+        let t = self.placed(t);
+        self.initializers.push(t);
+        Ok(())
+    }
+
+    /// Initializer `t` as written: its raw data moved to the external data file
+    /// when that is on and the data is large enough.
+    fn placed(&mut self, mut t: TensorProto) -> TensorProto {
+        let len = t.raw_data.as_ref().map_or(0, Vec::len);
+        let Some(e) = self
             .opts
             .external
             .as_ref()
-            .filter(|e| bytes.len() >= e.threshold && !bytes.is_empty());
-        let t = match external {
-            None => encode_raw(&name, &w.ty, bytes),
-            Some(e) => {
-                let pad = (EXTERNAL_ALIGN - self.data.len() % EXTERNAL_ALIGN) % EXTERNAL_ALIGN;
-                self.data.resize(self.data.len() + pad, 0);
-                let offset = self.data.len();
-                self.data.extend_from_slice(bytes);
-                let entry = |k: &str, v: String| StringStringEntryProto {
-                    key: Some(k.into()),
-                    value: Some(v),
-                };
-                let mut t = encode_raw(&name, &w.ty, &[]);
-                t.raw_data = None;
-                t.data_location = Some(tensor_proto::DataLocation::External as i32);
-                t.external_data = vec![
-                    entry("location", e.location.clone()),
-                    entry("offset", offset.to_string()),
-                    entry("length", bytes.len().to_string()),
-                ];
-                t
-            }
+            .filter(|e| len >= e.threshold && len > 0)
+        else {
+            return t;
         };
-        self.initializers.push(t);
-        Ok(())
+        let pad = (EXTERNAL_ALIGN - self.data.len() % EXTERNAL_ALIGN) % EXTERNAL_ALIGN;
+        self.data.resize(self.data.len() + pad, 0);
+        let offset = self.data.len();
+        self.data
+            .extend_from_slice(t.raw_data.as_deref().unwrap_or_default());
+        let entry = |k: &str, v: String| StringStringEntryProto {
+            key: Some(k.into()),
+            value: Some(v),
+        };
+        t.raw_data = None;
+        t.data_location = Some(tensor_proto::DataLocation::External as i32);
+        t.external_data = vec![
+            entry("location", e.location.clone()),
+            entry("offset", offset.to_string()),
+            entry("length", len.to_string()),
+        ];
+        t
     }
 
     /// `want`, or a fresh variant of it when a node already has that name.

@@ -21,6 +21,8 @@
 //!
 //! A weight is written this way only where the initializers and decode nodes
 //! together take fewer bytes than its dense initializer; otherwise it is dense.
+//! With external data on, its large initializers go to the data file like any
+//! other.
 
 use super::ops::{int_attr, string_attr};
 use super::Exporter;
@@ -89,7 +91,10 @@ impl Exporter<'_> {
             return Ok(false);
         };
         self.palette_consts.extend(best.new_consts);
-        self.initializers.extend(best.inits);
+        for t in best.inits {
+            let t = self.placed(t);
+            self.initializers.push(t);
+        }
         self.decode_nodes.extend(best.nodes);
         Ok(true)
     }
