@@ -8,9 +8,9 @@
 //! UINT8 unpacked by a few integer ops, so 2-, 3-, 5- and 6-bit indices take
 //! exactly their bits. Then `GatherElements(codebook, indices, axis=1)` →
 //! `Reshape` to the weight's shape: an exact copy of codebook entries, so outputs
-//! match the dense weight bit for bit. onnxruntime folds the subgraph into a constant when the session
-//! starts (at its default optimization level), so the decode costs nothing per
-//! inference.
+//! match the dense weight bit for bit. onnxruntime folds the subgraph into a
+//! constant when the session starts (at its default optimization level), so the
+//! decode costs nothing per inference.
 //!
 //! A uniform codebook is not written as one `DequantizeLinear(indices, step,
 //! zero)` although that would be exact: it saves only the codebook (k entries per
@@ -67,9 +67,14 @@ impl Exporter<'_> {
             return Ok(false);
         }
         let dense_len = encode_raw(name, &w.ty, w.bytes()).encoded_len();
-        // The indices alone decide most cases cheaply: packed, they take
-        // `indices_len` bytes at best.
-        if layout.indices_len() >= dense_len {
+        // The indices alone decide most cases cheaply: the smaller of their two
+        // forms is a lower bound on the palette's bytes.
+        let typed_len = if spec.bits() <= 4 {
+            layout.elements().div_ceil(2)
+        } else {
+            layout.elements()
+        };
+        if layout.indices_len().min(typed_len) >= dense_len {
             return Ok(false);
         }
         let forms: &[IndexForm] = match spec.bits() {
