@@ -6,6 +6,7 @@ mod error;
 mod export;
 mod external;
 mod import;
+mod palette_decode;
 mod tensor;
 mod types;
 

@@ -1,9 +1,11 @@
 //! pare IR → ONNX (default-domain opset 21, IR version 10): unique value names,
-//! weights as raw_data initializers or external data (sparse weights in a sparse
-//! form where smaller: see `sparse`), deterministic bytes, atomic files.
+//! weights as raw_data initializers or external data (sparse and palette weights
+//! in their own form where smaller: see `sparse`, `palette`), deterministic
+//! bytes, atomic files.
 
 mod needed_info;
 mod ops;
+mod palette;
 mod qdq;
 mod sparse;
 
@@ -17,7 +19,7 @@ use crate::types::value_info;
 use ops::{int_attr, onnx_attributes, onnx_op_type};
 use pare_ir::{Graph, Node, Op, ValueDef, ValueId};
 use prost::Message;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The opset and IR version every exported model declares.
@@ -127,6 +129,7 @@ fn build(g: &Graph, opts: &ExportOptions) -> Result<(ModelProto, Vec<u8>), Error
         sparse_initializers: Vec::new(),
         decode_nodes: Vec::new(),
         decode: sparse::DecodeConstants::default(),
+        palette_consts: HashMap::new(),
         data: Vec::new(),
         opts,
     };
@@ -169,7 +172,7 @@ fn build(g: &Graph, opts: &ExportOptions) -> Result<(ModelProto, Vec<u8>), Error
             }
         }
     }
-    // Sparse weights' decode nodes read only initializers: they go first.
+    // Sparse and palette weights' decode nodes read only initializers: they go first.
     let mut node = std::mem::take(&mut ex.decode_nodes);
     node.append(&mut ex.nodes);
     let graph = GraphProto {
@@ -211,9 +214,12 @@ struct Exporter<'g> {
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
     sparse_initializers: Vec<SparseTensorProto>,
-    /// The subgraphs that decode sparse integer weights (see `sparse`).
+    /// The subgraphs that decode sparse integer and palette weights (see `sparse`,
+    /// `palette`).
     decode_nodes: Vec<NodeProto>,
     decode: sparse::DecodeConstants,
+    /// Names of the constants palette decode subgraphs share (see `palette`).
+    palette_consts: HashMap<crate::palette_decode::Const, String>,
     data: Vec<u8>,
     opts: &'g ExportOptions,
 }
@@ -258,36 +264,44 @@ impl Exporter<'_> {
         if w.is_sparse() && self.sparse_weight(v, &name, w)? {
             return Ok(());
         }
-        let bytes = w.bytes();
-        let external = self
+        if w.palette_spec().is_some() && self.palette_weight(&name, w)? {
+            return Ok(());
+        }
+        let t = encode_raw(&name, &w.ty, w.bytes());
+        let t = self.placed(t);
+        self.initializers.push(t);
+        Ok(())
+    }
+
+    /// Initializer `t` as written: its raw data moved to the external data file
+    /// when that is on and the data is large enough.
+    fn placed(&mut self, mut t: TensorProto) -> TensorProto {
+        let len = t.raw_data.as_ref().map_or(0, Vec::len);
+        let Some(e) = self
             .opts
             .external
             .as_ref()
-            .filter(|e| bytes.len() >= e.threshold && !bytes.is_empty());
-        let t = match external {
-            None => encode_raw(&name, &w.ty, bytes),
-            Some(e) => {
-                let pad = (EXTERNAL_ALIGN - self.data.len() % EXTERNAL_ALIGN) % EXTERNAL_ALIGN;
-                self.data.resize(self.data.len() + pad, 0);
-                let offset = self.data.len();
-                self.data.extend_from_slice(bytes);
-                let entry = |k: &str, v: String| StringStringEntryProto {
-                    key: Some(k.into()),
-                    value: Some(v),
-                };
-                let mut t = encode_raw(&name, &w.ty, &[]);
-                t.raw_data = None;
-                t.data_location = Some(tensor_proto::DataLocation::External as i32);
-                t.external_data = vec![
-                    entry("location", e.location.clone()),
-                    entry("offset", offset.to_string()),
-                    entry("length", bytes.len().to_string()),
-                ];
-                t
-            }
+            .filter(|e| len >= e.threshold && len > 0)
+        else {
+            return t;
         };
-        self.initializers.push(t);
-        Ok(())
+        let pad = (EXTERNAL_ALIGN - self.data.len() % EXTERNAL_ALIGN) % EXTERNAL_ALIGN;
+        self.data.resize(self.data.len() + pad, 0);
+        let offset = self.data.len();
+        self.data
+            .extend_from_slice(t.raw_data.as_deref().unwrap_or_default());
+        let entry = |k: &str, v: String| StringStringEntryProto {
+            key: Some(k.into()),
+            value: Some(v),
+        };
+        t.raw_data = None;
+        t.data_location = Some(tensor_proto::DataLocation::External as i32);
+        t.external_data = vec![
+            entry("location", e.location.clone()),
+            entry("offset", offset.to_string()),
+            entry("length", len.to_string()),
+        ];
+        t
     }
 
     /// `want`, or a fresh variant of it when a node already has that name.

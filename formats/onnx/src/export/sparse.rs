@@ -121,14 +121,14 @@ impl Exporter<'_> {
     }
 
     /// A fresh short value name (`_s_N`).
-    fn short_name(&mut self) -> String {
+    pub(super) fn short_name(&mut self) -> String {
         let n = self.fresh_name("_s");
         self.used.insert(n.clone());
         n
     }
 
     /// `want` when free, else a fresh variant of it.
-    fn long_name(&mut self, want: &str) -> String {
+    pub(super) fn long_name(&mut self, want: &str) -> String {
         let n = if self.used.contains(want) {
             self.fresh_name(want)
         } else {

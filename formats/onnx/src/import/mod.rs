@@ -4,6 +4,7 @@
 mod attrs;
 mod ops;
 mod output_symbols;
+mod palette;
 mod sparse;
 mod support;
 
@@ -17,6 +18,7 @@ use crate::tensor::decode_weight;
 use crate::types::{declared_type, dim_params, SymbolGen};
 use pare_ir::{DType, Graph, ModelMeta, Op, Tensor, TensorType, ValueId, Weight};
 use prost::Message;
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::path::Path;
@@ -208,10 +210,16 @@ impl Importer {
                 .chain(&graph.output),
         ));
         let mut initializer_names = HashSet::new();
+        // Palette weights' decode subgraphs become the weights they decode.
+        let palettes = palette::recognise(graph, &mut self.ext)?;
         for t in &graph.initializer {
             let name = t.name.clone().unwrap_or_default();
             if name.is_empty() {
                 return Err(ErrorKind::tensor("", "initializer without a name"));
+            }
+            if palettes.initializers.contains(&name) {
+                initializer_names.insert(name);
+                continue;
             }
             let w = decode_weight(t, &name, &mut self.ext)?;
             self.define_weight(&name, w)?;
@@ -221,6 +229,9 @@ impl Importer {
             let (name, w) = sparse::decode_sparse(sp, &mut self.ext)?;
             self.define_weight(&name, w)?;
             initializer_names.insert(name);
+        }
+        for (name, w) in palettes.weights {
+            self.define_weight(&name, w)?;
         }
         for vi in &graph.input {
             let name = vi.name.clone().unwrap_or_default();
@@ -250,9 +261,17 @@ impl Importer {
             }
         }
         let defined: HashSet<&str> = self.names.keys().map(String::as_str).collect();
-        let order = topo_order(&graph.node, &defined)?;
+        let nodes: Cow<[NodeProto]> = if palettes.nodes.is_empty() {
+            Cow::Borrowed(&graph.node)
+        } else {
+            (graph.node.iter().enumerate())
+                .filter(|(i, _)| !palettes.nodes.contains(i))
+                .map(|(_, n)| n.clone())
+                .collect()
+        };
+        let order = topo_order(&nodes, &defined)?;
         for i in order {
-            ops::lower(self, &graph.node[i])?;
+            ops::lower(self, &nodes[i])?;
         }
         for vi in &graph.output {
             let name = vi.name.clone().unwrap_or_default();
