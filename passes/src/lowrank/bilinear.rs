@@ -55,41 +55,32 @@ pub fn fit_right(
     Some((z, h))
 }
 
-/// How many multiply-adds [`fit_left`] spends building its normal equations.
-pub fn fit_left_cost(p: usize, b: usize, q: usize) -> usize {
-    (p * b) * (p * b) * q * q
-}
-
-/// The best X [P, B] for a fixed Y [O, B·Q]: vec(X) solves
+/// The best X [P, B] for a fixed Y [O, B·Q] (P·B unknowns: the solve takes
+/// (P·B)³/3 steps, so callers bound P·B): vec(X) solves
 /// Σ_{q,q'} (G_{qq'} ⊗ E_{qq'})·vec(X) = rhs with E = YᵀY.
 pub fn fit_left(w: &Mat<f64>, g: &Mat<f64>, y: &Mat<f64>, np: usize, q: usize) -> Option<Mat<f64>> {
     let nb = y.ncols() / q;
     let e = y.transpose() * y;
     let f = y.transpose() * (w * g);
-    // Plain row-major copies: this loop is the hot one and runs unoptimized in tests.
-    let (gn, en) = (g.nrows(), e.nrows());
-    let gv: Vec<f64> = (0..gn * gn).map(|k| g[(k / gn, k % gn)]).collect();
-    let ev: Vec<f64> = (0..en * en).map(|k| e[(k / en, k % en)]).collect();
+    // N[(p, b), (p', b')] = Σ_{q,q'} G[(p, q), (p', q')]·E[(b, q), (b', q')]:
+    // one matrix product of G laid out [(p, p'), (q, q')] by E laid out
+    // [(q, q'), (b, b')] (this runs unoptimized in tests; a product is fast).
+    let gr = Mat::from_fn(np * np, q * q, |pp, qq| {
+        g[((pp / np) * q + qq / q, (pp % np) * q + qq % q)]
+    });
+    let er = Mat::from_fn(q * q, nb * nb, |qq, bb| {
+        e[((bb / nb) * q + qq / q, (bb % nb) * q + qq % q)]
+    });
+    let prod = &gr * &er;
     let n = np * nb;
-    let mut normal = Mat::<f64>::zeros(n, n);
-    let mut rhs = Mat::<f64>::zeros(n, 1);
-    for pi in 0..np {
-        for b in 0..nb {
-            let row = pi * nb + b;
-            rhs[(row, 0)] = (0..q).map(|t| f[(b * q + t, pi * q + t)]).sum();
-            for pj in 0..np {
-                for b2 in 0..nb {
-                    let mut acc = 0.0;
-                    for t in 0..q {
-                        let grow = &gv[(pi * q + t) * gn + pj * q..][..q];
-                        let erow = &ev[(b * q + t) * en + b2 * q..][..q];
-                        acc += grow.iter().zip(erow).map(|(a, c)| a * c).sum::<f64>();
-                    }
-                    normal[(row, pj * nb + b2)] = acc;
-                }
-            }
-        }
-    }
+    let normal = Mat::from_fn(n, n, |row, col| {
+        let (pi, b, pj, b2) = (row / nb, row % nb, col / nb, col % nb);
+        prod[(pi * np + pj, b * nb + b2)]
+    });
+    let rhs = Mat::from_fn(n, 1, |row, _| {
+        let (pi, b) = (row / nb, row % nb);
+        (0..q).map(|t| f[(b * q + t, pi * q + t)]).sum()
+    });
     let v = solve_ridge(&normal, &rhs)?;
     Some(Mat::from_fn(np, nb, |pi, b| v[(pi * nb + b, 0)]))
 }

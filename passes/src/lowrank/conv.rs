@@ -249,8 +249,10 @@ pub fn factorize(
             .map(|(_, o)| {
                 let verdict = if o.params >= before_p || o.macs >= before_m {
                     "would not shrink both"
-                } else {
+                } else if o.params > c.params {
                     "larger"
+                } else {
+                    "no smaller (ties go to Tucker-2)"
                 };
                 format!(
                     "{} {verdict}, {} params, {} MACs",

@@ -8,11 +8,11 @@ use super::RankBy;
 use faer::Mat;
 use pare_ir::{NodeId, ValueId};
 
-/// ALS rounds of the data-aware fits, and the most multiply-adds one
-/// input-side solve may take (beyond it only the output side is refitted):
-/// bounds the pass's time on wide convs.
+/// ALS rounds of the data-aware fits, and the most unknowns one input-side
+/// solve may have (beyond it only the output side is refitted): bounds the
+/// pass's time on wide convs.
 const ALS_ROUNDS: usize = 4;
-const ALS_MAX_COST: usize = 50_000_000;
+const ALS_MAX_UNKNOWNS: usize = 512;
 
 /// A conv to factorize: its weight [O, I, kh, kw] (row-major) and the sizes
 /// its MACs depend on.
@@ -125,7 +125,7 @@ impl Decomp {
         match (self, ranks) {
             (Decomp::Tucker(h), Ranks::Tucker { out, inp }) => {
                 let f = match gm {
-                    Some(g) => h.data_aware(wm, g, out, inp, ALS_ROUNDS, ALS_MAX_COST)?,
+                    Some(g) => h.data_aware(wm, g, out, inp, ALS_ROUNDS, ALS_MAX_UNKNOWNS)?,
                     None => h.factors(&t.w, out, inp),
                 };
                 let approx = wide(h.approx(&f));
@@ -133,7 +133,7 @@ impl Decomp {
             }
             (Decomp::Spatial(s), Ranks::Spatial(r)) => {
                 let f = match gm {
-                    Some(g) => s.data_aware(wm, g, r, ALS_ROUNDS, ALS_MAX_COST)?,
+                    Some(g) => s.data_aware(wm, g, r, ALS_ROUNDS, ALS_MAX_UNKNOWNS)?,
                     None => s.plain(r),
                 };
                 let approx = s.approx(&f);

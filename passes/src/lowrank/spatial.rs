@@ -5,7 +5,7 @@
 //! two convs are exactly the original one. The data-aware variant fits A and
 //! B to the output error on calibration inputs (see [`Spatial::data_aware`]).
 
-use super::bilinear::{fit_left, fit_left_cost, fit_right, orthonormal, rel_error};
+use super::bilinear::{fit_left, fit_right, orthonormal, rel_error};
 use super::factor::{self, Factorization};
 use faer::Mat;
 
@@ -106,7 +106,7 @@ impl Spatial {
         g: &Mat<f64>,
         r: usize,
         rounds: usize,
-        max_cost: usize,
+        max_unknowns: usize,
     ) -> Option<SpatialFactors> {
         let (i, kh, kw, o) = (self.i, self.kh, self.kw, self.o);
         let r = r.min(self.max_rank());
@@ -129,7 +129,7 @@ impl Spatial {
         }
         for _ in 1..rounds {
             let Some((err, cur)) = &best else { break };
-            if fit_left_cost(ihk, r, kw) > max_cost {
+            if ihk * r > max_unknowns {
                 break;
             }
             // Y [O, r·kw] from B [r, O·kw].

@@ -6,7 +6,7 @@
 //! The data-aware variant refines these factors by ALS on the output error
 //! (see [`Hosvd::data_aware`]).
 
-use super::bilinear::{fit_left, fit_left_cost, fit_right, orthonormal, rel_error};
+use super::bilinear::{fit_left, fit_right, orthonormal, rel_error};
 use super::factor::{data_aware, whitener};
 use faer::Mat;
 
@@ -88,7 +88,7 @@ impl Hosvd {
     /// least-squares Y under the reduced inputs' Gram matrix) and then the
     /// least-squares U_i for them. The first round is already at most the
     /// plain factors' error (it is optimal for their U_i); the best round is
-    /// kept. `max_cost` bounds the multiply-adds of one U_i solve.
+    /// kept. `max_unknowns` bounds the size of one U_i solve.
     pub fn data_aware(
         &self,
         wm: &Mat<f64>,
@@ -96,7 +96,7 @@ impl Hosvd {
         r_out: usize,
         r_in: usize,
         rounds: usize,
-        max_cost: usize,
+        max_unknowns: usize,
     ) -> Option<Factors> {
         let (o, i, kk) = (self.o, self.i, self.kk);
         let mut u_in = Mat::from_fn(i, r_in, |a, b| self.u_in[(a, b)]);
@@ -132,7 +132,7 @@ impl Hosvd {
             if best.as_ref().is_none_or(|(e, _)| err < *e) {
                 best = Some((err, factors));
             }
-            if round + 1 == rounds || fit_left_cost(i, r_in, kk) > max_cost {
+            if round + 1 == rounds || i * r_in > max_unknowns {
                 break;
             }
             match fit_left(wm, g, &y, i, kk) {
