@@ -4,8 +4,10 @@
 //! `by`; with `conv=best` the one with fewer params wins among those where
 //! params and MACs both drop. The data-aware variant fits the factors to the
 //! output error on calibration inputs (im2col Gram matrix, ALS); the plain one
-//! keeps the least-weight-error factors. Each layer's note gives the method,
-//! why, and both variants' errors. Depthwise and grouped convs stay whole.
+//! keeps the least-weight-error factors. Ranks by energy come from the
+//! weight's singular values in both variants. Each layer's note gives the
+//! method, why, and both variants' errors. Depthwise and grouped convs stay
+//! whole.
 
 use super::bilinear::rel_error;
 use super::conv_method::{choose, ConvTarget, Decomp, Fitted, Ranks};
@@ -290,7 +292,11 @@ pub fn factorize(
                 t.kh,
                 t.kw,
                 c.ranks.describe(t),
-                if fit_gram.is_some() { "data-aware ALS" } else { "plain SVD" },
+                match (fit_gram.is_some(), fitted) {
+                    (true, _) => "data-aware ALS",
+                    (false, Fitted::Tucker(_)) => "plain HOSVD",
+                    (false, Fitted::Spatial(_)) => "plain SVD",
+                },
                 c.params,
                 c.macs,
                 fmt(plain_w),
