@@ -24,6 +24,10 @@ use std::collections::HashMap;
 
 const PASS: &str = "lowrank";
 
+/// The widest im2col row (I·kh·kw) the data-aware fits take; wider convs get
+/// the plain factors (their note says so).
+const DATA_MAX_INPUTS: usize = 1152;
+
 fn targets(g: &Graph, keep: &[String]) -> Vec<ConvTarget> {
     let mut out = Vec::new();
     for &n in g.order() {
@@ -177,7 +181,9 @@ pub fn factorize(
         let kk = t.kh * t.kw;
         let wm = Mat::from_fn(t.o, t.i * kk, |a, b| t.w[a * t.i * kk + b]);
         let gm = grams.get(&t.node);
-        let fit_gram = if data_aware { gm } else { None };
+        // The data-aware fits solve systems up to the im2col width: bounded.
+        let too_wide = data_aware && t.i * kk > DATA_MAX_INPUTS;
+        let fit_gram = if data_aware && !too_wide { gm } else { None };
         let mut decomps = Vec::new();
         if method != ConvMethod::Spatial {
             decomps.extend(hosvd(&t.w, t.o, t.i, kk).map(Decomp::Tucker));
@@ -283,10 +289,18 @@ pub fn factorize(
                 String::new()
             }
         };
+        let fallback = if too_wide {
+            format!(
+                " (data-aware fit skipped: {} im2col inputs > {DATA_MAX_INPUTS})",
+                t.i * kk
+            )
+        } else {
+            String::new()
+        };
         cx.note(
             PASS,
             format!(
-                "{name}: [{}, {}, {}, {}] -> {} ({}), params {before_p} -> {}, MACs {before_m} -> {} per sample; {why}; relative weight error plain {}{}, output error on calib plain {}{}",
+                "{name}: [{}, {}, {}, {}] -> {} ({}{fallback}), params {before_p} -> {}, MACs {before_m} -> {} per sample; {why}; relative weight error plain {}{}, output error on calib plain {}{}",
                 t.o,
                 t.i,
                 t.kh,
