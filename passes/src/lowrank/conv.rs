@@ -1,33 +1,32 @@
 //! Low-rank for k×k convolutions (group 1, 2-D, explicit padding): Tucker-2
-//! (see [`super::tucker`]) into 1×1 → k×k core → 1×1, where params and MACs
-//! both drop. The factors are the plain HOSVD ones (least weight error); the
-//! output error on calibration inputs is measured (im2col Gram matrix) and
-//! chooses the rank for `by=error`. Depthwise and grouped convs stay whole.
+//! (see [`super::tucker`]) into 1×1 → k×k core → 1×1, or spatial separation
+//! (see [`super::spatial`]) into kh×1 then 1×kw. Each method's rank follows
+//! `by`; with `conv=best` the one with fewer params wins among those where
+//! params and MACs both drop. The data-aware variant fits the factors to the
+//! output error on calibration inputs (im2col Gram matrix, ALS); the plain one
+//! keeps the least-weight-error factors. Ranks by energy come from the
+//! weight's singular values in both variants. Each layer's note gives the
+//! method, why, and both variants' errors. Depthwise and grouped convs stay
+//! whole.
 
-use super::tucker::{energy_rank, hosvd, Factors};
-use super::RankBy;
+use super::bilinear::rel_error;
+use super::conv_method::{choose, ConvTarget, Decomp, Fitted, Ranks};
+use super::conv_rewrite;
+use super::spatial::separate;
+use super::tucker::hosvd;
+use super::{ConvMethod, RankBy};
 use crate::prune::structured::analyze::label;
 use crate::prune::structured::refit::{conv_geom, design};
 use crate::{PassCx, PassError};
 use faer::Mat;
-use pare_ir::ops::AutoPad;
-use pare_ir::{Dim, Graph, NodeId, Op, Tensor, TensorType, ValueId, Weight};
+use pare_ir::{Dim, Graph, NodeId, Op, Tensor, ValueId};
 use std::collections::HashMap;
 
 const PASS: &str = "lowrank";
 
-struct ConvTarget {
-    node: NodeId,
-    x: ValueId,
-    w: Vec<f64>,
-    o: usize,
-    i: usize,
-    kh: usize,
-    kw: usize,
-    /// Input and output pixels per sample (MACs of the 1×1 convs).
-    in_px: usize,
-    out_px: usize,
-}
+/// The widest im2col row (I·kh·kw) the data-aware fits take; wider convs get
+/// the plain factors (their note says so).
+const DATA_MAX_INPUTS: usize = 1152;
 
 fn targets(g: &Graph, keep: &[String]) -> Vec<ConvTarget> {
     let mut out = Vec::new();
@@ -68,8 +67,15 @@ fn targets(g: &Graph, keep: &[String]) -> Vec<ConvTarget> {
         let (Some(in_px), Some(out_px)) = (pixels(x), pixels(node.outputs[0])) else {
             continue;
         };
+        let fixed = |v: ValueId, k: usize| g.ty(v).shape[k].fixed().map_or(0, |d| d as usize);
         let Ok(t) = w.tensor() else { continue };
         let s = t.shape().to_vec();
+        if kernel_shape.len() != 2
+            || kernel_shape[0] as usize != s[2]
+            || kernel_shape[1] as usize != s[3]
+        {
+            continue;
+        }
         out.push(ConvTarget {
             node: n,
             x,
@@ -80,9 +86,36 @@ fn targets(g: &Graph, keep: &[String]) -> Vec<ConvTarget> {
             kw: s[3],
             in_px,
             out_px,
+            in_w: fixed(x, 3),
+            out_h: fixed(node.outputs[0], 2),
         });
     }
     out
+}
+
+/// Says why grouped and depthwise convs stay whole.
+fn note_grouped(g: &Graph, cx: &mut PassCx, keep: &[String]) {
+    for &n in g.order() {
+        let Op::Conv { group, .. } = &g.node(n).op else {
+            continue;
+        };
+        let name = label(g, n);
+        if *group > 1 && !keep.contains(&name) {
+            let chans = g
+                .node(n)
+                .input(0)
+                .and_then(|x| g.ty(x).shape.get(1)?.fixed());
+            let kind = if chans == Some(*group as u64) {
+                "depthwise"
+            } else {
+                "grouped"
+            };
+            cx.note(
+                PASS,
+                format!("{name}: skipped, a {kind} conv (group {group}) is left whole: its per-group filters are already small"),
+            );
+        }
+    }
 }
 
 /// im2col Gram matrices [I·kk, I·kk] of each target's input.
@@ -118,24 +151,15 @@ fn grams(
     Ok(out)
 }
 
-/// Relative output error of `approx` against `w` (both [O, I·kk]) under the
-/// Gram matrix `gm`, or the relative weight error without one.
-fn rel_error(w: &[f64], approx: &[f64], o: usize, gm: Option<&Mat<f64>>) -> f64 {
-    let k = w.len() / o;
-    match gm {
-        None => {
-            let num: f64 = w.iter().zip(approx).map(|(a, b)| (a - b) * (a - b)).sum();
-            let den: f64 = w.iter().map(|a| a * a).sum();
-            num / den.max(1e-300)
-        }
-        Some(gm) => {
-            let d = Mat::from_fn(o, k, |r, c| w[r * k + c] - approx[r * k + c]);
-            let wm = Mat::from_fn(o, k, |r, c| w[r * k + c]);
-            let num: f64 = (0..o).map(|r| d.row(r) * gm * d.row(r).transpose()).sum();
-            let den: f64 = (0..o).map(|r| wm.row(r) * gm * wm.row(r).transpose()).sum();
-            num / den.max(1e-300)
-        }
-    }
+/// One method's outcome on a layer.
+struct Candidate {
+    ranks: Ranks,
+    params: usize,
+    macs: usize,
+    /// The factors of the chosen variant and their W'.
+    fitted: Option<(Fitted, Mat<f64>)>,
+    /// The plain factors' W' (both variants' errors go in the note).
+    plain: Option<Mat<f64>>,
 }
 
 /// Factorizes every eligible conv of `g`; returns whether any changed.
@@ -143,156 +167,164 @@ pub fn factorize(
     g: &mut Graph,
     cx: &mut PassCx,
     by: RankBy,
+    method: ConvMethod,
+    data_aware: bool,
     keep: &[String],
     batches: &[Vec<Tensor>],
 ) -> Result<bool, PassError> {
+    note_grouped(g, cx, keep);
     let targets = targets(g, keep);
     let grams = grams(g, &targets, batches)?;
     let mut changed = false;
     for t in &targets {
         let name = label(g, t.node);
         let kk = t.kh * t.kw;
-        let Some(h) = hosvd(&t.w, t.o, t.i, kk) else {
-            cx.note(PASS, format!("{name}: skipped, the SVD did not converge"));
-            continue;
-        };
+        let wm = Mat::from_fn(t.o, t.i * kk, |a, b| t.w[a * t.i * kk + b]);
         let gm = grams.get(&t.node);
-        // Each side's rank is capped by its own size (full rank reproduces W).
-        let max_r = t.o.max(t.i);
-        let ranks = |r: usize| (r.min(t.o).min(t.i * kk), r.min(t.i).min(t.o * kk));
-        let params = |ro: usize, ri: usize| t.i * ri + ro * ri * kk + ro * t.o;
-        let (r_out, r_in) = match by {
-            RankBy::Energy(e) => (
-                energy_rank(&h.sigma_out, e).min(t.o),
-                energy_rank(&h.sigma_in, e).min(t.i),
-            ),
-            RankBy::Size(s) => {
-                let budget = s * (t.o * t.i * kk) as f64;
-                let r = (1..=max_r)
-                    .rev()
-                    .find(|&r| {
-                        let (ro, ri) = ranks(r);
-                        params(ro, ri) as f64 <= budget
-                    })
-                    .unwrap_or(1);
-                ranks(r)
-            }
-            RankBy::Error(e) => {
-                let r = (1..=max_r)
-                    .find(|&r| {
-                        let (ro, ri) = ranks(r);
-                        rel_error(&t.w, &h.approx(&h.factors(&t.w, ro, ri)), t.o, gm) <= e
-                    })
-                    .unwrap_or(max_r);
-                ranks(r)
-            }
+        // The data-aware fits solve systems up to the im2col width: bounded.
+        let too_wide = data_aware && t.i * kk > DATA_MAX_INPUTS;
+        let fit_gram = if data_aware && !too_wide { gm } else { None };
+        let mut decomps = Vec::new();
+        if method != ConvMethod::Spatial {
+            decomps.extend(hosvd(&t.w, t.o, t.i, kk).map(Decomp::Tucker));
+        }
+        if method != ConvMethod::Tucker && t.kh > 1 && t.kw > 1 {
+            decomps.extend(separate(&t.w, t.o, t.i, t.kh, t.kw).map(Decomp::Spatial));
+        }
+        if decomps.is_empty() {
+            let why = if method == ConvMethod::Spatial {
+                "spatial separation needs kh > 1 and kw > 1"
+            } else {
+                "the SVD did not converge"
+            };
+            cx.note(PASS, format!("{name}: skipped, {why}"));
+            continue;
+        }
+        let measure = |f: &Option<(Fitted, Mat<f64>)>| {
+            f.as_ref()
+                .map_or(f64::INFINITY, |(_, a)| rel_error(&wm, a, gm))
         };
-        let f = h.factors(&t.w, r_out, r_in);
-        let before_p = t.o * t.i * kk;
-        let after_p = params(r_out, r_in);
-        let before_m = t.out_px * t.o * t.i * kk;
-        let after_m = t.in_px * t.i * r_in + t.out_px * (r_out * r_in * kk + t.o * r_out);
-        if after_p >= before_p || after_m >= before_m {
+        let cands: Vec<Candidate> = decomps
+            .iter()
+            .map(|d| {
+                let ranks = choose(d, t, by, &|r| measure(&d.fit(t, &wm, r, fit_gram)));
+                Candidate {
+                    ranks,
+                    params: ranks.params(t),
+                    macs: ranks.macs(t),
+                    fitted: d.fit(t, &wm, ranks, fit_gram),
+                    plain: d.fit(t, &wm, ranks, None).map(|(_, a)| a),
+                }
+            })
+            .collect();
+        let (before_p, before_m) = (t.o * t.i * kk, t.out_px * t.o * t.i * kk);
+        let figures = |c: &Candidate| {
+            format!(
+                "{}: params {} vs {before_p}, MACs {} vs {before_m} per sample",
+                c.ranks.describe(t),
+                c.params,
+                c.macs
+            )
+        };
+        let best = cands
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.params < before_p && c.macs < before_m && c.fitted.is_some())
+            .min_by_key(|(_, c)| c.params)
+            .map(|(k, _)| k);
+        let Some(k) = best else {
+            let all: Vec<String> = cands.iter().map(figures).collect();
+            let why = match cands.iter().find(|c| c.fitted.is_none()) {
+                Some(_) if data_aware => {
+                    "; the data-aware fit failed (Gram matrix not positive definite)"
+                }
+                _ => "",
+            };
             cx.note(
                 PASS,
                 format!(
-                    "{name}: skipped, Tucker-2 ranks ({r_in}, {r_out}) of [{}, {}, {}, {}] would not shrink it (params {after_p} vs {before_p}, MACs {after_m} vs {before_m} per sample)",
-                    t.o, t.i, t.kh, t.kw
+                    "{name}: skipped, no factorization shrinks both params and MACs ({}){why}",
+                    all.join("; ")
                 ),
             );
             continue;
-        }
-        let approx = h.approx(&f);
-        let w_err = rel_error(&t.w, &approx, t.o, None);
-        let o_err = gm.map(|gm| rel_error(&t.w, &approx, t.o, Some(gm)));
+        };
+        let c = &cands[k];
+        let others: Vec<String> = cands
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != k)
+            .map(|(_, o)| {
+                let verdict = if o.params >= before_p || o.macs >= before_m {
+                    "would not shrink both"
+                } else if o.params > c.params {
+                    "larger"
+                } else {
+                    "no smaller (ties go to Tucker-2)"
+                };
+                format!(
+                    "{} {verdict}, {} params, {} MACs",
+                    o.ranks.describe(t),
+                    o.params,
+                    o.macs
+                )
+            })
+            .collect();
+        let why = match (method, others.is_empty()) {
+            (ConvMethod::Best, false) => format!("the fewest params; {}", others.join("; ")),
+            (ConvMethod::Best, true) => "the only method for a kernel with a side of 1".into(),
+            _ => "the method asked for".into(),
+        };
+        let (fitted, approx) = c.fitted.as_ref().expect("filtered");
+        let fmt = |e: Option<f64>| e.map_or("-".into(), |e| format!("{e:.3e}"));
+        let plain_w = c.plain.as_ref().map(|a| rel_error(&wm, a, None));
+        let plain_o = c
+            .plain
+            .as_ref()
+            .and_then(|a| gm.map(|g| rel_error(&wm, a, Some(g))));
+        let data = |e: Option<f64>| {
+            if fit_gram.is_some() {
+                format!(", data-aware {}", fmt(e))
+            } else {
+                String::new()
+            }
+        };
+        let fallback = if too_wide {
+            format!(
+                " (data-aware fit skipped: {} im2col inputs > {DATA_MAX_INPUTS})",
+                t.i * kk
+            )
+        } else {
+            String::new()
+        };
         cx.note(
             PASS,
             format!(
-                "{name}: [{}, {}, {}, {}] -> Tucker-2 ranks (in {r_in}, out {r_out}) (plain HOSVD), params {before_p} -> {after_p}, MACs {before_m} -> {after_m} per sample; relative weight error {w_err:.3e}, output error on calib {}",
+                "{name}: [{}, {}, {}, {}] -> {} ({}{fallback}), params {before_p} -> {}, MACs {before_m} -> {} per sample; {why}; relative weight error plain {}{}, output error on calib plain {}{}",
                 t.o,
                 t.i,
                 t.kh,
                 t.kw,
-                o_err.map_or("-".into(), |e| format!("{e:.3e}"))
+                c.ranks.describe(t),
+                match (fit_gram.is_some(), fitted) {
+                    (true, _) => "data-aware ALS",
+                    (false, Fitted::Tucker(_)) => "plain HOSVD",
+                    (false, Fitted::Spatial(_)) => "plain SVD",
+                },
+                c.params,
+                c.macs,
+                fmt(plain_w),
+                data(Some(rel_error(&wm, approx, None))),
+                fmt(plain_o),
+                data(gm.map(|g| rel_error(&wm, approx, Some(g)))),
             ),
         );
-        rewrite(g, t, &f, r_out, r_in).map_err(|e| PassError::node(PASS, g, t.node, e))?;
+        match fitted {
+            Fitted::Tucker(f) => conv_rewrite::tucker(g, t.node, f),
+            Fitted::Spatial(f) => conv_rewrite::spatial(g, t.node, f),
+        }
+        .map_err(|e| PassError::node(PASS, g, t.node, e))?;
         changed = true;
     }
     Ok(changed)
-}
-
-fn weight(shape: Vec<usize>, v: Vec<f64>) -> Weight {
-    Weight::from_tensor(
-        &Tensor::from_vec(shape, v.into_iter().map(|x| x as f32).collect()).expect("shape"),
-    )
-}
-
-fn pointwise() -> Op {
-    Op::Conv {
-        auto_pad: AutoPad::NotSet,
-        kernel_shape: vec![1, 1],
-        strides: vec![1, 1],
-        pads: vec![0, 0, 0, 0],
-        dilations: vec![1, 1],
-        group: 1,
-    }
-}
-
-/// conv(x, W, b) becomes conv1×1(x, U_iᵀ) → conv k×k(·, core) → conv1×1(·, U_o, b).
-fn rewrite(
-    g: &mut Graph,
-    t: &ConvTarget,
-    f: &Factors,
-    r_out: usize,
-    r_in: usize,
-) -> Result<(), pare_ir::IrError> {
-    let node = g.node(t.node).clone();
-    let base = label(g, t.node);
-    let wname = g.value(node.input(1).expect("a weight")).name.clone();
-    let first: Vec<f64> = (0..r_in)
-        .flat_map(|a| (0..t.i).map(move |b| (a, b)))
-        .map(|(a, b)| f.u_in[(b, a)])
-        .collect();
-    let last: Vec<f64> = (0..t.o)
-        .flat_map(|a| (0..r_out).map(move |b| (a, b)))
-        .map(|(a, b)| f.u_out[(a, b)])
-        .collect();
-    let w1 = g.add_weight(
-        format!("{wname}.tucker_in"),
-        weight(vec![r_in, t.i, 1, 1], first),
-    )?;
-    let w2 = g.add_weight(
-        format!("{wname}.tucker_core"),
-        weight(vec![r_out, r_in, t.kh, t.kw], f.core.clone()),
-    )?;
-    let w3 = g.add_weight(
-        format!("{wname}.tucker_out"),
-        weight(vec![t.o, r_out, 1, 1], last),
-    )?;
-    let xty = g.ty(t.x).clone();
-    let yty = g.ty(node.outputs[0]).clone();
-    let mut h1 = TensorType::new(xty.dtype, xty.shape.clone());
-    h1.shape[1] = Dim::Fixed(r_in as u64);
-    let mut h2 = TensorType::new(yty.dtype, yty.shape.clone());
-    h2.shape[1] = Dim::Fixed(r_out as u64);
-    let (_, o1) = g.insert_node_before(
-        t.node,
-        format!("{base}.tucker_in"),
-        pointwise(),
-        vec![Some(t.x), Some(w1)],
-        vec![(format!("{base}.tucker_in"), h1)],
-    )?;
-    let (_, o2) = g.insert_node_before(
-        t.node,
-        format!("{base}.tucker_core"),
-        node.op.clone(),
-        vec![Some(o1[0]), Some(w2)],
-        vec![(format!("{base}.tucker_core"), h2)],
-    )?;
-    let nd = g.node_mut(t.node);
-    nd.op = pointwise();
-    nd.inputs[0] = Some(o2[0]);
-    nd.inputs[1] = Some(w3);
-    Ok(())
 }

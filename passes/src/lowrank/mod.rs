@@ -4,10 +4,15 @@
 //! a size target or an output-error budget; the data-aware variant (default)
 //! minimizes the layer's output error on calibration inputs rather than the
 //! weight error. Each layer's note gives both variants' errors. A k×k conv
-//! (group 1) becomes 1×1 → k×k core → 1×1 by Tucker-2 (see [`conv`]).
+//! (group 1) becomes 1×1 → k×k core → 1×1 by Tucker-2 or kh×1 then 1×kw by
+//! spatial separation, whichever is smaller (see [`conv`]).
 
+pub mod bilinear;
 mod conv;
+mod conv_method;
+mod conv_rewrite;
 pub mod factor;
+pub mod spatial;
 pub mod tucker;
 
 use crate::registry::{OptionSpec, OptionType, Options};
@@ -40,6 +45,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "data: least output error on calib (whitened SVD); plain: least weight error (SVD)",
     },
     OptionSpec {
+        name: "conv",
+        ty: OptionType::Choice(&["best", "tucker", "spatial"]),
+        default: Some("best"),
+        help: "k×k convs: Tucker-2 (1×1 → k×k core → 1×1), spatial separation (kh×1 then 1×kw), or whichever has fewer params",
+    },
+    OptionSpec {
         name: "keep",
         ty: OptionType::Names,
         default: None,
@@ -58,11 +69,21 @@ pub enum RankBy {
     Error(f64),
 }
 
+/// How k×k convs are factorized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvMethod {
+    /// Whichever of the two has fewer params (where params and MACs drop).
+    Best,
+    Tucker,
+    Spatial,
+}
+
 /// The pass. See the module docs.
 #[derive(Debug)]
 pub struct LowRank {
     pub by: RankBy,
     pub data_aware: bool,
+    pub conv: ConvMethod,
     pub keep: Vec<String>,
     pub data: Option<crate::ptq::calib::DataOptions>,
 }
@@ -91,6 +112,11 @@ impl LowRank {
         Ok(LowRank {
             by,
             data_aware: o.word("variant")? == "data",
+            conv: match o.word("conv")? {
+                "tucker" => ConvMethod::Tucker,
+                "spatial" => ConvMethod::Spatial,
+                _ => ConvMethod::Best,
+            },
             keep: o.names("keep"),
             data,
         })
@@ -332,7 +358,15 @@ impl Pass for LowRank {
             rewrite(g, t, chosen, r).map_err(|e| PassError::node(PASS, g, t.node, e))?;
             changed = true;
         }
-        changed |= conv::factorize(g, cx, self.by, &self.keep, &batches)?;
+        changed |= conv::factorize(
+            g,
+            cx,
+            self.by,
+            self.conv,
+            self.data_aware,
+            &self.keep,
+            &batches,
+        )?;
         Ok(Changed::from_bool(changed))
     }
 }

@@ -5,17 +5,27 @@
 use super::CompileArgs;
 use anyhow::{bail, Context, Result};
 use pare_ir::Graph;
-use pare_passes::lowrank::{LowRank, RankBy};
+use pare_passes::lowrank::{ConvMethod, LowRank, RankBy};
 use pare_passes::{PassCx, PassManager, Pipeline, Step};
 use serde_json::{json, Value};
 
-/// Parses `energy:0.95 | size:0.5 | error:1e-3`, optionally `:plain`.
-pub fn parse(spec: &str) -> Result<(RankBy, bool)> {
+/// A parsed `--lowrank` spec.
+#[derive(Debug, PartialEq)]
+pub struct Spec {
+    pub by: RankBy,
+    pub data_aware: bool,
+    pub conv: ConvMethod,
+}
+
+/// Parses `energy:0.95 | size:0.5 | error:1e-3`, then optionally `:plain`
+/// and/or `:tucker | :spatial` (k×k convs; both tried by default).
+pub fn parse(spec: &str) -> Result<Spec> {
     let parts: Vec<&str> = spec.split(':').collect();
-    let (by, v, variant) = match parts.as_slice() {
-        [by, v] => (*by, *v, "data"),
-        [by, v, variant] => (*by, *v, *variant),
-        _ => bail!("--lowrank `{spec}`: expected energy:E, size:S or error:E, optionally :plain"),
+    let (by, v, rest) = match parts.as_slice() {
+        [by, v, rest @ ..] if rest.len() <= 2 => (*by, *v, rest),
+        _ => bail!(
+            "--lowrank `{spec}`: expected energy:E, size:S or error:E, optionally :plain and :tucker or :spatial"
+        ),
     };
     if !matches!(by, "energy" | "size" | "error") {
         bail!("--lowrank {spec}: unknown criterion `{by}` (expected energy, size or error)");
@@ -31,12 +41,24 @@ pub fn parse(spec: &str) -> Result<(RankBy, bool)> {
         "size" => RankBy::Size(v),
         _ => RankBy::Error(v),
     };
-    let data_aware = match variant {
-        "data" => true,
-        "plain" => false,
-        other => bail!("--lowrank {spec}: unknown variant `{other}` (expected plain)"),
+    let mut out = Spec {
+        by,
+        data_aware: true,
+        conv: ConvMethod::Best,
     };
-    Ok((by, data_aware))
+    for word in rest {
+        match *word {
+            "data" => out.data_aware = true,
+            "plain" => out.data_aware = false,
+            "tucker" => out.conv = ConvMethod::Tucker,
+            "spatial" => out.conv = ConvMethod::Spatial,
+            "best" => out.conv = ConvMethod::Best,
+            other => bail!(
+                "--lowrank {spec}: unknown word `{other}` (expected plain, tucker or spatial)"
+            ),
+        }
+    }
+    Ok(out)
 }
 
 /// Factorizes `g` in place; returns the report section (JSON and text).
@@ -47,7 +69,11 @@ pub fn run(
     manager: &mut PassManager,
     cx: &PassCx,
 ) -> Result<(Value, String)> {
-    let (by, data_aware) = parse(spec)?;
+    let Spec {
+        by,
+        data_aware,
+        conv,
+    } = parse(spec)?;
     let data = match a.calib.as_deref() {
         Some(c) => Some(super::calib::data(c, a, Some(a.prune_samples))?),
         None if data_aware || matches!(by, RankBy::Error(_)) => bail!(
@@ -58,6 +84,7 @@ pub fn run(
     let pass = LowRank {
         by,
         data_aware,
+        conv,
         keep: a.lowrank_keep.clone(),
         data,
     };
@@ -85,6 +112,7 @@ pub fn run(
         json!({
             "spec": spec,
             "variant": if data_aware { "data-aware" } else { "plain" },
+            "conv": format!("{conv:?}").to_lowercase(),
             "params_before": before,
             "params_after": after,
             "layers": layers,
@@ -100,8 +128,31 @@ mod tests {
 
     #[test]
     fn specs_parse_and_bad_ones_say_why() {
-        assert_eq!(parse("energy:0.95").unwrap(), (RankBy::Energy(0.95), true));
-        assert_eq!(parse("size:0.5:plain").unwrap(), (RankBy::Size(0.5), false));
+        let spec = |by, data_aware, conv| Spec {
+            by,
+            data_aware,
+            conv,
+        };
+        assert_eq!(
+            parse("energy:0.95").unwrap(),
+            spec(RankBy::Energy(0.95), true, ConvMethod::Best)
+        );
+        assert_eq!(
+            parse("size:0.5:plain").unwrap(),
+            spec(RankBy::Size(0.5), false, ConvMethod::Best)
+        );
+        assert_eq!(
+            parse("error:0.01:spatial:plain").unwrap(),
+            spec(RankBy::Error(0.01), false, ConvMethod::Spatial)
+        );
+        assert_eq!(
+            parse("size:0.5:tucker").unwrap(),
+            spec(RankBy::Size(0.5), true, ConvMethod::Tucker)
+        );
+        assert!(parse("size:0.5:svd")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown word `svd`"));
         assert!(parse("error:2")
             .unwrap_err()
             .to_string()

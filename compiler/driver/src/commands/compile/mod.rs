@@ -166,7 +166,9 @@ pub struct CompileArgs {
     /// ones (after --prune, before quantization): `energy:E` (singular-value
     /// energy kept), `size:S` (factorized size as a fraction), `error:E`
     /// (relative output error on --calib), optionally `:plain` for plain SVD
-    /// instead of the data-aware (whitened) one. Only where params and MACs drop.
+    /// instead of the data-aware (whitened) one. k×k convs: Tucker-2 or
+    /// spatial separation, whichever is smaller, or `:tucker` / `:spatial`.
+    /// Only where params and MACs drop.
     #[arg(long, value_name = "SPEC")]
     pub lowrank: Option<String>,
     /// Layers (node names, comma-separated) that --lowrank leaves whole.
