@@ -162,3 +162,36 @@ fn bad_share_specs_fail_clearly_and_write_nothing() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn the_report_says_what_the_onnx_file_stores_and_onnx_accuracy_holds() {
+    let dir = scratch("share_onnx");
+    let cnn = fixture("digits_cnn.onnx");
+    let o = dir.join("m.onnx");
+    let r = json_of(&[
+        "compile",
+        &cnn,
+        "--quantize",
+        "none",
+        "--share",
+        "kmeans:16",
+        "-o",
+        o.to_str().unwrap(),
+        "--json",
+    ]);
+    let st = &r["share"]["onnx_storage"];
+    let weights = st["weights"].as_array().unwrap();
+    assert_eq!(weights.len(), 7, "{st}");
+    let fc1 = weights
+        .iter()
+        .find(|w| w["weight"] == "fc1.weight")
+        .expect("fc1 stored as a palette");
+    // 32768 four-bit indices and 16 f32 entries, read back from the file.
+    assert_eq!(fc1["indices"], "UINT4 [1, 32768]");
+    assert_eq!(fc1["index_bytes"], 16384);
+    assert_eq!(fc1["codebook_bytes"], 64);
+    assert_eq!(st["written_dense"], 0);
+    let file = std::fs::metadata(&o).unwrap().len();
+    assert!(file * 6 < 159_681, "{file} B");
+    assert!(accuracy(o.to_str().unwrap()) >= 0.98);
+}

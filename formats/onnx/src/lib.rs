@@ -18,7 +18,8 @@ pub mod proto {
 
 pub use error::{ErrorKind, OnnxError, UnsupportedNode};
 pub use export::{
-    export_file, export_model, ExportOptions, ExternalDataOptions, EXPORT_IR_VERSION, EXPORT_OPSET,
+    export_file, export_model, palette_storage, ExportOptions, ExternalDataOptions, PaletteStored,
+    EXPORT_IR_VERSION, EXPORT_OPSET,
 };
 pub use import::{
     import_bytes, import_file, read_tensor_pb, tensor_from_bytes, IR_VERSIONS, OPSETS,

@@ -6,6 +6,8 @@
 mod needed_info;
 mod ops;
 mod palette;
+mod palette_storage;
+pub use palette_storage::{palette_storage, PaletteStored};
 mod qdq;
 mod sparse;
 

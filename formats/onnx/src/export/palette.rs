@@ -36,8 +36,8 @@ use prost::Message;
 
 /// The decode subgraph's names, suffixes of the weight's own name so that a reader
 /// of the file sees what each initializer is.
-const INDICES_SUFFIX: &str = ".palette_indices";
-const CODEBOOK_SUFFIX: &str = ".palette_codebook";
+pub(super) const INDICES_SUFFIX: &str = ".palette_indices";
+pub(super) const CODEBOOK_SUFFIX: &str = ".palette_codebook";
 
 /// One way of writing a palette weight: its initializers and nodes, and the
 /// shared constants it names first (kept only if it is chosen).

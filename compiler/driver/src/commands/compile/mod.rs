@@ -451,6 +451,12 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             let mut g = graph;
             let (json, text, fidelity) =
                 share::run(a, spec, &mut g, &float_graph, &mut manager, &cx)?;
+            let bytes = encode(&g, target, &a.output)?;
+            let (json, text) = if target == Target::Model(model_io::Format::Onnx) {
+                share::with_onnx_storage(json, text, &g, &bytes)?
+            } else {
+                (json, text)
+            };
             rep.share = Some((json, text));
             if let Some(f) = fidelity {
                 // The floor holds for what is written, so it is checked again.
@@ -464,7 +470,6 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
                 }
                 rep.fidelity = Some(f);
             }
-            let bytes = encode(&g, target, &a.output)?;
             (g, bytes)
         }
         None => (graph, bytes),
