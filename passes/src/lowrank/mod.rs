@@ -267,18 +267,7 @@ impl Pass for LowRank {
     }
 
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        for k in &self.keep {
-            if !g
-                .order()
-                .iter()
-                .any(|&n| crate::prune::structured::analyze::label(g, n) == *k)
-            {
-                return Err(PassError::Config {
-                    pass: PASS,
-                    msg: format!("keep names node `{k}`, which the graph does not have"),
-                });
-            }
-        }
+        crate::prune::structured::analyze::check_keep(g, &self.keep, PASS)?;
         let targets = targets(g, &self.keep);
         let batches = match &self.data {
             Some(d) => d.open(g, PASS)?.take(d.samples.unwrap_or(2048)).map_err(|e| {

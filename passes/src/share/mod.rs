@@ -358,18 +358,7 @@ impl Pass for Share {
     }
 
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
-        for k in &self.keep {
-            if !g
-                .order()
-                .iter()
-                .any(|&n| crate::prune::structured::analyze::label(g, n) == *k)
-            {
-                return Err(PassError::Config {
-                    pass: PASS,
-                    msg: format!("keep names node `{k}`, which the graph does not have"),
-                });
-            }
-        }
+        crate::prune::structured::analyze::check_keep(g, &self.keep, PASS)?;
         let targets = targets(g, &self.keep);
         let moments: HashMap<NodeId, sensitivity::Moments> = match &self.data {
             Some(d) if self.weighted || self.bias_correct => {

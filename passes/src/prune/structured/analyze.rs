@@ -97,6 +97,21 @@ pub fn label(a: &Graph, n: NodeId) -> String {
     }
 }
 
+/// Checks that every name in `keep` is the [`label`] of a node of `g`: a typo
+/// would otherwise leave the layer it meant unprotected without a word.
+pub fn check_keep(g: &Graph, keep: &[String], pass: &'static str) -> Result<(), crate::PassError> {
+    match keep
+        .iter()
+        .find(|k| !g.order().iter().any(|&n| label(g, n) == **k))
+    {
+        Some(k) => Err(crate::PassError::Config {
+            pass,
+            msg: format!("keep names node `{k}`, which the graph does not have"),
+        }),
+        None => Ok(()),
+    }
+}
+
 impl Analysis {
     /// The class (root id) of `id`; [`NONE`] stays [`NONE`].
     pub fn class(&self, id: u32) -> u32 {
