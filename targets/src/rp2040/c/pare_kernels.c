@@ -622,37 +622,46 @@ static void pare_dw_row(const pare_depthwise_params *p, const uint8_t *row, cons
     }
 }
 
+/* Channel c of a depthwise conv with taps w: its plane padded into scratch,
+ * its row sums into acc, its outputs (out_h * out_w of them) into out. */
+static void pare_dw_channel(const pare_depthwise_params *p, int32_t c, const int32_t *w,
+                            const int8_t *in, int8_t *out, uint8_t *scratch, uint32_t *acc)
+{
+    const int32_t out_h = p->out_h, out_w = p->out_w;
+    const int32_t zero_point = p->out_zero_point;
+    const int32_t rounding = p->rounding;
+    const uint32_t bias = (uint32_t)p->bias[c];
+    const int32_t m = p->multiplier[c];
+    const int32_t s = p->shift[c];
+    const int32_t fast = pare_is_fast_requant(rounding, m, s);
+    int32_t oy, ox;
+    pare_pad_plane(p, in + c * p->in_h * p->in_w, scratch);
+    for (oy = 0; oy < out_h; ++oy) {
+        pare_dw_row(p, scratch + oy * p->stride_h * p->pad_w, w, bias, acc);
+        if (fast) {
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t h = pare_srdhm_pos(pare_to_i32(acc[ox]), m);
+                *out++ = pare_clamp_code(pare_rdbp(h, -s), zero_point);
+            }
+        } else {
+            for (ox = 0; ox < out_w; ++ox) {
+                *out++ = pare_requantize(pare_to_i32(acc[ox]), m, s, zero_point, rounding);
+            }
+        }
+    }
+}
+
 /* scratch: the padded plane, then (4-byte aligned) one row of int32 sums. */
 void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int8_t *out,
                            uint8_t *scratch)
 {
     const int32_t taps = p->kernel_h * p->kernel_w;
-    const int32_t out_h = p->out_h, out_w = p->out_w;
-    const int32_t zero_point = p->out_zero_point;
-    const int32_t rounding = p->rounding;
     const int32_t plane_bytes = (p->pad_h * p->pad_w + 3) / 4 * 4;
     uint32_t *const acc = (uint32_t *)(void *)(scratch + plane_bytes);
-    int32_t c, oy, ox;
+    int32_t c;
     for (c = 0; c < p->channels; ++c) {
-        const int32_t *w = p->weights + c * taps;
-        const uint32_t bias = (uint32_t)p->bias[c];
-        const int32_t m = p->multiplier[c];
-        const int32_t s = p->shift[c];
-        const int32_t fast = pare_is_fast_requant(rounding, m, s);
-        pare_pad_plane(p, in + c * p->in_h * p->in_w, scratch);
-        for (oy = 0; oy < out_h; ++oy) {
-            pare_dw_row(p, scratch + oy * p->stride_h * p->pad_w, w, bias, acc);
-            if (fast) {
-                for (ox = 0; ox < out_w; ++ox) {
-                    const int32_t h = pare_srdhm_pos(pare_to_i32(acc[ox]), m);
-                    *out++ = pare_clamp_code(pare_rdbp(h, -s), zero_point);
-                }
-            } else {
-                for (ox = 0; ox < out_w; ++ox) {
-                    *out++ = pare_requantize(pare_to_i32(acc[ox]), m, s, zero_point, rounding);
-                }
-            }
-        }
+        pare_dw_channel(p, c, p->weights + c * taps, in, out + c * p->out_h * p->out_w,
+                        scratch, acc);
     }
 }
 
@@ -980,6 +989,172 @@ void pare_fully_connected_sparse(const pare_fully_connected_params *p, const int
         (void)pare_gather_column((const uint8_t *)(in + r * p->depth), 1, p->depth, scratch);
         pare_sparse_column(&p->product, scratch, 0, p->units, out, 1);
         out += p->units;
+    }
+}
+
+/* ---- palette products (PARE_PALETTE weights) ---------------------------- */
+
+/*
+ * The same sums as the sparse kernels, from weights stored as pare_kernels.h's
+ * palette: each tap's index (8, 4 or 2 bits: a byte gives one, two or four of
+ * them with a mask and a shift; other widths come out of a bit buffer refilled
+ * a byte at a time) selects the channel's codebook entry, one signed load with
+ * a register offset on the Cortex-M0+. The column is offset-binary and the
+ * records' bias' = bias - zu * sum(w), so the sum is bias' + sum xu_k * w_k
+ * (modulo 2^32); the depth's padding has xu = 0.
+ */
+
+/* One tap of pare_palette_dot: column byte j times the entry index v names. */
+#define PARE_PALETTE_TAP(j, v) (a += (uint32_t)(col[j] * book[v]))
+
+/* The sum of col[k] * book[index k] over `depth` taps (a multiple of 4, > 0)
+ * whose indices, `bits` wide, start at w. */
+PARE_NOINLINE static uint32_t pare_palette_dot(const uint8_t *col, const uint8_t *w,
+                                               const int8_t *book, int32_t depth, int32_t bits)
+{
+    const uint8_t *const end = col + depth;
+    uint32_t a = 0;
+    if (bits == 8) {
+        do {
+            PARE_PALETTE_TAP(0, w[0]);
+            PARE_PALETTE_TAP(1, w[1]);
+            PARE_PALETTE_TAP(2, w[2]);
+            PARE_PALETTE_TAP(3, w[3]);
+            col += 4;
+            w += 4;
+        } while (col != end);
+    } else if (bits == 4) {
+        do {
+            const uint32_t v0 = w[0], v1 = w[1];
+            PARE_PALETTE_TAP(0, v0 & 15u);
+            PARE_PALETTE_TAP(1, v0 >> 4);
+            PARE_PALETTE_TAP(2, v1 & 15u);
+            PARE_PALETTE_TAP(3, v1 >> 4);
+            col += 4;
+            w += 2;
+        } while (col != end);
+    } else if (bits == 2) {
+        do {
+            const uint32_t v = *w++;
+            PARE_PALETTE_TAP(0, v & 3u);
+            PARE_PALETTE_TAP(1, (v >> 2) & 3u);
+            PARE_PALETTE_TAP(2, (v >> 4) & 3u);
+            PARE_PALETTE_TAP(3, v >> 6);
+            col += 4;
+        } while (col != end);
+    } else {
+        /* buf holds `have` bits not yet used (fewer than 8 + bits). */
+        const uint32_t width = (uint32_t)bits, mask = (1u << width) - 1u;
+        uint32_t buf = 0, have = 0;
+        do {
+            if (have < width) {
+                buf |= (uint32_t)*w++ << have;
+                have += 8;
+            }
+            PARE_PALETTE_TAP(0, buf & mask);
+            buf >>= width;
+            have -= width;
+            ++col;
+        } while (col != end);
+    }
+    return a;
+}
+
+/* Every output channel of one column (pare_column's job for palette weights):
+ * out[c * stride] for c < channels; p->palette.indices at first_channel's. */
+static void pare_palette_column(const pare_product *p, const uint8_t *col, int32_t first_channel,
+                                int32_t channels, int8_t *out, int32_t stride)
+{
+    enum { PARE_BATCH = 18 };
+    const pare_palette *pal = &p->palette;
+    const int32_t depth = p->depth, bits = pal->bits;
+    const int32_t row = (depth * bits + 7) >> 3;
+    const uint8_t *w = pal->indices;
+    /* The codebook of first_channel, and how many channels it still serves. */
+    const int32_t book = first_channel / pal->book_channels;
+    const int8_t *cb = pal->codebooks + book * pal->book_size;
+    int32_t left = pal->book_channels * (book + 1) - first_channel;
+    uint32_t acc[PARE_BATCH];
+    int32_t c, n = 0, first = first_channel;
+    for (c = 0; c < channels; ++c) {
+        acc[n++] = pare_palette_dot(col, w, cb, depth, bits);
+        w += row;
+        if (--left == 0) {
+            cb += pal->book_size;
+            left = pal->book_channels;
+        }
+        if (n == PARE_BATCH || c + 1 == channels) {
+            out = pare_store(p, acc, n, first, 0u, out, stride);
+            first += n;
+            n = 0;
+        }
+    }
+}
+
+void pare_conv2d_palette(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
+                         uint8_t *scratch)
+{
+    const int32_t plane_in = p->in_h * p->in_w;
+    const int32_t plane_out = p->out_h * p->out_w;
+    const int32_t cg = p->in_c / p->groups;
+    const int32_t mg = p->out_c / p->groups;
+    const int32_t row = (p->product.depth * p->product.palette.bits + 7) >> 3;
+    pare_product group = p->product;
+    int32_t g, oy, ox;
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *x = in + g * cg * plane_in;
+        int8_t *o = out + g * mg * plane_out;
+        group.palette.indices = p->product.palette.indices + g * mg * row;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                (void)pare_im2col(p, x, cg, oy, ox, scratch);
+                pare_palette_column(&group, scratch, g * mg, mg, o++, plane_out);
+            }
+        }
+    }
+}
+
+void pare_fully_connected_palette(const pare_fully_connected_params *p, const int8_t *in,
+                                  int8_t *out, uint8_t *scratch)
+{
+    int32_t r, d;
+    for (r = 0; r < p->rows; ++r) {
+        (void)pare_gather_column((const uint8_t *)(in + r * p->depth), 1, p->depth, scratch);
+        for (d = p->depth; d < p->product.depth; ++d) {
+            scratch[d] = 0;
+        }
+        pare_palette_column(&p->product, scratch, 0, p->units, out, 1);
+        out += p->units;
+    }
+}
+
+/* Each channel's taps decoded from the palette into int32 after the row of
+ * sums, then pare_depthwise_conv2d's loop. */
+void pare_depthwise_conv2d_palette(const pare_depthwise_params *p, const int8_t *in,
+                                   int8_t *out, uint8_t *scratch)
+{
+    const pare_palette *pal = &p->palette;
+    const int32_t taps = p->kernel_h * p->kernel_w;
+    const int32_t plane_bytes = (p->pad_h * p->pad_w + 3) / 4 * 4;
+    const int32_t row = (taps * pal->bits + 7) >> 3;
+    const uint32_t width = (uint32_t)pal->bits, mask = (1u << width) - 1u;
+    uint32_t *const acc = (uint32_t *)(void *)(scratch + plane_bytes);
+    int32_t *const w = (int32_t *)(void *)(acc + p->out_w);
+    int32_t c, t;
+    for (c = 0; c < p->channels; ++c) {
+        const uint8_t *ix = pal->indices + c * row;
+        const int8_t *book = pal->codebooks + c / pal->book_channels * pal->book_size;
+        uint32_t buf = 0, have = 0;
+        for (t = 0; t < taps; ++t) {
+            if (have < width) {
+                buf |= (uint32_t)*ix++ << have;
+                have += 8;
+            }
+            w[t] = book[buf & mask];
+            buf >>= width;
+            have -= width;
+        }
+        pare_dw_channel(p, c, w, in, out + c * p->out_h * p->out_w, scratch, acc);
     }
 }
 

@@ -31,6 +31,7 @@ pub fn emit_options(a: &CompileArgs) -> Result<EmitOptions> {
             .model
             .file_name()
             .map(|n| n.to_string_lossy().into_owned()),
+        ..EmitOptions::default()
     })
 }
 
@@ -90,10 +91,23 @@ pub fn report_json(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)], fw: &Fi
                     "weight_dense_bytes".into(),
                     tagged(
                         json!(w.dense_bytes),
-                        "planned: the same weights in the dense blocked layout",
+                        "planned: the same weights in the dense layout (blocked int8 codes; int32 taps for a depthwise conv)",
                     ),
                 );
                 obj.insert("weight_density".into(), json!(w.density()));
+                if let Some(p) = w.palette {
+                    obj.insert(
+                        "weight_palette".into(),
+                        json!({
+                            "k": p.k,
+                            "index_bits": w.bits,
+                            "codebooks": p.books,
+                            "codebook_bytes": p.codebook_bytes,
+                            "index_bytes": p.index_bytes,
+                            "how": "measured: int8 codebooks then each output channel's packed indices, in the layer's arrays",
+                        }),
+                    );
+                }
             }
             row
         })
