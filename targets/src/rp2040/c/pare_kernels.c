@@ -1091,6 +1091,105 @@ static void pare_palette_column(const pare_product *p, const uint8_t *col, int32
     }
 }
 
+/* One tap of pare_palette_dot3: the entry index v names, one signed load,
+ * times tap j of three output positions (col[3 j + t]). */
+#define PARE_PALETTE3_TAP(j, v)                                                                 \
+    do {                                                                                       \
+        const int32_t wv = book[v];                                                            \
+        a0 += (uint32_t)(col[3 * (j)] * wv);                                                   \
+        a1 += (uint32_t)(col[3 * (j) + 1] * wv);                                               \
+        a2 += (uint32_t)(col[3 * (j) + 2] * wv);                                               \
+    } while (0)
+
+/* pare_palette_dot for three output positions at once, their columns
+ * interleaved (tap k of position t at col[3 k + t]): each index decoded and
+ * entry loaded serves three products. Sums into acc[0],
+ * acc[PARE_SPARSE_BATCH], acc[2 PARE_SPARSE_BATCH]. depth a multiple of 4, > 0. */
+PARE_NOINLINE static void pare_palette_dot3(const uint8_t *col, const uint8_t *w,
+                                            const int8_t *book, int32_t depth, int32_t bits,
+                                            uint32_t *acc)
+{
+    const uint8_t *const end = col + 3 * depth;
+    uint32_t a0 = 0, a1 = 0, a2 = 0;
+    if (bits == 8) {
+        do {
+            PARE_PALETTE3_TAP(0, w[0]);
+            PARE_PALETTE3_TAP(1, w[1]);
+            col += 6;
+            w += 2;
+        } while (col != end);
+    } else if (bits == 4) {
+        do {
+            const uint32_t v = *w++;
+            PARE_PALETTE3_TAP(0, v & 15u);
+            PARE_PALETTE3_TAP(1, v >> 4);
+            col += 6;
+        } while (col != end);
+    } else if (bits == 2) {
+        do {
+            const uint32_t v = *w++;
+            PARE_PALETTE3_TAP(0, v & 3u);
+            PARE_PALETTE3_TAP(1, (v >> 2) & 3u);
+            PARE_PALETTE3_TAP(2, (v >> 4) & 3u);
+            PARE_PALETTE3_TAP(3, v >> 6);
+            col += 12;
+        } while (col != end);
+    } else {
+        const uint32_t width = (uint32_t)bits, mask = (1u << width) - 1u;
+        uint32_t buf = 0, have = 0;
+        do {
+            if (have < width) {
+                buf |= (uint32_t)*w++ << have;
+                have += 8;
+            }
+            PARE_PALETTE3_TAP(0, buf & mask);
+            buf >>= width;
+            have -= width;
+            col += 3;
+        } while (col != end);
+    }
+    acc[0] = a0;
+    acc[PARE_SPARSE_BATCH] = a1;
+    acc[2 * PARE_SPARSE_BATCH] = a2;
+}
+
+/* Every output channel at three output positions (`valid` of them real: the
+ * others repeat the last column and are not stored): out[t + c * stride];
+ * p->palette.indices at first_channel's. */
+static void pare_palette_column3(const pare_product *p, const uint8_t *col, int32_t first_channel,
+                                 int32_t channels, int32_t valid, int8_t *out, int32_t stride)
+{
+    const pare_palette *pal = &p->palette;
+    const int32_t depth = p->depth, bits = pal->bits;
+    const int32_t row = (depth * bits + 7) >> 3;
+    const uint8_t *w = pal->indices;
+    const int32_t book = first_channel / pal->book_channels;
+    const int8_t *cb = pal->codebooks + book * pal->book_size;
+    int32_t left = pal->book_channels * (book + 1) - first_channel;
+    uint32_t acc[3 * PARE_SPARSE_BATCH];
+    int32_t c, t, n = 0, first = first_channel;
+    for (c = 0; c < channels; ++c) {
+        pare_palette_dot3(col, w, cb, depth, bits, acc + n);
+        w += row;
+        if (--left == 0) {
+            cb += pal->book_size;
+            left = pal->book_channels;
+        }
+        n += 1;
+        if (n == PARE_SPARSE_BATCH || c + 1 == channels) {
+            for (t = 0; t < valid; ++t) {
+                (void)pare_store(p, acc + t * PARE_SPARSE_BATCH, n, first, 0u, out + t, stride);
+            }
+            out += n * stride;
+            first += n;
+            n = 0;
+        }
+    }
+}
+
+/* Output positions three at a time (row-major over out_h x out_w), their
+ * columns interleaved in scratch (3 * product.depth bytes) as for sparse
+ * weights; the depth's padding (read here: it has indices) zeroed once. */
 void pare_conv2d_palette(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
                          uint8_t *scratch)
 {
@@ -1098,18 +1197,32 @@ void pare_conv2d_palette(const pare_conv2d_params *p, const int8_t *in, int8_t *
     const int32_t plane_out = p->out_h * p->out_w;
     const int32_t cg = p->in_c / p->groups;
     const int32_t mg = p->out_c / p->groups;
+    const int32_t taps = p->kernel_h * p->kernel_w * cg;
     const int32_t row = (p->product.depth * p->product.palette.bits + 7) >> 3;
     pare_product group = p->product;
-    int32_t g, oy, ox;
+    int32_t g, pos, t;
+    pare_fill(scratch + 3 * taps, 0, 3 * (p->product.depth - taps));
     for (g = 0; g < p->groups; ++g) {
         const int8_t *x = in + g * cg * plane_in;
         int8_t *o = out + g * mg * plane_out;
+        int32_t oy = 0, ox = 0;
         group.palette.indices = p->product.palette.indices + g * mg * row;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            for (ox = 0; ox < p->out_w; ++ox) {
-                (void)pare_im2col(p, x, cg, oy, ox, scratch);
-                pare_palette_column(&group, scratch, g * mg, mg, o++, plane_out);
+        for (pos = 0; pos < plane_out; pos += 3) {
+            const int32_t valid = plane_out - pos < 3 ? plane_out - pos : 3;
+            for (t = 0; t < 3; ++t) {
+                pare_im2col3(p, x, cg, oy, ox, scratch + t);
+                if (t + 1 < valid) {
+                    if (++ox == p->out_w) {
+                        ox = 0;
+                        ++oy;
+                    }
+                }
             }
+            if (++ox == p->out_w) {
+                ox = 0;
+                ++oy;
+            }
+            pare_palette_column3(&group, scratch, g * mg, mg, valid, o + pos, plane_out);
         }
     }
 }

@@ -132,7 +132,8 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uin
 void pare_conv2d_sparse(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
                         uint8_t *scratch);
 
-/* pare_conv2d for product.bits == PARE_PALETTE; scratch holds one column. */
+/* pare_conv2d for product.bits == PARE_PALETTE: three output positions per
+ * index decoded, so scratch holds three columns (3 * product.depth bytes). */
 void pare_conv2d_palette(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
                          uint8_t *scratch);
 

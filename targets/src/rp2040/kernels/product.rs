@@ -141,7 +141,7 @@ pub(super) fn product_rows(
     );
     let dense_bytes = blocked.len().max(1) as u64;
     let what = cx.what();
-    let (weight_rows, stored_bytes) = match (encoding, sparse, &palette) {
+    let (bits_field, weight_fields, stored_bytes) = match (encoding, sparse, &palette) {
         (WeightEncoding::SparseBitmap, Some(stream), _) => {
             let n = stream.len();
             let wn = cx.array(
@@ -154,19 +154,13 @@ pub(super) fn product_rows(
                     prod.layout, prod.depth
                 ),
             );
-            (
-                vec![
-                    ("product.bits", "PARE_SPARSE".to_string()),
-                    ("product.weights", wn),
-                ],
-                n,
-            )
+            ("PARE_SPARSE".to_string(), vec![("product.weights", wn)], n)
         }
-        (WeightEncoding::Palette, _, Some(pal)) => {
-            let mut rows = vec![("product.bits", "PARE_PALETTE".to_string())];
-            rows.extend(palette_rows(cx, pal, &prod.layout, padded, true));
-            (rows, pal.stored_bytes())
-        }
+        (WeightEncoding::Palette, _, Some(pal)) => (
+            "PARE_PALETTE".to_string(),
+            palette_rows(cx, pal, &prod.layout, padded, true),
+            pal.stored_bytes(),
+        ),
         _ => {
             let n = blocked.len();
             let comment = if prod.bits == 4 {
@@ -181,13 +175,7 @@ pub(super) fn product_rows(
                 )
             };
             let wn = cx.array("weights", CType::U8, blocked, DataKind::Weights, comment);
-            (
-                vec![
-                    ("product.bits", prod.bits.to_string()),
-                    ("product.weights", wn),
-                ],
-                n,
-            )
+            (prod.bits.to_string(), vec![("product.weights", wn)], n)
         }
     };
     cx.weight_storage = Some(WeightStorage {
@@ -233,16 +221,23 @@ pub(super) fn product_rows(
     // takes the common requantization case.
     let fast = cx.rounding == Rounding::Gemmlowp
         && mult.iter().all(|&(m, s)| m >= 0 && (-31..=0).contains(&s));
-    let mut p = p.row(&[
+    let p = p.row(&[
         ("product.depth", padded.to_string()),
+        ("product.bits", bits_field),
         ("product.out_zero_point", zo.to_string()),
         ("product.rounding", cx.rounding_macro().to_string()),
         ("product.fast", i32::from(fast).to_string()),
     ]);
-    for row in weight_rows.chunks(2) {
-        p = p.row(row);
-    }
-    Ok(p.row(&[("product.channels", cn)]))
+    // Dense and sparse: the weights and records on one line; a palette's fields
+    // (sizes, then its two arrays) on their own.
+    Ok(if weight_fields.len() == 1 {
+        let mut row = weight_fields;
+        row.push(("product.channels", cn));
+        p.row(&row)
+    } else {
+        let (sizes, arrays) = weight_fields.split_at(3);
+        p.row(&[("product.channels", cn)]).row(sizes).row(arrays)
+    })
 }
 
 /// The params fields of a palette, after a prefix: `product.palette.` or `palette.`.
@@ -404,9 +399,7 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
         Op::Conv { .. } => {
             let depth = ws[1..].iter().product();
             let padded = padded_depth(depth, bits);
-            if bits == 8
-                && conv_encoding(g, node, ws[0], depth, padded) == WeightEncoding::SparseBitmap
-            {
+            if bits == 8 && conv_reads_three_columns(g, node, ws[0], depth, padded) {
                 CONV_POSITIONS * padded
             } else {
                 padded
@@ -421,43 +414,45 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
     bytes as u64
 }
 
-/// How conv `node`'s 8-bit weights (`rows` x `depth`) will be stored, from their
-/// non-zero count and palette (what [`product_rows`] decides from the same codes;
-/// forcing the palette only ever trades a sparse conv's three columns for one).
-fn conv_encoding(
+/// Whether conv `node`'s 8-bit weights (`rows` x `depth`) may take a kernel that
+/// reads three columns at once: the sparse one, where their non-zero count makes it
+/// the smaller form (what [`product_rows`] decides from the same codes), or the
+/// palette one, wherever the IR weight is a palette (the workspace does not depend
+/// on whether the palette is smaller or forced).
+fn conv_reads_three_columns(
     g: &Graph,
     node: &Node,
     rows: usize,
     depth: usize,
     padded: usize,
-) -> WeightEncoding {
-    let Some((v, codes)) = node.input(1).and_then(|v| {
-        let t = g
-            .weight_of(v)?
-            .tensor()
-            .ok()
-            .filter(|t| t.dtype().is_int())?;
-        Some((v, t.to_i64_vec()))
-    }) else {
-        return WeightEncoding::Dense;
+) -> bool {
+    let Some(v) = node.input(1) else {
+        return false;
     };
-    let nonzeros = nonzeros(&codes);
-    let sparse = prefers_sparse(rows, depth, padded, nonzeros)
-        .then(|| rows * padded.div_ceil(8).max(1) + nonzeros as usize);
-    let palette = palette_request(g, v, rows, true)
-        .and_then(|req| palette_of(&codes, rows, depth, padded, req))
-        .map(|p| p.stored_bytes());
-    smallest(rows * padded, sparse, palette, false)
+    if palette_request(g, v, rows, true).is_some() {
+        return true;
+    }
+    let Some(codes) = g
+        .weight_of(v)
+        .and_then(|w| w.tensor().ok())
+        .filter(|t| t.dtype().is_int())
+    else {
+        return false;
+    };
+    prefers_sparse(rows, depth, padded, nonzeros(&codes.to_i64_vec()))
 }
 
 /// The scratch bytes a product layer's kernel needs once [`product_rows`] chose its
-/// weights' form: one column (`padded` bytes), or three for a sparse conv.
+/// weights' form: one column (`padded` bytes), or three for a sparse or palette conv.
 pub(super) fn product_scratch(cx: &NodeCx, padded: usize) -> u64 {
-    let sparse_conv = matches!(cx.node.op, Op::Conv { .. })
-        && cx
-            .weight_storage
-            .is_some_and(|w| w.encoding == WeightEncoding::SparseBitmap);
-    (if sparse_conv {
+    let three_columns = matches!(cx.node.op, Op::Conv { .. })
+        && cx.weight_storage.is_some_and(|w| {
+            matches!(
+                w.encoding,
+                WeightEncoding::SparseBitmap | WeightEncoding::Palette
+            )
+        });
+    (if three_columns {
         CONV_POSITIONS * padded
     } else {
         padded
