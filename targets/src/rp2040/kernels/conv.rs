@@ -181,12 +181,18 @@ fn depthwise(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         .row(&[("pad_h", pad_h), ("pad_w", pad_w)])
         .row(&[("in_zero_point", zx), ("out_zero_point", zo)])
         .row(&[("rounding", cx.rounding_macro())]);
-    for row in weight_rows.chunks(3) {
-        params = params.row(row);
+    // Dense: weights and bias on one line; a palette's sizes and arrays on their own.
+    if weight_rows.len() == 1 {
+        let mut row = weight_rows;
+        row.push(("bias", bn));
+        params = params.row(&row);
+    } else {
+        for row in weight_rows.chunks(3) {
+            params = params.row(row);
+        }
+        params = params.row(&[("bias", bn)]);
     }
-    let params = params
-        .row(&[("bias", bn)])
-        .row(&[("multiplier", mn), ("shift", sn)]);
+    let params = params.row(&[("multiplier", mn), ("shift", sn)]);
     let operands = vec![cx.operand(0)?];
     cx.single_call(kernel, params, operands, Some(scratch))
 }
