@@ -57,8 +57,9 @@ pub struct LayerInfo {
     /// Input and output value names and shapes.
     pub inputs: Vec<(String, Vec<usize>)>,
     pub outputs: Vec<(String, Vec<usize>)>,
-    /// How a conv's or fully connected layer's weights are stored (dense or
-    /// sparse, bytes, density); `None` for the other kernels.
+    /// How a conv's or fully connected layer's weights are stored (dense, sparse
+    /// or palette, bytes, density), and a depthwise conv's when a palette; `None`
+    /// for the other kernels.
     pub weights: Option<WeightStorage>,
 }
 
