@@ -77,6 +77,7 @@ fn dead_denormal_and_constant_channels_are_bit_exact_in_c() {
                         name: format!("{stem}_w{bits}_{k}"),
                         rounding,
                         model: None,
+                        force_palette: false,
                     },
                 )
                 .unwrap_or_else(|err| panic!("{name}: {err}"));

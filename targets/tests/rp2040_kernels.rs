@@ -191,6 +191,7 @@ fn check_quantized(q: Graph) -> (Vec<&'static str>, Emitted) {
                 name: format!("{name}_{k}"),
                 rounding,
                 model: None,
+                force_palette: false,
             },
         )
         .unwrap_or_else(|err| panic!("{name}: {err}"));

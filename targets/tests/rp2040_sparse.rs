@@ -185,6 +185,7 @@ fn check_both_roundings(q: &Graph) -> Emitted {
                 name: format!("{}_{k}", q.name),
                 rounding,
                 model: None,
+                force_palette: false,
             },
         )
         .unwrap_or_else(|err| panic!("{}: {err}", q.name));

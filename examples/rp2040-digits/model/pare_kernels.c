@@ -622,37 +622,46 @@ static void pare_dw_row(const pare_depthwise_params *p, const uint8_t *row, cons
     }
 }
 
+/* Channel c of a depthwise conv with taps w: its plane padded into scratch,
+ * its row sums into acc, its outputs (out_h * out_w of them) into out. */
+static void pare_dw_channel(const pare_depthwise_params *p, int32_t c, const int32_t *w,
+                            const int8_t *in, int8_t *out, uint8_t *scratch, uint32_t *acc)
+{
+    const int32_t out_h = p->out_h, out_w = p->out_w;
+    const int32_t zero_point = p->out_zero_point;
+    const int32_t rounding = p->rounding;
+    const uint32_t bias = (uint32_t)p->bias[c];
+    const int32_t m = p->multiplier[c];
+    const int32_t s = p->shift[c];
+    const int32_t fast = pare_is_fast_requant(rounding, m, s);
+    int32_t oy, ox;
+    pare_pad_plane(p, in + c * p->in_h * p->in_w, scratch);
+    for (oy = 0; oy < out_h; ++oy) {
+        pare_dw_row(p, scratch + oy * p->stride_h * p->pad_w, w, bias, acc);
+        if (fast) {
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t h = pare_srdhm_pos(pare_to_i32(acc[ox]), m);
+                *out++ = pare_clamp_code(pare_rdbp(h, -s), zero_point);
+            }
+        } else {
+            for (ox = 0; ox < out_w; ++ox) {
+                *out++ = pare_requantize(pare_to_i32(acc[ox]), m, s, zero_point, rounding);
+            }
+        }
+    }
+}
+
 /* scratch: the padded plane, then (4-byte aligned) one row of int32 sums. */
 void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int8_t *out,
                            uint8_t *scratch)
 {
     const int32_t taps = p->kernel_h * p->kernel_w;
-    const int32_t out_h = p->out_h, out_w = p->out_w;
-    const int32_t zero_point = p->out_zero_point;
-    const int32_t rounding = p->rounding;
     const int32_t plane_bytes = (p->pad_h * p->pad_w + 3) / 4 * 4;
     uint32_t *const acc = (uint32_t *)(void *)(scratch + plane_bytes);
-    int32_t c, oy, ox;
+    int32_t c;
     for (c = 0; c < p->channels; ++c) {
-        const int32_t *w = p->weights + c * taps;
-        const uint32_t bias = (uint32_t)p->bias[c];
-        const int32_t m = p->multiplier[c];
-        const int32_t s = p->shift[c];
-        const int32_t fast = pare_is_fast_requant(rounding, m, s);
-        pare_pad_plane(p, in + c * p->in_h * p->in_w, scratch);
-        for (oy = 0; oy < out_h; ++oy) {
-            pare_dw_row(p, scratch + oy * p->stride_h * p->pad_w, w, bias, acc);
-            if (fast) {
-                for (ox = 0; ox < out_w; ++ox) {
-                    const int32_t h = pare_srdhm_pos(pare_to_i32(acc[ox]), m);
-                    *out++ = pare_clamp_code(pare_rdbp(h, -s), zero_point);
-                }
-            } else {
-                for (ox = 0; ox < out_w; ++ox) {
-                    *out++ = pare_requantize(pare_to_i32(acc[ox]), m, s, zero_point, rounding);
-                }
-            }
-        }
+        pare_dw_channel(p, c, p->weights + c * taps, in, out + c * p->out_h * p->out_w,
+                        scratch, acc);
     }
 }
 
@@ -980,6 +989,285 @@ void pare_fully_connected_sparse(const pare_fully_connected_params *p, const int
         (void)pare_gather_column((const uint8_t *)(in + r * p->depth), 1, p->depth, scratch);
         pare_sparse_column(&p->product, scratch, 0, p->units, out, 1);
         out += p->units;
+    }
+}
+
+/* ---- palette products (PARE_PALETTE weights) ---------------------------- */
+
+/*
+ * The same sums as the sparse kernels, from weights stored as pare_kernels.h's
+ * palette: each tap's index (8, 4 or 2 bits: a byte gives one, two or four of
+ * them with a mask and a shift; other widths come out of a bit buffer refilled
+ * a byte at a time) selects the channel's codebook entry, one signed load with
+ * a register offset on the Cortex-M0+. The column is offset-binary and the
+ * records' bias' = bias - zu * sum(w), so the sum is bias' + sum xu_k * w_k
+ * (modulo 2^32); the depth's padding has xu = 0.
+ */
+
+/* One tap of pare_palette_dot: column byte j times the entry index v names. */
+#define PARE_PALETTE_TAP(j, v) (a += (uint32_t)(col[j] * book[v]))
+
+/* The sum of col[k] * book[index k] over `depth` taps (a multiple of 4, > 0)
+ * whose indices, `bits` wide, start at w. */
+PARE_NOINLINE static uint32_t pare_palette_dot(const uint8_t *col, const uint8_t *w,
+                                               const int8_t *book, int32_t depth, int32_t bits)
+{
+    const uint8_t *const end = col + depth;
+    uint32_t a = 0;
+    if (bits == 8) {
+        do {
+            PARE_PALETTE_TAP(0, w[0]);
+            PARE_PALETTE_TAP(1, w[1]);
+            PARE_PALETTE_TAP(2, w[2]);
+            PARE_PALETTE_TAP(3, w[3]);
+            col += 4;
+            w += 4;
+        } while (col != end);
+    } else if (bits == 4) {
+        do {
+            const uint32_t v0 = w[0], v1 = w[1];
+            PARE_PALETTE_TAP(0, v0 & 15u);
+            PARE_PALETTE_TAP(1, v0 >> 4);
+            PARE_PALETTE_TAP(2, v1 & 15u);
+            PARE_PALETTE_TAP(3, v1 >> 4);
+            col += 4;
+            w += 2;
+        } while (col != end);
+    } else if (bits == 2) {
+        do {
+            const uint32_t v = *w++;
+            PARE_PALETTE_TAP(0, v & 3u);
+            PARE_PALETTE_TAP(1, (v >> 2) & 3u);
+            PARE_PALETTE_TAP(2, (v >> 4) & 3u);
+            PARE_PALETTE_TAP(3, v >> 6);
+            col += 4;
+        } while (col != end);
+    } else {
+        /* buf holds `have` bits not yet used (fewer than 8 + bits). */
+        const uint32_t width = (uint32_t)bits, mask = (1u << width) - 1u;
+        uint32_t buf = 0, have = 0;
+        do {
+            if (have < width) {
+                buf |= (uint32_t)*w++ << have;
+                have += 8;
+            }
+            PARE_PALETTE_TAP(0, buf & mask);
+            buf >>= width;
+            have -= width;
+            ++col;
+        } while (col != end);
+    }
+    return a;
+}
+
+/* Every output channel of one column (pare_column's job for palette weights):
+ * out[c * stride] for c < channels; p->palette.indices at first_channel's. */
+static void pare_palette_column(const pare_product *p, const uint8_t *col, int32_t first_channel,
+                                int32_t channels, int8_t *out, int32_t stride)
+{
+    enum { PARE_BATCH = 18 };
+    const pare_palette *pal = &p->palette;
+    const int32_t depth = p->depth, bits = pal->bits;
+    const int32_t row = (depth * bits + 7) >> 3;
+    const uint8_t *w = pal->indices;
+    /* The codebook of first_channel, and how many channels it still serves. */
+    const int32_t book = first_channel / pal->book_channels;
+    const int8_t *cb = pal->codebooks + book * pal->book_size;
+    int32_t left = pal->book_channels * (book + 1) - first_channel;
+    uint32_t acc[PARE_BATCH];
+    int32_t c, n = 0, first = first_channel;
+    for (c = 0; c < channels; ++c) {
+        acc[n++] = pare_palette_dot(col, w, cb, depth, bits);
+        w += row;
+        if (--left == 0) {
+            cb += pal->book_size;
+            left = pal->book_channels;
+        }
+        if (n == PARE_BATCH || c + 1 == channels) {
+            out = pare_store(p, acc, n, first, 0u, out, stride);
+            first += n;
+            n = 0;
+        }
+    }
+}
+
+/* One tap of pare_palette_dot3: the entry index v names, one signed load,
+ * times tap j of three output positions (col[3 j + t]). */
+#define PARE_PALETTE3_TAP(j, v)                                                                 \
+    do {                                                                                       \
+        const int32_t wv = book[v];                                                            \
+        a0 += (uint32_t)(col[3 * (j)] * wv);                                                   \
+        a1 += (uint32_t)(col[3 * (j) + 1] * wv);                                               \
+        a2 += (uint32_t)(col[3 * (j) + 2] * wv);                                               \
+    } while (0)
+
+/* pare_palette_dot for three output positions at once, their columns
+ * interleaved (tap k of position t at col[3 k + t]): each index decoded and
+ * entry loaded serves three products. Sums into acc[0],
+ * acc[PARE_SPARSE_BATCH], acc[2 PARE_SPARSE_BATCH]. depth a multiple of 4, > 0. */
+PARE_NOINLINE static void pare_palette_dot3(const uint8_t *col, const uint8_t *w,
+                                            const int8_t *book, int32_t depth, int32_t bits,
+                                            uint32_t *acc)
+{
+    const uint8_t *const end = col + 3 * depth;
+    uint32_t a0 = 0, a1 = 0, a2 = 0;
+    if (bits == 8) {
+        do {
+            PARE_PALETTE3_TAP(0, w[0]);
+            PARE_PALETTE3_TAP(1, w[1]);
+            col += 6;
+            w += 2;
+        } while (col != end);
+    } else if (bits == 4) {
+        do {
+            const uint32_t v = *w++;
+            PARE_PALETTE3_TAP(0, v & 15u);
+            PARE_PALETTE3_TAP(1, v >> 4);
+            col += 6;
+        } while (col != end);
+    } else if (bits == 2) {
+        do {
+            const uint32_t v = *w++;
+            PARE_PALETTE3_TAP(0, v & 3u);
+            PARE_PALETTE3_TAP(1, (v >> 2) & 3u);
+            PARE_PALETTE3_TAP(2, (v >> 4) & 3u);
+            PARE_PALETTE3_TAP(3, v >> 6);
+            col += 12;
+        } while (col != end);
+    } else {
+        const uint32_t width = (uint32_t)bits, mask = (1u << width) - 1u;
+        uint32_t buf = 0, have = 0;
+        do {
+            if (have < width) {
+                buf |= (uint32_t)*w++ << have;
+                have += 8;
+            }
+            PARE_PALETTE3_TAP(0, buf & mask);
+            buf >>= width;
+            have -= width;
+            col += 3;
+        } while (col != end);
+    }
+    acc[0] = a0;
+    acc[PARE_SPARSE_BATCH] = a1;
+    acc[2 * PARE_SPARSE_BATCH] = a2;
+}
+
+/* Every output channel at three output positions (`valid` of them real: the
+ * others repeat the last column and are not stored): out[t + c * stride];
+ * p->palette.indices at first_channel's. */
+static void pare_palette_column3(const pare_product *p, const uint8_t *col, int32_t first_channel,
+                                 int32_t channels, int32_t valid, int8_t *out, int32_t stride)
+{
+    const pare_palette *pal = &p->palette;
+    const int32_t depth = p->depth, bits = pal->bits;
+    const int32_t row = (depth * bits + 7) >> 3;
+    const uint8_t *w = pal->indices;
+    const int32_t book = first_channel / pal->book_channels;
+    const int8_t *cb = pal->codebooks + book * pal->book_size;
+    int32_t left = pal->book_channels * (book + 1) - first_channel;
+    uint32_t acc[3 * PARE_SPARSE_BATCH];
+    int32_t c, t, n = 0, first = first_channel;
+    for (c = 0; c < channels; ++c) {
+        pare_palette_dot3(col, w, cb, depth, bits, acc + n);
+        w += row;
+        if (--left == 0) {
+            cb += pal->book_size;
+            left = pal->book_channels;
+        }
+        n += 1;
+        if (n == PARE_SPARSE_BATCH || c + 1 == channels) {
+            for (t = 0; t < valid; ++t) {
+                (void)pare_store(p, acc + t * PARE_SPARSE_BATCH, n, first, 0u, out + t, stride);
+            }
+            out += n * stride;
+            first += n;
+            n = 0;
+        }
+    }
+}
+
+/* Output positions three at a time (row-major over out_h x out_w), their
+ * columns interleaved in scratch (3 * product.depth bytes) as for sparse
+ * weights; the depth's padding (read here: it has indices) zeroed once. */
+void pare_conv2d_palette(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
+                         uint8_t *scratch)
+{
+    const int32_t plane_in = p->in_h * p->in_w;
+    const int32_t plane_out = p->out_h * p->out_w;
+    const int32_t cg = p->in_c / p->groups;
+    const int32_t mg = p->out_c / p->groups;
+    const int32_t taps = p->kernel_h * p->kernel_w * cg;
+    const int32_t row = (p->product.depth * p->product.palette.bits + 7) >> 3;
+    pare_product group = p->product;
+    int32_t g, pos, t;
+    pare_fill(scratch + 3 * taps, 0, 3 * (p->product.depth - taps));
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *x = in + g * cg * plane_in;
+        int8_t *o = out + g * mg * plane_out;
+        int32_t oy = 0, ox = 0;
+        group.palette.indices = p->product.palette.indices + g * mg * row;
+        for (pos = 0; pos < plane_out; pos += 3) {
+            const int32_t valid = plane_out - pos < 3 ? plane_out - pos : 3;
+            for (t = 0; t < 3; ++t) {
+                pare_im2col3(p, x, cg, oy, ox, scratch + t);
+                if (t + 1 < valid) {
+                    if (++ox == p->out_w) {
+                        ox = 0;
+                        ++oy;
+                    }
+                }
+            }
+            if (++ox == p->out_w) {
+                ox = 0;
+                ++oy;
+            }
+            pare_palette_column3(&group, scratch, g * mg, mg, valid, o + pos, plane_out);
+        }
+    }
+}
+
+void pare_fully_connected_palette(const pare_fully_connected_params *p, const int8_t *in,
+                                  int8_t *out, uint8_t *scratch)
+{
+    int32_t r, d;
+    for (r = 0; r < p->rows; ++r) {
+        (void)pare_gather_column((const uint8_t *)(in + r * p->depth), 1, p->depth, scratch);
+        for (d = p->depth; d < p->product.depth; ++d) {
+            scratch[d] = 0;
+        }
+        pare_palette_column(&p->product, scratch, 0, p->units, out, 1);
+        out += p->units;
+    }
+}
+
+/* Each channel's taps decoded from the palette into int32 after the row of
+ * sums, then pare_depthwise_conv2d's loop. */
+void pare_depthwise_conv2d_palette(const pare_depthwise_params *p, const int8_t *in,
+                                   int8_t *out, uint8_t *scratch)
+{
+    const pare_palette *pal = &p->palette;
+    const int32_t taps = p->kernel_h * p->kernel_w;
+    const int32_t plane_bytes = (p->pad_h * p->pad_w + 3) / 4 * 4;
+    const int32_t row = (taps * pal->bits + 7) >> 3;
+    const uint32_t width = (uint32_t)pal->bits, mask = (1u << width) - 1u;
+    uint32_t *const acc = (uint32_t *)(void *)(scratch + plane_bytes);
+    int32_t *const w = (int32_t *)(void *)(acc + p->out_w);
+    int32_t c, t;
+    for (c = 0; c < p->channels; ++c) {
+        const uint8_t *ix = pal->indices + c * row;
+        const int8_t *book = pal->codebooks + c / pal->book_channels * pal->book_size;
+        uint32_t buf = 0, have = 0;
+        for (t = 0; t < taps; ++t) {
+            if (have < width) {
+                buf |= (uint32_t)*ix++ << have;
+                have += 8;
+            }
+            w[t] = book[buf & mask];
+            buf >>= width;
+            have -= width;
+        }
+        pare_dw_channel(p, c, w, in, out + c * p->out_h * p->out_w, scratch, acc);
     }
 }
 

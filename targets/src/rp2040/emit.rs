@@ -26,6 +26,10 @@ pub struct EmitOptions {
     /// What the model is (its file, say), for the files' comments; the graph's
     /// name when `None`.
     pub model: Option<String>,
+    /// Store every weight the IR keeps as a palette as one, even where the dense
+    /// (or sparse) layout is smaller (an 8-bit palette never is): for tests and
+    /// measurements of the palette kernels.
+    pub force_palette: bool,
 }
 
 impl Default for EmitOptions {
@@ -34,6 +38,7 @@ impl Default for EmitOptions {
             name: "model".to_string(),
             rounding: Rounding::default(),
             model: None,
+            force_palette: false,
         }
     }
 }
@@ -52,8 +57,9 @@ pub struct LayerInfo {
     /// Input and output value names and shapes.
     pub inputs: Vec<(String, Vec<usize>)>,
     pub outputs: Vec<(String, Vec<usize>)>,
-    /// How a conv's or fully connected layer's weights are stored (dense or
-    /// sparse, bytes, density); `None` for the other kernels.
+    /// How a conv's or fully connected layer's weights are stored (dense, sparse
+    /// or palette, bytes, density), and a depthwise conv's when a palette; `None`
+    /// for the other kernels.
     pub weights: Option<WeightStorage>,
 }
 
@@ -188,6 +194,7 @@ pub fn emit(g: &Graph, opts: &EmitOptions) -> Result<Emitted, Rp2040Error> {
             storage: &storage,
             data: &mut data,
             weight_storage: None,
+            force_palette: opts.force_palette,
         };
         let layer = kernels::build(&mut cx)?;
         let weights = cx.weight_storage;

@@ -70,6 +70,8 @@ pub(crate) struct NodeCx<'a> {
     pub data: &'a mut ConstData,
     /// How a product layer stored its weights (set by its builder), for the report.
     pub weight_storage: Option<WeightStorage>,
+    /// Take the palette form of a palette weight even where it is larger.
+    pub force_palette: bool,
 }
 
 impl NodeCx<'_> {

@@ -45,7 +45,7 @@ pub mod toolchain;
 pub use data::{CType, ConstArray, DataKind};
 pub use emit::{emit, plan_options, EmitOptions, Emitted, LayerInfo};
 pub use error::Rp2040Error;
-pub use kernels::{packs_4bit_weights, WeightEncoding, WeightStorage};
+pub use kernels::{packs_4bit_weights, PaletteShape, WeightEncoding, WeightStorage};
 pub use lower::{lower, IoQuant, Lowered};
 
 /// pare_kernels.h, written verbatim next to every model (one copy serves all).

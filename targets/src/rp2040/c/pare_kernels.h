@@ -65,15 +65,35 @@ int8_t pare_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t z
  * low nibble for the first channel and the high one for the second (an odd
  * last channel has a weight-0 partner). depth a multiple of 4 (8 for 4-bit
  * weights; padded with weight 0). */
+/* Weights stored as a palette (weight sharing; the *_palette kernels): per
+ * run of book_channels consecutive output channels a codebook of book_size
+ * int8 weights (ascending), and per output channel the index of each tap's
+ * weight in its codebook, `bits` wide (1 to 8), least significant bit first,
+ * each channel's indices starting on a byte: ceil(taps * bits / 8) bytes a
+ * channel, taps = product.depth for a product (the depth's padding points at
+ * entry 0), kernel_h * kernel_w for a depthwise conv. The kernels decode an
+ * index a tap in their inner loop (8, 4 and 2 bits a byte at a time, other
+ * widths through a bit buffer). pare picks this form for a layer whose weight
+ * is a palette in the IR where it is smaller than the dense (or sparse)
+ * bytes. */
+typedef struct {
+    int32_t bits;          /* index width, 1 to 8 */
+    int32_t book_size;     /* entries per codebook */
+    int32_t book_channels; /* output channels sharing a codebook */
+    const uint8_t *indices;  /* [channels][ceil(taps * bits / 8)] */
+    const int8_t *codebooks; /* [channels / book_channels][book_size] */
+} pare_palette;
+
 typedef struct {
     int32_t depth;             /* taps per output, padded to a multiple of 4 (8: 4-bit) */
-    int32_t bits;              /* weight bits: 8 or 4, or PARE_SPARSE */
+    int32_t bits;              /* weight bits: 8 or 4, or PARE_SPARSE, PARE_PALETTE */
     int32_t out_zero_point;
     int32_t rounding;
     int32_t fast; /* 1: every channel has multiplier >= 0 and shift in [-31, 0], gemmlowp rounding */
     const uint8_t *weights;  /* [channels][depth] in blocks (per group for a conv) */
     const int32_t *channels; /* [channels][3]: bias', multiplier, shift, where
                                 bias' = bias - zu * sum(w), zu = input zero point + 128 */
+    pare_palette palette;    /* bits == PARE_PALETTE: the weights (weights is NULL) */
 } pare_product;
 
 /* bits of a product whose 8-bit weights are stored sparse (the *_sparse
@@ -85,6 +105,10 @@ typedef struct {
  * weights. pare picks this form for a layer when it is smaller than the
  * weights' bytes. */
 #define PARE_SPARSE 0
+
+/* bits of a product whose weights are a palette (product.palette; the
+ * *_palette kernels). Their sum is bias' + sum xu * w as for sparse weights. */
+#define PARE_PALETTE 1
 
 /* 2-D convolution with groups, strides, pads, dilations, as im2col columns.
  * Input [in_c][in_h][in_w], output [out_c][out_h][out_w]; scratch holds one
@@ -108,6 +132,11 @@ void pare_conv2d(const pare_conv2d_params *p, const int8_t *in, int8_t *out, uin
 void pare_conv2d_sparse(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
                         uint8_t *scratch);
 
+/* pare_conv2d for product.bits == PARE_PALETTE: three output positions per
+ * index decoded, so scratch holds three columns (3 * product.depth bytes). */
+void pare_conv2d_palette(const pare_conv2d_params *p, const int8_t *in, int8_t *out,
+                         uint8_t *scratch);
+
 /* Depthwise 2-D convolution (one input channel per output channel). scratch
  * holds one channel's padded plane (pad_h * pad_w bytes, rounded up to 4) and
  * one output row of int32 sums (4 * out_w bytes). */
@@ -124,10 +153,17 @@ typedef struct {
     const int32_t *bias;       /* [channels]: bias - zu * (sum of the channel's weights) */
     const int32_t *multiplier; /* [channels] */
     const int32_t *shift;      /* [channels] */
+    pare_palette palette;      /* the *_palette kernel's weights (weights is NULL) */
 } pare_depthwise_params;
 
 void pare_depthwise_conv2d(const pare_depthwise_params *p, const int8_t *in, int8_t *out,
                            uint8_t *scratch);
+
+/* pare_depthwise_conv2d with palette weights: scratch also holds one
+ * channel's taps decoded to int32 (4 * kernel_h * kernel_w bytes) after the
+ * row of sums. */
+void pare_depthwise_conv2d_palette(const pare_depthwise_params *p, const int8_t *in,
+                                   int8_t *out, uint8_t *scratch);
 
 /* 2-D transposed convolution: input position i and tap k feed output
  * o = i * stride + k * dilation - pad (pads may be negative).
@@ -166,6 +202,10 @@ void pare_fully_connected(const pare_fully_connected_params *p, const int8_t *in
 /* pare_fully_connected for product.bits == PARE_SPARSE (product.weights: the stream). */
 void pare_fully_connected_sparse(const pare_fully_connected_params *p, const int8_t *in,
                                  int8_t *out, uint8_t *scratch);
+
+/* pare_fully_connected for product.bits == PARE_PALETTE. */
+void pare_fully_connected_palette(const pare_fully_connected_params *p, const int8_t *in,
+                                  int8_t *out, uint8_t *scratch);
 
 /* Batched matrix product of two int8 operands (activation x activation):
  * for each batch b, the [m][k] matrix at a + a_offsets[b] times the [k][n]

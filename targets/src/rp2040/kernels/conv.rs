@@ -3,10 +3,12 @@
 //! zero point folded into the bias, per-channel multipliers.
 
 use super::geometry::{bias, fold_zero_point, plane, weight_scales, window_rows, Plane};
+use super::palette::{palette_of, palette_request, smallest, KernelPalette};
 use super::product::{
-    depthwise_scratch, is_depthwise, padded_depth, padded_plane, product_kernel, product_rows,
-    product_scratch, scratch_ptr, weight_bits, Product,
+    depthwise_scratch, is_depthwise, padded_depth, padded_plane, palette_rows, product_kernel,
+    product_rows, product_scratch, scratch_ptr, weight_bits, Product,
 };
+use super::sparse::{WeightEncoding, WeightStorage};
 use crate::rp2040::cgen::shape_text;
 use crate::rp2040::data::{CType, DataKind};
 use crate::rp2040::layer::{int_values, Layer, NodeCx, Params};
@@ -83,6 +85,7 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
             "{} [out_c][in_c/groups][kh][kw] as [out_c][kh][kw][in_c/groups]",
             shape_text(&ws)
         ),
+        palette: palette_request(cx.g, cx.input(1)?, m, true),
     };
     let params = product_rows(cx, params, &prod)?;
     let scratch = scratch_ptr(
@@ -90,12 +93,19 @@ pub(super) fn conv(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         product_scratch(cx, padded_depth(depth, weight_bits(cx, 1)?)),
     )?;
     let operands = vec![cx.operand(0)?];
-    let kernel = product_kernel(cx, "pare_conv2d", "pare_conv2d_sparse");
+    let kernel = product_kernel(
+        cx,
+        "pare_conv2d",
+        "pare_conv2d_sparse",
+        "pare_conv2d_palette",
+    );
     cx.single_call(kernel, params, operands, Some(scratch))
 }
 
-/// A depthwise Conv → `pare_depthwise_conv2d`: int8 weights `[channels][kh][kw]`, the
-/// bias folded for the offset-binary padded plane.
+/// A depthwise Conv → `pare_depthwise_conv2d`: int8 weights `[channels][kh][kw]`
+/// widened to int32, the bias folded for the offset-binary padded plane; a palette
+/// weight where smaller → `pare_depthwise_conv2d_palette` (codebooks and packed
+/// indices, each channel's taps decoded into the workspace).
 fn depthwise(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
     let pl = plane(cx, true)?;
     let c = cx.in_shape(0)?[1];
@@ -111,19 +121,53 @@ fn depthwise(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         .map(|&s| product_multiplier(sx, s, so))
         .collect();
     let (pad_h, pad_w) = padded_plane(&pl);
-    let scratch = scratch_ptr(cx, depthwise_scratch(&pl))?;
+    let taps = (pl.k_h * pl.k_w).max(0) as usize;
+    let palette = palette_request(cx.g, cx.input(1)?, c, true)
+        .and_then(|req| palette_of(&w, c, taps, taps, req));
+    let dense_bytes = 4 * w.len();
+    let encoding = smallest(
+        dense_bytes,
+        None,
+        palette.as_ref().map(KernelPalette::stored_bytes),
+        cx.force_palette,
+    );
     let what = cx.what();
     let ws = cx.in_shape(1)?;
-    let wn = cx.array(
-        "weights",
-        CType::I32,
-        w,
-        DataKind::Weights,
-        format!(
-            "{what}: depthwise weights {} [channels][1][kh][kw] as int32 (one load a tap), symmetric per channel",
-            shape_text(&ws)
-        ),
+    let layout = format!(
+        "depthwise weights {} [channels][1][kh][kw]",
+        shape_text(&ws)
     );
+    let (weight_rows, kernel, scratch) = match (&palette, encoding) {
+        (Some(pal), WeightEncoding::Palette) => {
+            cx.weight_storage = Some(WeightStorage {
+                encoding,
+                bits: pal.bits,
+                stored_bytes: pal.stored_bytes() as u64,
+                dense_bytes: dense_bytes.max(1) as u64,
+                weights: w.len() as u64,
+                nonzeros: w.iter().filter(|&&x| x != 0).count() as u64,
+                palette: Some(pal.shape()),
+            });
+            let rows = palette_rows(cx, pal, &layout, taps, false);
+            let scratch = depthwise_scratch(&pl) + 4 * taps as u64;
+            (rows, "pare_depthwise_conv2d_palette", scratch)
+        }
+        _ => {
+            let wn = cx.array(
+                "weights",
+                CType::I32,
+                w,
+                DataKind::Weights,
+                format!("{what}: {layout} as int32 (one load a tap), symmetric per channel"),
+            );
+            (
+                vec![("weights", wn)],
+                "pare_depthwise_conv2d",
+                depthwise_scratch(&pl),
+            )
+        }
+    };
+    let scratch = scratch_ptr(cx, scratch)?;
     let bn = cx.array(
         "bias",
         CType::I32,
@@ -132,15 +176,25 @@ fn depthwise(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         format!("{what}: bias - (input zero point {zx} + 128) x sum of each channel's weights"),
     );
     let (mn, sn) = cx.requant_arrays(&mult, "per channel");
-    let params = window_rows(Params::new("pare_depthwise_params"), c as i64, &pl)
+    let mut params = window_rows(Params::new("pare_depthwise_params"), c as i64, &pl)
         .row(&[("pad_top", pl.pad_top), ("pad_left", pl.pad_left)])
         .row(&[("pad_h", pad_h), ("pad_w", pad_w)])
         .row(&[("in_zero_point", zx), ("out_zero_point", zo)])
-        .row(&[("rounding", cx.rounding_macro())])
-        .row(&[("weights", wn), ("bias", bn)])
-        .row(&[("multiplier", mn), ("shift", sn)]);
+        .row(&[("rounding", cx.rounding_macro())]);
+    // Dense: weights and bias on one line; a palette's sizes and arrays on their own.
+    if weight_rows.len() == 1 {
+        let mut row = weight_rows;
+        row.push(("bias", bn));
+        params = params.row(&row);
+    } else {
+        for row in weight_rows.chunks(3) {
+            params = params.row(row);
+        }
+        params = params.row(&[("bias", bn)]);
+    }
+    let params = params.row(&[("multiplier", mn), ("shift", sn)]);
     let operands = vec![cx.operand(0)?];
-    cx.single_call("pare_depthwise_conv2d", params, operands, Some(scratch))
+    cx.single_call(kernel, params, operands, Some(scratch))
 }
 
 /// ConvTranspose: inputs x, w, b?. Weights are quantized per tensor or per

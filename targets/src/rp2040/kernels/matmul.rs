@@ -3,6 +3,7 @@
 //! `product`); two activations run on `pare_matmul`.
 
 use super::geometry::weight_scales;
+use super::palette::palette_request;
 use super::product::{
     padded_depth, product_kernel, product_rows, scratch_ptr, weight_bits, Product,
 };
@@ -27,7 +28,8 @@ fn codes(cx: &NodeCx, i: usize) -> Result<Vec<i64>, Rp2040Error> {
 }
 
 /// `pare_fully_connected` over `rows` rows of `depth` inputs, `units` outputs;
-/// `weights` are `[units][depth]`.
+/// `weights` are `[units][depth]`, from a constant whose axis 0 is the units when
+/// `units_first` (`trans_b`), else the depth.
 #[allow(clippy::too_many_arguments)]
 fn fully_connected(
     cx: &mut NodeCx,
@@ -38,6 +40,7 @@ fn fully_connected(
     bias: &[i32],
     scales: &[f32],
     layout: String,
+    units_first: bool,
 ) -> Result<Layer, Rp2040Error> {
     let scratch = scratch_ptr(cx, padded_depth(depth, weight_bits(cx, 1)?) as u64)?;
     let params = Params::new("pare_fully_connected_params").row(&[
@@ -54,10 +57,16 @@ fn fully_connected(
         bias,
         weight_scales: scales,
         layout: format!("{layout}, as [units][depth]"),
+        palette: palette_request(cx.g, cx.input(1)?, units, units_first),
     };
     let params = product_rows(cx, params, &prod)?;
     let operands = vec![cx.operand(0)?];
-    let kernel = product_kernel(cx, "pare_fully_connected", "pare_fully_connected_sparse");
+    let kernel = product_kernel(
+        cx,
+        "pare_fully_connected",
+        "pare_fully_connected_sparse",
+        "pare_fully_connected_palette",
+    );
     cx.single_call(kernel, params, operands, Some(scratch))
 }
 
@@ -105,7 +114,7 @@ pub(super) fn gemm(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         shape_text(&b),
         if trans_b { "" } else { " transposed" }
     );
-    fully_connected(cx, m, k, n, rows, &bias, &scales, layout)
+    fully_connected(cx, m, k, n, rows, &bias, &scales, layout, trans_b)
 }
 
 /// MatMul: inputs a, b (numpy semantics).
@@ -121,7 +130,7 @@ pub(super) fn matmul(cx: &mut NodeCx) -> Result<Layer, Rp2040Error> {
         let scales = weight_scales(cx, 1, n, b.len() - 1)?;
         let w = transpose(&codes(cx, 1)?, k, n);
         let layout = format!("b {} transposed", shape_text(&b));
-        return fully_connected(cx, rows, k, n, w, &vec![0; n], &scales, layout);
+        return fully_connected(cx, rows, k, n, w, &vec![0; n], &scales, layout, false);
     }
     matmul_general(cx, &a, &b)
 }

@@ -11,6 +11,8 @@
 //!   `pare_fully_connected`, and each layer's arena workspace
 //! * `sparse`: their sparse weight stream (mask bytes and non-zeros), chosen
 //!   per layer where it is smaller
+//! * `palette`: their (and depthwise convs') codebooks and packed indices, for
+//!   weights the IR stores as a palette, chosen per layer where smaller
 //! * `pool`: MaxPool, AveragePool → `pare_max_pool2d`, `pare_average_pool2d`
 //! * `mean`: ReduceMean, GlobalAveragePool → `pare_mean`
 //! * `binary`: Add, Sub, Mul → `pare_add`, `pare_sub`, `pare_mul`
@@ -25,6 +27,7 @@ mod geometry;
 mod matmul;
 mod mean;
 mod movement;
+mod palette;
 mod pool;
 mod product;
 mod sparse;
@@ -32,7 +35,7 @@ mod unary;
 
 pub use product::packs_4bit_weights;
 pub(crate) use product::scratch_bytes;
-pub use sparse::{WeightEncoding, WeightStorage};
+pub use sparse::{PaletteShape, WeightEncoding, WeightStorage};
 
 use super::layer::{Layer, NodeCx};
 use super::Rp2040Error;

@@ -5,6 +5,7 @@
 //! (scratch) each product and depthwise layer needs, planned with the activations.
 
 use super::geometry::{fold_zero_point, plane_of, Plane};
+use super::palette::{palette_of, palette_request, smallest, KernelPalette};
 use super::sparse::{
     nonzeros, prefers_sparse, sparse_stream, WeightEncoding, WeightStorage, CONV_POSITIONS,
 };
@@ -106,6 +107,8 @@ pub(super) struct Product<'a> {
     pub weight_scales: &'a [f32],
     /// How the source weights were laid out, for the array's comment.
     pub layout: String,
+    /// The IR weight's palette, if it is one: `(k, codebooks over the rows)`.
+    pub palette: Option<(usize, usize)>,
 }
 
 /// The `.product.*` fields of a layer's params, with its arrays added to the data.
@@ -123,61 +126,81 @@ pub(super) fn product_rows(
     };
     let padded = padded_depth(prod.depth, prod.bits);
     let rows = prod.groups * prod.channels;
+    let nonzeros = nonzeros(prod.weights);
     // 4-bit weights stay packed: a mask bit and a byte a non-zero would not pay.
-    let sparse = prod.bits == 8 && prefers_sparse(rows, prod.depth, padded, nonzeros(prod.weights));
-    let (stored, encoding) = if sparse {
-        (
-            sparse_stream(prod.weights, rows, prod.depth, padded),
-            WeightEncoding::SparseBitmap,
-        )
-    } else {
-        (blocked, WeightEncoding::Dense)
+    let sparse = (prod.bits == 8 && prefers_sparse(rows, prod.depth, padded, nonzeros))
+        .then(|| sparse_stream(prod.weights, rows, prod.depth, padded));
+    let palette = prod
+        .palette
+        .and_then(|req| palette_of(prod.weights, rows, prod.depth, padded, req));
+    let encoding = smallest(
+        blocked.len(),
+        sparse.as_ref().map(Vec::len),
+        palette.as_ref().map(KernelPalette::stored_bytes),
+        cx.force_palette,
+    );
+    let dense_bytes = blocked.len().max(1) as u64;
+    let what = cx.what();
+    let (bits_field, weight_fields, stored_bytes) = match (encoding, sparse, &palette) {
+        (WeightEncoding::SparseBitmap, Some(stream), _) => {
+            let n = stream.len();
+            let wn = cx.array(
+                "weights",
+                CType::U8,
+                stream,
+                DataKind::Weights,
+                format!(
+                    "{what}: sparse weights ({}), per output channel and chunk of 8 of its {} taps: a mask byte (bit j: tap 8 i + j is non-zero), then the chunk's non-zero int8 weights",
+                    prod.layout, prod.depth
+                ),
+            );
+            ("PARE_SPARSE".to_string(), vec![("product.weights", wn)], n)
+        }
+        (WeightEncoding::Palette, _, Some(pal)) => (
+            "PARE_PALETTE".to_string(),
+            palette_rows(cx, pal, &prod.layout, padded, true),
+            pal.stored_bytes(),
+        ),
+        _ => {
+            let n = blocked.len();
+            let comment = if prod.bits == 4 {
+                format!(
+                    "{what}: 4-bit weights + 8 ({}), per group in pairs of output channels (low nibble first) x {padded} taps",
+                    prod.layout,
+                )
+            } else {
+                format!(
+                    "{what}: weights + 128 ({}), per group in blocks of 3 output channels x {padded} taps",
+                    prod.layout,
+                )
+            };
+            let wn = cx.array("weights", CType::U8, blocked, DataKind::Weights, comment);
+            (prod.bits.to_string(), vec![("product.weights", wn)], n)
+        }
     };
     cx.weight_storage = Some(WeightStorage {
         encoding,
-        bits: prod.bits,
-        stored_bytes: stored.len().max(1) as u64,
-        dense_bytes: if sparse {
-            (rows * padded).max(1) as u64
-        } else {
-            stored.len().max(1) as u64
+        bits: match &palette {
+            Some(pal) if encoding == WeightEncoding::Palette => pal.bits,
+            _ => prod.bits,
         },
+        stored_bytes: stored_bytes.max(1) as u64,
+        dense_bytes,
         weights: (rows * prod.depth) as u64,
-        nonzeros: nonzeros(prod.weights),
+        nonzeros,
+        palette: palette
+            .filter(|_| encoding == WeightEncoding::Palette)
+            .map(|pal| pal.shape()),
     });
-    // One fold serves both forms: the dense kernel's sum less 128 x the column's
-    // sum and the sparse kernel's sum are both sum xu * w (see pare_kernels.c).
+    // One fold serves every form: the dense kernel's sum less 128 x the column's
+    // sum and the sparse and palette kernels' sums are all sum xu * w (see
+    // pare_kernels.c).
     let folded = fold_zero_point(prod.bias, prod.weights, zx + 128);
     let mult: Vec<(i32, i32)> = prod
         .weight_scales
         .iter()
         .map(|&s| product_multiplier(sx, s, so))
         .collect();
-    let what = cx.what();
-    let wn = cx.array(
-        "weights",
-        CType::U8,
-        stored,
-        DataKind::Weights,
-        if sparse {
-            format!(
-                "{what}: sparse weights ({}), per output channel and chunk of 8 of its {} taps: a mask byte (bit j: tap 8 i + j is non-zero), then the chunk's non-zero int8 weights",
-                prod.layout, prod.depth
-            )
-        } else if prod.bits == 4 {
-            format!(
-                "{what}: 4-bit weights + 8 ({}), per group in pairs of output channels (low nibble first) x {} taps",
-                prod.layout,
-                padded_depth(prod.depth, prod.bits)
-            )
-        } else {
-            format!(
-                "{what}: weights + 128 ({}), per group in blocks of 3 output channels x {} taps",
-                prod.layout,
-                padded_depth(prod.depth, prod.bits)
-            )
-        },
-    );
     // One record a channel (bias', multiplier, shift): the requantizing loop reads it
     // through one pointer.
     let records: Vec<i64> = folded
@@ -198,35 +221,94 @@ pub(super) fn product_rows(
     // takes the common requantization case.
     let fast = cx.rounding == Rounding::Gemmlowp
         && mult.iter().all(|&(m, s)| m >= 0 && (-31..=0).contains(&s));
-    Ok(p.row(&[
-        (
-            "product.depth",
-            padded_depth(prod.depth, prod.bits).to_string(),
-        ),
-        (
-            "product.bits",
-            if sparse {
-                "PARE_SPARSE".to_string()
-            } else {
-                prod.bits.to_string()
-            },
-        ),
+    let p = p.row(&[
+        ("product.depth", padded.to_string()),
+        ("product.bits", bits_field),
         ("product.out_zero_point", zo.to_string()),
         ("product.rounding", cx.rounding_macro().to_string()),
         ("product.fast", i32::from(fast).to_string()),
-    ])
-    .row(&[("product.weights", wn), ("product.channels", cn)]))
+    ]);
+    // Dense and sparse: the weights and records on one line; a palette's fields
+    // (sizes, then its two arrays) on their own.
+    Ok(if weight_fields.len() == 1 {
+        let mut row = weight_fields;
+        row.push(("product.channels", cn));
+        p.row(&row)
+    } else {
+        let (sizes, arrays) = weight_fields.split_at(3);
+        p.row(&[("product.channels", cn)]).row(sizes).row(arrays)
+    })
+}
+
+/// The params fields of a palette, after a prefix: `product.palette.` or `palette.`.
+const PRODUCT_PALETTE: [&str; 5] = [
+    "product.palette.bits",
+    "product.palette.book_size",
+    "product.palette.book_channels",
+    "product.palette.indices",
+    "product.palette.codebooks",
+];
+const PALETTE: [&str; 5] = [
+    "palette.bits",
+    "palette.book_size",
+    "palette.book_channels",
+    "palette.indices",
+    "palette.codebooks",
+];
+
+/// The codebook and index arrays of a palette layer, and the params fields that
+/// point at them (`product.palette.*` for a product, else `palette.*`).
+pub(super) fn palette_rows(
+    cx: &mut NodeCx,
+    pal: &KernelPalette,
+    layout: &str,
+    taps: usize,
+    product: bool,
+) -> Vec<(&'static str, String)> {
+    let what = cx.what();
+    let books = pal.codebooks.len() / pal.k.max(1);
+    let ix = cx.array(
+        "indices",
+        CType::U8,
+        pal.indices.clone(),
+        DataKind::Weights,
+        format!(
+            "{what}: palette indices ({layout}), per output channel {taps} taps x {} bits, least significant bit first, each channel on whole bytes",
+            pal.bits
+        ),
+    );
+    let cb = cx.array(
+        "codebooks",
+        CType::I8,
+        pal.codebooks.clone(),
+        DataKind::Weights,
+        format!(
+            "{what}: palette weights, {books} codebook(s) of {} int8 weights (one per {} output channels), each ascending",
+            pal.k, pal.rows_per_book
+        ),
+    );
+    let names = if product { PRODUCT_PALETTE } else { PALETTE };
+    let values = [
+        pal.bits.to_string(),
+        pal.k.to_string(),
+        pal.rows_per_book.to_string(),
+        ix,
+        cb,
+    ];
+    names.into_iter().zip(values).collect()
 }
 
 /// The kernel of a product layer once [`product_rows`] chose its weights' form:
-/// `dense`, or `sparse` for the `PARE_SPARSE` stream.
+/// `dense`, `sparse` for the `PARE_SPARSE` stream, `palette` for `PARE_PALETTE`.
 pub(super) fn product_kernel(
     cx: &NodeCx,
     dense: &'static str,
     sparse: &'static str,
+    palette: &'static str,
 ) -> &'static str {
-    match cx.weight_storage {
-        Some(w) if w.encoding == WeightEncoding::SparseBitmap => sparse,
+    match cx.weight_storage.map(|w| w.encoding) {
+        Some(WeightEncoding::SparseBitmap) => sparse,
+        Some(WeightEncoding::Palette) => palette,
         _ => dense,
     }
 }
@@ -302,14 +384,22 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
     let bytes = match &node.op {
         Op::Conv { .. } if is_depthwise(&node.op, &xs, &ws) => {
             match plane_of(&node.op, &xs, Some(&ws)) {
-                Ok(pl) => depthwise_scratch(&pl) as usize,
+                // A palette weight may decode a channel's taps into the workspace.
+                Ok(pl) => {
+                    let palette = node
+                        .input(1)
+                        .and_then(|v| palette_request(g, v, ws[0], true))
+                        .is_some();
+                    let taps = (pl.k_h * pl.k_w).max(0) as u64;
+                    (depthwise_scratch(&pl) + if palette { 4 * taps } else { 0 }) as usize
+                }
                 Err(_) => 0,
             }
         }
         Op::Conv { .. } => {
             let depth = ws[1..].iter().product();
             let padded = padded_depth(depth, bits);
-            if bits == 8 && conv_is_sparse(g, node, ws[0], depth, padded) {
+            if bits == 8 && conv_reads_three_columns(g, node, ws[0], depth, padded) {
                 CONV_POSITIONS * padded
             } else {
                 padded
@@ -324,29 +414,45 @@ pub(crate) fn scratch_bytes(g: &Graph, node: &Node) -> u64 {
     bytes as u64
 }
 
-/// Whether conv `node`'s 8-bit weights (`rows` x `depth`) will be stored sparse,
-/// from their non-zero count (what [`product_rows`] decides from the same codes).
-fn conv_is_sparse(g: &Graph, node: &Node, rows: usize, depth: usize, padded: usize) -> bool {
-    let Some(codes) = node
-        .input(1)
-        .and_then(|v| g.weight_of(v))
+/// Whether conv `node`'s 8-bit weights (`rows` x `depth`) may take a kernel that
+/// reads three columns at once: the sparse one, where their non-zero count makes it
+/// the smaller form (what [`product_rows`] decides from the same codes), or the
+/// palette one, wherever the IR weight is a palette (the workspace does not depend
+/// on whether the palette is smaller or forced).
+fn conv_reads_three_columns(
+    g: &Graph,
+    node: &Node,
+    rows: usize,
+    depth: usize,
+    padded: usize,
+) -> bool {
+    let Some(v) = node.input(1) else {
+        return false;
+    };
+    if palette_request(g, v, rows, true).is_some() {
+        return true;
+    }
+    let Some(codes) = g
+        .weight_of(v)
         .and_then(|w| w.tensor().ok())
         .filter(|t| t.dtype().is_int())
     else {
         return false;
     };
-    let nonzeros = codes.to_i64_vec().iter().filter(|&&c| c != 0).count() as u64;
-    prefers_sparse(rows, depth, padded, nonzeros)
+    prefers_sparse(rows, depth, padded, nonzeros(&codes.to_i64_vec()))
 }
 
 /// The scratch bytes a product layer's kernel needs once [`product_rows`] chose its
-/// weights' form: one column (`padded` bytes), or three for a sparse conv.
+/// weights' form: one column (`padded` bytes), or three for a sparse or palette conv.
 pub(super) fn product_scratch(cx: &NodeCx, padded: usize) -> u64 {
-    let sparse_conv = matches!(cx.node.op, Op::Conv { .. })
-        && cx
-            .weight_storage
-            .is_some_and(|w| w.encoding == WeightEncoding::SparseBitmap);
-    (if sparse_conv {
+    let three_columns = matches!(cx.node.op, Op::Conv { .. })
+        && cx.weight_storage.is_some_and(|w| {
+            matches!(
+                w.encoding,
+                WeightEncoding::SparseBitmap | WeightEncoding::Palette
+            )
+        });
+    (if three_columns {
         CONV_POSITIONS * padded
     } else {
         padded

@@ -13,31 +13,47 @@ pub enum WeightEncoding {
     Dense,
     /// A mask bit per tap and the non-zero 8-bit codes (`PARE_SPARSE`).
     SparseBitmap,
+    /// Codebooks of int8 weights and packed indices (`PARE_PALETTE`).
+    Palette,
 }
 
 impl WeightEncoding {
-    /// The report's name: `dense` or `sparse-bitmap`.
+    /// The report's name: `dense`, `sparse-bitmap` or `palette`.
     pub fn name(self) -> &'static str {
         match self {
             WeightEncoding::Dense => "dense",
             WeightEncoding::SparseBitmap => "sparse-bitmap",
+            WeightEncoding::Palette => "palette",
         }
     }
+}
+
+/// What a palette layer keeps: `books` codebooks of `k` int8 weights, then
+/// `WeightStorage::bits`-wide indices, each output channel's on whole bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaletteShape {
+    pub k: usize,
+    pub books: usize,
+    pub codebook_bytes: u64,
+    pub index_bytes: u64,
 }
 
 /// What a product layer keeps in flash for its weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WeightStorage {
     pub encoding: WeightEncoding,
-    /// Bits of each code (8, or 4 for packed dense weights).
+    /// Bits of each code (8, or 4 for packed dense weights; a palette's index width).
     pub bits: u8,
-    /// Bytes of the weight array as emitted.
+    /// Bytes of the weight arrays as emitted (a palette's codebooks and indices).
     pub stored_bytes: u64,
-    /// Bytes the dense blocked layout takes (equal to `stored_bytes` when dense).
+    /// Bytes the dense layout takes (equal to `stored_bytes` when dense): the
+    /// blocked int8 codes of a product layer, the int32 taps of a depthwise one.
     pub dense_bytes: u64,
     /// Weights of the layer (its real taps, no padding) and how many are non-zero.
     pub weights: u64,
     pub nonzeros: u64,
+    /// The codebooks of a palette layer.
+    pub palette: Option<PaletteShape>,
 }
 
 impl WeightStorage {

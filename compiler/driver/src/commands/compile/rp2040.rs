@@ -12,7 +12,7 @@ pub use super::rp2040_fw::{device_of, measure_firmware, planned_fit, Firmware};
 use super::CompileArgs;
 use anyhow::{bail, Context, Result};
 use pare_ir::Graph;
-use pare_targets::rp2040::{emit, EmitOptions, Emitted, IoQuant};
+use pare_targets::rp2040::{emit, EmitOptions, Emitted, IoQuant, LayerInfo};
 use serde_json::{json, Value};
 use std::fmt::Write;
 use std::path::Path;
@@ -31,6 +31,7 @@ pub fn emit_options(a: &CompileArgs) -> Result<EmitOptions> {
             .model
             .file_name()
             .map(|n| n.to_string_lossy().into_owned()),
+        ..EmitOptions::default()
     })
 }
 
@@ -61,6 +62,50 @@ fn io_json(io: &IoQuant) -> Value {
     })
 }
 
+/// One layer's row of the report: kernel, MACs and how its weights are stored.
+fn layer_json(l: &LayerInfo, weights_file: &str) -> Value {
+    let mut row = json!({
+        "index": l.index,
+        "node": l.node,
+        "op": l.op,
+        "kernel": l.kernel,
+        "macs": tagged(json!(l.macs), "planned: counted from the layer's static shapes"),
+    });
+    if let (Some(w), Some(obj)) = (l.weights, row.as_object_mut()) {
+        obj.insert("weight_encoding".into(), json!(w.encoding.name()));
+        obj.insert("weight_bits".into(), json!(w.bits));
+        obj.insert(
+            "weight_stored_bytes".into(),
+            tagged(
+                json!(w.stored_bytes),
+                &format!("measured: the layer's weight arrays in {weights_file} (a palette's codebooks and indices)"),
+            ),
+        );
+        obj.insert(
+            "weight_dense_bytes".into(),
+            tagged(
+                json!(w.dense_bytes),
+                "planned: the same weights in the dense layout (blocked int8 codes; int32 taps for a depthwise conv)",
+            ),
+        );
+        obj.insert("weight_density".into(), json!(w.density()));
+        if let Some(p) = w.palette {
+            obj.insert(
+                "weight_palette".into(),
+                json!({
+                    "k": p.k,
+                    "index_bits": w.bits,
+                    "codebooks": p.books,
+                    "codebook_bytes": p.codebook_bytes,
+                    "index_bytes": p.index_bytes,
+                    "how": "measured: int8 codebooks then each output channel's packed indices, in the layer's arrays",
+                }),
+            );
+        }
+    }
+    row
+}
+
 /// The report's `rp2040` section.
 pub fn report_json(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)], fw: &Firmware) -> Value {
     let weights_file = format!("{}_weights.c", e.name);
@@ -68,35 +113,7 @@ pub fn report_json(e: &Emitted, dir: &Path, files: &[(String, Vec<u8>)], fw: &Fi
     let layers: Vec<Value> = e
         .layers
         .iter()
-        .map(|l| {
-            let mut row = json!({
-                "index": l.index,
-                "node": l.node,
-                "op": l.op,
-                "kernel": l.kernel,
-                "macs": tagged(json!(l.macs), "planned: counted from the layer's static shapes"),
-            });
-            if let (Some(w), Some(obj)) = (l.weights, row.as_object_mut()) {
-                obj.insert("weight_encoding".into(), json!(w.encoding.name()));
-                obj.insert("weight_bits".into(), json!(w.bits));
-                obj.insert(
-                    "weight_stored_bytes".into(),
-                    tagged(
-                        json!(w.stored_bytes),
-                        &format!("measured: the layer's weight array in {weights_file}"),
-                    ),
-                );
-                obj.insert(
-                    "weight_dense_bytes".into(),
-                    tagged(
-                        json!(w.dense_bytes),
-                        "planned: the same weights in the dense blocked layout",
-                    ),
-                );
-                obj.insert("weight_density".into(), json!(w.density()));
-            }
-            row
-        })
+        .map(|l| layer_json(l, &weights_file))
         .collect();
     let file_rows: Vec<Value> = files
         .iter()
@@ -341,4 +358,62 @@ pub fn write_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
         let _ = std::fs::remove_dir_all(&stage);
     }
     result.with_context(|| format!("writing {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pare_targets::rp2040::{PaletteShape, WeightEncoding, WeightStorage};
+
+    #[test]
+    fn a_palette_layer_reports_what_it_stores() {
+        let layer = LayerInfo {
+            index: 3,
+            node: "fc1".into(),
+            op: "Gemm",
+            kernel: "pare_fully_connected_palette",
+            macs: 32768,
+            inputs: vec![],
+            outputs: vec![],
+            weights: Some(WeightStorage {
+                encoding: WeightEncoding::Palette,
+                bits: 4,
+                stored_bytes: 16 + 16384,
+                dense_bytes: 32768,
+                weights: 32768,
+                nonzeros: 32000,
+                palette: Some(PaletteShape {
+                    k: 16,
+                    books: 1,
+                    codebook_bytes: 16,
+                    index_bytes: 16384,
+                }),
+            }),
+        };
+        let row = layer_json(&layer, "model_weights.c");
+        assert_eq!(row["weight_encoding"], "palette");
+        assert_eq!(row["weight_bits"], 4);
+        assert_eq!(row["weight_stored_bytes"]["value"], 16400);
+        assert_eq!(row["weight_dense_bytes"]["value"], 32768);
+        let p = &row["weight_palette"];
+        assert_eq!(
+            (&p["k"], &p["index_bits"], &p["codebooks"]),
+            (&json!(16), &json!(4), &json!(1))
+        );
+        assert_eq!(
+            (&p["codebook_bytes"], &p["index_bytes"]),
+            (&json!(16), &json!(16384))
+        );
+        let mut dense = layer.clone();
+        dense.weights = dense.weights.map(|w| WeightStorage {
+            encoding: WeightEncoding::Dense,
+            bits: 8,
+            stored_bytes: 32768,
+            palette: None,
+            ..w
+        });
+        let row = layer_json(&dense, "model_weights.c");
+        assert_eq!(row["weight_encoding"], "dense");
+        assert!(row.get("weight_palette").is_none());
+    }
 }
