@@ -177,8 +177,16 @@ def main():
     if not a.no_rp2040:
         rp_args = [x if x != "none" else "int8" for x in CNN_COMPOUND]
         flash, fw_weights = compile_rp2040(a.pare, cnn, os.path.join(a.work, "cnn_compound_rp2040"), rp_args, calib)
-        print(f"  RP2040 ({' '.join(rp_args)}): flash {flash:,} B, of which weights {fw_weights:,} B "
-              f"({cnn_bytes / fw_weights:.2f}x smaller than the float file)")
+        # The C is bit-exact with the integer interpreter (targets/tests/rp2040_palette*.rs), so the
+        # same compile as .pir gives its accuracy.
+        q = os.path.join(a.work, "cnn_compound_int8.pir")
+        compile_onnx(a.pare, cnn, q, rp_args, calib)
+        q_acc = pare_eval(a.pare, q, data, "y_test")["accuracy"]
+        print(f"  RP2040 ({' '.join(rp_args)}): flash {flash:,} B ({cnn_bytes / flash:.2f}x smaller than the "
+              f"float file), of which weights {fw_weights:,} B ({cnn_bytes / fw_weights:.2f}x); "
+              f"accuracy {q_acc:.3f} ({(base - q_acc) * 100:+.1f} pt)")
+        if base - q_acc > 0.01 + 1e-9:
+            misses.append(f"CNN compound on the RP2040: accuracy {q_acc:.3f}, more than 1 pt below float")
 
     for m in misses:
         print(f"target missed: {m}")

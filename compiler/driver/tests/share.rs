@@ -195,3 +195,59 @@ fn the_report_says_what_the_onnx_file_stores_and_onnx_accuracy_holds() {
     assert!(file * 6 < 159_681, "{file} B");
     assert!(accuracy(o.to_str().unwrap()) >= 0.98);
 }
+
+/// `pare compile --target rp2040` of the digits CNN with `--share`, report.json's
+/// `rp2040` section.
+fn rp2040(dir: &std::path::Path, share: Option<&str>) -> serde_json::Value {
+    let d = dir.to_string_lossy().into_owned();
+    let calib = format!("{}:x_train", fixture("digits.npz"));
+    let cnn = fixture("digits_cnn.onnx");
+    let mut args = vec![
+        "compile",
+        &cnn,
+        "--target",
+        "rp2040",
+        "--quantize",
+        "int8",
+        "--calib",
+        &calib,
+        "--no-emulate",
+        "-o",
+        &d,
+    ];
+    if let Some(s) = share {
+        args.extend(["--share", s]);
+    }
+    let o = pare(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rep: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).expect("report"))
+            .expect("json");
+    rep["rp2040"].clone()
+}
+
+#[test]
+fn shared_int8_weights_reach_rp2040_flash_as_palettes() {
+    let dir = scratch("share_rp2040");
+    let shared = rp2040(&dir.join("shared"), Some("kmeans:16:weighted"));
+    let dense = rp2040(&dir.join("dense"), None);
+    let layers = shared["layers"].as_array().expect("layers");
+    let palettes: Vec<&serde_json::Value> = layers
+        .iter()
+        .filter(|l| l["weight_encoding"] == "palette")
+        .collect();
+    assert!(palettes.len() >= 5, "{layers:?}");
+    for l in &palettes {
+        assert!(l["kernel"].as_str().unwrap().ends_with("_palette"), "{l}");
+        assert_eq!(l["weight_palette"]["index_bits"], 4, "{l}");
+    }
+    let flash = |r: &serde_json::Value| r["firmware"]["flash_bytes"]["value"].as_u64();
+    match (flash(&shared), flash(&dense)) {
+        // 4-bit indices: well under the int8 image (weights are most of it).
+        (Some(s), Some(d)) => assert!(s * 10 < d * 7, "flash {s} vs dense {d}"),
+        other => panic!(
+            "flash not measured (is arm-none-eabi-gcc installed?): {other:?}\n{}",
+            shared["firmware"]
+        ),
+    }
+}
