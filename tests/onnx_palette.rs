@@ -188,7 +188,7 @@ fn written(g: &Graph, m: &ModelProto) -> Vec<(String, Written)> {
         let layout = PaletteLayout::of(&w.ty, spec).unwrap();
         let n = layout.elements();
         let name = &v.name;
-        let Some(idx) = init(&format!("{name}.palette_indices")) else {
+        let Some(idx) = init(&format!("{name}.idx")) else {
             let dense = init(name).unwrap_or_else(|| panic!("`{name}` is in the file"));
             assert_eq!(dense.raw_data.as_ref().unwrap().len(), w.bytes().len());
             out.push((name.clone(), Written::Dense));
@@ -203,14 +203,23 @@ fn written(g: &Graph, m: &ModelProto) -> Vec<(String, Written)> {
         } else {
             (UINT8, n)
         };
-        let group_dims = [spec.groups as i64, (n / spec.groups) as i64];
+        // One codebook: typed indices keep the weight's shape (read by a `Gather`).
+        let group_dims: Vec<i64> = if spec.groups == 1 {
+            w.ty.fixed_shape()
+                .unwrap()
+                .iter()
+                .map(|&d| d as i64)
+                .collect()
+        } else {
+            vec![spec.groups as i64, (n / spec.groups) as i64]
+        };
         let packed = idx.dims != group_dims;
         let (code, len, dims) = if packed {
             assert!(
                 bits != 4 && bits != 8,
                 "`{name}`: {bits}-bit indices are typed"
             );
-            let dims = [layout.rows as i64, layout.row_bytes as i64];
+            let dims = vec![layout.rows as i64, layout.row_bytes as i64];
             (UINT8, layout.indices_len(), dims)
         } else {
             (typed.0, typed.1, group_dims)
@@ -226,9 +235,14 @@ fn written(g: &Graph, m: &ModelProto) -> Vec<(String, Written)> {
                 "`{name}`: packed indices are pare's own"
             );
         }
-        let book = init(&format!("{name}.palette_codebook"))
+        let book = init(&format!("{name}.cb"))
             .unwrap_or_else(|| panic!("`{name}`: its codebook is in the file"));
-        assert_eq!(book.dims, [spec.groups as i64, spec.k as i64]);
+        let book_dims = if spec.groups == 1 && !packed {
+            vec![spec.k as i64]
+        } else {
+            vec![spec.groups as i64, spec.k as i64]
+        };
+        assert_eq!(book.dims, book_dims);
         let bytes = book.raw_data.as_ref().unwrap();
         assert_eq!(bytes, &w.stored_bytes()[..layout.codebook_len()]);
         let codebook = bytes.len();
@@ -480,7 +494,7 @@ fn palettes_in_external_data_run_in_onnxruntime() {
         pare_onnx::export_file(&g, &external, &opts).expect("export");
         let m = model(&external);
         let idx = (m.graph.unwrap().initializer.into_iter())
-            .find(|t| t.name.as_deref() == Some("fc1.weight.palette_indices"))
+            .find(|t| t.name.as_deref() == Some("fc1.weight.idx"))
             .expect("fc1's indices");
         assert!(
             idx.raw_data.is_none(),

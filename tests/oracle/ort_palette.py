@@ -23,12 +23,12 @@ def main() -> int:
         m = onnx.load(path)
         onnx.checker.check_model(m, full_check=True)
         ops = sorted({n.op_type for n in m.graph.node})
-        idx = [t for t in m.graph.initializer if t.name.endswith(".palette_indices")]
-        books = [t for t in m.graph.initializer if t.name.endswith(".palette_codebook")]
+        idx = [t for t in m.graph.initializer if t.name.endswith(".idx")]
+        books = [t for t in m.graph.initializer if t.name.endswith(".cb")]
         idx_types = sorted({onnx.TensorProto.DataType.Name(t.data_type) for t in idx})
         print(
             f"{os.path.basename(path)}: bytes={os.path.getsize(path)} "
-            f"palette_indices={len(idx)} ({'/'.join(idx_types)}, {sum(len(t.raw_data) for t in idx)} B) "
+            f"indices={len(idx)} ({'/'.join(idx_types)}, {sum(len(t.raw_data) for t in idx)} B) "
             f"codebooks={len(books)} ({sum(len(t.raw_data) for t in books)} B) "
             f"ops={','.join(ops)} checker=full-ok"
         )

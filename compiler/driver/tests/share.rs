@@ -186,8 +186,9 @@ fn the_report_says_what_the_onnx_file_stores_and_onnx_accuracy_holds() {
         .iter()
         .find(|w| w["weight"] == "fc1.weight")
         .expect("fc1 stored as a palette");
-    // 32768 four-bit indices and 16 f32 entries, read back from the file.
-    assert_eq!(fc1["indices"], "UINT4 [1, 32768]");
+    // 32768 four-bit indices in the weight's shape and 16 f32 entries, read back
+    // from the file.
+    assert_eq!(fc1["indices"], "UINT4 [64, 512]");
     assert_eq!(fc1["index_bytes"], 16384);
     assert_eq!(fc1["codebook_bytes"], 64);
     assert_eq!(st["written_dense"], 0);

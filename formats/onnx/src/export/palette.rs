@@ -7,7 +7,9 @@
 //! 1.32 casts UINT4 directly), or, for 1–3 and 5–7 bits, pare's packed rows as
 //! UINT8 unpacked by a few integer ops, so 2-, 3-, 5- and 6-bit indices take
 //! exactly their bits. Then `GatherElements(codebook, indices, axis=1)` →
-//! `Reshape` to the weight's shape: an exact copy of codebook entries, so outputs
+//! `Reshape` to the weight's shape; with one codebook and typed indices, the
+//! indices keep the weight's shape and `Gather(codebook [k], indices, axis=0)`
+//! gives it directly. Either is an exact copy of codebook entries, so outputs
 //! match the dense weight bit for bit. onnxruntime folds the subgraph into a
 //! constant when the session starts (at its default optimization level), so the
 //! decode costs nothing per inference.
@@ -34,10 +36,11 @@ use pare_ir::palette::PaletteLayout;
 use pare_ir::{DType, Dim, TensorType, Weight};
 use prost::Message;
 
-/// The decode subgraph's names, suffixes of the weight's own name so that a reader
-/// of the file sees what each initializer is.
-pub(super) const INDICES_SUFFIX: &str = ".palette_indices";
-pub(super) const CODEBOOK_SUFFIX: &str = ".palette_codebook";
+/// The decode subgraph's names: suffixes of the weight's own name, so a reader of
+/// the file sees whose indices (`.idx`) and codebook (`.cb`) each initializer
+/// holds; short, because a small model's file is mostly names and nodes.
+pub(super) const INDICES_SUFFIX: &str = ".idx";
+pub(super) const CODEBOOK_SUFFIX: &str = ".cb";
 
 /// One way of writing a palette weight: its initializers and nodes, and the
 /// shared constants it names first (kept only if it is chosen).
@@ -116,7 +119,12 @@ impl Exporter<'_> {
     ) -> Candidate {
         let stored = w.stored_bytes();
         let (books, packed) = stored.split_at(layout.codebook_len());
+        // One codebook and typed indices: the indices keep the weight's shape and a
+        // `Gather` on the 1-D codebook gives the weight, with no `Reshape` (and no
+        // shape constant) to write.
+        let direct = form == IndexForm::Typed && layout.spec.groups == 1;
         let (code, dims) = form.initializer(layout);
+        let dims = if direct { dims_of(&w.ty) } else { dims };
         let raw = match form {
             IndexForm::Packed => packed.to_vec(),
             IndexForm::Typed => {
@@ -140,10 +148,14 @@ impl Exporter<'_> {
             new_consts: Vec::new(),
         };
         let mut book_ty = w.ty.clone();
-        book_ty.shape = vec![
-            Dim::Fixed(layout.spec.groups as u64),
-            Dim::Fixed(layout.spec.k as u64),
-        ];
+        book_ty.shape = if direct {
+            vec![Dim::Fixed(layout.spec.k as u64)]
+        } else {
+            vec![
+                Dim::Fixed(layout.spec.groups as u64),
+                Dim::Fixed(layout.spec.k as u64),
+            ]
+        };
         c.inits.push(encode_raw(book_name, &book_ty, books));
         let mut prev = idx_name.to_string();
         for s in index_steps(layout, form) {
@@ -161,6 +173,15 @@ impl Exporter<'_> {
                 .collect();
             prev = self.short_name();
             c.nodes.push(node(s.op, inputs, &prev, attrs));
+        }
+        if direct {
+            c.nodes.push(node(
+                "Gather",
+                vec![book_name.to_string(), prev],
+                name,
+                vec![int_attr("axis", 0)],
+            ));
+            return c;
         }
         let gathered = self.short_name();
         c.nodes.push(node(

@@ -2,7 +2,9 @@
 //! (the index steps of `crate::palette_decode` from an index initializer, then
 //! `GatherElements(codebook, ·, axis=1)` → `Reshape(·, shape)`, every value in
 //! it read by nothing else) is recognised and becomes one weight stored as a
-//! palette of `k` = the codebook's columns and `groups` = its rows, so pare →
+//! palette of `k` = the codebook's columns and `groups` = its rows (or, the
+//! one-codebook form, `Gather(codebook [k], Cast(indices), axis=0)` with the
+//! indices in the weight's shape), so pare →
 //! ONNX → pare keeps the encoding (and, the encoding being canonical, the stored
 //! bytes).
 //!
@@ -143,6 +145,10 @@ pub(super) fn recognise(
             break;
         }
     }
+    recognise_direct(graph, &view, ext, &mut consts, &mut found)?;
+    found
+        .weights
+        .sort_by_key(|(name, _)| view.producer.get(name.as_str()).copied());
     // Constants shared by decode subgraphs go once nothing else reads them.
     for (name, readers) in &view.readers {
         let only_decodes = readers.iter().all(|r| found.nodes.contains(r));
@@ -151,6 +157,74 @@ pub(super) fn recognise(
         }
     }
     Ok(found)
+}
+
+/// The one-codebook form: `Gather(codebook [k], Cast(indices), axis=0)`, the
+/// indices (UINT4 or UINT8) in the weight's own shape.
+fn recognise_direct(
+    graph: &GraphProto,
+    view: &View<'_>,
+    ext: &mut ExternalFiles,
+    consts: &mut HashMap<String, Option<Const>>,
+    found: &mut Palettes,
+) -> Result<(), ErrorKind> {
+    for (gi, gather) in graph.node.iter().enumerate() {
+        if !plain(gather, "Gather", 2) || !attrs_are(gather, &[("axis", AttrValue::Int(0))]) {
+            continue;
+        }
+        let book_name = &gather.input[0];
+        let Some(book) = view.inits.get(book_name.as_str()) else {
+            continue;
+        };
+        if !view.read_once(book_name) || book.dims.len() != 1 {
+            continue;
+        }
+        let book = decode_weight(book, book_name, ext)?;
+        if !matches!(book.ty.dtype, DType::F32 | DType::F16) || book.ty.quant.is_some() {
+            continue;
+        }
+        let Some(&[k]) = book.ty.fixed_shape().as_deref() else {
+            continue;
+        };
+        let spec = PaletteSpec {
+            k: k as usize,
+            groups: 1,
+        };
+        // The steps do not depend on the shape for typed indices: one `Cast`.
+        let cast_only = index_steps(
+            &PaletteLayout::of(&TensorType::fixed(book.ty.dtype, &[1]), spec)?,
+            IndexForm::Typed,
+        );
+        let Some((idx_name, nodes)) = match_steps(view, &gather.input[1], &cast_only, consts, ext)?
+        else {
+            continue;
+        };
+        let Some(idx) = view.inits.get(idx_name) else {
+            continue;
+        };
+        let dims: Option<Vec<u64>> = idx.dims.iter().map(|&d| u64::try_from(d).ok()).collect();
+        let Some(dims) = dims else { continue };
+        let ty = TensorType::fixed(book.ty.dtype, &dims);
+        let Ok(layout) = PaletteLayout::of(&ty, spec) else {
+            continue;
+        };
+        let (code, _) = IndexForm::Typed.initializer(&layout);
+        if idx.data_type != Some(code) || !view.read_once(idx_name) {
+            continue;
+        }
+        let idx = decode_weight(idx, idx_name, ext)?;
+        let Some(w) = indices_of(&layout, IndexForm::Typed, idx.bytes())
+            .and_then(|flat| decoded(&ty, spec, &book, &flat))
+        else {
+            continue;
+        };
+        found.nodes.extend(nodes);
+        found.nodes.insert(gi);
+        found.initializers.insert(book_name.clone());
+        found.initializers.insert(idx_name.to_string());
+        found.weights.push((gather.output[0].clone(), w));
+    }
+    Ok(())
 }
 
 /// Walks back from `from` through `steps` (last first); returns the index
