@@ -169,10 +169,11 @@ fn targets(g: &Graph, keep: &[String]) -> Vec<Target> {
             continue;
         }
         let Some(wv) = node.input(1) else { continue };
-        // Weight-only quantized graphs read the codes through a DequantizeLinear.
+        // Weight-only quantized graphs read the codes through a DequantizeLinear,
+        // fp16 graphs the f16 weight through a widening Cast.
         let wv = match g.value(wv).def {
             ValueDef::Node { node: dq, .. }
-                if matches!(g.node(dq).op, Op::DequantizeLinear { .. }) =>
+                if matches!(g.node(dq).op, Op::DequantizeLinear { .. } | Op::Cast { .. }) =>
             {
                 match g.node(dq).input(0) {
                     Some(q) => q,
