@@ -242,3 +242,48 @@ fn palettes_with_external_data_round_trip() {
     assert_eq!(got.encoding(), WeightEncoding::Palette(spec));
     assert!(got.stored_bytes() == w.stored_bytes());
 }
+
+/// A lookup that only looks like the one-codebook decode: `Gather` on a 1-D f32
+/// table of 1000 entries (too many for a codebook) by `Cast` uint8 indices. It
+/// imports as ordinary nodes, not as an error and not as a palette.
+#[test]
+fn a_gather_lookup_no_palette_can_be_imports_as_nodes() {
+    let mut g = Graph::new("lookup");
+    let table: Vec<f32> = (0..1000).map(|i| i as f32 * 0.5).collect();
+    let t = g
+        .add_weight(
+            "table",
+            Weight::from_tensor(&Tensor::from_vec(vec![1000], table).unwrap()),
+        )
+        .unwrap();
+    let idx = g
+        .add_weight(
+            "idx",
+            Weight::from_tensor(
+                &Tensor::from_vec(vec![2, 3], vec![0u8, 9, 200, 3, 3, 255]).unwrap(),
+            ),
+        )
+        .unwrap();
+    let (_, wide) = g
+        .add_node(
+            "widen",
+            Op::Cast { to: DType::I64 },
+            vec![Some(idx)],
+            vec![("idx64".into(), TensorType::fixed(DType::I64, &[2, 3]))],
+        )
+        .unwrap();
+    let (_, outs) = g
+        .add_node(
+            "lookup",
+            Op::Gather { axis: 0 },
+            vec![Some(t), Some(wide[0])],
+            vec![("y".into(), TensorType::fixed(DType::F32, &[2, 3]))],
+        )
+        .unwrap();
+    g.outputs.push(outs[0]);
+    let bytes = export_model(&g, &ExportOptions::default()).unwrap();
+    let back = import_bytes(&bytes, None, "lookup.onnx").expect("imports");
+    assert!(back.weights().all(|(_, w)| w.palette_spec().is_none()));
+    let run = |g: &Graph| pare_ir::interp::run(g, &[]).unwrap()[0].to_le_bytes();
+    assert_eq!(run(&back), run(&g));
+}

@@ -37,9 +37,16 @@ fn output_channel(op: &Op, shape: &[usize], e: usize) -> Option<(usize, f64)> {
 
 /// Subtracts from node `n`'s float bias the mean output shift of the weight
 /// change `delta` (real units, the weight's element order); `mean` is its input
-/// channels' calibration mean. Returns the largest correction, or None when the
-/// node has no bias of its own to correct.
-pub fn correct(g: &mut Graph, n: NodeId, delta: &[f64], mean: &[f64]) -> Option<f64> {
+/// channels' calibration mean; `readers[v]` counts the nodes reading value `v`.
+/// Returns the largest correction, or None when the node has no bias of its own
+/// to correct.
+pub fn correct(
+    g: &mut Graph,
+    n: NodeId,
+    delta: &[f64],
+    mean: &[f64],
+    readers: &[usize],
+) -> Option<f64> {
     let node = g.node(n);
     let op = node.op.clone();
     let wv = node.input(1)?;
@@ -51,7 +58,8 @@ pub fn correct(g: &mut Graph, n: NodeId, delta: &[f64], mean: &[f64]) -> Option<
         .map(|&d| d as usize)
         .collect();
     let bias = g.weight_of(bv)?;
-    if bias.ty.dtype != DType::F32 || bias.ty.quant.is_some() || g.uses()[bv.index()].len() != 1 {
+    if bias.ty.dtype != DType::F32 || bias.ty.quant.is_some() || readers.get(bv.index()) != Some(&1)
+    {
         return None;
     }
     let b = bias.tensor().ok()?;

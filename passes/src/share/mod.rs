@@ -192,26 +192,17 @@ fn targets(g: &Graph, keep: &[String]) -> Vec<Target> {
 }
 
 /// A weight's elements as numbers to cluster (floats, or integer codes) and the
-/// real-unit factor of each (its channel's scale).
+/// real-unit factor of each (its channel's scale); None when the weight does
+/// not decode or its quantization parameters do not fit its shape.
 fn values_and_scales(w: &Weight) -> Option<(Vec<f64>, Vec<f64>)> {
     let t = w.tensor().ok()?;
     let vals = t.to_f64_vec();
     let scales = match &w.ty.quant {
         None => vec![1.0; vals.len()],
         Some(q) => {
-            let shape = t.shape();
-            let inner: usize = q.axis.map_or(1, |a| shape[a + 1..].iter().product());
-            let c = q.axis.map_or(1, |a| shape[a]);
+            let (channels, inner) = pare_ir::quant::channel_layout(t.shape(), q).ok()?;
             (0..vals.len())
-                .map(|e| {
-                    f64::from(
-                        q.scale[if q.axis.is_some() {
-                            (e / inner.max(1)) % c
-                        } else {
-                            0
-                        }],
-                    )
-                })
+                .map(|e| f64::from(q.scale[(e / inner.max(1)) % channels]))
                 .collect()
         }
     };
@@ -274,7 +265,9 @@ impl Share {
                 }
             ));
         }
-        let (vals, scales) = values_and_scales(w).ok_or("its weight does not decode")?;
+        let (vals, scales) = values_and_scales(w).ok_or(
+            "its weight does not decode, or its quantization parameters do not fit its shape",
+        )?;
         let sens = sens.filter(|_| self.weighted);
         let shape: Vec<usize> =
             w.ty.fixed_shape()
@@ -289,14 +282,16 @@ impl Share {
             .ok_or_else(|| format!("{} does not divide its {rows} rows", self.scope.describe()))?;
         let per_group = vals.len() / groups;
         let op = &g.node(n).op;
-        let importance = |e: usize| -> f64 {
-            let s = scales[e] * scales[e];
-            match sens.and_then(|m| m.get(sensitivity::weight_input_channel(op, &shape, e)?)) {
-                // A channel never active still counts a little, so its weights stay sane.
-                Some(&ms) => s * (ms + 1e-12),
-                None => s,
-            }
-        };
+        let importance: Vec<f64> = (0..vals.len())
+            .map(|e| {
+                let s = scales[e] * scales[e];
+                match sens.and_then(|m| m.get(sensitivity::weight_input_channel(op, &shape, e)?)) {
+                    // A channel never active still counts a little, so its weights stay sane.
+                    Some(&ms) => s * (ms + 1e-12),
+                    None => s,
+                }
+            })
+            .collect();
         let zero = match &w.ty.quant {
             None => Some(0.0),
             Some(q) if q.zero_point.iter().all(|&z| z == q.zero_point[0]) => {
@@ -314,7 +309,7 @@ impl Share {
         let mut k_used = 2;
         for gi in 0..groups {
             let range = gi * per_group..(gi + 1) * per_group;
-            let pairs: Vec<(f64, f64)> = range.clone().map(|e| (vals[e], importance(e))).collect();
+            let pairs: Vec<(f64, f64)> = range.clone().map(|e| (vals[e], importance[e])).collect();
             let fixed = zero.filter(|z| pairs.iter().any(|p| p.0 == *z));
             let fit = kmeans::fit(&Points::new(pairs), self.k, fixed, 0x5eed_0000 + gi as u64);
             let mut c: Vec<f64> = fit
@@ -328,7 +323,7 @@ impl Share {
             for e in range {
                 let v = kmeans::nearest(&c, vals[e]);
                 out[e] = v;
-                let imp = importance(e);
+                let imp = importance[e];
                 let zp = zero.unwrap_or(0.0);
                 num += imp * (vals[e] - v) * (vals[e] - v);
                 den += imp * (vals[e] - if w.ty.quant.is_some() { zp } else { 0.0 }).powi(2);
@@ -375,6 +370,8 @@ impl Pass for Share {
             }
             _ => HashMap::new(),
         };
+        // Sharing swaps weights only, so who reads each value stays as it is.
+        let readers: Vec<usize> = g.uses().iter().map(Vec::len).collect();
         let (mut before, mut after, mut shared) = (0usize, 0usize, 0usize);
         for t in &targets {
             let label = crate::prune::structured::analyze::label(g, t.node);
@@ -415,7 +412,7 @@ impl Pass for Share {
             shared += 1;
             *g.weight_mut(t.weight) = outcome.weight;
             if let (Some(m), true) = (m, self.bias_correct) {
-                if let Some(worst) = bias::correct(g, t.node, &outcome.delta, &m.mean) {
+                if let Some(worst) = bias::correct(g, t.node, &outcome.delta, &m.mean, &readers) {
                     cx.note(PASS, format!("{label}: bias corrected for the mean output shift (largest {worst:.3e})"));
                 }
             }

@@ -28,7 +28,7 @@ pub use fixed::{
     saturating_rounding_doubling_high_mul, Rounding, UnknownRounding,
 };
 pub use params::{
-    add_requant, dequantize_f32, dequantize_tensor, mean_multiplier, product_multiplier, qrange,
-    quantize_f32, quantize_tensor, AddRequant, ADD_LEFT_SHIFT,
+    add_requant, channel_layout, dequantize_f32, dequantize_tensor, mean_multiplier,
+    product_multiplier, qrange, quantize_f32, quantize_tensor, AddRequant, ADD_LEFT_SHIFT,
 };
 pub use tables::{is_lut_op, softmax_exp_table, unary_lut, SOFTMAX_EXP_ONE};

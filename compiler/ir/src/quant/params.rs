@@ -45,7 +45,7 @@ pub fn dequantize_f32(q: i32, scale: f32, zp: i32) -> f32 {
 
 /// `(channels, inner)`: element `e` of a tensor of `shape` uses parameter
 /// `(e / inner) % channels` of `q` (per-tensor: `(1, 1)`, parameter 0).
-fn layout(shape: &[usize], q: &QParams) -> Result<(usize, usize), QuantError> {
+pub fn channel_layout(shape: &[usize], q: &QParams) -> Result<(usize, usize), QuantError> {
     let bad = |msg: String| Err(QuantError::Params(msg));
     if q.scale.len() != q.zero_point.len() || q.scale.is_empty() {
         return bad(format!(
@@ -79,7 +79,7 @@ pub fn dequantize_tensor(t: &Tensor, q: &QParams) -> Result<Tensor, QuantError> 
             t.dtype()
         )));
     }
-    let (channels, inner) = layout(t.shape(), q)?;
+    let (channels, inner) = channel_layout(t.shape(), q)?;
     let inner = inner.max(1);
     let v: Vec<f32> = t
         .to_i64_vec()
@@ -113,7 +113,7 @@ pub fn quantize_tensor(x: &Tensor, dtype: DType, q: &QParams) -> Result<Tensor, 
             if q.signed { "signed" } else { "unsigned" }
         )));
     }
-    let (channels, inner) = layout(x.shape(), q)?;
+    let (channels, inner) = channel_layout(x.shape(), q)?;
     let inner = inner.max(1);
     let (lo, hi) = qrange(q);
     let codes: Vec<i64> = x

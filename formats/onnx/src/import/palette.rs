@@ -190,11 +190,12 @@ fn recognise_direct(
             k: k as usize,
             groups: 1,
         };
-        // The steps do not depend on the shape for typed indices: one `Cast`.
-        let cast_only = index_steps(
-            &PaletteLayout::of(&TensorType::fixed(book.ty.dtype, &[1]), spec)?,
-            IndexForm::Typed,
-        );
+        // The steps do not depend on the shape for typed indices: one `Cast`. A
+        // lookup table no palette can be (any other size) is an ordinary Gather.
+        let Ok(probe) = PaletteLayout::of(&TensorType::fixed(book.ty.dtype, &[1]), spec) else {
+            continue;
+        };
+        let cast_only = index_steps(&probe, IndexForm::Typed);
         let Some((idx_name, nodes)) = match_steps(view, &gather.input[1], &cast_only, consts, ext)?
         else {
             continue;

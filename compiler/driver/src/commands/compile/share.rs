@@ -87,13 +87,13 @@ pub fn run(
         keep: a.share_keep.clone(),
         data,
     };
-    let before: usize = weight_bytes(g);
+    let before = pare_ir::analysis::weight_bytes(g);
     let mut p = Pipeline::new("share", vec![Step::Once(Box::new(pass))]);
     let mut scx = cx.clone();
     manager
         .run(&mut p, g, &mut scx)
         .with_context(|| format!("{}: weight sharing", a.model.display()))?;
-    let after = weight_bytes(g);
+    let after = pare_ir::analysis::weight_bytes(g);
     let layers: Vec<String> = scx
         .log
         .iter()
@@ -109,7 +109,7 @@ pub fn run(
         text.push_str(&format!("share {l}\n"));
     }
     text.push_str(&format!(
-        "share ({spec}): {palettes} weights stored as palettes; weight bytes {before} -> {after} (measured in the weight store)\n"
+        "share ({spec}): {palettes} weights stored as palettes; weight bytes {before} -> {after} (measured in the weight store, weights in use)\n"
     ));
     let fidelity = match a.calib.as_deref() {
         Some(c) => {
@@ -178,11 +178,6 @@ pub fn with_onnx_storage(
         palettes.saturating_sub(stored.len())
     ));
     Ok((json, text))
-}
-
-/// Stored bytes of every weight in use.
-fn weight_bytes(g: &Graph) -> usize {
-    g.weights().map(|(_, w)| w.stored_len()).sum()
 }
 
 #[cfg(test)]
