@@ -126,6 +126,7 @@ fn bad_share_specs_fail_clearly_and_write_nothing() {
         ("palette:16", "expected kmeans:K"),
         ("kmeans:16:per-row", "unknown part"),
         ("kmeans:16:weighted", "--calib"),
+        ("kmeans:16:gptq", "--calib"),
     ] {
         let o = pare(&[
             "compile",
@@ -139,6 +140,27 @@ fn bad_share_specs_fail_clearly_and_write_nothing() {
         ]);
         assert_eq!(o.status.code(), Some(1), "{spec}: {}", stderr(&o));
         assert!(stderr(&o).contains(want), "{spec}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+    for (layer_k, want) in [
+        ("/fc1/Gemm=1", "cluster count from 2 to 256"),
+        ("/fc1/Gemm", "NAME=K"),
+        ("/nope/Gemm=4", "does not have"),
+    ] {
+        let o = pare(&[
+            "compile",
+            &cnn,
+            "--quantize",
+            "none",
+            "--share",
+            "kmeans:16",
+            "--share-k",
+            layer_k,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{layer_k}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{layer_k}: {}", stderr(&o));
         assert!(!out.exists());
     }
     // Too few clusters for the default fidelity floor: nothing is written.
@@ -251,4 +273,72 @@ fn shared_int8_weights_reach_rp2040_flash_as_palettes() {
             shared["firmware"]
         ),
     }
+}
+
+/// `:gptq` assigns indices by error feedback on each layer's input Gram: every
+/// layer's output error on calib drops below nearest-centroid assignment's, and
+/// at 4 clusters the test accuracy rises; `--share-k` gives one layer its own k.
+#[test]
+fn error_feedback_lowers_output_error_and_share_k_sets_one_layer() {
+    let dir = scratch("share_gptq");
+    let cnn = fixture("digits_cnn.onnx");
+    let calib = format!("{}:x_train", fixture("digits.npz"));
+    let compile = |spec: &str, extra: &[&str], o: &str| {
+        let o = dir.join(o).to_str().unwrap().to_string();
+        let mut args = vec![
+            "compile",
+            &cnn,
+            "--quantize",
+            "none",
+            "--share",
+            spec,
+            "--calib",
+            &calib,
+            "--min-fidelity",
+            "none",
+            "-o",
+            &o,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        (json_of(&args), o)
+    };
+    let (_, plain_out) = compile("kmeans:4", &["--share-k", "/fc2/Gemm=16"], "plain.onnx");
+    let (fed, fed_out) = compile("kmeans:4:gptq", &["--share-k", "/fc2/Gemm=16"], "fed.onnx");
+    assert_eq!(fed["share"]["error_feedback"], true);
+    let layers: Vec<String> = fed["share"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        layers
+            .iter()
+            .any(|l| l.starts_with("/fc2/Gemm:") && l.contains("k=16 per tensor")),
+        "{layers:?}"
+    );
+    assert!(
+        layers
+            .iter()
+            .any(|l| l.starts_with("/fc1/Gemm:") && l.contains("k=4 per tensor")),
+        "{layers:?}"
+    );
+    // "relative output error on calib A (nearest centroid) -> B (error feedback...)"
+    let mut fed_layers = 0;
+    for l in layers.iter().filter(|l| l.contains("(error feedback")) {
+        let num = |after: &str| -> f64 {
+            let t = &l[l.find(after).unwrap() + after.len()..];
+            t.split_whitespace().next().unwrap().parse().unwrap()
+        };
+        let (near, fb) = (num("on calib "), num("-> "));
+        assert!(fb < near, "{l}");
+        fed_layers += 1;
+    }
+    assert!(fed_layers >= 5, "{layers:?}");
+    let (a_plain, a_fed) = (accuracy(&plain_out), accuracy(&fed_out));
+    assert!(
+        a_fed > a_plain,
+        "error feedback {a_fed} vs nearest {a_plain}"
+    );
 }

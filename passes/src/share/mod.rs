@@ -13,11 +13,17 @@
 //! it is stored now (dense or sparse).
 
 mod bias;
+mod feedback;
+pub mod gptq;
+mod gram;
 pub mod kmeans;
 mod sensitivity;
 
 use crate::registry::{OptionSpec, OptionType, Options};
 use crate::{Changed, Pass, PassCx, PassError};
+use faer::Mat;
+use feedback::Feedback;
+use gram::RowView;
 use kmeans::Points;
 use pare_ir::{DType, Graph, NodeId, Op, PaletteSpec, ValueDef, Weight, WeightBytes, WeightId};
 use std::collections::{BTreeMap, HashMap};
@@ -50,6 +56,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "weigh each element's error by the mean square of its input channel on calib (sensitivity)",
     },
     OptionSpec {
+        name: "gptq",
+        ty: OptionType::Bool,
+        default: Some("false"),
+        help: "assign indices by error feedback on each layer's input Gram matrix from calib (GPTQ on the palette) and refit the codebooks to the output error, keeping it only where the output error drops",
+    },
+    OptionSpec {
         name: "bias-correct",
         ty: OptionType::Bool,
         default: Some("true"),
@@ -60,6 +72,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         ty: OptionType::Names,
         default: None,
         help: "layers left unshared, separated by `;`",
+    },
+    OptionSpec {
+        name: "layer-k",
+        ty: OptionType::Names,
+        default: None,
+        help: "per-layer cluster counts overriding k: NAME=K, separated by `;`",
     },
     crate::ptq::calib::CALIB,
     crate::ptq::calib::BATCH,
@@ -106,24 +124,54 @@ pub struct Share {
     pub scope: Scope,
     /// Weigh each element's error by its input channel's mean square (needs `data`).
     pub weighted: bool,
+    /// Error-feedback assignment on each layer's input Gram (needs `data`).
+    pub gptq: bool,
     /// Correct float biases for the mean output shift (needs `data`).
     pub bias_correct: bool,
     pub keep: Vec<String>,
+    /// Cluster counts for named layers, overriding `k`.
+    pub layer_k: Vec<(String, usize)>,
     /// Calibration data for `weighted` and `bias_correct`.
     pub data: Option<crate::ptq::calib::DataOptions>,
+}
+
+/// `k` when it is a cluster count `share` takes (2 to 256).
+fn check_k(option: &str, k: usize, value: &str) -> Result<usize, PassError> {
+    if (2..=256).contains(&k) {
+        Ok(k)
+    } else {
+        Err(PassError::BadOption {
+            pass: PASS.into(),
+            option: option.into(),
+            value: value.into(),
+            expected: "a cluster count from 2 to 256".into(),
+        })
+    }
+}
+
+/// `NAME=K` entries of `layer-k`.
+pub fn parse_layer_k(entries: &[String]) -> Result<Vec<(String, usize)>, PassError> {
+    entries
+        .iter()
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let bad = || PassError::BadOption {
+                pass: PASS.into(),
+                option: "layer-k".into(),
+                value: e.clone(),
+                expected: "NAME=K with K a cluster count from 2 to 256".into(),
+            };
+            let (name, k) = e.rsplit_once('=').ok_or_else(bad)?;
+            let k = k.trim().parse::<usize>().map_err(|_| bad())?;
+            Ok((name.trim().to_string(), check_k("layer-k", k, e)?))
+        })
+        .collect()
 }
 
 impl Share {
     pub fn from_options(o: &Options) -> Result<Share, PassError> {
         let k = o.count("k")?;
-        if !(2..=256).contains(&k) {
-            return Err(PassError::BadOption {
-                pass: PASS.into(),
-                option: "k".into(),
-                value: k.to_string(),
-                expected: "a cluster count from 2 to 256".into(),
-            });
-        }
+        let k = check_k("k", k, &k.to_string())?;
         let scope = match o.word("per")? {
             "channel" => Scope::Channel,
             "group" => Scope::Rows(o.count("rows")?.max(1)),
@@ -140,12 +188,21 @@ impl Share {
                 msg: "weighted=true measures sensitivity on calibration data: add calib=FILE.npz[:KEY]".into(),
             });
         }
+        let gptq = o.bool("gptq")?;
+        if gptq && data.is_none() {
+            return Err(PassError::Config {
+                pass: PASS,
+                msg: "gptq=true measures each layer's input on calibration data: add calib=FILE.npz[:KEY]".into(),
+            });
+        }
         Ok(Share {
             k,
             scope,
             weighted,
+            gptq,
             bias_correct: o.bool("bias-correct")?,
             keep: o.names("keep"),
+            layer_k: parse_layer_k(&o.names("layer-k"))?,
             data,
         })
     }
@@ -243,6 +300,15 @@ struct Outcome {
     groups: usize,
     /// Σ importance·(w−w')² / Σ importance·w², in real units.
     rel_error: f64,
+    /// What error-feedback assignment did (output errors), when it ran.
+    feedback_note: Option<String>,
+}
+
+/// Ascending, without repeats.
+fn sorted_unique(mut c: Vec<f64>) -> Vec<f64> {
+    c.sort_by(f64::total_cmp);
+    c.dedup();
+    c
 }
 
 impl Share {
@@ -252,7 +318,9 @@ impl Share {
         g: &Graph,
         n: NodeId,
         w: &Weight,
+        k: usize,
         sens: Option<&Vec<f64>>,
+        feedback: Option<(RowView, &Mat<f64>)>,
     ) -> Result<Outcome, String> {
         if !pare_ir::palette::supports(&w.ty) {
             return Err(format!(
@@ -304,30 +372,52 @@ impl Share {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
                 (a.min(v), b.max(v))
             });
-        let mut out = vec![0.0; vals.len()];
-        let (mut num, mut den) = (0.0, 0.0);
-        let mut k_used = 2;
+        let mut books = Vec::with_capacity(groups);
+        let mut fixed = Vec::with_capacity(groups);
         for gi in 0..groups {
             let range = gi * per_group..(gi + 1) * per_group;
             let pairs: Vec<(f64, f64)> = range.clone().map(|e| (vals[e], importance[e])).collect();
-            let fixed = zero.filter(|z| pairs.iter().any(|p| p.0 == *z));
-            let fit = kmeans::fit(&Points::new(pairs), self.k, fixed, 0x5eed_0000 + gi as u64);
-            let mut c: Vec<f64> = fit
+            let fix = zero.filter(|z| pairs.iter().any(|p| p.0 == *z));
+            let fit = kmeans::fit(&Points::new(pairs), k, fix, 0x5eed_0000 + gi as u64);
+            let c = fit
                 .centroids
                 .iter()
                 .map(|&c| representable(w.ty.dtype, c, lo, hi))
                 .collect();
-            c.sort_by(f64::total_cmp);
-            c.dedup();
-            k_used = k_used.max(c.len());
-            for e in range {
-                let v = kmeans::nearest(&c, vals[e]);
-                out[e] = v;
-                let imp = importance[e];
-                let zp = zero.unwrap_or(0.0);
-                num += imp * (vals[e] - v) * (vals[e] - v);
-                den += imp * (vals[e] - if w.ty.quant.is_some() { zp } else { 0.0 }).powi(2);
+            books.push(sorted_unique(c));
+            fixed.push(fix);
+        }
+        let mut out: Vec<f64> = (0..vals.len())
+            .map(|e| kmeans::nearest(&books[e / per_group], vals[e]))
+            .collect();
+        let mut feedback_note = None;
+        if let (Some((view, h)), Some(zp)) = (feedback, zero) {
+            let fb = Feedback {
+                view,
+                h,
+                zp,
+                per_group,
+                dtype: w.ty.dtype,
+                lo,
+                hi,
+            };
+            if let Some((assigned, note)) = fb.run(&vals, &scales, &books, &fixed, &out) {
+                out = assigned.0;
+                books = assigned.1;
+                feedback_note = Some(note);
             }
+        }
+        let k_used = books.iter().map(Vec::len).max().unwrap_or(2).max(2);
+        let (mut num, mut den) = (0.0, 0.0);
+        let zp = if w.ty.quant.is_some() {
+            zero.unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        for e in 0..vals.len() {
+            let imp = importance[e];
+            num += imp * (vals[e] - out[e]) * (vals[e] - out[e]);
+            den += imp * (vals[e] - zp).powi(2);
         }
         let spec = PaletteSpec { k: k_used, groups };
         let dense = Weight::new(w.ty.clone(), WeightBytes::Owned(store(w, &out).into()))
@@ -344,6 +434,7 @@ impl Share {
             k: k_used,
             groups,
             rel_error: if den > 0.0 { num / den } else { 0.0 },
+            feedback_note,
         })
     }
 }
@@ -355,29 +446,74 @@ impl Pass for Share {
 
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
         crate::prune::structured::analyze::check_keep(g, &self.keep, PASS)?;
+        let label = crate::prune::structured::analyze::label;
+        if let Some((missing, _)) = self
+            .layer_k
+            .iter()
+            .find(|(name, _)| !g.order().iter().any(|&n| label(g, n) == *name))
+        {
+            return Err(PassError::Config {
+                pass: PASS,
+                msg: format!("layer-k names node `{missing}`, which the graph does not have"),
+            });
+        }
         let targets = targets(g, &self.keep);
-        let moments: HashMap<NodeId, sensitivity::Moments> = match &self.data {
-            Some(d) if self.weighted || self.bias_correct => {
-                let batches = d
-                    .open(g, PASS)?
-                    .take(d.samples.unwrap_or(2048))
-                    .map_err(|e| PassError::Analysis {
-                        pass: PASS,
-                        source: e,
-                    })?;
-                let nodes: Vec<NodeId> = targets.iter().map(|t| t.node).collect();
+        let batches = match &self.data {
+            Some(d) if self.weighted || self.bias_correct || self.gptq => d
+                .open(g, PASS)?
+                .take(d.samples.unwrap_or(2048))
+                .map_err(|e| PassError::Analysis {
+                    pass: PASS,
+                    source: e,
+                })?,
+            _ => Vec::new(),
+        };
+        let nodes: Vec<NodeId> = targets.iter().map(|t| t.node).collect();
+        let moments: HashMap<NodeId, sensitivity::Moments> =
+            if !batches.is_empty() && (self.weighted || self.bias_correct) {
                 sensitivity::input_moments(g, &nodes, &batches, PASS)?
-            }
-            _ => HashMap::new(),
+            } else {
+                HashMap::new()
+            };
+        let views: HashMap<NodeId, RowView> = targets
+            .iter()
+            .filter_map(|t| {
+                let shape: Vec<usize> = g
+                    .weight(t.weight)
+                    .ty
+                    .fixed_shape()?
+                    .iter()
+                    .map(|&d| d as usize)
+                    .collect();
+                Some((t.node, RowView::of(&g.node(t.node).op, &shape)?))
+            })
+            .collect();
+        let grams: HashMap<NodeId, Mat<f64>> = if self.gptq && !batches.is_empty() {
+            let wanted: Vec<gram::Wanted> = views
+                .iter()
+                .map(|(&node, &view)| gram::Wanted { node, view })
+                .collect();
+            gram::grams(g, &wanted, &batches, PASS)?
+        } else {
+            HashMap::new()
         };
         // Sharing swaps weights only, so who reads each value stays as it is.
         let readers: Vec<usize> = g.uses().iter().map(Vec::len).collect();
         let (mut before, mut after, mut shared) = (0usize, 0usize, 0usize);
         for t in &targets {
-            let label = crate::prune::structured::analyze::label(g, t.node);
+            let label = label(g, t.node);
             let w = g.weight(t.weight).clone();
             let m = moments.get(&t.node);
-            let outcome = match self.share_one(g, t.node, &w, m.map(|m| &m.mean_sq)) {
+            let feedback = views.get(&t.node).copied().zip(grams.get(&t.node));
+            if self.gptq && feedback.is_none() {
+                cx.note(PASS, format!("{label}: nearest-centroid assignment, no input Gram (grouped conv, weight wider than {} inputs, or a layout error feedback does not cover)", gram::MAX_COLS));
+            }
+            let k = self
+                .layer_k
+                .iter()
+                .find(|(n, _)| *n == label)
+                .map_or(self.k, |&(_, k)| k);
+            let outcome = match self.share_one(g, t.node, &w, k, m.map(|m| &m.mean_sq), feedback) {
                 Ok(o) => o,
                 Err(why) => {
                     cx.note(PASS, format!("{label}: skipped, {why}"));
@@ -407,6 +543,9 @@ impl Pass for Share {
                     outcome.rel_error
                 ),
             );
+            if let Some(fb) = &outcome.feedback_note {
+                cx.note(PASS, format!("{label}: {fb}"));
+            }
             before += was;
             after += now;
             shared += 1;

@@ -47,14 +47,7 @@ pub fn input_moments(
         let shape = t.shape();
         let Some(&c) = shape.get(*axis) else { return };
         let inner: usize = shape[axis + 1..].iter().product();
-        let (scale, zp) = match &g.ty(v).quant {
-            Some(q) if q.axis.is_none() => (
-                f64::from(q.scale.first().copied().unwrap_or(1.0)),
-                f64::from(q.zero_point.first().copied().unwrap_or(0)),
-            ),
-            _ => (1.0, 0.0),
-        };
-        let vals = t.to_f64_vec();
+        let vals = super::gram::real_values(g, v, t);
         let e = sums
             .entry(v)
             .or_insert_with(|| (vec![0.0; c], vec![0.0; c], 0.0));
@@ -62,7 +55,7 @@ pub fn input_moments(
             return;
         }
         for (k, x) in vals.iter().enumerate() {
-            let d = (x - zp) * scale;
+            let d = *x;
             let ch = (k / inner.max(1)) % c;
             e.0[ch] += d;
             e.1[ch] += d * d;

@@ -178,12 +178,18 @@ pub struct CompileArgs {
     /// MatMul weight into K values (2-256) stored as a codebook + packed
     /// ceil(log2 K)-bit indices; `:per-channel` (a codebook per output channel),
     /// `:rows=N` (per N rows), `:weighted` (errors weighted by each input
-    /// channel's mean square on --calib). Only where the bytes drop.
+    /// channel's mean square on --calib), `:gptq` (indices assigned by error
+    /// feedback on each layer's input Gram on --calib, codebooks refit to the
+    /// output error). Only where the bytes drop.
     #[arg(long, value_name = "SPEC")]
     pub share: Option<String>,
     /// Layers (node names, comma-separated) that --share leaves unshared.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     pub share_keep: Vec<String>,
+    /// Per-layer cluster counts overriding --share's K: `NAME=K`, comma-separated
+    /// (e.g. a 4-entry codebook for the largest, least sensitive layer).
+    #[arg(long, value_name = "NAME=K,...", value_delimiter = ',')]
+    pub share_k: Vec<String>,
     /// Layers (node names, comma-separated) that --prune leaves whole.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     pub prune_keep: Vec<String>,
@@ -302,8 +308,10 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     }
     if let Some(spec) = &a.share {
         share::ShareSpec::parse(spec)?;
-    } else if !a.share_keep.is_empty() {
-        bail!("--share-keep applies to --share only");
+        pare_passes::share::parse_layer_k(&a.share_k)
+            .map_err(|e| anyhow::anyhow!("--share-k: {e}"))?;
+    } else if !a.share_keep.is_empty() || !a.share_k.is_empty() {
+        bail!("--share-keep and --share-k apply to --share only");
     }
     let mut float_graph = model_io::load_shaped(&a.model, &a.input_shapes)?;
     let mut prepare = float_pipeline(int)?;

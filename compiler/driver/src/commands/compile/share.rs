@@ -1,4 +1,4 @@
-//! `pare compile --share kmeans:K[:per-channel|:per-tensor|:rows=N][:weighted]`:
+//! `pare compile --share kmeans:K[:per-channel|:per-tensor|:rows=N][:weighted][:gptq]`:
 //! weight sharing after quantization (so an int8 model gets int8 codebooks), then
 //! the fidelity measured again on the shared graph, since sharing changes values.
 
@@ -19,13 +19,15 @@ pub struct ShareSpec {
     pub k: usize,
     pub scope: Scope,
     pub weighted: bool,
+    /// Error-feedback assignment and codebook refit on each layer's input Gram.
+    pub gptq: bool,
 }
 
 impl ShareSpec {
     pub fn parse(spec: &str) -> Result<ShareSpec> {
         let mut parts = spec.split(':');
         if parts.next() != Some("kmeans") {
-            bail!("--share {spec}: expected kmeans:K[:per-channel|:per-tensor|:rows=N][:weighted]");
+            bail!("--share {spec}: expected kmeans:K[:per-channel|:per-tensor|:rows=N][:weighted][:gptq]");
         }
         let k = parts.next().context(format!(
             "--share {spec}: give the cluster count, e.g. kmeans:16"
@@ -40,16 +42,18 @@ impl ShareSpec {
             k,
             scope: Scope::Tensor,
             weighted: false,
+            gptq: false,
         };
         for p in parts {
             match p {
                 "per-tensor" => out.scope = Scope::Tensor,
                 "per-channel" => out.scope = Scope::Channel,
                 "weighted" => out.weighted = true,
+                "gptq" => out.gptq = true,
                 _ => match p.strip_prefix("rows=").map(str::parse::<usize>) {
                     Some(Ok(r)) if r > 0 => out.scope = Scope::Rows(r),
                     _ => bail!(
-                        "--share {spec}: unknown part `{p}` (expected per-channel, per-tensor, rows=N or weighted)"
+                        "--share {spec}: unknown part `{p}` (expected per-channel, per-tensor, rows=N, weighted or gptq)"
                     ),
                 },
             }
@@ -74,8 +78,9 @@ pub fn run(
     // (and `weighted` weighs errors by each input channel's mean square).
     let data = match a.calib.as_deref() {
         Some(c) => Some(super::calib::data(c, a, Some(SHARE_SAMPLES))?),
-        None if s.weighted => bail!(
-            "--share {spec}: `weighted` measures each input channel's sensitivity on calibration data: give --calib DATA"
+        None if s.weighted || s.gptq => bail!(
+            "--share {spec}: `{}` measures each layer's input on calibration data: give --calib DATA",
+            if s.gptq { "gptq" } else { "weighted" }
         ),
         None => None,
     };
@@ -83,8 +88,11 @@ pub fn run(
         k: s.k,
         scope: s.scope,
         weighted: s.weighted,
+        gptq: s.gptq,
         bias_correct: true,
         keep: a.share_keep.clone(),
+        layer_k: pare_passes::share::parse_layer_k(&a.share_k)
+            .map_err(|e| anyhow::anyhow!("--share-k: {e}"))?,
         data,
     };
     let before = pare_ir::analysis::weight_bytes(g);
@@ -128,11 +136,13 @@ pub fn run(
             "k": s.k,
             "scope": s.scope.describe(),
             "sensitivity_weighted": s.weighted,
+            "error_feedback": s.gptq,
+            "layer_k": a.share_k,
             "palette_weights": palettes,
             "weight_bytes_before": before,
             "weight_bytes_after": after,
             "layers": layers,
-            "how": "measured: stored bytes of every weight in the store before and after (codebooks + packed indices for a palette); per layer the relative squared error in real units (times the input channel's mean square on --calib when weighted)",
+            "how": "measured: stored bytes of every weight in the store before and after (codebooks + packed indices for a palette); per layer the relative squared error in real units (times the input channel's mean square on --calib when weighted); with gptq, each layer's relative output error on --calib (ΔWᵀ·H·ΔW over W'ᵀ·H·W, H the input Gram) for nearest-centroid and error-feedback assignment",
         }),
         text,
         fidelity,
