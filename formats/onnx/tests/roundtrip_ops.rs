@@ -349,3 +349,42 @@ fn many_ops_round_trip() -> TestResult {
     assert!(g2 == g);
     Ok(())
 }
+
+/// Attributes at their ONNX schema default are left out of the file (a small
+/// model's nodes are a measurable share of its bytes); others are written.
+#[test]
+fn schema_defaults_are_left_out() -> TestResult {
+    use pare_onnx::proto::ModelProto;
+    use prost::Message;
+    let mut g = build();
+    pare_ir::infer::infer_graph(&mut g)?;
+    let bytes = export_model(&g, &ExportOptions::default())?;
+    let m = ModelProto::decode(bytes.as_slice())?;
+    let attrs = |name: &str| -> Vec<String> {
+        let n = m
+            .graph
+            .as_ref()
+            .unwrap()
+            .node
+            .iter()
+            .find(|n| n.name.as_deref() == Some(name));
+        let mut a: Vec<String> = n
+            .unwrap_or_else(|| panic!("no node {name}"))
+            .attribute
+            .iter()
+            .map(|a| a.name.clone().unwrap_or_default())
+            .collect();
+        a.sort();
+        a
+    };
+    // conv: every attribute but kernel_shape at its default.
+    assert_eq!(attrs("conv"), vec!["kernel_shape"]);
+    // convt: strides, pads and output_padding differ from the defaults.
+    assert_eq!(
+        attrs("convt"),
+        vec!["kernel_shape", "output_padding", "pads", "strides"]
+    );
+    // gemm: alpha, beta and transB differ; transA is the default.
+    assert_eq!(attrs("gemm"), vec!["alpha", "beta", "transB"]);
+    Ok(())
+}

@@ -21,9 +21,21 @@ pub(crate) fn onnx_op_type(op: &Op) -> Result<String, ErrorKind> {
 
 /// Attributes left out because they hold the ONNX schema's default: the
 /// quantize/dequantize pairs a quantized model has at every op would otherwise
-/// repeat them tens of times (a measurable share of a small int8 model).
+/// repeat them tens of times, and a conv's unit dilations, strides, zero pads and
+/// single group take ~90 bytes per node (a measurable share of a small model).
 fn is_schema_default(op: &Op, name: &str, value: &Attr) -> bool {
+    let all = |want: i64| matches!(value, Attr::Ints(v) if v.iter().all(|&x| x == want));
+    let windowed = matches!(
+        op,
+        Op::Conv { .. } | Op::ConvTranspose { .. } | Op::MaxPool { .. } | Op::AveragePool { .. }
+    );
     match (op, name) {
+        (_, "auto_pad") if windowed => *value == Attr::Str(AutoPad::NotSet.as_str().into()),
+        (_, "dilations" | "strides") if windowed => all(1),
+        (_, "pads" | "output_padding") if windowed => all(0),
+        (Op::Conv { .. } | Op::ConvTranspose { .. }, "group") => *value == Attr::Int(1),
+        (Op::Gemm { .. }, "alpha" | "beta") => *value == Attr::Float(1.0),
+        (Op::Gemm { .. }, "trans_a" | "trans_b") => *value == Attr::Bool(false),
         (Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. }, "axis") => *value == Attr::Int(1),
         (Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. }, "block_size") => {
             *value == Attr::Int(0)
