@@ -13,6 +13,8 @@ use std::collections::HashMap;
 /// Widest patch a Gram is built for: H takes cols² f64 and the assignment
 /// cols² work per output row.
 pub const MAX_COLS: usize = 2304;
+/// Input rows per input a Gram needs before error feedback trusts it.
+pub const MIN_ROWS_PER_INPUT: usize = 2;
 /// Patch rows sampled per layer over all batches (evenly strided beyond it).
 const MAX_ROWS: usize = 1 << 15;
 /// Rows multiplied at once into H.
@@ -197,6 +199,7 @@ struct Accumulator {
     h: Mat<f64>,
     block: Vec<f64>,
     cols: usize,
+    rows: usize,
 }
 
 impl Accumulator {
@@ -205,6 +208,7 @@ impl Accumulator {
             h: Mat::zeros(cols, cols),
             block: Vec::with_capacity(BLOCK * cols),
             cols,
+            rows: 0,
         }
     }
 
@@ -220,10 +224,18 @@ impl Accumulator {
         if n == 0 {
             return;
         }
+        self.rows += n;
         let a = Mat::from_fn(n, self.cols, |r, c| self.block[r * self.cols + c]);
         self.h += a.transpose() * &a;
         self.block.clear();
     }
+}
+
+/// A layer's input Gram and the patch rows it sums.
+#[derive(Debug)]
+pub struct Gram {
+    pub h: Mat<f64>,
+    pub rows: usize,
 }
 
 /// The Gram of each wanted layer's input over the batches (real units).
@@ -232,7 +244,7 @@ pub fn grams(
     wanted: &[Wanted],
     batches: &[Vec<Tensor>],
     pass: &'static str,
-) -> Result<HashMap<NodeId, Mat<f64>>, crate::PassError> {
+) -> Result<HashMap<NodeId, Gram>, crate::PassError> {
     let mut by_x: HashMap<ValueId, Vec<Wanted>> = HashMap::new();
     for w in wanted {
         if let Some(x) = g.node(w.node).input(0) {
@@ -307,7 +319,13 @@ pub fn grams(
         .into_iter()
         .map(|(n, (mut a, _))| {
             a.flush();
-            (n, a.h)
+            (
+                n,
+                Gram {
+                    h: a.h,
+                    rows: a.rows,
+                },
+            )
         })
         .collect())
 }
@@ -352,7 +370,7 @@ mod tests {
         let wd: Vec<usize> = w_shape.to_vec();
         let view = RowView::of(&g.node(node).op, &wd).expect("a view");
         let grams = grams(&g, &[Wanted { node, view }], &[vec![x]], "test").unwrap();
-        let h = &grams[&node];
+        let h = &grams[&node].h;
         let yv = y.to_f64_vec();
         let ys = y.shape();
         let (rows, per_row) = match view {
