@@ -36,8 +36,15 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 CLUSTERS = [16, 32, 64]
 # The compound pipelines: (fixture, quantization, extra pare compile arguments).
 # The smallest found within each target's quality bound (see the closing note of issue 14).
-VAE_COMPOUND = ["--quantize", "int8-weights", "--prune", "unstructured:0.2", "--lowrank", "error:0.02",
-                "--lowrank-keep", "/enc/mu/Gemm,/dec/fc/Gemm,/enc/c1/Conv", "--share", "kmeans:8:weighted"]
+# The VAE twice: int8 weights with int8 codebooks (per-channel scales kept), and float codebooks
+# (no scales, no DequantizeLinear): error-feedback assignment (:gptq) and a 4-entry codebook for
+# the large, insensitive decoder ConvTranspose (--share-k).
+VAE_LOWRANK = ["--lowrank", "error:0.02", "--lowrank-keep", "/enc/mu/Gemm,/dec/fc/Gemm,/enc/c1/Conv"]
+VAE_SHARE = ["--share", "kmeans:8:weighted:gptq", "--share-k", "/dec/t1/ConvTranspose=4"]
+VAE_COMPOUNDS = [
+    ["--quantize", "int8-weights", "--prune", "unstructured:0.1", *VAE_LOWRANK, *VAE_SHARE],
+    ["--quantize", "none", "--prune", "unstructured:0.1", *VAE_LOWRANK, *VAE_SHARE],
+]
 CNN_COMPOUND = ["--quantize", "none", "--lowrank", "error:0.01", "--lowrank-keep",
                 "/fc2/Gemm,/c1/Conv,/c2/Conv,/c3/Conv,/pw/Conv", "--share", "kmeans:8:weighted"]
 
@@ -152,17 +159,21 @@ def main():
     vae = os.path.join(a.fixtures, "digits_vae.onnx")
     vae_bytes = os.path.getsize(vae)
     vae_mse = pare_eval(a.pare, vae, data, "x_test")["mse"]
-    out = os.path.join(a.work, "vae_compound.onnx")
-    compile_onnx(a.pare, vae, out, VAE_COMPOUND, calib)
-    got = os.path.getsize(out)
-    mse = pare_eval(a.pare, out, data, "x_test")["mse"]
-    print(f"digits VAE: {' '.join(VAE_COMPOUND)}\n  ONNX {got:,} B vs float {vae_bytes:,} B "
-          f"({vae_bytes / got:.2f}x smaller); reconstruction MSE {mse:.5f} vs float {vae_mse:.5f} "
-          f"({mse / vae_mse:.3f}x)")
-    if vae_bytes / got < 8.0:
-        misses.append(f"VAE compound: {vae_bytes / got:.2f}x smaller (target 8x)")
-    if mse > 1.25 * vae_mse:
-        misses.append(f"VAE compound: MSE {mse:.5f} over 1.25x float's {vae_mse:.5f}")
+    best = None
+    for i, pipeline in enumerate(VAE_COMPOUNDS):
+        out = os.path.join(a.work, f"vae_compound_{i}.onnx")
+        compile_onnx(a.pare, vae, out, pipeline, calib)
+        got = os.path.getsize(out)
+        mse = pare_eval(a.pare, out, data, "x_test")["mse"]
+        print(f"digits VAE: {' '.join(pipeline)}\n  ONNX {got:,} B vs float {vae_bytes:,} B "
+              f"({vae_bytes / got:.2f}x smaller); reconstruction MSE {mse:.5f} vs float {vae_mse:.5f} "
+              f"({mse / vae_mse:.3f}x)")
+        if mse <= 1.25 * vae_mse and (best is None or got < best):
+            best = got
+    if best is None:
+        misses.append(f"VAE compound: no pipeline within 1.25x float's MSE {vae_mse:.5f}")
+    elif vae_bytes / best < 8.0:
+        misses.append(f"VAE compound: smallest within the MSE bound {vae_bytes / best:.2f}x smaller (target 8x)")
 
     out = os.path.join(a.work, "cnn_compound.onnx")
     compile_onnx(a.pare, cnn, out, CNN_COMPOUND, calib)
