@@ -80,6 +80,9 @@ pub enum Command {
     },
     /// Run passes or a named pipeline over a model and write the result.
     Opt(crate::commands::opt::OptArgs),
+    /// Check an ONNX file against a target's rules: each rule is stated and every
+    /// node that breaks it named (exit 1 when one is broken).
+    Check(crate::commands::check::CheckArgs),
 }
 
 /// How quantized models run (`pare run`, `pare eval`).

@@ -8,6 +8,7 @@ mod external;
 mod import;
 mod palette_decode;
 mod tensor;
+mod tensorrt_rules;
 mod types;
 
 /// Types generated from `proto/onnx.proto` by prost (in OUT_DIR).
@@ -24,3 +25,4 @@ pub use export::{
 pub use import::{
     import_bytes, import_file, read_tensor_pb, tensor_from_bytes, IR_VERSIONS, OPSETS,
 };
+pub use tensorrt_rules::{check_tensorrt, RuleReport, Violation};

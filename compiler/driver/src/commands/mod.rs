@@ -1,5 +1,6 @@
 //! One module per subcommand; `dispatch` routes the parsed command line.
 
+pub mod check;
 pub mod compile;
 mod convert;
 pub mod eval;
@@ -36,5 +37,6 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Compile(a) => compile::compile(&a),
         Command::Convert { input, output } => convert::convert(&input, &output),
         Command::Opt(a) => opt::opt(&a),
+        Command::Check(a) => check::check(&a),
     }
 }
