@@ -60,7 +60,7 @@ const RULES: &[(&str, &str)] = &[
     ("standard-ops", "only standard ONNX ops: no QLinear*, ConvInteger, MatMulInteger or ops of other domains"),
     ("symmetric-int8", "every QuantizeLinear/DequantizeLinear is int8 with zero point 0 (a DequantizeLinear of a constant may be int4 weights or int32 biases, zero point 0 still)"),
     ("weight-axis", "per-channel weight scales on the output-channel axis: Conv 0, ConvTranspose 1, Gemm 0 with transB else 1, MatMul the last"),
-    ("weighted-op-inputs", "in a quantized graph, Conv/ConvTranspose/Gemm/MatMul read both their input and their weight through DequantizeLinear"),
+    ("weighted-op-inputs", "Conv/ConvTranspose/Gemm/MatMul read their input and their weight both through DequantizeLinear (an int8 layer) or neither (a float one)"),
     ("residual-add", "an Add of two activations has both inputs dequantized, or neither"),
     ("concat-scales", "the dequantized inputs of a Concat share one scale and zero point"),
 ];
@@ -159,12 +159,6 @@ pub fn check_tensorrt(bytes: &[u8], base: Option<&Path>) -> Result<Vec<RuleRepor
         .find(|o| matches!(o.domain.as_deref(), None | Some("") | Some("ai.onnx")))
         .and_then(|o| o.version)
         .unwrap_or(0);
-    let quantized = graph.node.iter().any(|n| {
-        matches!(
-            n.op_type.as_deref(),
-            Some("QuantizeLinear" | "DequantizeLinear")
-        )
-    });
     for n in &graph.node {
         let op = n.op_type.as_deref().unwrap_or("");
         let domain = n.domain.as_deref().unwrap_or("");
@@ -239,23 +233,13 @@ pub fn check_tensorrt(bytes: &[u8], base: Option<&Path>) -> Result<Vec<RuleRepor
                 }
             }
             "Conv" | "ConvTranspose" | "Gemm" | "MatMul" => {
-                if quantized {
-                    for (i, what) in [(0, "input"), (1, "weight")] {
-                        if let Some(v) = input(i) {
-                            if g.dequantized(v).is_none() {
-                                flag(
-                                    "weighted-op-inputs",
-                                    n,
-                                    format!(
-                                        "its {what} `{v}` comes from {}, not a DequantizeLinear",
-                                        g.producer_op(v).map_or(
-                                            "an initializer or graph input".to_string(),
-                                            |p| format!("a {p}")
-                                        )
-                                    ),
-                                );
-                            }
-                        }
+                // Both read through DequantizeLinear (an int8 layer) or neither (a
+                // float one): with one alone nothing fuses.
+                let through = |i: usize| input(i).map(|v| (v, g.dequantized(v).is_some()));
+                if let (Some((x, qx)), Some((w, qw))) = (through(0), through(1)) {
+                    if qx != qw {
+                        let (plain, what) = if qx { (w, "weight") } else { (x, "input") };
+                        flag("weighted-op-inputs", n, format!("its {what} `{plain}` comes from {}, not a DequantizeLinear, while its {} is dequantized", g.producer_op(plain).map_or("an initializer or graph input".to_string(), |p| format!("a {p}")), if qx { "input" } else { "weight" }));
                     }
                 }
                 if let Some(dq) = input(1).and_then(|w| g.dequantized(w)) {

@@ -14,6 +14,7 @@ pub mod bindings;
 pub mod calibrate;
 pub mod data;
 pub mod equalize;
+pub mod explicit_qdq;
 mod feeds;
 mod fixed_inputs;
 pub mod fold_luts;

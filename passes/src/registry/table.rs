@@ -60,6 +60,12 @@ pub const PASSES: &[PassInfo] = &[
         build: |o| Ok(Box::new(ptq::Equalize::from_options(o)?)),
     },
     PassInfo {
+        name: "explicit-qdq",
+        help: "int8 in TensorRT's explicit-quantization form: symmetric per-channel int8 weights behind dequantize_linear, a zero-point-0 quantize/dequantize pair on each weighted op's input and on both inputs of residual adds; the graph stays float",
+        options: crate::quantize::explicit_qdq::OPTIONS,
+        build: |o| Ok(Box::new(crate::quantize::explicit_qdq::ExplicitQdq::from_options(o)?)),
+    },
+    PassInfo {
         name: "fold-affine",
         help: "fold a Mul/Div/Add/Sub by a per-channel constant into the Conv, ConvTranspose or Gemm before it",
         options: &[],
