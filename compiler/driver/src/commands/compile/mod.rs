@@ -14,6 +14,7 @@ mod report_techniques;
 mod rp2040;
 mod rp2040_fw;
 mod share;
+mod tensorrt;
 
 use crate::model_io::{self, Format};
 use anyhow::{bail, Context, Result};
@@ -254,6 +255,8 @@ enum Target {
     Model(Format),
     /// A directory of C99 for the RP2040 (int8 kernels on a static arena).
     Rp2040,
+    /// ONNX in TensorRT's explicit-quantization form (symmetric int8 Q/DQ).
+    Tensorrt,
 }
 
 pub fn compile(a: &CompileArgs) -> Result<()> {
@@ -329,6 +332,13 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     let mut rep = report::Report::new(a, &float_graph);
     rep.lowrank = lowrank;
     let (graph, bytes) = match spec {
+        Some(spec) if target == Target::Tensorrt => {
+            let q = tensorrt::quantize(a, spec, &float_graph, method, &mut manager, &cx)?;
+            rep.fidelity = Some(q.fidelity);
+            let (json, text) = tensorrt::check(a, &q.bytes, &q.notes)?;
+            rep.target = Some(("tensorrt", json, text));
+            (q.graph, q.bytes)
+        }
         None if a.scheme == Scheme::None => {
             let bytes = encode(&float_graph, target, &a.output)?;
             (float_graph.clone(), bytes)
@@ -498,8 +508,18 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         }
         Ok(())
     };
+    if let (Target::Tensorrt, Some(f)) = (target, &rep.fidelity) {
+        let misses = a.min_fidelity.misses(f);
+        if !misses.is_empty() {
+            bail!(
+                "{}: the TensorRT int8 model misses the fidelity floor: {}; calibrate on more or better data, try --calib-method, or --min-fidelity none",
+                a.model.display(),
+                misses.join("; ")
+            );
+        }
+    }
     match target {
-        Target::Model(_) => {
+        Target::Model(_) | Target::Tensorrt => {
             hold_floor(&rep)?;
             pare_ir::fsutil::write_atomic(&a.output, &bytes)
                 .with_context(|| format!("writing {}", a.output.display()))?;
@@ -527,6 +547,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
             let mut files = rp2040::files(&e);
             rep.artifact_bytes = files.iter().map(|(_, b)| b.len() as u64).sum();
             rep.target = Some((
+                "rp2040",
                 rp2040::report_json(&e, &a.output, &files, &fw),
                 rp2040::table(&e, &a.output, &files, &fw),
             ));
@@ -571,6 +592,7 @@ fn float_pipeline(int: bool) -> Result<Pipeline> {
 /// besides code), with the layers the target cannot store in 4 bits.
 fn target_measure(a: &CompileArgs, target: Target) -> Result<ptq::TargetMeasure> {
     Ok(match target {
+        Target::Tensorrt => bail!("--target tensorrt takes no --size-budget"),
         Target::Model(format) => {
             let out = a.output.clone();
             ptq::TargetMeasure {
@@ -616,6 +638,23 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
         }
         return Ok(Target::Rp2040);
     }
+    if a.target.as_deref() == Some("tensorrt") {
+        if a.scheme != Scheme::Int8 {
+            bail!(
+                "--target tensorrt writes int8 explicit-quantization ONNX: use --quantize int8 (fp16 and int4-weights for TensorRT are not implemented yet), not {}",
+                a.scheme.name()
+            );
+        }
+        if model_io::format_of(&a.output)? != Format::Onnx {
+            bail!(
+                "{}: --target tensorrt writes a .onnx file",
+                a.output.display()
+            );
+        }
+        if a.share.is_some() || a.size_budget.is_some() {
+            bail!("--target tensorrt takes neither --share nor --size-budget (TensorRT reads dense int8 weights)");
+        }
+    }
     if a.name.is_some() {
         bail!("--name applies to --target rp2040 only");
     }
@@ -630,7 +669,8 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
         None => by_ext,
         Some("onnx") => Format::Onnx,
         Some("pir") => Format::Pir,
-        Some(other) => bail!("unknown --target `{other}` (expected pir, onnx or rp2040)"),
+        Some("tensorrt") => Format::Onnx,
+        Some(other) => bail!("unknown --target `{other}` (expected pir, onnx, tensorrt or rp2040)"),
     };
     if want != by_ext {
         bail!(
@@ -642,6 +682,9 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
     if want == Format::Pt2 {
         bail!("{}: pare cannot write .pt2 archives", a.output.display());
     }
+    if a.target.as_deref() == Some("tensorrt") {
+        return Ok(Target::Tensorrt);
+    }
     Ok(Target::Model(want))
 }
 
@@ -650,6 +693,7 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
 fn encode(g: &Graph, target: Target, out: &Path) -> Result<Vec<u8>> {
     match target {
         Target::Model(f) => model_io::encode(g, f, out),
+        Target::Tensorrt => model_io::encode(g, Format::Onnx, out),
         Target::Rp2040 => Ok(Vec::new()),
     }
 }

@@ -46,8 +46,8 @@ pub struct Report {
     /// Degenerate calibrated ranges and what the quantizer made of them.
     range_notes: Vec<String>,
     peak_rss_bytes: Option<u64>,
-    /// A code-generation target's section: JSON (under its name) and terminal text.
-    pub target: Option<(Value, String)>,
+    /// A target's section: its name (the JSON key), JSON and terminal text.
+    pub target: Option<(&'static str, Value, String)>,
     /// What `--prune` cut: JSON and terminal text.
     pub prune: Option<(Value, String)>,
     /// What `--lowrank` factorized: JSON and terminal text.
@@ -195,8 +195,8 @@ impl Report {
                 "range_notes": self.range_notes,
             });
         }
-        if let Some((t, _)) = &self.target {
-            v["rp2040"] = t.clone();
+        if let Some((key, t, _)) = &self.target {
+            v[*key] = t.clone();
         }
         if let Some((p, _)) = &self.prune {
             v["prune"] = p.clone();
@@ -323,7 +323,7 @@ impl Report {
         if let Some(f) = &self.floor {
             s.push_str(&super::report_floor::summary(f));
         }
-        if let Some((_, text)) = &self.target {
+        if let Some((_, _, text)) = &self.target {
             s.push_str(text);
         }
         if let Some(b) = self.peak_rss_bytes {
