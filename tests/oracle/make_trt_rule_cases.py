@@ -53,8 +53,30 @@ def main() -> int:
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     cases = {}
-    n, i, y = conv_block("a", "x")
-    cases["clean"] = model(n, i, [y])
+    # Clean: two int8 convs and a residual add placed as TensorRT fuses it: the
+    # conv-side input raw, the residual (a relu of the other conv) through Q/DQ.
+    def residual(quantize_conv_side):
+        n, i, y = conv_block("a", "x")
+        n2, i2, y2 = conv_block("b", "x")
+        i += i2 + [init("rs", np.float32(0.05)), init("rz", np.int8(0))]
+        n += n2 + [helper.make_node("Relu", [y], ["r"], name="relu")]
+        if quantize_conv_side:
+            # Q/DQ on the conv output instead of the residual: the add cannot fuse.
+            n += [
+                helper.make_node("QuantizeLinear", [y2, "rs", "rz"], ["cq"], name="conv_side_quant"),
+                helper.make_node("DequantizeLinear", ["cq", "rs", "rz"], ["cdq"], name="conv_side_dequant"),
+                helper.make_node("Add", ["cdq", "r"], ["sum"], name="residual_add"),
+            ]
+        else:
+            n += [
+                helper.make_node("QuantizeLinear", ["r", "rs", "rz"], ["rq"], name="residual_quant"),
+                helper.make_node("DequantizeLinear", ["rq", "rs", "rz"], ["rdq"], name="residual_dequant"),
+                helper.make_node("Add", [y2, "rdq"], ["sum"], name="residual_add"),
+            ]
+        return model(n, i, ["sum"])
+
+    cases["clean"] = residual(False)
+    cases["residual-add"] = residual(True)
     n, i, y = conv_block("a", "x")
     cases["opset"] = model(n, i, [y], opset=12)
     n, i, y = conv_block("a", "x")
@@ -71,15 +93,6 @@ def main() -> int:
     n, i, y = conv_block("a", "x")
     n[3] = helper.make_node("Conv", ["x", "awf"], ["ay"], name="aconv")
     cases["weighted-op-inputs"] = model(n, i, [y])
-    # Residual Add: one input dequantized, the other the raw Conv output.
-    n, i, y = conv_block("a", "x")
-    n2, i2, y2 = conv_block("b", "x")
-    n += n2 + [
-        helper.make_node("QuantizeLinear", [y, "as", "az"], ["rq"], name="rquant"),
-        helper.make_node("DequantizeLinear", ["rq", "as", "az"], ["rdq"], name="rdequant"),
-        helper.make_node("Add", ["rdq", y2], ["sum"], name="residual_add"),
-    ]
-    cases["residual-add"] = model(n, i + i2, ["sum"])
     # Concat of two dequantized values with different scales.
     n, i, y = conv_block("a", "x")
     i += [init("c1s", np.float32(0.1)), init("c2s", np.float32(0.2)), init("cz", np.int8(0))]

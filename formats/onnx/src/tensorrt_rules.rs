@@ -61,7 +61,7 @@ const RULES: &[(&str, &str)] = &[
     ("symmetric-int8", "every QuantizeLinear/DequantizeLinear is int8 with zero point 0 (a DequantizeLinear of a constant may be int4 weights or int32 biases, zero point 0 still)"),
     ("weight-axis", "per-channel weight scales on the output-channel axis: Conv 0, ConvTranspose 1, Gemm 0 with transB else 1, MatMul the last"),
     ("weighted-op-inputs", "Conv/ConvTranspose/Gemm/MatMul read their input and their weight both through DequantizeLinear (an int8 layer) or neither (a float one)"),
-    ("residual-add", "an Add of two activations has both inputs dequantized, or neither"),
+    ("residual-add", "a residual Add (one input a Conv/ConvTranspose/Gemm/MatMul output) has Q/DQ on the residual input only, so it fuses into that op; an Add of two other activations has both inputs dequantized, or neither"),
     ("concat-scales", "the dequantized inputs of a Concat share one scale and zero point"),
 ];
 
@@ -77,6 +77,17 @@ struct Graph<'a> {
 impl<'a> Graph<'a> {
     fn producer_op(&self, v: &str) -> Option<&'a str> {
         self.producer.get(v).and_then(|n| n.op_type.as_deref())
+    }
+
+    /// The op making `v`, looking through a Q → DQ pair.
+    fn source_op(&self, v: &str) -> Option<&'a str> {
+        let through = self.dequantized(v).and_then(|dq| {
+            let q = self.producer.get(dq.input.first()?.as_str())?;
+            (q.op_type.as_deref() == Some("QuantizeLinear"))
+                .then(|| self.producer_op(q.input.first()?))
+                .flatten()
+        });
+        through.or_else(|| self.producer_op(v))
     }
 
     fn is_constant(&self, v: &str) -> bool {
@@ -274,9 +285,34 @@ pub fn check_tensorrt(bytes: &[u8], base: Option<&Path>) -> Result<Vec<RuleRepor
                 if let (Some(a), Some(b)) = (a, b) {
                     if !g.is_constant(a) && !g.is_constant(b) {
                         let (qa, qb) = (g.dequantized(a).is_some(), g.dequantized(b).is_some());
-                        if qa != qb {
-                            let plain = if qa { b } else { a };
-                            flag("residual-add", n, format!("input `{plain}` is not dequantized while the other is, so the pair cannot fuse"));
+                        let weighted = |v: &str| {
+                            matches!(
+                                g.source_op(v),
+                                Some("Conv" | "ConvTranspose" | "Gemm" | "MatMul")
+                            )
+                        };
+                        match (weighted(a), weighted(b)) {
+                            // A residual add: the engine fuses it into the weighted op
+                            // making one input (kept in high precision there), and reads
+                            // the other, the residual, as int8 through its Q/DQ.
+                            (true, false) | (false, true) => {
+                                let (op_side, residual, q_op, q_res) = if weighted(a) {
+                                    (a, b, qa, qb)
+                                } else {
+                                    (b, a, qb, qa)
+                                };
+                                if q_op && !q_res {
+                                    flag("residual-add", n, format!("residual input `{residual}` is not dequantized, so the add cannot fuse into the int8 op making `{op_side}`"));
+                                }
+                                if q_op {
+                                    flag("residual-add", n, format!("input `{op_side}` (a weighted op's output) is dequantized: its Q/DQ keeps the add from fusing into that op; quantize the residual input `{residual}` only"));
+                                }
+                            }
+                            _ if qa != qb => {
+                                let plain = if qa { b } else { a };
+                                flag("residual-add", n, format!("input `{plain}` is not dequantized while the other is, so the add cannot run in int8"));
+                            }
+                            _ => {}
                         }
                     }
                 }

@@ -4,9 +4,11 @@
 //! `dequantize_linear` (Conv axis 0, ConvTranspose 1, Gemm 0 with trans_b else 1,
 //! MatMul the last), and its activation input through a `quantize_linear` →
 //! `dequantize_linear` pair with zero point 0 and a calibrated symmetric scale.
-//! Both inputs of a residual `Add` and of a `MatMul` of two activations
-//! (attention) get such pairs too, so the engine fuses the add into the int8
-//! conv before it and runs attention's batched GEMMs in int8. Op outputs are not
+//! A residual `Add` (one input a weighted op's output) gets a pair on its other,
+//! residual input only: the engine fuses the add into that op, whose output
+//! stays in high precision (TensorRT's placement, as ModelOpt writes it); an
+//! `Add` of two other activations and a `MatMul` of two activations (attention)
+//! get a pair on both inputs, so they run in int8. Op outputs are not
 //! quantized: the engine chooses where to requantize from the pairs it sees.
 //! One pair per value, shared by all the consumers that need it.
 
@@ -66,7 +68,13 @@ fn wanted(g: &Graph) -> BTreeMap<ValueId, Vec<(NodeId, usize)>> {
                 (Some(a), Some(b))
                     if !is_const(a) && !is_const(b) && !is_dequantized_weight(g, b) =>
                 {
-                    vec![0, 1]
+                    // A residual add fuses into the weighted op making one input,
+                    // which stays unquantized; the residual input is read int8.
+                    match (weighted_output(g, a), weighted_output(g, b)) {
+                        (true, false) if matches!(n.op, Op::Add {}) => vec![1],
+                        (false, true) if matches!(n.op, Op::Add {}) => vec![0],
+                        _ => vec![0, 1],
+                    }
                 }
                 _ if matches!(n.op, Op::MatMul {}) => vec![0],
                 _ => vec![],
@@ -83,6 +91,16 @@ fn wanted(g: &Graph) -> BTreeMap<ValueId, Vec<(NodeId, usize)>> {
         }
     }
     out
+}
+
+/// Whether `v` is the output of a weighted op (a residual add's fusable side).
+fn weighted_output(g: &Graph, v: ValueId) -> bool {
+    g.producer(v).is_some_and(|p| {
+        matches!(
+            g.node(p).op,
+            Op::Conv { .. } | Op::ConvTranspose { .. } | Op::Gemm { .. } | Op::MatMul {}
+        )
+    })
 }
 
 /// Whether `v` is an int8 weight widened by a dequantize_linear.

@@ -2,8 +2,9 @@
 ; run: within 0.15
 ; A residual block as TensorRT wants it quantized: both convs read int8
 ; weights per output channel and a zero-point-0 Q/DQ pair on their input; the
-; residual add has a pair on each input (the block's input shares the pair the
-; first conv reads); the conv and add outputs stay float. The run draws inputs
+; residual add reads the second conv's output raw (the engine fuses the add
+; into that conv) and the residual, the block's input, through the pair the
+; first conv reads; the conv and add outputs stay float. The run draws inputs
 ; in [-1, 1], wider than the [0, 1) calibration data, so the first conv's
 ; output is clipped at its calibrated range here and there (hence 0.15).
 graph @lab(%x "x": f32[N,2,4,4]) -> (f32[N,2,4,4]) {
