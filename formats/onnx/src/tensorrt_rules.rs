@@ -61,7 +61,7 @@ const RULES: &[(&str, &str)] = &[
     ("symmetric-int8", "every QuantizeLinear/DequantizeLinear is int8 with zero point 0 (a DequantizeLinear of a constant may be int4 weights or int32 biases, zero point 0 still)"),
     ("weight-axis", "per-channel weight scales on the output-channel axis: Conv 0, ConvTranspose 1, Gemm 0 with transB else 1, MatMul the last"),
     ("weighted-op-inputs", "Conv/ConvTranspose/Gemm/MatMul read their input and their weight both through DequantizeLinear (an int8 layer) or neither (a float one)"),
-    ("residual-add", "a residual Add (one input a Conv/ConvTranspose/Gemm/MatMul output) has Q/DQ on the residual input only, so it fuses into that op; an Add of two other activations has both inputs dequantized, or neither"),
+    ("residual-add", "a residual Add (one input the output of a Conv nothing else reads) leaves the conv side raw, so the add fuses into the conv, and reads the residual input through Q/DQ when the conv is int8"),
     ("concat-scales", "the dequantized inputs of a Concat share one scale and zero point"),
 ];
 
@@ -71,6 +71,8 @@ type QuantParams = (Option<Vec<f64>>, Option<Vec<f64>>);
 /// Values of the graph: who makes each, and the constant tensors.
 struct Graph<'a> {
     producer: HashMap<&'a str, &'a NodeProto>,
+    /// How many node inputs (and graph outputs) read each value.
+    readers: HashMap<&'a str, usize>,
     constants: HashMap<&'a str, &'a TensorProto>,
 }
 
@@ -79,15 +81,20 @@ impl<'a> Graph<'a> {
         self.producer.get(v).and_then(|n| n.op_type.as_deref())
     }
 
-    /// The op making `v`, looking through a Q → DQ pair.
-    fn source_op(&self, v: &str) -> Option<&'a str> {
-        let through = self.dequantized(v).and_then(|dq| {
+    /// The Conv/ConvTranspose making `v` (looking through a Q → DQ pair) when
+    /// nothing but that path reads its output.
+    fn private_conv(&self, v: &str) -> Option<&'a NodeProto> {
+        let mut src = v;
+        if let Some(dq) = self.dequantized(v) {
             let q = self.producer.get(dq.input.first()?.as_str())?;
-            (q.op_type.as_deref() == Some("QuantizeLinear"))
-                .then(|| self.producer_op(q.input.first()?))
-                .flatten()
-        });
-        through.or_else(|| self.producer_op(v))
+            if q.op_type.as_deref() == Some("QuantizeLinear") {
+                src = q.input.first()?.as_str();
+            }
+        }
+        let conv = self.producer.get(src).copied()?;
+        (matches!(conv.op_type.as_deref(), Some("Conv" | "ConvTranspose"))
+            && self.readers.get(src).copied() == Some(1))
+        .then_some(conv)
     }
 
     fn is_constant(&self, v: &str) -> bool {
@@ -127,14 +134,23 @@ pub fn check_tensorrt(bytes: &[u8], base: Option<&Path>) -> Result<Vec<RuleRepor
     let mut ext = ExternalFiles::new(base);
     let mut g = Graph {
         producer: HashMap::new(),
+        readers: HashMap::new(),
         constants: HashMap::new(),
     };
     for t in &graph.initializer {
         g.constants.insert(t.name.as_deref().unwrap_or(""), t);
     }
+    for o in &graph.output {
+        *g.readers
+            .entry(o.name.as_deref().unwrap_or(""))
+            .or_default() += 1;
+    }
     for n in &graph.node {
         for o in &n.output {
             g.producer.insert(o, n);
+        }
+        for i in n.input.iter().filter(|i| !i.is_empty()) {
+            *g.readers.entry(i).or_default() += 1;
         }
         if n.op_type.as_deref() == Some("Constant") {
             if let (Some(o), Some(t)) = (
@@ -281,38 +297,25 @@ pub fn check_tensorrt(bytes: &[u8], base: Option<&Path>) -> Result<Vec<RuleRepor
                 }
             }
             "Add" => {
-                let (a, b) = (input(0), input(1));
-                if let (Some(a), Some(b)) = (a, b) {
-                    if !g.is_constant(a) && !g.is_constant(b) {
-                        let (qa, qb) = (g.dequantized(a).is_some(), g.dequantized(b).is_some());
-                        let weighted = |v: &str| {
-                            matches!(
-                                g.source_op(v),
-                                Some("Conv" | "ConvTranspose" | "Gemm" | "MatMul")
-                            )
-                        };
-                        match (weighted(a), weighted(b)) {
-                            // A residual add: the engine fuses it into the weighted op
-                            // making one input (kept in high precision there), and reads
-                            // the other, the residual, as int8 through its Q/DQ.
-                            (true, false) | (false, true) => {
-                                let (op_side, residual, q_op, q_res) = if weighted(a) {
-                                    (a, b, qa, qb)
-                                } else {
-                                    (b, a, qb, qa)
-                                };
-                                if q_op && !q_res {
-                                    flag("residual-add", n, format!("residual input `{residual}` is not dequantized, so the add cannot fuse into the int8 op making `{op_side}`"));
-                                }
-                                if q_op {
-                                    flag("residual-add", n, format!("input `{op_side}` (a weighted op's output) is dequantized: its Q/DQ keeps the add from fusing into that op; quantize the residual input `{residual}` only"));
-                                }
-                            }
-                            _ if qa != qb => {
-                                let plain = if qa { b } else { a };
-                                flag("residual-add", n, format!("input `{plain}` is not dequantized while the other is, so the add cannot run in int8"));
-                            }
-                            _ => {}
+                if let (Some(a), Some(b)) = (input(0), input(1)) {
+                    // A residual add: one input a Conv's output that only this add
+                    // reads. The engine fuses the add into that conv as its
+                    // epilogue, reading the other input, the residual, as int8.
+                    let side = match (g.private_conv(a), g.private_conv(b)) {
+                        (Some(c), None) if !g.is_constant(b) => Some((a, b, c)),
+                        (None, Some(c)) if !g.is_constant(a) => Some((b, a, c)),
+                        _ => None,
+                    };
+                    if let Some((conv_side, residual, conv)) = side {
+                        if g.dequantized(conv_side).is_some() {
+                            flag("residual-add", n, format!("the output of Conv `{}` is dequantized before the add: that Q/DQ keeps the add from fusing into the conv; quantize the residual input `{residual}` only", label(conv)));
+                        }
+                        let int8_conv = conv
+                            .input
+                            .get(1)
+                            .is_some_and(|w| g.dequantized(w).is_some());
+                        if int8_conv && g.dequantized(residual).is_none() {
+                            flag("residual-add", n, format!("residual input `{residual}` is not dequantized, so the add cannot fuse into the int8 Conv `{}`", label(conv)));
                         }
                     }
                 }

@@ -4,15 +4,15 @@
 //! `dequantize_linear` (Conv axis 0, ConvTranspose 1, Gemm 0 with trans_b else 1,
 //! MatMul the last), and its activation input through a `quantize_linear` →
 //! `dequantize_linear` pair with zero point 0 and a calibrated symmetric scale.
-//! A residual `Add` (one input a weighted op's output) gets a pair on its other,
-//! residual input only: the engine fuses the add into that op, whose output
-//! stays in high precision (TensorRT's placement, as ModelOpt writes it); an
-//! `Add` of two other activations and a `MatMul` of two activations (attention)
-//! get a pair on both inputs, so they run in int8. Op outputs are not
+//! A residual `Add` (one input the output of a Conv that nothing else reads)
+//! gets a pair on its other, residual input only: the engine fuses the add into
+//! that conv, whose output stays in high precision (TensorRT's placement, as
+//! ModelOpt writes it); other `Add`s of two activations and `MatMul`s of two
+//! activations (attention) get a pair on both inputs, so they run in int8. Op outputs are not
 //! quantized: the engine chooses where to requantize from the pairs it sees.
 //! One pair per value, shared by all the consumers that need it.
 
-use super::calibrate::CalibMethod;
+use super::calibrate::{symmetric_mse, CalibMethod, Calibration};
 use super::report::LayerStatus;
 use super::weight_only::quantize_weights_only;
 use crate::ptq::calib::{calibrate_on, method_of, DataOptions};
@@ -24,6 +24,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 const PASS: &str = "explicit-qdq";
 
 pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec {
+        name: "keep",
+        ty: crate::registry::OptionType::Names,
+        default: None,
+        help: "weighted ops (node names, `;`-separated) left float, input and weight",
+    },
     crate::ptq::calib::CALIB,
     crate::ptq::calib::CALIB_FIXED,
     crate::ptq::calib::SAMPLES,
@@ -37,6 +43,8 @@ pub const OPTIONS: &[OptionSpec] = &[
 pub struct ExplicitQdq {
     pub data: DataOptions,
     pub method: CalibMethod,
+    /// Weighted ops left float.
+    pub keep: Vec<String>,
 }
 
 impl ExplicitQdq {
@@ -45,9 +53,19 @@ impl ExplicitQdq {
             pass: PASS,
             msg: "activation scales are calibrated: add calib=FILE.npz[:KEY] (or calib=random:N:SEED)".into(),
         })?;
+        let method = method_of(o)?;
+        if method == CalibMethod::Entropy {
+            return Err(PassError::BadOption {
+                pass: PASS.into(),
+                option: "method".into(),
+                value: "entropy".into(),
+                expected: "minmax, percentile, mse or auto: pare's entropy calibration chooses asymmetric ranges, and TensorRT's activations are symmetric (mse searches the symmetric clipping magnitude)".into(),
+            });
+        }
         Ok(ExplicitQdq {
             data,
-            method: method_of(o)?,
+            method,
+            keep: o.names("keep"),
         })
     }
 }
@@ -55,6 +73,7 @@ impl ExplicitQdq {
 /// The (node, input slot) pairs that read an activation through a Q/DQ pair, by value.
 fn wanted(g: &Graph) -> BTreeMap<ValueId, Vec<(NodeId, usize)>> {
     let is_const = |v: ValueId| g.weight_of(v).is_some();
+    let uses = g.uses();
     let mut out: BTreeMap<ValueId, Vec<(NodeId, usize)>> = BTreeMap::new();
     for &id in g.order() {
         let n = g.node(id);
@@ -68,9 +87,10 @@ fn wanted(g: &Graph) -> BTreeMap<ValueId, Vec<(NodeId, usize)>> {
                 (Some(a), Some(b))
                     if !is_const(a) && !is_const(b) && !is_dequantized_weight(g, b) =>
                 {
-                    // A residual add fuses into the weighted op making one input,
-                    // which stays unquantized; the residual input is read int8.
-                    match (weighted_output(g, a), weighted_output(g, b)) {
+                    // A residual add fuses into the conv making one input (when
+                    // nothing else reads that output), which stays unquantized;
+                    // the residual input is read int8.
+                    match (private_conv(g, &uses, a), private_conv(g, &uses, b)) {
                         (true, false) if matches!(n.op, Op::Add {}) => vec![1],
                         (false, true) if matches!(n.op, Op::Add {}) => vec![0],
                         _ => vec![0, 1],
@@ -93,14 +113,13 @@ fn wanted(g: &Graph) -> BTreeMap<ValueId, Vec<(NodeId, usize)>> {
     out
 }
 
-/// Whether `v` is the output of a weighted op (a residual add's fusable side).
-fn weighted_output(g: &Graph, v: ValueId) -> bool {
-    g.producer(v).is_some_and(|p| {
-        matches!(
-            g.node(p).op,
-            Op::Conv { .. } | Op::ConvTranspose { .. } | Op::Gemm { .. } | Op::MatMul {}
-        )
-    })
+/// Whether `v` is the output of a Conv/ConvTranspose that nothing else reads:
+/// a residual add's side the engine fuses the add into.
+fn private_conv(g: &Graph, uses: &[Vec<(NodeId, usize)>], v: ValueId) -> bool {
+    g.producer(v)
+        .is_some_and(|p| matches!(g.node(p).op, Op::Conv { .. } | Op::ConvTranspose { .. }))
+        && uses[v.index()].len() == 1
+        && !g.outputs.contains(&v)
 }
 
 /// Whether `v` is an int8 weight widened by a dequantize_linear.
@@ -112,9 +131,25 @@ fn is_dequantized_weight(g: &Graph, v: ValueId) -> bool {
     })
 }
 
-/// Symmetric int8 scale for a calibrated range: the larger magnitude maps to 127.
-fn symmetric_scale(lo: f32, hi: f32) -> f32 {
-    let amax = lo.abs().max(hi.abs());
+/// The clipping magnitude of value `v` for symmetric int8: the calibrated
+/// range's larger end (min-max, percentile), or the magnitude minimising the
+/// symmetric quantization MSE on its histogram (mse, auto).
+fn clip_magnitude(cal: &Calibration, v: ValueId, method: CalibMethod) -> Option<f32> {
+    let (lo, hi) = cal.range(v)?;
+    let by_range = lo.abs().max(hi.abs());
+    Some(match method {
+        CalibMethod::Mse | CalibMethod::Auto => {
+            match cal.stats(v).and_then(|o| Some((o.histogram()?, o.zeros()))) {
+                Some((h, zeros)) => symmetric_mse(h, zeros, 8),
+                None => by_range,
+            }
+        }
+        _ => by_range,
+    })
+}
+
+/// Symmetric int8 scale for a clipping magnitude: the magnitude maps to 127.
+fn symmetric_scale(amax: f32) -> f32 {
     if amax > 0.0 && amax.is_finite() {
         amax / 127.0
     } else {
@@ -130,7 +165,44 @@ impl Pass for ExplicitQdq {
     fn run(&mut self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, PassError> {
         // Weights first (the rewrite renumbers nodes), then the activations'
         // ranges on the graph as it will run: with its int8 weights.
+        crate::prune::structured::analyze::check_keep(g, &self.keep, PASS)?;
+        let label = crate::prune::structured::analyze::label;
+        // By name: the weight rewrite renumbers nodes and values.
+        let kept_weights: Vec<(String, String)> = g
+            .order()
+            .iter()
+            .filter(|&&n| self.keep.contains(&label(g, n)))
+            .filter_map(|&n| Some((label(g, n), g.value(g.node(n).input(1)?).name.clone())))
+            .collect();
         let records = quantize_weights_only(g, 8)?;
+        // Kept layers read their float weight again; the dequantize made for
+        // them goes out of the schedule (and its int8 weight out of the file).
+        let mut dropped = BTreeSet::new();
+        for (name, weight) in &kept_weights {
+            let Some(id) = g.order().iter().copied().find(|&n| label(g, n) == *name) else {
+                continue;
+            };
+            let w = (0..g.value_count())
+                .map(ValueId::from_index)
+                .find(|&v| g.value(v).name == *weight && g.weight_of(v).is_some());
+            let Some(w) = w else { continue };
+            if let Some(dq) = g.node(id).input(1).and_then(|v| g.producer(v)) {
+                if matches!(g.node(dq).op, Op::DequantizeLinear { .. }) {
+                    dropped.insert(dq);
+                    g.node_mut(id).inputs[1] = Some(w);
+                    cx.note(PASS, format!("{name}: kept float (keep)"));
+                }
+            }
+        }
+        if !dropped.is_empty() {
+            let order = g
+                .order()
+                .iter()
+                .copied()
+                .filter(|n| !dropped.contains(n))
+                .collect();
+            g.set_order(order);
+        }
         let cal = calibrate_on(g, &self.data, self.method, PASS, cx)?;
         let want = wanted(g);
         // Which weighted ops now read a dequantized int8 weight: only those get
@@ -172,14 +244,14 @@ impl Pass for ExplicitQdq {
             if readers.is_empty() {
                 continue;
             }
-            let Some((lo, hi)) = cal.range(*v) else {
+            let Some(amax) = clip_magnitude(&cal, *v, self.method) else {
                 cx.note(
                     PASS,
                     format!("`{}`: no calibration range, left float", g.value(*v).name),
                 );
                 continue;
             };
-            let scale = symmetric_scale(lo, hi);
+            let scale = symmetric_scale(amax);
             let name = g.value(*v).name.clone();
             let err = |e: pare_ir::IrError| PassError::NodeMsg {
                 pass: PASS,
@@ -228,7 +300,10 @@ impl Pass for ExplicitQdq {
             after.entry(g.producer(*v)).or_default().extend([q, dq]);
             cx.note(
                 PASS,
-                format!("`{name}`: int8 scale {scale:.6e} (range [{lo}, {hi}]), zero point 0"),
+                format!(
+                    "`{name}`: int8 scale {scale:.6e} (clipped at ±{amax} by {}), zero point 0",
+                    self.method
+                ),
             );
         }
         // Each pair right after the value's producer (graph inputs: first).

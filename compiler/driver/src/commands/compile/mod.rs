@@ -184,6 +184,10 @@ pub struct CompileArgs {
     /// output error). Only where the bytes drop.
     #[arg(long, value_name = "SPEC")]
     pub share: Option<String>,
+    /// Weighted layers (node names, comma-separated) --target tensorrt leaves
+    /// float, input and weight (e.g. a sensitive classifier).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub keep_float: Vec<String>,
     /// Layers (node names, comma-separated) that --share leaves unshared.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     pub share_keep: Vec<String>,
@@ -654,6 +658,9 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
         if a.share.is_some() || a.size_budget.is_some() {
             bail!("--target tensorrt takes neither --share nor --size-budget (TensorRT reads dense int8 weights)");
         }
+    }
+    if !a.keep_float.is_empty() && a.target.as_deref() != Some("tensorrt") {
+        bail!("--keep-float applies to --target tensorrt only");
     }
     if a.name.is_some() {
         bail!("--name applies to --target rp2040 only");

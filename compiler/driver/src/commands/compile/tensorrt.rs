@@ -33,6 +33,7 @@ pub fn quantize(
     let pass = ExplicitQdq {
         data: super::calib::data(spec, a, None)?,
         method,
+        keep: a.keep_float.clone(),
     };
     let mut g = float.clone();
     let mut p = Pipeline::new("explicit-qdq", vec![Step::Once(Box::new(pass))]);

@@ -10,8 +10,10 @@ mod entropy;
 mod mse;
 mod percentile;
 mod simulate;
+mod symmetric;
 
 pub use simulate::{asymmetric_params, simulated_mse};
+pub use symmetric::symmetric_mse;
 
 use super::{CalibError, CalibMethod, Histogram, Observer};
 
