@@ -17,6 +17,8 @@
     mismatched_lifetime_syntaxes,
     unknown_lints
 )]
+// Kept byte for byte as flatc wrote it, so regenerating shows only schema changes.
+#[rustfmt::skip]
 mod schema_generated;
 
 pub use schema_generated::tflite::*;
