@@ -6,7 +6,8 @@ usage: litert_run.py MODEL.tflite X.npy OUT.npy [--resolver default|ref] [--nchw
 TFLite spec's arithmetic); default runs the builtin kernels with XNNPACK as a
 delegate (what an app gets). --nchw: X (and a rank-4 output) are NCHW as pare's IR
 holds them; rank-4 tensors of the model are NHWC, so they are transposed here.
-The whole batch runs at once (the input is resized to X's batch).
+A model with a symbolic batch (-1 in its input's shape signature) runs the whole batch
+at once; a model fixed to batch 1 runs X one sample at a time.
 """
 
 import argparse
@@ -30,11 +31,18 @@ def main() -> int:
     resolver = OpResolverType.BUILTIN_REF if a.resolver == "ref" else OpResolverType.AUTO
     it = Interpreter(model_path=a.model, experimental_op_resolver_type=resolver)
     inp = it.get_input_details()[0]
-    it.resize_tensor_input(inp["index"], list(x.shape))
+    if -1 in list(inp["shape_signature"]):
+        it.resize_tensor_input(inp["index"], list(x.shape))
+        batches = [x]
+    else:
+        batches = [x[i : i + 1] for i in range(x.shape[0])]
     it.allocate_tensors()
-    it.set_tensor(inp["index"], x.astype(inp["dtype"]))
-    it.invoke()
-    y = it.get_tensor(it.get_output_details()[0]["index"])
+    ys = []
+    for xb in batches:
+        it.set_tensor(inp["index"], xb.astype(inp["dtype"]))
+        it.invoke()
+        ys.append(it.get_tensor(it.get_output_details()[0]["index"]).copy())
+    y = np.concatenate(ys)
     if a.nchw and y.ndim == 4:
         y = y.transpose(0, 3, 1, 2)
     np.save(a.out, np.ascontiguousarray(y))

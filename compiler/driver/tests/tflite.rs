@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{fixture, fixture_path, pare, python, root, scratch, stderr};
+use common::{fixture, fixture_path, image_calib, pare, python, root, scratch, stderr};
 use pare_tflite::schema::{self as fb, BuiltinOperator};
 use std::path::{Path, PathBuf};
 
@@ -69,20 +69,45 @@ fn litert(model: &Path, x: &Path, resolver: &str, out: &Path) -> pare_ir::Tensor
 
 /// Output `name` of `graph` run by pare's interpreter (integer kernels for int8).
 fn pare_run(graph: &Path, x: &Path, dir: &Path, name: &str) -> pare_ir::Tensor {
+    pare_run_shaped(graph, x, dir, name, &[])
+}
+
+/// [`pare_run`] with extra arguments (`--input-shape`); an empty `name` reads the
+/// model's only output.
+fn pare_run_shaped(
+    graph: &Path,
+    x: &Path,
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+) -> pare_ir::Tensor {
     let out = dir.join(format!(
         "{}_run",
         graph.file_stem().unwrap().to_string_lossy()
     ));
-    let o = pare(&[
+    let mut args = vec![
         "run",
         graph.to_str().unwrap(),
         "--input",
         x.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = pare(&args);
     assert!(o.status.success(), "pare run: {}", stderr(&o));
-    pare_npy::read_npy(&out.join(format!("{name}.npy"))).expect("reads pare's output")
+    let file = if name.is_empty() {
+        // The model's only output, whatever its name.
+        let mut files: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files.remove(0)
+    } else {
+        out.join(format!("{name}.npy"))
+    };
+    pare_npy::read_npy(&file).expect("reads pare's output")
 }
 
 fn accuracy(logits: &pare_ir::Tensor, y: &[i64]) -> f64 {
@@ -340,6 +365,103 @@ fn the_file_is_deterministic_aligned_signed_and_free_of_layout_transposes() {
             B::DEQUANTIZE,
             B::RESHAPE
         ]
+    );
+}
+
+/// The random-init MobileNets (structure only): LiteRT runs them as pare does.
+fn float_mobilenet(fixture_name: &str) {
+    let dir = scratch(&format!("tflite_{fixture_name}"));
+    let x = image_calib(&dir, 1, 224);
+    let (tfl, graph) = compile(
+        &dir,
+        &fixture(&format!("{fixture_name}.onnx")),
+        "float",
+        &["--quantize", "none"],
+    );
+    let out = pare_run_shaped(&graph, &x, &dir, "", &[]);
+    let theirs = litert(&tfl, &x, "default", &dir.join("litert.npy"));
+    let bytes = std::fs::read(&tfl).unwrap();
+    let kinds = ops(&bytes);
+    let err = rel_err(&theirs, &out);
+    eprintln!(
+        "{fixture_name} float .tflite: {} B, {} ops, LiteRT vs pare max rel err {err:.2e}",
+        bytes.len(),
+        kinds.len()
+    );
+    assert!(!kinds.contains(&BuiltinOperator::TRANSPOSE), "{kinds:?}");
+    assert!(
+        err <= 1e-5,
+        "{fixture_name}: LiteRT differs from pare by {err:e} relative"
+    );
+}
+
+#[test]
+fn float_mobilenet_v2_runs_in_litert_as_in_pare() {
+    float_mobilenet("mobilenet_v2");
+}
+
+#[test]
+fn float_mobilenet_v3_small_runs_in_litert_as_in_pare() {
+    float_mobilenet("mobilenet_v3_small");
+}
+
+#[test]
+fn float_vae_with_a_fixed_batch_runs_in_litert_as_in_pare() {
+    let dir = scratch("tflite_vae");
+    let all = pare_npy::read_npz(&fixture_path("digits.npz")).unwrap();
+    let xt = &all.iter().find(|(k, _)| k == "x_test").unwrap().1;
+    let x20 =
+        pare_ir::Tensor::from_vec(vec![20, 1, 8, 8], xt.to_f32_vec()[..20 * 64].to_vec()).unwrap();
+    let x = dir.join("x20.npy");
+    std::fs::write(&x, pare_npy::encode_npy(&x20).unwrap()).unwrap();
+    let model = fixture("digits_vae.onnx");
+    // TRANSPOSE_CONV takes its output shape as a constant: a symbolic batch is refused
+    // naming the node.
+    let o = pare(&[
+        "compile",
+        &model,
+        "--target",
+        "tflite",
+        "--quantize",
+        "none",
+        "-o",
+        dir.join("sym.tflite").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("/dec/t1/ConvTranspose") && stderr(&o).contains("--input-shape"),
+        "{}",
+        stderr(&o)
+    );
+    let (tfl, graph) = compile(
+        &dir,
+        &model,
+        "float",
+        &["--quantize", "none", "--input-shape", "input=1,1,8,8"],
+    );
+    let ours = pare_run_shaped(
+        &graph,
+        &x,
+        &dir,
+        "recon",
+        &["--input-shape", "input=20,1,8,8"],
+    );
+    let theirs = litert(&tfl, &x, "default", &dir.join("litert.npy"));
+    let bytes = std::fs::read(&tfl).unwrap();
+    let kinds = ops(&bytes);
+    let err = rel_err(&theirs, &ours);
+    eprintln!(
+        "digits_vae float .tflite: {} B, {} ops, LiteRT vs pare max rel err {err:.2e}",
+        bytes.len(),
+        kinds.len()
+    );
+    // The decoder's Linear writes its rows in HWC order: the reshape to an image needs
+    // no TRANSPOSE.
+    assert!(!kinds.contains(&BuiltinOperator::TRANSPOSE), "{kinds:?}");
+    assert!(kinds.contains(&BuiltinOperator::TRANSPOSE_CONV));
+    assert!(
+        err <= 1e-5,
+        "VAE: LiteRT differs from pare by {err:e} relative"
     );
 }
 

@@ -124,16 +124,45 @@ fn an_op_without_a_lowering_names_its_node() {
 }
 
 #[test]
-fn pads_neither_same_nor_valid_are_an_error() {
+fn pads_same_cannot_express_become_a_pad_op() {
+    // A 1x1 conv padded by 1 on every side (as PyTorch pads): PAD, then a VALID conv.
     let src = r#"graph @g(%x "x": f32[1,1,4,4]) -> (f32[1,1,6,6]) {
   $w "w": f32[1,1,1,1] = [1.0]
   %y "y": f32[1,1,6,6] = conv(%x, $w) "padded" {auto_pad="NOTSET", kernel_shape=[1,1], strides=[1,1], pads=[1,1,1,1], dilations=[1,1], group=1}
   return %y
 }"#;
+    let bytes = write(src);
+    let m = fb::root_as_model(&bytes).unwrap();
+    let sg = m.subgraphs().unwrap().get(0);
+    let codes = m.operator_codes().unwrap();
+    let ops: Vec<_> = sg.operators().unwrap().iter().collect();
+    let kinds: Vec<_> = ops
+        .iter()
+        .map(|o| codes.get(o.opcode_index() as usize).builtin_code())
+        .collect();
+    assert_eq!(kinds, [B::PAD, B::CONV_2D]);
+    let conv = ops[1].builtin_options_as_conv_2_doptions().unwrap();
+    assert_eq!(conv.padding(), fb::Padding::VALID);
+    let padded = sg
+        .tensors()
+        .unwrap()
+        .get(ops[0].outputs().unwrap().get(0) as usize);
+    assert_eq!(
+        padded.shape().unwrap().iter().collect::<Vec<_>>(),
+        [1, 6, 6, 1]
+    );
+}
+
+#[test]
+fn pool_pads_neither_same_nor_valid_are_an_error() {
+    let src = r#"graph @g(%x "x": f32[1,1,4,4]) -> (f32[1,1,3,3]) {
+  %y "y": f32[1,1,3,3] = max_pool(%x) "pool" {auto_pad="NOTSET", kernel_shape=[2,2], strides=[2,2], pads=[1,1,1,1], dilations=[1,1], ceil_mode=false, storage_order=0}
+  return %y
+}"#;
     let g = pare_ir::text::parse(src).unwrap();
     let e = pare_tflite::write(&g).unwrap_err().to_string();
     assert!(
-        e.contains("padded") && e.contains("neither SAME nor VALID"),
+        e.contains("pool") && e.contains("neither SAME nor VALID"),
         "{e}"
     );
 }

@@ -6,8 +6,9 @@
 
 use super::layout::{padding_of, permuted, pixel_dims, tfl_shape, Layout, TO_NCHW, TO_NHWC};
 use super::model::{Model, Operator, Options, Tensor};
-use crate::schema::{ActivationFunctionType as Act, BuiltinOperator as B, TensorType};
+use crate::schema::{ActivationFunctionType as Act, BuiltinOperator as B, Padding, TensorType};
 use crate::TfliteError;
+use pare_ir::ops::AutoPad;
 use pare_ir::{DType, Dim, Graph, Node, NodeId, Op, ValueId};
 use std::collections::{HashMap, HashSet};
 
@@ -18,11 +19,11 @@ pub(super) type ConstKey = (ValueId, Option<Vec<usize>>, Vec<usize>);
 pub struct Lower<'g> {
     pub(super) g: &'g Graph,
     pub(super) m: Model,
-    uses: Vec<Vec<(NodeId, usize)>>,
+    pub(super) uses: Vec<Vec<(NodeId, usize)>>,
     /// TFLite tensors holding each value, per layout.
     avail: HashMap<(ValueId, Layout), i32>,
     /// `(C, H, W)` of values held in HWC order ([`Layout::FlatHwc`], [`Layout::PixelHwc`]).
-    flat_src: HashMap<ValueId, [usize; 3]>,
+    pub(super) flat_src: HashMap<ValueId, [usize; 3]>,
     /// Constants already written, by value, view and permutation.
     pub(super) consts: HashMap<ConstKey, i32>,
     /// Nodes folded into another (fused activations, constant expressions).
@@ -109,7 +110,7 @@ impl<'g> Lower<'g> {
         }
     }
 
-    fn unsupported(&self, n: &Node, why: impl Into<String>) -> TfliteError {
+    pub(super) fn unsupported(&self, n: &Node, why: impl Into<String>) -> TfliteError {
         TfliteError::Unsupported {
             node: n.name.clone(),
             op: n.op.name(),
@@ -122,7 +123,7 @@ impl<'g> Lower<'g> {
     }
 
     /// A new activation tensor for `v` held in `layout`.
-    fn new_tensor(&mut self, v: ValueId, layout: Layout) -> Result<i32, TfliteError> {
+    pub(super) fn new_tensor(&mut self, v: ValueId, layout: Layout) -> Result<i32, TfliteError> {
         let ty = self.g.ty(v);
         let name = self.value_name(v);
         let dims: Vec<Dim> = match layout {
@@ -233,7 +234,7 @@ impl<'g> Lower<'g> {
     }
 
     /// The layout `v` is available in, preferring NHWC for rank-4 values.
-    fn layout_of(&self, v: ValueId) -> Layout {
+    pub(super) fn layout_of(&self, v: ValueId) -> Layout {
         [
             Layout::Nhwc,
             Layout::PixelHwc,
@@ -264,7 +265,7 @@ impl<'g> Lower<'g> {
     /// The activation a node's output `out` can take fused, and the value the fused
     /// op then defines: a lone ReLU (or ReLU6 `clip(0, 6)`) reader whose output has
     /// the same quantization, so clamping in the op is the same arithmetic.
-    fn fused_act(&mut self, out: ValueId) -> (Act, ValueId) {
+    pub(super) fn fused_act(&mut self, out: ValueId) -> (Act, ValueId) {
         if self.g.outputs.contains(&out) {
             return (Act::NONE, out);
         }
@@ -291,7 +292,7 @@ impl<'g> Lower<'g> {
     }
 
     /// A scalar float constant's value.
-    fn scalar(&self, v: Option<ValueId>) -> Option<f32> {
+    pub(super) fn scalar(&self, v: Option<ValueId>) -> Option<f32> {
         let w = self.g.weight_of(v?)?;
         let t = w.tensor().ok()?;
         (t.len() == 1).then(|| t.to_f32_vec()[0])
@@ -329,6 +330,9 @@ impl<'g> Lower<'g> {
             Op::Reshape { .. } => self.reshape(&n),
             Op::Softmax { axis, .. } => self.softmax(&n, *axis),
             Op::Concat { axis } => self.concat(&n, *axis),
+            Op::Silu {} => self.silu(&n),
+            Op::HardSigmoid { alpha, beta } => self.hard_sigmoid(&n, *alpha, *beta),
+            Op::ConvTranspose { .. } => self.conv_transpose(&n),
             Op::Identity {} => {
                 let (x, out) = (self.input(&n, 0)?, n.outputs[0]);
                 let layout = self.layout_of(x);
@@ -343,12 +347,12 @@ impl<'g> Lower<'g> {
         }
     }
 
-    fn input(&self, n: &Node, i: usize) -> Result<ValueId, TfliteError> {
+    pub(super) fn input(&self, n: &Node, i: usize) -> Result<ValueId, TfliteError> {
         n.input(i)
             .ok_or_else(|| self.unsupported(n, format!("input {i} is missing")))
     }
 
-    fn fixed(&self, n: &Node, v: ValueId) -> Result<Vec<usize>, TfliteError> {
+    pub(super) fn fixed(&self, n: &Node, v: ValueId) -> Result<Vec<usize>, TfliteError> {
         let s = self.g.ty(v).fixed_shape();
         s.map(|s| s.into_iter().map(|d| d as usize).collect())
             .ok_or_else(|| {
@@ -385,9 +389,24 @@ impl<'g> Lower<'g> {
         let k = [kernel_shape[0] as u64, kernel_shape[1] as u64];
         let s = [strides[0] as u64, strides[1] as u64];
         let d = [dilations[0] as u64, dilations[1] as u64];
-        let Some(padding) = padding_of(*auto_pad, [h, wd], k, s, d, pads) else {
-            return Err(self.unsupported(n, format!("pads {pads:?} are neither SAME nor VALID")));
+        // Pads TFLite's SAME cannot express (PyTorch pads a stride-2 conv on both
+        // sides) become an explicit PAD before a VALID conv, as converters write them.
+        let explicit = match padding_of(*auto_pad, [h, wd], k, s, d, pads) {
+            Some(p) => (p, None),
+            None if *auto_pad == AutoPad::NotSet
+                && pads.len() == 4
+                && pads.iter().all(|&p| p >= 0) =>
+            {
+                (Padding::VALID, Some([pads[0], pads[2], pads[1], pads[3]]))
+            }
+            None => {
+                return Err(self.unsupported(
+                    n,
+                    format!("pads {pads:?} ({auto_pad:?}) have no TFLite form"),
+                ))
+            }
         };
+        let padding = explicit.0;
         let depthwise = *group > 1 && *group as u64 == c_in && ws[1] == 1;
         if *group != 1 && !depthwise {
             return Err(self.unsupported(
@@ -395,7 +414,10 @@ impl<'g> Lower<'g> {
                 "grouped convolutions other than depthwise have no TFLite kernel",
             ));
         }
-        let xt = self.tensor(x, Layout::Nhwc)?;
+        let mut xt = self.tensor(x, Layout::Nhwc)?;
+        if let Some(hw) = explicit.1 {
+            xt = self.pad_nhwc(n, xt, hw)?;
+        }
         let wt = if depthwise {
             self.const_tensor(w, None, &[1, 2, 3, 0])?
         } else {
@@ -523,34 +545,74 @@ impl<'g> Lower<'g> {
         } else {
             vec![out_features, in_features]
         };
-        let wt = match (layout.hwc(), self.flat_src.get(&x).copied()) {
-            (true, Some([c, h, wd])) if trans_b => {
-                self.const_tensor_as(w, Some(&[ws[0], c, h, wd]), &TO_NHWC, Some(&fin))?
-            }
-            (true, Some([c, h, wd])) => {
-                self.const_tensor_as(w, Some(&[c, h, wd, ws[1]]), &[3, 1, 2, 0], Some(&fin))?
-            }
-            _ if trans_b => self.const_tensor_as(w, None, &[0, 1], Some(&fin))?,
-            _ => self.const_tensor_as(w, None, &[1, 0], Some(&fin))?,
-        };
-        let bt = match n.input(2) {
-            Some(b) => {
-                if !self.is_const(b) {
-                    return Err(self.unsupported(n, "the bias must be a constant"));
-                }
-                let bs = self.fixed(n, b)?;
-                if bs.iter().product::<usize>() != out_features {
-                    return Err(
-                        self.unsupported(n, format!("bias of shape {bs:?} is not one per output"))
-                    );
-                }
-                self.const_tensor(b, Some(&[out_features]), &[0])?
-            }
-            None => -1,
-        };
         let (act, out) = self.fused_act(n.outputs[0]);
+        // Rows in HWC order when the output becomes an NCHW image (a decoder's
+        // Linear → Reshape): the reshape then gives NHWC with no TRANSPOSE.
+        let rows = if layout.hwc() {
+            None
+        } else {
+            self.hwc_rows(out, out_features)
+        };
+        let (wt, bt) = match rows {
+            Some([c, h, wd]) => {
+                let (view, perm): (Vec<usize>, [usize; 4]) = if trans_b {
+                    (vec![c, h, wd, in_features], [1, 2, 0, 3])
+                } else {
+                    (vec![in_features, c, h, wd], [2, 3, 1, 0])
+                };
+                let wt = self.const_tensor_as(w, Some(&view), &perm, Some(&fin))?;
+                let bt = match n.input(2) {
+                    Some(b) => self.const_tensor_as(
+                        b,
+                        Some(&[c, h, wd]),
+                        &[1, 2, 0],
+                        Some(&[out_features]),
+                    )?,
+                    None => -1,
+                };
+                self.flat_src.insert(out, [c, h, wd]);
+                (wt, bt)
+            }
+            None => {
+                let wt = match (layout.hwc(), self.flat_src.get(&x).copied()) {
+                    (true, Some([c, h, wd])) if trans_b => {
+                        self.const_tensor_as(w, Some(&[ws[0], c, h, wd]), &TO_NHWC, Some(&fin))?
+                    }
+                    (true, Some([c, h, wd])) => self.const_tensor_as(
+                        w,
+                        Some(&[c, h, wd, ws[1]]),
+                        &[3, 1, 2, 0],
+                        Some(&fin),
+                    )?,
+                    _ if trans_b => self.const_tensor_as(w, None, &[0, 1], Some(&fin))?,
+                    _ => self.const_tensor_as(w, None, &[1, 0], Some(&fin))?,
+                };
+                let bt = match n.input(2) {
+                    Some(b) => {
+                        if !self.is_const(b) {
+                            return Err(self.unsupported(n, "the bias must be a constant"));
+                        }
+                        let bs = self.fixed(n, b)?;
+                        if bs.iter().product::<usize>() != out_features {
+                            return Err(self.unsupported(
+                                n,
+                                format!("bias of shape {bs:?} is not one per output"),
+                            ));
+                        }
+                        self.const_tensor(b, Some(&[out_features]), &[0])?
+                    }
+                    None => -1,
+                };
+                (wt, bt)
+            }
+        };
         if int8 {
-            let ot = self.new_tensor(out, Layout::Pixel)?;
+            let layout = if rows.is_some() {
+                Layout::PixelHwc
+            } else {
+                Layout::Pixel
+            };
+            let ot = self.new_tensor(out, layout)?;
             self.emit(Operator {
                 code: B::CONV_2D,
                 version: 1,
@@ -566,7 +628,14 @@ impl<'g> Lower<'g> {
             return Ok(());
         }
         let keep_num_dims = x_rank > 2;
-        let ot = self.new_tensor(out, Layout::Ir)?;
+        let ot = self.new_tensor(
+            out,
+            if rows.is_some() {
+                Layout::FlatHwc
+            } else {
+                Layout::Ir
+            },
+        )?;
         let inputs = if bt < 0 {
             vec![xt, wt]
         } else {
@@ -627,7 +696,7 @@ impl<'g> Lower<'g> {
     }
 
     /// An element-wise op of one activation: it keeps its input's layout.
-    fn unary(&mut self, n: &Node, code: B, options: Options) -> Result<(), TfliteError> {
+    pub(super) fn unary(&mut self, n: &Node, code: B, options: Options) -> Result<(), TfliteError> {
         let x = self.input(n, 0)?;
         if let Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } = n.op {
             let q = self
@@ -853,6 +922,27 @@ impl<'g> Lower<'g> {
 
     fn reshape(&mut self, n: &Node) -> Result<(), TfliteError> {
         let x = self.input(n, 0)?;
+        let out = n.outputs[0];
+        let layout = self.layout_of(x);
+        if layout.hwc() {
+            // Features already in HWC order (see `Lower::hwc_rows`): the reshape to
+            // NCHW is a reshape to NHWC.
+            let want = self.flat_src.get(&x).map(|c| c.map(|d| Some(d as u64)));
+            let dims = &self.g.ty(out).shape;
+            let chw =
+                (dims.len() == 4).then(|| [dims[1].fixed(), dims[2].fixed(), dims[3].fixed()]);
+            match (want, chw) {
+                (Some(a), Some(b)) if a == b => {}
+                _ => {
+                    return Err(self.unsupported(
+                        n,
+                        "internal: an HWC-ordered value reshaped to another image",
+                    ))
+                }
+            }
+            let xt = self.tensor(x, layout)?;
+            return self.emit_reshape(n, xt, out, Layout::Nhwc);
+        }
         let xt = self.tensor(x, Layout::Ir)?;
         self.emit_reshape(n, xt, n.outputs[0], Layout::Ir)
     }
@@ -927,5 +1017,94 @@ impl<'g> Lower<'g> {
             options: Options::Concatenation { axis: axis as i32 },
         });
         Ok(())
+    }
+
+    /// A PAD of NHWC tensor `xt` by `[top, bottom, left, right]`: zeros, or the zero
+    /// point of an int8 tensor (real 0, as the IR's conv pads).
+    fn pad_nhwc(&mut self, n: &Node, xt: i32, hw: [i64; 4]) -> Result<i32, TfliteError> {
+        let src = self.m.tensors[xt as usize].clone();
+        let grow = |d: i32, a: i64, b: i64| if d < 0 { d } else { d + (a + b) as i32 };
+        let mut shape = src.shape.clone();
+        shape[1] += (hw[0] + hw[1]) as i32;
+        shape[2] += (hw[2] + hw[3]) as i32;
+        let signature = src.signature.as_ref().map(|s| {
+            vec![
+                s[0],
+                grow(s[1], hw[0], hw[1]),
+                grow(s[2], hw[2], hw[3]),
+                s[3],
+            ]
+        });
+        let paddings: Vec<i32> = [0, 0, hw[0], hw[1], hw[2], hw[3], 0, 0]
+            .iter()
+            .map(|&p| p as i32)
+            .collect();
+        let pt = self.i32_const(&format!("{}_paddings", n.name), &paddings);
+        self.m.tensors[pt as usize].shape = vec![4, 2];
+        let out = self.m.add_tensor(
+            Tensor {
+                name: format!("{}_padded", n.name),
+                shape,
+                signature,
+                ..src
+            },
+            None,
+        );
+        self.emit(Operator {
+            code: B::PAD,
+            version: 1,
+            inputs: vec![xt, pt],
+            outputs: vec![out],
+            options: Options::None,
+        });
+        Ok(out)
+    }
+
+    /// `(C, H, W)` when fully connected output `out` (`features` wide) reaches, through
+    /// single-reader element-wise ops, a reshape to an NCHW image of that size: its
+    /// rows are then written in HWC order.
+    fn hwc_rows(&self, out: ValueId, features: usize) -> Option<[usize; 3]> {
+        let mut v = out;
+        loop {
+            if self.g.outputs.contains(&v) {
+                return None;
+            }
+            let [(reader, 0)] = self.uses[v.0 as usize][..] else {
+                return None;
+            };
+            let r = self.g.node(reader);
+            match &r.op {
+                Op::Reshape { .. } => {
+                    let dims = self.g.ty(r.outputs[0]).fixed_shape();
+                    let dims: Vec<usize> = match dims {
+                        Some(d) => d.into_iter().map(|d| d as usize).collect(),
+                        // A symbolic batch is fine: only C, H, W matter.
+                        None => {
+                            let s = &self.g.ty(r.outputs[0]).shape;
+                            let tail: Option<Vec<usize>> = s
+                                .iter()
+                                .skip(1)
+                                .map(|d| d.fixed().map(|d| d as usize))
+                                .collect();
+                            let mut d = vec![0];
+                            d.extend(tail?);
+                            d
+                        }
+                    };
+                    return match dims[..] {
+                        [_, c, h, w] if c * h * w == features => Some([c, h, w]),
+                        _ => None,
+                    };
+                }
+                Op::Relu {}
+                | Op::Sigmoid {}
+                | Op::Tanh {}
+                | Op::Silu {}
+                | Op::LeakyRelu { .. }
+                | Op::HardSwish {}
+                | Op::HardSigmoid { .. } => v = r.outputs[0],
+                _ => return None,
+            }
+        }
     }
 }

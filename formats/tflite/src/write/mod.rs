@@ -1,6 +1,8 @@
 //! The TFLite writer: [`write`] lowers a pare graph to a `.tflite` flatbuffer.
 
+mod composite;
 mod consts;
+mod deconv;
 mod layout;
 mod lower;
 mod model;

@@ -72,6 +72,11 @@ pub enum Options {
     LeakyRelu {
         alpha: f32,
     },
+    TransposeConv {
+        padding: Padding,
+        stride: [i32; 2],
+        act: ActivationFunctionType,
+    },
     BatchMatMul {
         adj_x: bool,
         adj_y: bool,

@@ -395,6 +395,24 @@ fn options(
             fb::LeakyReluOptions::create(fbb, &fb::LeakyReluOptionsArgs { alpha: *alpha })
                 .as_union_value(),
         ),
+        Options::TransposeConv {
+            padding,
+            stride,
+            act,
+        } => (
+            O::TransposeConvOptions,
+            fb::TransposeConvOptions::create(
+                fbb,
+                &fb::TransposeConvOptionsArgs {
+                    padding: *padding,
+                    stride_h: stride[0],
+                    stride_w: stride[1],
+                    fused_activation_function: *act,
+                    ..Default::default()
+                },
+            )
+            .as_union_value(),
+        ),
         Options::BatchMatMul { adj_x, adj_y } => (
             O::BatchMatMulOptions,
             fb::BatchMatMulOptions::create(

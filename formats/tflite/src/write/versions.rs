@@ -22,6 +22,16 @@ pub fn version(m: &Model, op: &Operator) -> i32 {
     let int8 = in0 == Some(T::INT8);
     let int8_io = int8 && in1 == Some(T::INT8) && out0 == Some(T::INT8);
     match op.code {
+        B::TRANSPOSE_CONV => match &op.options {
+            Options::TransposeConv { act, .. }
+                if *act != crate::schema::ActivationFunctionType::NONE =>
+            {
+                4
+            }
+            _ if op.inputs.len() == 4 && op.inputs[3] >= 0 => 3,
+            _ if in1 == Some(T::INT8) => 2,
+            _ => 1,
+        },
         B::CONV_2D if int8_io => 3,
         B::CONV_2D => 1,
         B::DEPTHWISE_CONV_2D => {
