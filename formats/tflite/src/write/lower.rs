@@ -306,6 +306,7 @@ impl<'g> Lower<'g> {
                 return Ok(());
             }
         }
+        self.check_int8(&n)?;
         match &n.op {
             Op::Conv { .. } => self.conv(&n),
             Op::Gemm { .. } => self.gemm(&n),
@@ -853,12 +854,13 @@ impl<'g> Lower<'g> {
             .iter()
             .map(|&a| if a < 0 { a + rank } else { a } as usize)
             .collect();
-        let layout = if rank == 4 && self.layout_of(x) == Layout::Nhwc && keepdims {
-            // NCHW axis a is NHWC axis position of a in TO_NHWC.
-            axes = axes
-                .iter()
-                .map(|&a| TO_NHWC.iter().position(|&p| p == a).unwrap_or(a))
-                .collect();
+        // On an NHWC input the axes move; without keepdims the kept dims must come
+        // out in the IR's order (true when H and W go together, or C alone).
+        let nhwc_pos = |a: usize| TO_NHWC.iter().position(|&p| p == a).unwrap_or(a);
+        let kept: Vec<usize> = (0..4).filter(|a| !axes.contains(a)).collect();
+        let order_kept = kept.windows(2).all(|w| nhwc_pos(w[0]) < nhwc_pos(w[1]));
+        let layout = if rank == 4 && self.layout_of(x) == Layout::Nhwc && (keepdims || order_kept) {
+            axes = axes.iter().map(|&a| nhwc_pos(a)).collect();
             Layout::Nhwc
         } else {
             Layout::Ir
@@ -879,7 +881,12 @@ impl<'g> Lower<'g> {
         let xt = self.tensor(x, layout)?;
         let at = self.i32_const(&format!("{}_axes", n.name), axes);
         let out = n.outputs[0];
-        let ot = self.new_tensor(out, layout)?;
+        let out_layout = if layout == Layout::Nhwc && !keep_dims {
+            Layout::Ir
+        } else {
+            layout
+        };
+        let ot = self.new_tensor(out, out_layout)?;
         self.emit(Operator {
             code: B::MEAN,
             version: 1,

@@ -3,6 +3,7 @@
 mod composite;
 mod consts;
 mod deconv;
+mod int8_rules;
 mod layout;
 mod lower;
 mod model;
