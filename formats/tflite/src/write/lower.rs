@@ -332,6 +332,10 @@ impl<'g> Lower<'g> {
             Op::Softmax { axis, .. } => self.softmax(&n, *axis),
             Op::Concat { axis } => self.concat(&n, *axis),
             Op::Silu {} => self.silu(&n),
+            Op::Transpose { .. } => self.transpose(&n),
+            Op::Squeeze {} | Op::Unsqueeze {} => self.reshape_to_output(&n),
+            Op::Gather { axis } => self.gather(&n, *axis),
+            Op::LayerNormalization { .. } => self.layer_norm(&n),
             Op::HardSigmoid { alpha, beta } => self.hard_sigmoid(&n, *alpha, *beta),
             Op::ConvTranspose { .. } => self.conv_transpose(&n),
             Op::Identity {} => {
@@ -955,7 +959,7 @@ impl<'g> Lower<'g> {
     }
 
     /// RESHAPE of tensor `xt` to the IR shape of `out` (symbolic dim as -1).
-    fn emit_reshape(
+    pub(super) fn emit_reshape(
         &mut self,
         n: &Node,
         xt: i32,

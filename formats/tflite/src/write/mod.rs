@@ -4,9 +4,11 @@ mod composite;
 mod consts;
 mod deconv;
 mod int8_rules;
+mod layer_norm;
 mod layout;
 mod lower;
 mod model;
+mod movement;
 mod serialize;
 mod versions;
 

@@ -69,6 +69,9 @@ pub enum Options {
     Concatenation {
         axis: i32,
     },
+    Gather {
+        axis: i32,
+    },
     LeakyRelu {
         alpha: f32,
     },

@@ -390,6 +390,17 @@ fn options(
             )
             .as_union_value(),
         ),
+        Options::Gather { axis } => (
+            O::GatherOptions,
+            fb::GatherOptions::create(
+                fbb,
+                &fb::GatherOptionsArgs {
+                    axis: *axis,
+                    ..Default::default()
+                },
+            )
+            .as_union_value(),
+        ),
         Options::LeakyRelu { alpha } => (
             O::LeakyReluOptions,
             fb::LeakyReluOptions::create(fbb, &fb::LeakyReluOptionsArgs { alpha: *alpha })

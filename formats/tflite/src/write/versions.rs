@@ -78,7 +78,9 @@ pub fn version(m: &Model, op: &Operator) -> i32 {
             }
         }
         B::SUB if rank(op.inputs[0]) > 4 || op.inputs.get(1).is_some_and(|&i| rank(i) > 4) => 3,
+        B::TRANSPOSE if rank(op.inputs[0]) > 5 => 6,
         B::TRANSPOSE if rank(op.inputs[0]) > 4 => 4,
+        B::GATHER if in0 == Some(T::INT8) => 2,
         B::DEQUANTIZE => match in0 {
             Some(T::FLOAT16) | Some(T::INT16) => 3,
             Some(T::INT8) if per_channel(op.inputs[0]) => 5,
