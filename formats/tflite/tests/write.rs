@@ -166,3 +166,32 @@ fn pool_pads_neither_same_nor_valid_are_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn reshape_chains_merge_and_unit_transposes_become_reshapes() {
+    // reshape → transpose moving only a unit dim → reshape: one RESHAPE remains.
+    let src = r#"graph @g(%x "x": f32[2,6]) -> (f32[12]) {
+  $s1 "s1": i64[3] = [2, 1, 6]
+  $s2 "s2": i64[1] = [12]
+  %a "a": f32[2,1,6] = reshape(%x, $s1) "r1" {allowzero=false}
+  %b "b": f32[1,2,6] = transpose(%a) "t" {perm=[1,0,2]}
+  %y "y": f32[12] = reshape(%b, $s2) "r2" {allowzero=false}
+  return %y
+}"#;
+    let bytes = write(src);
+    let m = fb::root_as_model(&bytes).unwrap();
+    let sg = m.subgraphs().unwrap().get(0);
+    let codes = m.operator_codes().unwrap();
+    let kinds: Vec<_> = sg
+        .operators()
+        .unwrap()
+        .iter()
+        .map(|o| codes.get(o.opcode_index() as usize).builtin_code())
+        .collect();
+    assert_eq!(kinds, [B::RESHAPE]);
+    let op = sg.operators().unwrap().get(0);
+    assert_eq!(op.inputs().unwrap().get(0), sg.inputs().unwrap().get(0));
+    assert_eq!(op.outputs().unwrap().get(0), sg.outputs().unwrap().get(0));
+    // Only the tensors still used are left: x, y and the shape.
+    assert_eq!(sg.tensors().unwrap().len(), 3);
+}

@@ -9,6 +9,7 @@ mod layout;
 mod lower;
 mod model;
 mod movement;
+mod peephole;
 mod serialize;
 mod versions;
 
@@ -25,6 +26,7 @@ pub const PRODUCER_METADATA: &str = "pare_producer";
 pub fn write(g: &Graph) -> Result<Vec<u8>, TfliteError> {
     let producer = format!("pare {}", env!("CARGO_PKG_VERSION"));
     let mut m = lower::lower(g, producer.clone())?;
+    peephole::run(&mut m);
     for i in 0..m.operators.len() {
         let v = versions::version(&m, &m.operators[i]);
         m.operators[i].version = v;
