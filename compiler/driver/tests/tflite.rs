@@ -768,3 +768,62 @@ fn int8_mobilenet_v2_is_bit_exact_with_litert_reference_kernels() {
         "LiteRT's reference kernels differ from pare"
     );
 }
+
+#[test]
+fn the_target_follows_the_extension_and_refuses_what_it_cannot_write() {
+    let dir = scratch("tflite_flags");
+    let model = fixture("digits_cnn.onnx");
+    // `-o m.tflite` alone picks the target.
+    let out = dir.join("m.tflite");
+    let o = pare(&[
+        "compile",
+        &model,
+        "--quantize",
+        "fp16",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(&std::fs::read(&out).unwrap()[4..8], b"TFL3");
+    let calib = format!("{}:x_train", fixture("digits.npz"));
+    for (args, want) in [
+        (
+            vec!["--quantize", "int4", "--calib", calib.as_str()],
+            "--target tflite writes float, fp16 or int8 models",
+        ),
+        (
+            vec!["--quantize", "none", "--name", "x"],
+            "--name applies to --target rp2040 only",
+        ),
+    ] {
+        let mut full = vec![
+            "compile",
+            model.as_str(),
+            "--target",
+            "tflite",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        full.extend(args.iter().copied());
+        let o = pare(&full);
+        assert!(!o.status.success(), "{full:?}");
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+    }
+    let onnx = dir.join("m.onnx");
+    let o = pare(&[
+        "compile",
+        &model,
+        "--target",
+        "tflite",
+        "--quantize",
+        "none",
+        "-o",
+        onnx.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--target tflite writes a .tflite file"),
+        "{}",
+        stderr(&o)
+    );
+}
