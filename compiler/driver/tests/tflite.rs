@@ -186,7 +186,13 @@ fn float_micro_cnn_runs_in_litert_as_in_pare() {
 /// output codes. They round requantization and means differently from TFLite's
 /// reference kernels (1 LSB per op); through a deep stack that can reach 2.
 fn int8_parity(fixture_name: &str, xnn_lsb: f64) {
-    let dir = scratch(&format!("tflite_int8_{fixture_name}"));
+    int_parity(fixture_name, "int8", xnn_lsb);
+}
+
+/// [`int8_parity`] for `--quantize scheme` (int8, or int4: 4-bit weights written as
+/// TFLite INT4 for CONV_2D, as int8 values for DEPTHWISE_CONV_2D).
+fn int_parity(fixture_name: &str, scheme: &str, xnn_lsb: f64) {
+    let dir = scratch(&format!("tflite_{scheme}_{fixture_name}"));
     let x = x_test(&dir);
     let y = y_test();
     let model = fixture(&format!("{fixture_name}.onnx"));
@@ -194,8 +200,8 @@ fn int8_parity(fixture_name: &str, xnn_lsb: f64) {
     let (tfl, graph) = compile(
         &dir,
         &model,
-        "int8",
-        &["--quantize", "int8", "--calib", &calib],
+        scheme,
+        &["--quantize", scheme, "--calib", &calib],
     );
     let ours = pare_run(&graph, &x, &dir, "logits");
     let refk = litert(&tfl, &x, "ref", &dir.join("litert_ref.npy"));
@@ -229,7 +235,7 @@ fn int8_parity(fixture_name: &str, xnn_lsb: f64) {
     };
     let (acc, acc_ref, acc_xnn) = (accuracy(&ours, &y), accuracy(&refk, &y), accuracy(&xnn, &y));
     eprintln!(
-        "{fixture_name} int8 .tflite: {} B, {} ops; accuracy on the 500 test digits: pare {acc:.3}, LiteRT reference {acc_ref:.3}, LiteRT XNNPACK {acc_xnn:.3}; max diff vs pare: reference {} LSB, XNNPACK {} LSB",
+        "{fixture_name} {scheme} .tflite: {} B, {} ops; accuracy on the 500 test digits: pare {acc:.3}, LiteRT reference {acc_ref:.3}, LiteRT XNNPACK {acc_xnn:.3}; max diff vs pare: reference {} LSB, XNNPACK {} LSB",
         bytes.len(),
         ops(&bytes).len(),
         lsb(&refk),
@@ -256,6 +262,11 @@ fn int8_parity(fixture_name: &str, xnn_lsb: f64) {
 #[test]
 fn int8_digits_cnn_is_bit_exact_with_litert_reference_kernels() {
     int8_parity("digits_cnn", 1.0);
+}
+
+#[test]
+fn int4_digits_cnn_is_bit_exact_with_litert_reference_kernels() {
+    int_parity("digits_cnn", "int4", 1.0);
 }
 
 #[test]
@@ -785,11 +796,10 @@ fn the_target_follows_the_extension_and_refuses_what_it_cannot_write() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(&std::fs::read(&out).unwrap()[4..8], b"TFL3");
-    let calib = format!("{}:x_train", fixture("digits.npz"));
     for (args, want) in [
         (
-            vec!["--quantize", "int4", "--calib", calib.as_str()],
-            "--target tflite writes float, fp16 or int8 models",
+            vec!["--quantize", "int8-weights"],
+            "--target tflite writes float, fp16 or integer models",
         ),
         (
             vec!["--quantize", "none", "--name", "x"],

@@ -13,7 +13,10 @@ use pare_ir::{DType, Op, ValueDef, ValueId};
 
 /// A constant as stored: its dense little-endian bytes, dtype, shape and quantization.
 pub struct ConstData {
+    /// One element per value (4-bit weights unpacked to one byte each).
     pub bytes: Vec<u8>,
+    /// The weight is 4-bit: written as TFLite INT4, two per byte, low nibble first.
+    pub int4: bool,
     pub dtype: DType,
     pub shape: Vec<usize>,
     pub quant: Option<pare_ir::QParams>,
@@ -26,14 +29,11 @@ impl Lower<'_> {
             return Ok(None);
         };
         let w = self.g.weight_of(v).expect("weight value");
-        if pare_ir::is_nibble_packed(&w.ty) {
-            return Err(TfliteError::Value {
-                value: self.value_name(v),
-                why: "4-bit weights are not written to TFLite yet; use --quantize int8".into(),
-            });
-        }
+        // `tensor()` unpacks 4-bit weights to one i8 per value; they are re-packed
+        // once laid out for TFLite.
         let t = w.tensor()?;
         Ok(Some(ConstData {
+            int4: pare_ir::is_nibble_packed(&w.ty),
             bytes: t.to_le_bytes(),
             dtype: t.dtype(),
             shape: t.shape().to_vec(),
@@ -81,7 +81,20 @@ impl Lower<'_> {
         perm: &[usize],
         fin: Option<&[usize]>,
     ) -> Result<i32, TfliteError> {
-        let key = (v, view.map(<[usize]>::to_vec), perm.to_vec());
+        self.const_tensor_packed(v, view, perm, fin, true)
+    }
+
+    /// [`Lower::const_tensor_as`], 4-bit weights written as INT4 when `pack_int4`,
+    /// else as int8 holding the same values (for kernels without INT4 filters).
+    pub(super) fn const_tensor_packed(
+        &mut self,
+        v: ValueId,
+        view: Option<&[usize]>,
+        perm: &[usize],
+        fin: Option<&[usize]>,
+        pack_int4: bool,
+    ) -> Result<i32, TfliteError> {
+        let key = (v, view.map(<[usize]>::to_vec), perm.to_vec(), pack_int4);
         if let Some(&t) = self.consts.get(&key) {
             return Ok(t);
         }
@@ -104,7 +117,11 @@ impl Lower<'_> {
                 why: format!("cannot view shape {:?} as {shape:?}", c.shape),
             });
         }
-        let bytes = transpose_bytes(&c.bytes, c.dtype.size_bytes(), &shape, perm);
+        let mut bytes = transpose_bytes(&c.bytes, c.dtype.size_bytes(), &shape, perm);
+        let int4 = c.int4 && pack_int4;
+        if int4 {
+            bytes = pare_ir::pack_nibbles(&bytes);
+        }
         let laid = permuted(&shape, perm);
         let fin = fin.map_or(laid.clone(), <[usize]>::to_vec);
         let out_shape: Vec<i32> = fin.iter().map(|&d| d as i32).collect();
@@ -123,7 +140,11 @@ impl Lower<'_> {
             name: name.clone(),
             shape: out_shape.clone(),
             signature: None,
-            ty: super::lower::tfl_type(c.dtype, &name)?,
+            ty: if int4 {
+                crate::schema::TensorType::INT4
+            } else {
+                super::lower::tfl_type(c.dtype, &name)?
+            },
             buffer: 0,
             quant,
         };

@@ -12,8 +12,9 @@ use pare_ir::ops::AutoPad;
 use pare_ir::{DType, Dim, Graph, Node, NodeId, Op, ValueId};
 use std::collections::{HashMap, HashSet};
 
-/// A constant as written: the value, the view it was reshaped to, the permutation.
-pub(super) type ConstKey = (ValueId, Option<Vec<usize>>, Vec<usize>);
+/// A constant as written: the value, the view it was reshaped to, the permutation,
+/// whether 4-bit values are packed.
+pub(super) type ConstKey = (ValueId, Option<Vec<usize>>, Vec<usize>, bool);
 
 /// Lowering state: the model being built and where each IR value lives in it.
 pub struct Lower<'g> {
@@ -424,7 +425,9 @@ impl<'g> Lower<'g> {
             xt = self.pad_nhwc(n, xt, hw)?;
         }
         let wt = if depthwise {
-            self.const_tensor(w, None, &[1, 2, 3, 0])?
+            // LiteRT has no INT4 depthwise kernel (version 7 is not registered):
+            // 4-bit weights go as int8 holding the same values.
+            self.const_tensor_packed(w, None, &[1, 2, 3, 0], None, false)?
         } else {
             self.const_tensor(w, None, &TO_NHWC)?
         };

@@ -32,6 +32,11 @@ pub fn version(m: &Model, op: &Operator) -> i32 {
             _ if in1 == Some(T::INT8) => 2,
             _ => 1,
         },
+        B::CONV_2D | B::DEPTHWISE_CONV_2D
+            if int8 && in1 == Some(T::INT4) && out0 == Some(T::INT8) =>
+        {
+            7
+        }
         B::CONV_2D if int8_io => 3,
         B::CONV_2D => 1,
         B::DEPTHWISE_CONV_2D => {

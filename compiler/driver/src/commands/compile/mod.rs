@@ -625,9 +625,12 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
     }
     let tflite_ext = a.output.extension().and_then(|e| e.to_str()) == Some("tflite");
     if a.target.as_deref() == Some("tflite") || (a.target.is_none() && tflite_ext) {
-        if !matches!(a.scheme, Scheme::Int8 | Scheme::Fp16 | Scheme::None) {
+        if !matches!(
+            a.scheme,
+            Scheme::Int8 | Scheme::Int4 | Scheme::Mixed | Scheme::Fp16 | Scheme::None
+        ) {
             bail!(
-                "--target tflite writes float, fp16 or int8 models: use --quantize none, fp16 or int8, not {}",
+                "--target tflite writes float, fp16 or integer models: use --quantize none, fp16, int8, int4 or mixed, not {}",
                 a.scheme.name()
             );
         }
