@@ -837,3 +837,67 @@ fn the_target_follows_the_extension_and_refuses_what_it_cannot_write() {
         stderr(&o)
     );
 }
+
+/// Every filetest graph (the shapes pare's passes write) that `--target tflite`
+/// accepts loads and runs in LiteRT, with both op resolvers.
+#[test]
+fn every_filetest_graph_written_loads_and_runs_in_litert() {
+    let dir = scratch("tflite_filetests");
+    let mut files = Vec::new();
+    let mut dirs = vec![root().join("tests/filetests")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "pir") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut written = 0;
+    for f in &files {
+        let stem = f.strip_prefix(root().join("tests/filetests")).unwrap();
+        let name = stem.to_string_lossy().replace(['/', '.'], "_");
+        let out = dir.join(format!("{name}.tflite"));
+        let o = pare(&[
+            "compile",
+            f.to_str().unwrap(),
+            "--target",
+            "tflite",
+            "--quantize",
+            "none",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        if o.status.success() {
+            written += 1;
+        } else {
+            // Refusals name what they refuse (or are the verifier's negative cases).
+            assert!(
+                !stderr(&o).contains("panicked"),
+                "{}: {}",
+                f.display(),
+                stderr(&o)
+            );
+        }
+    }
+    assert!(
+        written >= 60,
+        "only {written} of {} filetest graphs written",
+        files.len()
+    );
+    let o = std::process::Command::new(python())
+        .arg(root().join("tests/oracle/litert_smoke.py"))
+        .arg(&dir)
+        .output()
+        .expect("run litert_smoke.py");
+    let report = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{report}");
+    assert!(
+        o.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

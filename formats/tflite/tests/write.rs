@@ -195,3 +195,44 @@ fn reshape_chains_merge_and_unit_transposes_become_reshapes() {
     // Only the tensors still used are left: x, y and the shape.
     assert_eq!(sg.tensors().unwrap().len(), 3);
 }
+
+/// Every graph of the pass filetests (what pare's passes write) is either written or
+/// refused with an error: the writer never panics.
+#[test]
+fn the_writer_never_panics_on_the_filetest_graphs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/filetests");
+    let mut files = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("tests/filetests is readable") {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "pir") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() > 50, "{} filetests found", files.len());
+    let (mut written, mut refused) = (0, 0);
+    for f in &files {
+        let src = std::fs::read_to_string(f).unwrap();
+        let Ok(g) = pare_ir::text::parse(&src) else {
+            continue;
+        };
+        match std::panic::catch_unwind(|| pare_tflite::write(&g)) {
+            Ok(Ok(bytes)) => {
+                fb::root_as_model(&bytes).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                written += 1;
+            }
+            Ok(Err(_)) => refused += 1,
+            Err(_) => panic!("the writer panicked on {}", f.display()),
+        }
+    }
+    eprintln!(
+        "{written} written, {refused} refused of {} filetest graphs",
+        files.len()
+    );
+    assert!(written > 0);
+}

@@ -433,7 +433,7 @@ impl<'g> Lower<'g> {
         };
         let bt = match n.input(2) {
             Some(b) => self.tensor(b, Layout::Ir)?,
-            None => -1,
+            None => self.zero_bias(n, x, w, ws[0])?,
         };
         let (act, out) = self.fused_act(n.outputs[0]);
         let ot = self.new_tensor(out, Layout::Nhwc)?;
@@ -615,6 +615,12 @@ impl<'g> Lower<'g> {
             }
         };
         if int8 {
+            // LiteRT's CONV_2D wants a bias.
+            let bt = if bt < 0 {
+                self.zero_bias(n, x, w, out_features)?
+            } else {
+                bt
+            };
             let layout = if rows.is_some() {
                 Layout::PixelHwc
             } else {
@@ -724,6 +730,15 @@ impl<'g> Lower<'g> {
         if let Some(&c) = self.flat_src.get(&x) {
             self.flat_src.insert(out, c);
         }
+        // A QDQ graph not raised into quantized types keeps its parameters in the
+        // (de)quantize's scale and zero-point inputs: the int8 side takes them.
+        if code == B::QUANTIZE || code == B::DEQUANTIZE {
+            let side = if code == B::QUANTIZE { ot } else { xt };
+            if self.m.tensors[side as usize].quant.is_none() {
+                let q = self.qdq_params(n)?;
+                self.m.tensors[side as usize].quant = Some(q);
+            }
+        }
         self.emit(Operator {
             code,
             version: 1,
@@ -732,6 +747,28 @@ impl<'g> Lower<'g> {
             options,
         });
         Ok(())
+    }
+
+    /// The per-tensor parameters in a QuantizeLinear/DequantizeLinear's constant
+    /// scale and zero-point inputs.
+    fn qdq_params(&self, n: &Node) -> Result<super::model::Quant, TfliteError> {
+        let scale = self.scalar(n.input(1));
+        let zp = match n.input(2) {
+            Some(z) => self
+                .g
+                .weight_of(z)
+                .and_then(|w| w.tensor().ok())
+                .and_then(|t| (t.len() == 1).then(|| t.to_i64_vec()[0])),
+            None => Some(0),
+        };
+        match (scale, zp) {
+            (Some(s), Some(z)) => Ok(super::model::Quant {
+                scale: vec![s],
+                zero_point: vec![z],
+                dim: 0,
+            }),
+            _ => Err(self.unsupported(n, "the scale and zero point must be scalar constants")),
+        }
     }
 
     fn clip(&mut self, n: &Node) -> Result<(), TfliteError> {
@@ -1120,5 +1157,50 @@ impl<'g> Lower<'g> {
                 _ => return None,
             }
         }
+    }
+
+    /// A zero bias for a conv that has none (LiteRT's CONV_2D and DEPTHWISE_CONV_2D
+    /// require one): f32, or int32 at scale s_x·s_w per channel for int8.
+    fn zero_bias(
+        &mut self,
+        n: &Node,
+        x: ValueId,
+        w: ValueId,
+        channels: usize,
+    ) -> Result<i32, TfliteError> {
+        let (xq, wq) = (self.g.ty(x).quant.clone(), self.g.ty(w).quant.clone());
+        let (ty, quant) = match (xq, wq) {
+            (Some(xq), Some(wq)) => {
+                let sx = xq.scale[0];
+                let scale: Vec<f32> = if wq.scale.len() == 1 {
+                    vec![sx * wq.scale[0]; channels]
+                } else {
+                    wq.scale.iter().map(|&s| sx * s).collect()
+                };
+                let quant = super::model::Quant {
+                    zero_point: vec![0; scale.len()],
+                    scale,
+                    dim: 0,
+                };
+                (TensorType::INT32, Some(quant))
+            }
+            (None, None) => (TensorType::FLOAT32, None),
+            _ => {
+                return Err(
+                    self.unsupported(n, "input and weight must both be quantized or both float")
+                )
+            }
+        };
+        Ok(self.m.add_tensor(
+            Tensor {
+                name: format!("{}_zero_bias", n.name),
+                shape: vec![channels as i32],
+                signature: None,
+                ty,
+                buffer: 0,
+                quant,
+            },
+            Some(vec![0u8; channels * 4]),
+        ))
     }
 }

@@ -65,7 +65,8 @@ fn transpose_to_reshape(m: &mut Model) -> bool {
     let mut changed = false;
     for k in 0..m.operators.len() {
         let op = &m.operators[k];
-        if op.code != B::TRANSPOSE {
+        // Ops merged away keep their slot, without outputs, until `compact`.
+        if op.code != B::TRANSPOSE || op.outputs.is_empty() {
             continue;
         }
         let (x, out) = (op.inputs[0], op.outputs[0]);
@@ -121,7 +122,7 @@ fn merge_chains(m: &mut Model) -> bool {
     let prod = producers(m);
     for k in 0..m.operators.len() {
         let code = m.operators[k].code;
-        if code != B::RESHAPE && code != B::TRANSPOSE {
+        if (code != B::RESHAPE && code != B::TRANSPOSE) || m.operators[k].outputs.is_empty() {
             continue;
         }
         let x = m.operators[k].inputs[0];
