@@ -6,6 +6,7 @@ use super::model::{Model, Operator, Options, Tensor};
 use crate::schema as fb;
 use crate::TfliteError;
 use flatbuffers::{FlatBufferBuilder, UnionWIPOffset, WIPOffset};
+use std::collections::HashMap;
 
 /// TFLite schema revision the writer targets.
 pub const SCHEMA_VERSION: u32 = 3;
@@ -85,7 +86,12 @@ pub fn serialize(m: &Model) -> Result<Vec<u8>, TfliteError> {
         .collect();
     let codes = fbb.create_vector(&codes);
 
-    let tensors: Vec<_> = m.tensors.iter().map(|t| tensor(&mut fbb, t)).collect();
+    let mut shared = Shared::default();
+    let tensors: Vec<_> = m
+        .tensors
+        .iter()
+        .map(|t| tensor(&mut fbb, &mut shared, t))
+        .collect();
     let tensors = fbb.create_vector(&tensors);
     let operators: Vec<_> = m
         .operators
@@ -185,22 +191,54 @@ fn tensor_maps<'a>(
     fbb.create_vector(&maps)
 }
 
-fn tensor<'a>(fbb: &mut FlatBufferBuilder<'a>, t: &Tensor) -> WIPOffset<fb::Tensor<'a>> {
-    let shape = Some(fbb.create_vector(&t.shape));
-    let shape_signature = t.signature.as_ref().map(|s| fbb.create_vector(s));
+/// Shapes and quantization tables already written: tensors with equal ones point at
+/// the same bytes (a flatbuffer may share a table or vector between several parents).
+#[derive(Default)]
+struct Shared<'a> {
+    shapes: HashMap<Vec<i32>, WIPOffset<flatbuffers::Vector<'a, i32>>>,
+    quants: HashMap<(Vec<u32>, Vec<i64>, i32), WIPOffset<fb::QuantizationParameters<'a>>>,
+}
+
+impl<'a> Shared<'a> {
+    fn shape(
+        &mut self,
+        fbb: &mut FlatBufferBuilder<'a>,
+        dims: &[i32],
+    ) -> WIPOffset<flatbuffers::Vector<'a, i32>> {
+        *self
+            .shapes
+            .entry(dims.to_vec())
+            .or_insert_with(|| fbb.create_vector(dims))
+    }
+}
+
+fn tensor<'a>(
+    fbb: &mut FlatBufferBuilder<'a>,
+    shared: &mut Shared<'a>,
+    t: &Tensor,
+) -> WIPOffset<fb::Tensor<'a>> {
+    let shape = Some(shared.shape(fbb, &t.shape));
+    let shape_signature = t.signature.as_ref().map(|s| shared.shape(fbb, s));
     let name = Some(fbb.create_string(&t.name));
     let quantization = t.quant.as_ref().map(|q| {
-        let scale = Some(fbb.create_vector(&q.scale));
-        let zero_point = Some(fbb.create_vector(&q.zero_point));
-        fb::QuantizationParameters::create(
-            fbb,
-            &fb::QuantizationParametersArgs {
-                scale,
-                zero_point,
-                quantized_dimension: q.dim,
-                ..Default::default()
-            },
-        )
+        let key = (
+            q.scale.iter().map(|s| s.to_bits()).collect(),
+            q.zero_point.clone(),
+            q.dim,
+        );
+        *shared.quants.entry(key).or_insert_with(|| {
+            let scale = Some(fbb.create_vector(&q.scale));
+            let zero_point = Some(fbb.create_vector(&q.zero_point));
+            fb::QuantizationParameters::create(
+                fbb,
+                &fb::QuantizationParametersArgs {
+                    scale,
+                    zero_point,
+                    quantized_dimension: q.dim,
+                    ..Default::default()
+                },
+            )
+        })
     });
     fb::Tensor::create(
         fbb,
