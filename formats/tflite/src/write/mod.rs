@@ -3,6 +3,7 @@
 mod composite;
 mod consts;
 mod deconv;
+mod dense;
 mod int8_rules;
 mod layer_norm;
 mod layout;
@@ -10,7 +11,9 @@ mod lower;
 mod model;
 mod movement;
 mod peephole;
+mod reshape;
 mod serialize;
+mod spatial;
 mod versions;
 
 pub use serialize::{BUFFER_ALIGN, SCHEMA_VERSION};
