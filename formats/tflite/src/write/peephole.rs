@@ -74,10 +74,8 @@ fn transpose_to_reshape(m: &mut Model) -> bool {
             continue;
         };
         let d = dims(m, x);
-        // Only fully known dims: a symbolic one might not be 1.
-        if d.iter().any(|&v| v < 0) {
-            continue;
-        }
+        // A symbolic dim (-1) counts as one that may exceed 1: it must keep its place
+        // among the others too.
         let moved: Vec<i32> = perm
             .iter()
             .copied()
@@ -87,6 +85,10 @@ fn transpose_to_reshape(m: &mut Model) -> bool {
             continue;
         }
         let new_shape = dims(m, out);
+        // A RESHAPE infers at most one -1.
+        if new_shape.iter().filter(|&&v| v < 0).count() > 1 {
+            continue;
+        }
         let name = format!("{}_shape", m.tensors[out as usize].name);
         let st = shape_const(m, &name, &new_shape);
         m.operators[k] = Operator {
