@@ -142,6 +142,16 @@ impl<'g> Lower<'g> {
                 })?
             }
         };
+        // TFLite shapes are int32.
+        if dims
+            .iter()
+            .any(|d| d.fixed().is_some_and(|n| n > i32::MAX as u64))
+        {
+            return Err(TfliteError::Value {
+                value: name,
+                why: format!("a dim of {dims:?} does not fit TFLite's int32 shapes"),
+            });
+        }
         let (shape, signature) = tfl_shape(&dims);
         let quant = match &ty.quant {
             Some(q) => {
