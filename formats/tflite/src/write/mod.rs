@@ -24,8 +24,8 @@ use pare_ir::Graph;
 /// The metadata entry naming the producer (`pare <version>`).
 pub const PRODUCER_METADATA: &str = "pare_producer";
 
-/// `g` (float, fp16 weights, or int8 as pare's quantizer writes it) as `.tflite`
-/// bytes. Same graph → same bytes.
+/// `g` (float, fp16 weights, or int8/int4 as pare's quantizer writes it) as `.tflite`
+/// bytes: lowered, cleaned up, versioned, serialized. Same graph → same bytes.
 pub fn write(g: &Graph) -> Result<Vec<u8>, TfliteError> {
     let producer = format!("pare {}", env!("CARGO_PKG_VERSION"));
     let mut m = lower::lower(g, producer.clone())?;
