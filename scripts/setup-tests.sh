@@ -4,7 +4,8 @@
 #                                   (gcc-arm-none-eabi, newlib, qemu-system-arm), gcc and
 #                                   clang with their sanitizer runtimes, make; then
 #                                   scripts/check-toolchain.sh proves they build and run
-#   .venv/                          Python with onnx, onnxruntime, numpy (tests/oracle/requirements.txt)
+#   .venv/                          Python with onnx, onnxruntime, numpy, ai-edge-litert
+#                                   (LiteRT, the .tflite oracle) (tests/oracle/requirements.txt)
 #   tests/oracle/data/node/         ONNX backend node tests, from the onnx wheel's generators
 #   tests/oracle/data/fixtures/     onnxruntime outputs for every ONNX fixture, and its
 #                                   structure as the onnx package reads it (<stem>.json)

@@ -135,9 +135,21 @@ pub fn product_multiplier(s_a: f32, s_b: f32, s_out: f32) -> (i32, i32) {
     quantize_multiplier(f64::from(s_a) * f64::from(s_b) / f64::from(s_out))
 }
 
-/// Multiplier of a mean over `count` codes: `quantize_multiplier(f64(s_in) / (f64(s_out) · count))`.
+/// Multiplier of a mean over `count` codes, as TFLite's int8 MEAN (reference and
+/// TFLite Micro kernels) derives it: `(m0, e0) = quantize_multiplier(f64(s_in) /
+/// f64(s_out))`, then the division by `count` folded in with integers:
+/// `k = min(⌊log2 count⌋, 32, 31 + e0)`, `m = ⌊(m0 · 2^k) / count⌋`, shift `e0 − k`.
+/// (Rounding `s_in / (s_out · count)` directly differs by one code now and then when
+/// `count` is not a power of two, so LiteRT would not be bit-exact.)
 pub fn mean_multiplier(s_in: f32, s_out: f32, count: u64) -> (i32, i32) {
-    quantize_multiplier(f64::from(s_in) / (f64::from(s_out) * count as f64))
+    let (m0, e0) = quantize_multiplier(f64::from(s_in) / f64::from(s_out));
+    if count <= 1 || m0 == 0 {
+        return (m0, e0);
+    }
+    let k = (63 - count.leading_zeros() as i32).min(32).min(31 + e0);
+    // m0 < 2^31 and k ≤ 32: the shifted value fits an i64; the quotient is below 2^31.
+    let m = (i64::from(m0) << k) / count as i64;
+    (m as i32, e0 - k)
 }
 
 /// Left shift TFLite's int8 Add applies to both operands before rescaling them.

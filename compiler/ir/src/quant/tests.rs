@@ -242,6 +242,9 @@ fn tensor_conversions_are_per_axis() {
 fn requant_parameters() {
     assert_eq!(product_multiplier(0.5, 0.25, 0.125), (1 << 30, 1));
     assert_eq!(mean_multiplier(1.0, 0.5, 4), (1 << 30, 0));
+    // 7x7 (MobileNet's global pool): TFLite's integer division of the multiplier,
+    // m0 = 2^30 (0.5 · 2^31), k = 5: ⌊2^35 / 49⌋ = 701,219,150, shift 1 − 5.
+    assert_eq!(mean_multiplier(1.0, 1.0, 49), (701_219_150, -4));
     let add = add_requant(1.0, 1.0, 1.0);
     assert_eq!(add.input1, (1 << 30, 0));
     assert_eq!(add.input2, (1 << 30, 0));

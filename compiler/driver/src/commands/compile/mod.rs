@@ -129,7 +129,8 @@ pub struct CompileArgs {
     /// and writes nothing.
     #[arg(long, default_value = "agreement=0.98,sqnr=20", value_name = "SPEC", value_parser = parse_floor)]
     pub min_fidelity: FidelityFloor,
-    /// Artifact kind: pir (textual IR), onnx (QDQ ONNX) or rp2040 (a
+    /// Artifact kind: pir (textual IR), onnx (QDQ ONNX), tflite (a TFLite
+    /// flatbuffer, NHWC; --quantize none, fp16 or int8) or rp2040 (a
     /// directory of int8 C99: NAME.h, NAME.c, NAME_weights.c, the kernels
     /// and report.json); default from -o's extension.
     #[arg(long)]
@@ -261,6 +262,8 @@ enum Target {
     Rp2040,
     /// ONNX in TensorRT's explicit-quantization form (symmetric int8 Q/DQ).
     Tensorrt,
+    /// A `.tflite` flatbuffer (LiteRT, TFLite Micro).
+    Tflite,
 }
 
 pub fn compile(a: &CompileArgs) -> Result<()> {
@@ -309,7 +312,11 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
     {
         bail!("--prune-keep, --prune-multiple and --prune-refit apply to --prune only");
     }
-    if a.scheme == Scheme::None && prune_spec.is_none() && a.lowrank.is_none() && a.share.is_none()
+    if a.scheme == Scheme::None
+        && prune_spec.is_none()
+        && a.lowrank.is_none()
+        && a.share.is_none()
+        && target != Target::Tflite
     {
         bail!("--quantize none writes the float model: give --prune, --lowrank or --share (or use `pare convert`)");
     }
@@ -523,7 +530,7 @@ pub fn compile(a: &CompileArgs) -> Result<()> {
         }
     }
     match target {
-        Target::Model(_) | Target::Tensorrt => {
+        Target::Model(_) | Target::Tensorrt | Target::Tflite => {
             hold_floor(&rep)?;
             pare_ir::fsutil::write_atomic(&a.output, &bytes)
                 .with_context(|| format!("writing {}", a.output.display()))?;
@@ -608,6 +615,14 @@ fn target_measure(a: &CompileArgs, target: Target) -> Result<ptq::TargetMeasure>
                 no_int4: Box::new(pare_passes::quantize::mixed_fit::any_int4),
             }
         }
+        Target::Tflite => ptq::TargetMeasure {
+            size: Box::new(|g| {
+                let b = pare_tflite::write(g)?;
+                Ok((b.len() as u64, Some(b)))
+            }),
+            what: "the .tflite file".into(),
+            no_int4: Box::new(pare_passes::quantize::mixed_fit::any_int4),
+        },
         Target::Rp2040 => {
             let opts = rp2040::emit_options(a)?;
             ptq::TargetMeasure {
@@ -662,22 +677,34 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
     if !a.keep_float.is_empty() && a.target.as_deref() != Some("tensorrt") {
         bail!("--keep-float applies to --target tensorrt only");
     }
-    if a.name.is_some() {
-        bail!("--name applies to --target rp2040 only");
+    let tflite_ext = a.output.extension().and_then(|e| e.to_str()) == Some("tflite");
+    if a.target.as_deref() == Some("tflite") || (a.target.is_none() && tflite_ext) {
+        if !matches!(
+            a.scheme,
+            Scheme::Int8 | Scheme::Int4 | Scheme::Mixed | Scheme::Fp16 | Scheme::None
+        ) {
+            bail!(
+                "--target tflite writes float, fp16 or integer models: use --quantize none, fp16, int8, int4 or mixed, not {}",
+                a.scheme.name()
+            );
+        }
+        if !tflite_ext {
+            bail!(
+                "{}: --target tflite writes a .tflite file",
+                a.output.display()
+            );
+        }
+        reject_rp2040_flags(a)?;
+        return Ok(Target::Tflite);
     }
-    if a.device.is_some() {
-        bail!("--device applies to --target rp2040 only");
-    }
-    if a.no_emulate {
-        bail!("--no-emulate applies to --target rp2040 only");
-    }
+    reject_rp2040_flags(a)?;
     let by_ext = model_io::format_of(&a.output)?;
     let want = match a.target.as_deref() {
         None => by_ext,
         Some("onnx") => Format::Onnx,
         Some("pir") => Format::Pir,
         Some("tensorrt") => Format::Onnx,
-        Some(other) => bail!("unknown --target `{other}` (expected pir, onnx, tensorrt or rp2040)"),
+        Some(other) => bail!("unknown --target `{other}` (expected pir, onnx, tflite, tensorrt or rp2040)"),
     };
     if want != by_ext {
         bail!(
@@ -695,12 +722,29 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
     Ok(Target::Model(want))
 }
 
+/// The flags that only `--target rp2040` reads.
+fn reject_rp2040_flags(a: &CompileArgs) -> Result<()> {
+    if a.name.is_some() {
+        bail!("--name applies to --target rp2040 only");
+    }
+    if a.device.is_some() {
+        bail!("--device applies to --target rp2040 only");
+    }
+    if a.no_emulate {
+        bail!("--no-emulate applies to --target rp2040 only");
+    }
+    Ok(())
+}
+
 /// The artifact's bytes for a model-file target (none for rp2040, which emits
 /// its files after the report is complete).
 fn encode(g: &Graph, target: Target, out: &Path) -> Result<Vec<u8>> {
     match target {
         Target::Model(f) => model_io::encode(g, f, out),
         Target::Tensorrt => model_io::encode(g, Format::Onnx, out),
+        Target::Tflite => {
+            pare_tflite::write(g).with_context(|| format!("writing {} as TFLite", out.display()))
+        }
         Target::Rp2040 => Ok(Vec::new()),
     }
 }

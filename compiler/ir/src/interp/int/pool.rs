@@ -10,7 +10,7 @@
 //!   (i32), `count` as ONNX (the positions inside the input, plus the padding
 //!   positions when `count_include_pad`; positions past the explicit end padding
 //!   that `ceil_mode` adds are never counted; GlobalAveragePool: the spatial size),
-//!   `M = quantize_multiplier(f64(s_in) / (f64(s_o) · count))`,
+//!   `M = mean_multiplier(s_in, s_o, count)` (TFLite's MEAN derivation),
 //!   `y = clamp(z_o + MBQM(sum, M))`; a window with `count = 0` gives `z_o`. Counts
 //!   above 2^23 are refused (the i32 sum of 8-bit differences could overflow), as is
 //!   an empty GlobalAveragePool plane.

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! sum : i32 = Σ (q − z_in)
-//! M   = quantize_multiplier(f64(s_in) / (f64(s_o) · count))
+//! M   = mean_multiplier(s_in, s_o, count)   (TFLite's MEAN: count folded in with integers)
 //! y   = clamp(z_o + MBQM(sum, M))
 //! ```
 //!
