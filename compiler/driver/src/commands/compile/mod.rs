@@ -704,7 +704,9 @@ fn target_of(a: &CompileArgs) -> Result<Target> {
         Some("onnx") => Format::Onnx,
         Some("pir") => Format::Pir,
         Some("tensorrt") => Format::Onnx,
-        Some(other) => bail!("unknown --target `{other}` (expected pir, onnx, tflite, tensorrt or rp2040)"),
+        Some(other) => {
+            bail!("unknown --target `{other}` (expected pir, onnx, tflite, tensorrt or rp2040)")
+        }
     };
     if want != by_ext {
         bail!(
