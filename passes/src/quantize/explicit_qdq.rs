@@ -12,7 +12,7 @@
 //! quantized: the engine chooses where to requantize from the pairs it sees.
 //! One pair per value, shared by all the consumers that need it.
 
-use super::calibrate::{symmetric_mse, CalibMethod, Calibration};
+use super::calibrate::{symmetric_entropy, symmetric_mse, CalibMethod, Calibration};
 use super::report::LayerStatus;
 use super::weight_only::quantize_weights_only;
 use crate::ptq::calib::{calibrate_on, method_of, DataOptions};
@@ -54,14 +54,6 @@ impl ExplicitQdq {
             msg: "activation scales are calibrated: add calib=FILE.npz[:KEY] (or calib=random:N:SEED)".into(),
         })?;
         let method = method_of(o)?;
-        if method == CalibMethod::Entropy {
-            return Err(PassError::BadOption {
-                pass: PASS.into(),
-                option: "method".into(),
-                value: "entropy".into(),
-                expected: "minmax, percentile, mse or auto: pare's entropy calibration chooses asymmetric ranges, and TensorRT's activations are symmetric (mse searches the symmetric clipping magnitude)".into(),
-            });
-        }
         Ok(ExplicitQdq {
             data,
             method,
@@ -132,8 +124,9 @@ fn is_dequantized_weight(g: &Graph, v: ValueId) -> bool {
 }
 
 /// The clipping magnitude of value `v` for symmetric int8: the calibrated
-/// range's larger end (min-max, percentile), or the magnitude minimising the
-/// symmetric quantization MSE on its histogram (mse, auto).
+/// range's larger end (min-max, percentile), the magnitude minimising the
+/// symmetric quantization MSE on its histogram (mse, auto), or TensorRT's
+/// entropy threshold on |x| (entropy).
 fn clip_magnitude(cal: &Calibration, v: ValueId, method: CalibMethod) -> Option<f32> {
     let (lo, hi) = cal.range(v)?;
     let by_range = lo.abs().max(hi.abs());
@@ -144,6 +137,10 @@ fn clip_magnitude(cal: &Calibration, v: ValueId, method: CalibMethod) -> Option<
                 None => by_range,
             }
         }
+        CalibMethod::Entropy => match cal.stats(v).and_then(|o| o.histogram()) {
+            Some(h) => symmetric_entropy(h, 8),
+            None => by_range,
+        },
         _ => by_range,
     })
 }

@@ -32,7 +32,10 @@ pub use method::{CalibMethod, ParseMethodError, WeightMethod};
 pub use observer::Observer;
 pub use options::{CalibOptions, Phase, Progress};
 pub use run::calibrate;
-pub use select::{asymmetric_params, minmax, select_range, simulated_mse, symmetric_mse, Selected};
+pub use select::{
+    asymmetric_params, minmax, select_range, simulated_mse, symmetric_entropy, symmetric_mse,
+    Selected,
+};
 pub(crate) use source::take_samples;
 pub use source::{batch_samples, Batches, CalibData, FnData, InMemory};
 pub use weights::{weight_scale, weight_scales};

@@ -13,7 +13,7 @@ mod simulate;
 mod symmetric;
 
 pub use simulate::{asymmetric_params, simulated_mse};
-pub use symmetric::symmetric_mse;
+pub use symmetric::{symmetric_entropy, symmetric_mse};
 
 use super::{CalibError, CalibMethod, Histogram, Observer};
 
