@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixture, json_of, pare, python, root, scratch, stderr};
+use common::{digits_accuracy, fixture, json_of, pare, python, root, scratch, stderr};
 use serde_json::Value;
 use std::path::Path;
 
@@ -18,21 +18,6 @@ fn compile(model: &str, out: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["compile", model, "-o", &out_s, "--json"];
     args.extend_from_slice(extra);
     json_of(&args)
-}
-
-fn accuracy(model: &str) -> f64 {
-    let v = json_of(&[
-        "eval",
-        model,
-        "--data",
-        &fixture("digits.npz"),
-        "--x",
-        "x_test",
-        "--y",
-        "y_test",
-        "--json",
-    ]);
-    v["accuracy"].as_f64().expect("accuracy")
 }
 
 #[test]
@@ -77,8 +62,8 @@ fn digits_cnn_int8_keeps_accuracy_and_shrinks_below_0_3x() {
         (onnx_size as f64) <= 0.3 * float_size as f64,
         "int8 ONNX {onnx_size} B vs float {float_size} B"
     );
-    let float = accuracy(&model);
-    let int8 = accuracy(&pir.to_string_lossy());
+    let float = digits_accuracy(&model);
+    let int8 = digits_accuracy(&pir.to_string_lossy());
     assert!(float - int8 <= 0.003, "float {float}, int8 {int8}");
     assert!(rep["fidelity"]["agreement"]["value"].as_f64().unwrap() >= 0.99);
 }
@@ -94,7 +79,10 @@ fn digits_transformer_and_micro_cnn_int8_within_one_point() {
             &out,
             &["--quantize", "int8", "--calib", &digits_train()],
         );
-        let (float, int8) = (accuracy(&model), accuracy(&out.to_string_lossy()));
+        let (float, int8) = (
+            digits_accuracy(&model),
+            digits_accuracy(&out.to_string_lossy()),
+        );
         assert!(float - int8 <= 0.01, "{name}: float {float}, int8 {int8}");
     }
 }
@@ -190,7 +178,7 @@ fn int4_is_smaller_than_int8_and_fp16_halves_the_model() {
         "fp16 {} vs float {float}",
         size(&f16p)
     );
-    let acc = accuracy(&f16p.to_string_lossy());
+    let acc = digits_accuracy(&f16p.to_string_lossy());
     assert!(acc >= 0.99, "fp16 accuracy {acc}");
 }
 
@@ -222,7 +210,10 @@ fn mixed_precision_fits_18_percent_of_the_float_file() {
         .collect();
     assert!(bits.contains(&4), "some layer must narrow: {bits:?}");
     // `pare eval` raises the QDQ file into the quantized IR: integer arithmetic.
-    let (float, mixed) = (accuracy(&model), accuracy(&out.to_string_lossy()));
+    let (float, mixed) = (
+        digits_accuracy(&model),
+        digits_accuracy(&out.to_string_lossy()),
+    );
     assert!(float - mixed <= 0.01, "float {float}, mixed {mixed}");
 }
 
@@ -469,7 +460,7 @@ fn weight_only_modes_need_no_calibration_and_keep_accuracy() {
         assert!(rep.get("calibration").is_none());
         let ratio = rep["size_ratio"]["value"].as_f64().unwrap();
         assert!(ratio <= max_ratio, "{scheme}: {ratio}");
-        let acc = accuracy(&out.to_string_lossy());
+        let acc = digits_accuracy(&out.to_string_lossy());
         assert!(acc >= 0.985, "{scheme}: accuracy {acc}");
     }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{fixture, json_of, pare, scratch, stderr};
+use common::{digits_accuracy, fixture, json_of, pare, scratch, stderr};
 
 #[test]
 fn lowrank_factorizes_fc1_and_the_artifact_shrinks() {
@@ -93,14 +93,6 @@ fn note<'a>(report: &'a serde_json::Value, layer: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no note for {layer}: {}", report["lowrank"]))
 }
 
-fn accuracy(model: &str) -> f64 {
-    let data = fixture("digits.npz");
-    let r = json_of(&[
-        "eval", model, "--data", &data, "--x", "x_test", "--y", "y_test", "--json",
-    ]);
-    r["accuracy"].as_f64().unwrap()
-}
-
 #[test]
 fn data_aware_tucker_loses_less_than_plain_on_the_cnn_convs_and_depthwise_stays() {
     let dir = scratch("lowrank_conv");
@@ -140,7 +132,7 @@ fn data_aware_tucker_loses_less_than_plain_on_the_cnn_convs_and_depthwise_stays(
         println!("{layer}: output error on calib plain {p_err:.3e}, data-aware {d_err:.3e}");
         assert!(d_err < p_err, "{d}");
     }
-    let (a_data, a_plain) = (accuracy(&data_model), accuracy(&plain_model));
+    let (a_data, a_plain) = (digits_accuracy(&data_model), digits_accuracy(&plain_model));
     println!("accuracy: data-aware Tucker-2 {a_data}, plain {a_plain}");
     assert!(a_data > a_plain, "data-aware {a_data} vs plain {a_plain}");
     // The depthwise conv is noted and its weight written unchanged.

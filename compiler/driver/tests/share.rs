@@ -5,33 +5,14 @@
 
 mod common;
 
-use common::{fixture, json_of, pare, scratch, stderr};
-
-/// Test accuracy of `model` on the digits test split, measured by `pare eval`.
-fn accuracy(model: &str) -> f64 {
-    let r = json_of(&[
-        "eval",
-        model,
-        "--data",
-        &fixture("digits.npz"),
-        "--x",
-        "x_test",
-        "--y",
-        "y_test",
-        "--json",
-    ]);
-    r["accuracy"]["value"]
-        .as_f64()
-        .or_else(|| r["accuracy"].as_f64())
-        .unwrap_or_else(|| panic!("no accuracy in {r}"))
-}
+use common::{digits_accuracy, fixture, json_of, pare, scratch, stderr};
 
 #[test]
 fn float_sharing_shrinks_weights_by_the_index_width_and_is_deterministic() {
     let dir = scratch("share_float");
     let cnn = fixture("digits_cnn.onnx");
     let calib = format!("{}:x_train", fixture("digits.npz"));
-    let float_acc = accuracy(&cnn);
+    let float_acc = digits_accuracy(&cnn);
     let out = |name: &str| dir.join(name).to_str().unwrap().to_string();
     let compile = |spec: &str, o: &str| {
         json_of(&[
@@ -68,7 +49,7 @@ fn float_sharing_shrinks_weights_by_the_index_width_and_is_deterministic() {
     // 32 clusters weighted by sensitivity: within half a point of float.
     let r32 = compile("kmeans:32:weighted", &out("k32.pir"));
     assert_eq!(r32["share"]["sensitivity_weighted"], true);
-    let acc = accuracy(&out("k32.pir"));
+    let acc = digits_accuracy(&out("k32.pir"));
     println!("float {float_acc:.4}, 32 clusters weighted {acc:.4}");
     assert!(acc >= float_acc - 0.005, "{acc} vs {float_acc}");
 }
@@ -111,7 +92,7 @@ fn int8_sharing_keeps_int8_codebooks_and_remeasures_fidelity() {
         .starts_with("/fc1/Gemm: 32768 weights, k=16 per channel")));
     // The fidelity in the report is that of the shared model, under the default floor.
     assert!(r["fidelity"]["sqnr_db"]["value"].as_f64().unwrap() >= 20.0);
-    let acc = accuracy(o.to_str().unwrap());
+    let acc = digits_accuracy(o.to_str().unwrap());
     assert!(acc >= 0.98, "{acc}");
 }
 
@@ -216,7 +197,7 @@ fn the_report_says_what_the_onnx_file_stores_and_onnx_accuracy_holds() {
     assert_eq!(st["written_dense"], 0);
     let file = std::fs::metadata(&o).unwrap().len();
     assert!(file * 6 < 159_681, "{file} B");
-    assert!(accuracy(o.to_str().unwrap()) >= 0.98);
+    assert!(digits_accuracy(o.to_str().unwrap()) >= 0.98);
 }
 
 /// `pare compile --target rp2040` of the digits CNN with `--share`, report.json's
@@ -336,7 +317,7 @@ fn error_feedback_lowers_output_error_and_share_k_sets_one_layer() {
         fed_layers += 1;
     }
     assert!(fed_layers >= 5, "{layers:?}");
-    let (a_plain, a_fed) = (accuracy(&plain_out), accuracy(&fed_out));
+    let (a_plain, a_fed) = (digits_accuracy(&plain_out), digits_accuracy(&fed_out));
     assert!(
         a_fed > a_plain,
         "error feedback {a_fed} vs nearest {a_plain}"

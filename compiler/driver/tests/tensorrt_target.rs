@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{fixture, json_of, pare, python, scratch, stderr};
+use common::{digits_accuracy, fixture, json_of, pare, python, scratch, stderr};
 use std::process::Command;
 
 /// onnxruntime's test accuracy on the digits for `model` (full onnx.checker first).
@@ -26,24 +26,6 @@ fn ort_accuracy(model: &str) -> f64 {
         .expect("runs python");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
-}
-
-fn pare_accuracy(model: &str) -> f64 {
-    let r = json_of(&[
-        "eval",
-        model,
-        "--data",
-        &fixture("digits.npz"),
-        "--x",
-        "x_test",
-        "--y",
-        "y_test",
-        "--json",
-    ]);
-    r["accuracy"]["value"]
-        .as_f64()
-        .or_else(|| r["accuracy"].as_f64())
-        .unwrap()
 }
 
 #[test]
@@ -79,8 +61,8 @@ fn int8_for_tensorrt_passes_the_rules_and_runs_in_onnxruntime() {
         assert!(o.status.success(), "{m}: {}", stderr(&o));
         let (ort, ours, float) = (
             ort_accuracy(out),
-            pare_accuracy(out),
-            pare_accuracy(&fixture(&format!("{m}.onnx"))),
+            digits_accuracy(out),
+            digits_accuracy(&fixture(&format!("{m}.onnx"))),
         );
         // The same Q/DQ arithmetic in both runtimes; within 1 pt of float.
         assert!(

@@ -61,6 +61,25 @@ pub fn json_of(args: &[&str]) -> Value {
     serde_json::from_slice(&o.stdout).expect("one JSON object on stdout")
 }
 
+/// Test accuracy of `model` on the 500 digits of digits.npz, measured by `pare eval`.
+pub fn digits_accuracy(model: &str) -> f64 {
+    let r = json_of(&[
+        "eval",
+        model,
+        "--data",
+        &fixture("digits.npz"),
+        "--x",
+        "x_test",
+        "--y",
+        "y_test",
+        "--json",
+    ]);
+    r["accuracy"]["value"]
+        .as_f64()
+        .or_else(|| r["accuracy"].as_f64())
+        .unwrap_or_else(|| panic!("no accuracy in {r}"))
+}
+
 /// The oracle Python (`.venv/bin/python`, or `$PARE_PYTHON`); fails loudly when
 /// missing (`bash scripts/setup-tests.sh` installs it).
 pub fn python() -> PathBuf {

@@ -53,11 +53,9 @@ pub fn symmetric_mse(h: &Histogram, zeros: u64, bits: u8) -> f32 {
     best.1 as f32
 }
 
-/// Bins of the |x| histogram the entropy search folds the value into.
-const ABS_BINS: usize = 2048;
-
-/// TensorRT's entropy calibration on |x|: the histogram is folded into
-/// [`ABS_BINS`] bins over `[0, max |x|]`; for every candidate threshold bin
+/// TensorRT's entropy calibration on |x|: the histogram is folded onto
+/// `[0, max |x|]` in bins of its own width (so no |x| bin is left empty by the
+/// folding: a signed value's 2048 bins give about 1024); for every candidate threshold bin
 /// `i ≥ 2^(b−1)`, the reference distribution is the first `i` bins with
 /// everything beyond added to the last, and its quantized form merges those `i`
 /// bins into `2^(b−1)` levels, each spread back evenly over its non-empty bins.
@@ -70,12 +68,13 @@ pub fn symmetric_entropy(h: &Histogram, bits: u8) -> f32 {
         return 0.0;
     }
     let w = h.bin_width();
-    let mut abs = vec![0f64; ABS_BINS];
+    let abs_bins = ((amax / w).ceil() as usize).clamp(levels + 1, 4096);
+    let mut abs = vec![0f64; abs_bins];
     for (i, &c) in h.counts().iter().enumerate() {
         if c > 0 {
             let x = (h.edge(i) + w / 2.0).abs();
-            let b = ((x / amax) * ABS_BINS as f64) as usize;
-            abs[b.min(ABS_BINS - 1)] += c as f64;
+            let b = ((x / amax) * abs_bins as f64) as usize;
+            abs[b.min(abs_bins - 1)] += c as f64;
         }
     }
     // The first bin holds the exact zeros (half of every ReLU output): left as
@@ -83,10 +82,10 @@ pub fn symmetric_entropy(h: &Histogram, bits: u8) -> f32 {
     // far into the tail's start. Like TensorRT's calibrators, it is levelled to
     // its neighbour.
     abs[0] = abs[1];
-    let mut best = (f64::INFINITY, ABS_BINS);
-    let mut p = vec![0f64; ABS_BINS];
-    let mut q = vec![0f64; ABS_BINS];
-    for i in levels..=ABS_BINS {
+    let mut best = (f64::INFINITY, abs_bins);
+    let mut p = vec![0f64; abs_bins];
+    let mut q = vec![0f64; abs_bins];
+    for i in levels..=abs_bins {
         p[..i].copy_from_slice(&abs[..i]);
         p[i - 1] += abs[i..].iter().sum::<f64>();
         // Quantize abs[..i] (without the folded outliers) into `levels` groups.
@@ -123,7 +122,7 @@ pub fn symmetric_entropy(h: &Histogram, bits: u8) -> f32 {
             best = (kl, i);
         }
     }
-    ((best.1 as f64 + 0.5) * amax / ABS_BINS as f64).min(amax) as f32
+    ((best.1 as f64 + 0.5) * amax / abs_bins as f64).min(amax) as f32
 }
 
 #[cfg(test)]
