@@ -23,6 +23,7 @@ no rule.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -101,12 +102,16 @@ def main():
           f"{'pare s':>7} {'MO s':>6} {'pare ort-opt':>12}  rules broken (pare / ModelOpt)")
     misses = []
     for name, calib, metric in cases:
+        # ModelOpt rewrites the model it is given in place (shape inference, opset) and
+        # leaves intermediates beside it: it gets its own copy, never the shared fixture.
         src = os.path.join(a.fixtures, f"{name}.onnx")
+        mo_src = os.path.join(a.work, f"{name}.for_modelopt.onnx")
+        shutil.copyfile(src, mo_src)
         ours = os.path.join(a.work, f"{name}.pare.onnx")
         theirs = os.path.join(a.work, f"{name}.modelopt.onnx")
         _, t_pare = run([a.pare, "compile", src, "--target", "tensorrt", "--quantize", "int8", "--calib", calib,
                          "--min-fidelity", "none", "-o", ours, "--json"])
-        _, t_mo = run([MODELOPT_PY, "-W", "ignore", "-m", "modelopt.onnx.quantization", f"--onnx_path={src}",
+        _, t_mo = run([MODELOPT_PY, "-W", "ignore", "-m", "modelopt.onnx.quantization", f"--onnx_path={mo_src}",
                        "--quantize_mode=int8", f"--calibration_data_path={calib}", "--calibration_eps", "cpu",
                        "--high_precision_dtype=fp32", f"--output_path={theirs}", "--log_level=ERROR"])
         if metric == "sqnr":
