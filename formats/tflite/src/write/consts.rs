@@ -25,10 +25,9 @@ pub struct ConstData {
 impl Lower<'_> {
     /// The weight behind `v`, if `v` is a weight.
     pub(super) fn weight_data(&self, v: ValueId) -> Result<Option<ConstData>, TfliteError> {
-        let ValueDef::Weight(_) = self.g.value(v).def else {
+        let Some(w) = self.g.weight_of(v) else {
             return Ok(None);
         };
-        let w = self.g.weight_of(v).expect("weight value");
         // `tensor()` unpacks 4-bit weights to one i8 per value; they are re-packed
         // once laid out for TFLite.
         let t = w.tensor()?;

@@ -20,11 +20,9 @@ impl Lower<'_> {
             return Ok(());
         };
         let int8_in = n.input(0).is_some_and(|x| self.g.ty(x).quant.is_some());
-        let q = self.g.ty(out).quant.as_ref();
-        if !int8_in || q.is_none() {
+        let Some(q) = self.g.ty(out).quant.as_ref().filter(|_| int8_in) else {
             return Ok(());
-        }
-        let q = q.expect("checked");
+        };
         let fixed = |scale: f32, zp: i32, op: &str| -> Result<(), TfliteError> {
             if q.scale.len() == 1 && q.scale[0] == scale && q.zero_point[0] == zp {
                 return Ok(());
